@@ -1,0 +1,53 @@
+"""The one console script, ``slmmux``: subcommands and nothing else.
+
+Every module in :mod:`slmmux_run.commands` that defines ``register(subparsers)`` adds one
+subcommand; its handler returns the process exit code. The CLI holds no logic of its own, so a
+command is tested by calling its module directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from slmmux_run import commands as _commands
+from slmmux_run.errors import UserError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Collect every command module's subparser into one parser."""
+    parser = argparse.ArgumentParser(
+        prog="slmmux",
+        description="Theory, planning and real runs for small-language-model orchestration.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(_commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{_commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``slmmux``; user errors print one line on stderr and exit with code 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as error:
+        print(f"slmmux {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
