@@ -1,0 +1,670 @@
+"""Exact accuracy of every orchestration rule by enumerating count vectors.
+
+Given the question, each model's ``k`` samples produce a count vector over the A answer slots;
+models are independent. A rule's correctness probability is therefore a sum over count vectors
+(METHODS.md §5.3). This module enumerates them:
+
+* **SLM-MUX** uses the factorised formula: per model, the joint law of (confidence level,
+  "my mode is correct"), then a product over models; the cost is linear in the number of models.
+* **Self-consistency** and the **oracles** factorise per model.
+* **Agent Forest** (pooled plurality, uniform ties) convolves the models' count distributions into
+  the distribution of the pooled count vector.
+* **ModelSwitch**, Agent Forest with first-seen ties and the confidence-weighted vote enumerate the
+  product of the models' count vectors (a few models only).
+
+The count-vector law of a model can be multinomial (sampling from ``probs``) or multivariate
+hypergeometric (drawing ``k`` of a model's recorded samples without replacement, which makes a
+replay of stored samples exact). Both are a :class:`CountDistribution`.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from fractions import Fraction
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import gammaln, xlogy
+
+from slmmux_theory.distributions import validate_counts, validate_probabilities
+from slmmux_theory.rules import MuxConfig, SwitchConfig, tie_priority
+
+__all__ = [
+    "CountDistribution",
+    "ExactResult",
+    "MuxLevels",
+    "RULES",
+    "confidence_weighted_accuracy_exact",
+    "count_vectors",
+    "exact_accuracy",
+    "hypergeometric_counts",
+    "model_switch_exact",
+    "multinomial_counts",
+    "mux_accuracy_exact",
+    "mux_accuracy_from_levels",
+    "mux_levels",
+    "mux_subset_accuracy",
+    "oracle_accuracy_exact",
+    "pooled_vote_accuracy_exact",
+    "self_consistency_accuracy_exact",
+]
+
+RULES = ("slm-mux", "agent-forest", "self-consistency", "model-switch", "oracle",
+         "oracle-any-sample", "confidence-weighted")
+
+_MAX_PRODUCT = 20_000_000
+
+
+class CountDistribution(NamedTuple):
+    """Law of each model's count vector on each question.
+
+    Attributes:
+      probs: probability of each count vector, shape [models, questions, vectors].
+      samples_per_model: k, the number of samples behind every count vector.
+      num_answers: A, the number of answer slots (last one ⊥).
+    """
+
+    probs: jnp.ndarray
+    samples_per_model: int
+    num_answers: int
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return count_vectors(self.samples_per_model, self.num_answers)
+
+    def subset(self, models) -> "CountDistribution":
+        return self._replace(probs=self.probs[jnp.asarray(models)])
+
+
+class ExactResult(NamedTuple):
+    """Exact accuracy of a rule.
+
+    Attributes:
+      accuracy: mean over questions, shape [].
+      per_question: probability of a correct answer per question, shape [questions].
+      expected_samples: expected samples spent per question, shape [questions].
+    """
+
+    accuracy: jnp.ndarray
+    per_question: jnp.ndarray
+    expected_samples: jnp.ndarray
+
+
+@functools.lru_cache(maxsize=None)
+def count_vectors(samples_per_model: int, num_answers: int) -> np.ndarray:
+    """All count vectors of ``k`` samples over ``A`` slots, shape [C(k+A-1, A-1), A].
+
+    >>> count_vectors(2, 2).tolist()
+    [[0, 2], [1, 1], [2, 0]]
+    """
+    if samples_per_model < 1:
+        raise ValueError(f"samples_per_model must be >= 1, got {samples_per_model}")
+    if num_answers < 2:
+        raise ValueError(f"num_answers must be >= 2, got {num_answers}")
+    k, a = samples_per_model, num_answers
+    rows = []
+    for bars in itertools.combinations(range(k + a - 1), a - 1):
+        edges = (-1,) + bars + (k + a - 1,)
+        rows.append([edges[i + 1] - edges[i] - 1 for i in range(a)])
+    vectors = np.array(rows, dtype=np.int64)
+    vectors.setflags(write=False)
+    return vectors
+
+
+def multinomial_counts(probs, samples_per_model: int) -> CountDistribution:
+    """Count-vector law of ``k`` independent samples from each distribution.
+
+    Args:
+      probs: shape [models, questions, answers] (validated: rows sum to 1).
+      samples_per_model: k >= 1.
+
+    >>> d = multinomial_counts([[[0.5, 0.5]]], 2)
+    >>> [round(float(x), 3) for x in d.probs[0, 0]]
+    [0.25, 0.5, 0.25]
+    """
+    probs = jnp.asarray(validate_probabilities(probs))
+    vectors = count_vectors(samples_per_model, probs.shape[-1])
+    return CountDistribution(
+        _multinomial_pmf(probs, jnp.asarray(vectors), samples_per_model),
+        samples_per_model,
+        int(probs.shape[-1]),
+    )
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _multinomial_pmf(probs, vectors, k):
+    log_coefficient = gammaln(k + 1.0) - gammaln(vectors + 1.0).sum(-1)
+    log_p = xlogy(vectors[None, None], probs[:, :, None, :]).sum(-1)
+    return jnp.exp(log_coefficient + log_p)
+
+
+def hypergeometric_counts(pool_counts, samples_per_model: int) -> CountDistribution:
+    """Count-vector law of drawing ``k`` of each model's recorded samples without replacement.
+
+    This is what a replay of stored samples averages over: every k-subset of the recorded
+    samples equally likely (METHODS.md §4.2, "Simulating from stored samples").
+
+    Args:
+      pool_counts: recorded counts, shape [models, questions, answers]; each row needs at least
+        ``k`` samples.
+      samples_per_model: k.
+
+    Raises:
+      ValueError: when a (model, question) has fewer than k recorded samples.
+    """
+    pool = validate_counts(pool_counts, name="pool_counts")
+    totals = pool.sum(-1)
+    if np.any(totals < samples_per_model):
+        m, q = np.argwhere(totals < samples_per_model)[0]
+        raise ValueError(
+            f"pool_counts[model {m}, question {q}] holds {totals[m, q]} samples, "
+            f"fewer than samples_per_model={samples_per_model}"
+        )
+    vectors = count_vectors(samples_per_model, pool.shape[-1]).astype(np.float64)
+    pool_f = pool.astype(np.float64)[:, :, None, :]
+
+    def log_choose(n, r):
+        return gammaln(n + 1.0) - gammaln(r + 1.0) - gammaln(n - r + 1.0)
+
+    feasible = np.all(vectors[None, None] <= pool_f, axis=-1)
+    safe = np.minimum(vectors[None, None], pool_f)
+    log_num = np.sum(np.asarray(log_choose(pool_f, safe)), axis=-1)
+    log_den = np.asarray(log_choose(totals.astype(np.float64), float(samples_per_model)))
+    probs = np.where(feasible, np.exp(log_num - log_den[:, :, None]), 0.0)
+    return CountDistribution(jnp.asarray(probs), samples_per_model, int(pool.shape[-1]))
+
+
+def _as_counts(distribution_or_probs, samples_per_model) -> CountDistribution:
+    if isinstance(distribution_or_probs, CountDistribution):
+        if samples_per_model is not None and samples_per_model != distribution_or_probs.samples_per_model:
+            raise ValueError("samples_per_model disagrees with the CountDistribution given")
+        return distribution_or_probs
+    if samples_per_model is None:
+        raise ValueError("samples_per_model is required with a probability tensor")
+    return multinomial_counts(distribution_or_probs, samples_per_model)
+
+
+# ----------------------------------------------------------------------------- per-model laws
+
+
+def _plurality_kernel(vectors: np.ndarray) -> np.ndarray:
+    """P(correct | count vector) of plurality with uniform ties; ⊥ never votes."""
+    valid = vectors[:, :-1]
+    top = valid.max(axis=1)
+    is_top = (valid == top[:, None]) & (top[:, None] > 0)
+    ties = np.maximum(is_top.sum(axis=1), 1)
+    return is_top[:, 0] / ties
+
+
+class MuxLevels(NamedTuple):
+    """Per-model law of SLM-MUX's confidence level and of the mode being correct.
+
+    Attributes:
+      level: probability of each confidence level, shape [models, questions, levels]; level 0 is
+        confidence 0 (no valid answer), higher levels are higher confidences.
+      level_correct: probability of (level, mode correct), shape [models, questions, levels].
+    """
+
+    level: jnp.ndarray
+    level_correct: jnp.ndarray
+
+
+@functools.lru_cache(maxsize=None)
+def _level_table(samples_per_model: int, num_answers: int, denominator: str):
+    vectors = count_vectors(samples_per_model, num_answers)
+    valid = vectors[:, :-1]
+    top = valid.max(axis=1)
+    if denominator == "k":
+        level = top.copy()
+        num_levels = samples_per_model + 1
+    else:
+        totals = valid.sum(axis=1)
+        values = [Fraction(int(t), int(n)) if n > 0 else Fraction(0) for t, n in zip(top, totals)]
+        distinct = sorted(set(values) | {Fraction(0)})
+        rank = {value: i for i, value in enumerate(distinct)}
+        level = np.array([rank[v] for v in values], dtype=np.int64)
+        num_levels = len(distinct)
+    onehot = np.eye(num_levels)[level]
+    # Uniform and first-seen intra-model ties give the same law under i.i.d. sampling (§1.3c).
+    correct = _plurality_kernel(vectors)
+    return onehot, onehot * correct[:, None]
+
+
+def mux_levels(counts: CountDistribution, denominator: str = "k") -> MuxLevels:
+    """Per-model confidence-level laws for SLM-MUX under either confidence denominator."""
+    onehot, onehot_correct = _level_table(counts.samples_per_model, counts.num_answers, denominator)
+    return MuxLevels(
+        jnp.einsum("mqv,vl->mql", counts.probs, jnp.asarray(onehot)),
+        jnp.einsum("mqv,vl->mql", counts.probs, jnp.asarray(onehot_correct)),
+    )
+
+
+def _gauss_legendre_01(num_models: int):
+    nodes, weights = np.polynomial.legendre.leggauss(max(1, (num_models + 1) // 2 + 1))
+    return jnp.asarray((nodes + 1.0) / 2.0), jnp.asarray(weights / 2.0)
+
+
+def mux_accuracy_from_levels(levels: MuxLevels, priority, cross_model_tie: str) -> jnp.ndarray:
+    """Combine per-model level laws into SLM-MUX's per-question accuracy (METHODS.md §5.3).
+
+    Args:
+      levels: from :func:`mux_levels`, arrays [models, questions, levels].
+      priority: tie ranks (lower wins), shape [models]; unused for ``"random"``.
+      cross_model_tie: ``"validation_accuracy"``/``"model_order"`` (use ``priority``) or
+        ``"random"``.
+
+    Returns:
+      shape [questions].
+    """
+    p_level, p_correct = levels
+    p_le = jnp.cumsum(p_level, axis=-1)
+    p_lt = p_le - p_level
+    num_models = p_level.shape[0]
+    same = jnp.eye(num_models, dtype=bool)[:, :, None, None]
+    if cross_model_tie == "random":
+        nodes, weights = _gauss_legendre_01(num_models)
+        # E[1/(1+T)] for T tied rivals = ∫_0^1 E[z^T] dz: a polynomial in z, integrated exactly.
+        factor = p_lt[None, :, :, :, None] + nodes * p_level[None, :, :, :, None]
+        factor = jnp.where(same[..., None], 1.0, factor)
+        integral = jnp.prod(factor, axis=1) @ weights
+        return jnp.einsum("iql,iql->q", p_correct, integral)
+    priority = jnp.asarray(priority)
+    before = (priority[None, :] < priority[:, None])[:, :, None, None]
+    factor = jnp.where(same, 1.0, jnp.where(before, p_lt[None], p_le[None]))
+    return jnp.einsum("iql,iql->q", p_correct, jnp.prod(factor, axis=1))
+
+
+def _priority_for(config: MuxConfig, num_models, validation_accuracy, priority):
+    if priority is not None:
+        return jnp.asarray(priority)
+    if config.cross_model_tie == "validation_accuracy" and validation_accuracy is not None:
+        return jnp.asarray(tie_priority(validation_accuracy))
+    return jnp.arange(num_models)
+
+
+def mux_accuracy_exact(
+    distribution,
+    samples_per_model: int | None = None,
+    *,
+    config: MuxConfig = MuxConfig(),
+    validation_accuracy=None,
+    priority=None,
+) -> jnp.ndarray:
+    """Exact per-question SLM-MUX accuracy.
+
+    Args:
+      distribution: probabilities [models, questions, answers] or a :class:`CountDistribution`.
+      samples_per_model: k (with probabilities).
+      config: SLM-MUX options; the intra-model tie rule does not change the law (§1.3c).
+      validation_accuracy: shape [models], for the paper's tie-break.
+      priority: explicit tie ranks, overriding ``validation_accuracy``.
+
+    Returns:
+      shape [questions].
+
+    >>> import numpy as np
+    >>> probs = np.array([[[0.6, 0.2, 0.2, 0.0]], [[0.1, 0.9, 0.0, 0.0]]])
+    >>> round(float(mux_accuracy_exact(probs, 3)[0]), 6)
+    0.337296
+    """
+    counts = _as_counts(distribution, samples_per_model)
+    levels = mux_levels(counts, config.confidence_denominator)
+    rank = _priority_for(config, counts.probs.shape[0], validation_accuracy, priority)
+    return mux_accuracy_from_levels(levels, rank, config.cross_model_tie)
+
+
+def mux_subset_accuracy(levels: MuxLevels, subsets, priority, cross_model_tie: str = "validation_accuracy"):
+    """SLM-MUX accuracy of many model subsets at once, sharing the per-model level laws.
+
+    Args:
+      levels: per-model laws of all candidate models, arrays [models, questions, levels].
+      subsets: model indices, shape [subsets, size]; ``-1`` pads smaller subsets.
+      priority: tie ranks of the candidate models, shape [models].
+      cross_model_tie: as in :func:`mux_accuracy_from_levels`.
+
+    Returns:
+      per-question accuracy, shape [subsets, questions].
+    """
+    p_level, p_correct = levels
+    num_levels = p_level.shape[-1]
+    # A padding model always has confidence 0: it never wins and never blocks a winner.
+    dummy = jnp.zeros_like(p_level[:1]).at[..., 0].set(1.0)
+    p_level = jnp.concatenate([p_level, dummy])
+    p_correct = jnp.concatenate([p_correct, jnp.zeros_like(dummy)])
+    priority = jnp.concatenate([jnp.asarray(priority), jnp.array([1 << 30])])
+    subsets = jnp.asarray(subsets)
+    subsets = jnp.where(subsets < 0, p_level.shape[0] - 1, subsets)
+    del num_levels
+
+    def one(subset):
+        return mux_accuracy_from_levels(
+            MuxLevels(p_level[subset], p_correct[subset]), priority[subset], cross_model_tie
+        )
+
+    return jax.lax.map(one, subsets)
+
+
+def self_consistency_accuracy_exact(distribution, samples_per_model: int | None = None) -> jnp.ndarray:
+    """Exact plurality (self-consistency) accuracy of every model, shape [models, questions]."""
+    counts = _as_counts(distribution, samples_per_model)
+    kernel = _plurality_kernel(counts.vectors)
+    return counts.probs @ jnp.asarray(kernel)
+
+
+def oracle_accuracy_exact(distribution, samples_per_model: int | None = None, kind: str = "any_mode"):
+    """Exact oracle accuracy, shape [questions].
+
+    ``any_mode``: some model's voted answer (uniform ties) is correct; ``any_sample``: some sample
+    of some model is correct. Models are independent given the question, so both factorise.
+    """
+    counts = _as_counts(distribution, samples_per_model)
+    if kind == "any_mode":
+        miss = 1.0 - self_consistency_accuracy_exact(counts)
+    elif kind == "any_sample":
+        no_correct = jnp.asarray(counts.vectors[:, 0] == 0, dtype=jnp.float64)
+        miss = counts.probs @ no_correct
+    else:
+        raise ValueError(f"kind must be 'any_mode' or 'any_sample', got {kind!r}")
+    return 1.0 - jnp.prod(miss, axis=0)
+
+
+# ----------------------------------------------------------------------------- pooled vote
+
+
+@functools.lru_cache(maxsize=None)
+def _sum_tables(samples_per_model: int, num_answers: int, num_models: int):
+    """Index tables adding one model's count vector to the pooled vector of the previous ones."""
+    step = count_vectors(samples_per_model, num_answers)
+    base = num_models * samples_per_model + 1
+    radix = base ** np.arange(num_answers)
+    tables = []
+    for total_models in range(2, num_models + 1):
+        before = count_vectors((total_models - 1) * samples_per_model, num_answers)
+        after = count_vectors(total_models * samples_per_model, num_answers)
+        after_codes = after @ radix
+        order = np.argsort(after_codes)
+        sums = (before[:, None, :] + step[None, :, :]) @ radix
+        index = order[np.searchsorted(after_codes[order], sums)]
+        tables.append(index)
+    return tables
+
+
+def pooled_vote_accuracy_exact(
+    distribution, samples_per_model: int | None = None, tie: str = "random"
+) -> jnp.ndarray:
+    """Exact Agent Forest accuracy (plurality over all models' samples), shape [questions].
+
+    Uniform ties use the convolution of the models' count laws; ``tie="first_seen"`` (models in
+    order, then samples) needs per-model counts and enumerates their product.
+    """
+    counts = _as_counts(distribution, samples_per_model)
+    if tie == "first_seen":
+        return _product_accuracy(counts, _pooled_first_seen_kernel)[0]
+    if tie != "random":
+        raise ValueError(f"tie must be 'random' or 'first_seen', got {tie!r}")
+    k, num_answers = counts.samples_per_model, counts.num_answers
+    num_models = counts.probs.shape[0]
+    tables = _sum_tables(k, num_answers, num_models)
+    pooled = counts.probs[0]
+    for model, table in zip(range(1, num_models), tables):
+        size = count_vectors((model + 1) * k, num_answers).shape[0]
+        table = jnp.asarray(table)
+
+        def add(pair, table=table, size=size):
+            before, step = pair
+            return jnp.zeros(size).at[table].add(before[:, None] * step[None, :])
+
+        pooled = jax.lax.map(add, (pooled, counts.probs[model]))
+    kernel = _plurality_kernel(count_vectors(num_models * k, num_answers))
+    return pooled @ jnp.asarray(kernel)
+
+
+# ----------------------------------------------------------------------------- product rules
+
+
+def _product_counts(k_per_model, num_answers):
+    """All tuples of per-model count vectors, shape [tuples, models, answers]."""
+    tables = [count_vectors(k, num_answers) for k in k_per_model]
+    size = math.prod(t.shape[0] for t in tables)
+    if size > _MAX_PRODUCT:
+        raise ValueError(
+            f"exact enumeration needs {size:,} count-vector tuples (limit {_MAX_PRODUCT:,}); "
+            "use fewer models, fewer samples or answer slots, or the Monte Carlo estimator"
+        )
+    grids = np.meshgrid(*[np.arange(t.shape[0]) for t in tables], indexing="ij")
+    stacked = [tables[m][grids[m].ravel()] for m in range(len(tables))]
+    return np.stack(stacked, axis=1), [t.shape[0] for t in tables]
+
+
+def _contract(weights_per_model, kernel, shape):
+    """Σ over tuples of Π_m w_m[q, v_m] · kernel[v_1..v_M] for every question."""
+    letters = "abcdefghijklmnop"[: len(shape)]
+    spec = ",".join(f"q{c}" for c in letters) + f",{letters}->q"
+    return jnp.einsum(spec, *weights_per_model, jnp.asarray(kernel).reshape(shape), optimize="optimal")
+
+
+def _product_accuracy(counts: CountDistribution, kernel_fn, **kernel_options):
+    num_models = counts.probs.shape[0]
+    tuples, shape = _product_counts((counts.samples_per_model,) * num_models, counts.num_answers)
+    correct, spent = kernel_fn(tuples, **kernel_options)
+    weights = [counts.probs[m] for m in range(num_models)]
+    return _contract(weights, correct, shape), _contract(weights, spent, shape)
+
+
+def _first_seen_share(tuples, is_top):
+    """P(correct) under first-seen ties: the first model holding a tied answer decides.
+
+    Within that model, samples are exchangeable, so its first tied sample is answer ``a`` with
+    probability ``c_m(a) / Σ_{b tied} c_m(b)``.
+    """
+    valid = tuples[:, :, :-1]
+    tied_counts = (valid * is_top[:, None, :]).sum(axis=2)  # [T, M]
+    has = tied_counts > 0
+    first = np.argmax(has, axis=1)
+    rows = np.arange(tuples.shape[0])
+    decider = valid[rows, first]  # [T, A-1]
+    share = decider[:, 0] * is_top[:, 0] / np.maximum(tied_counts[rows, first], 1)
+    return np.where(has.any(axis=1), share, 0.0)
+
+
+def _pooled_first_seen_kernel(tuples):
+    total = tuples[:, :, :-1].sum(axis=1)
+    top = total.max(axis=1)
+    is_top = (total == top[:, None]) & (top[:, None] > 0)
+    spent = np.full(tuples.shape[0], float(tuples[0].sum()))
+    return _first_seen_share(tuples, is_top), spent
+
+
+def _entropy_weight_np(valid):
+    n = valid.sum(axis=-1)
+    p = valid / np.maximum(n, 1)[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = -np.sum(np.where(valid > 0, p * np.log2(np.where(valid > 0, p, 1.0)), 0.0), -1)
+    distinct = (valid > 0).sum(axis=-1)
+    base = 1.0 / np.maximum(n, 1)
+    spread = base + (1.0 - base) * (1.0 - entropy / np.log2(np.maximum(distinct, 2)))
+    return np.where(n == 0, 0.0, np.where(distinct == 1, 1.0, spread))
+
+
+def _switch_kernel(tuples, config: SwitchConfig, prior_weights):
+    valid = tuples[:, :, :-1]
+    budgets = tuples.sum(axis=2)
+    top = valid.max(axis=2)
+    num_models = tuples.shape[1]
+    if config.stop_rule == "unanimous":
+        stops = (top == budgets) & (budgets > 0)
+    else:
+        stops = top > config.share_threshold * budgets
+    stops[:, num_models - 1] = False
+    any_stop = stops.any(axis=1)
+    first_stop = np.argmax(stops, axis=1)
+    rows = np.arange(tuples.shape[0])
+    stop_correct = valid[rows, first_stop, 0] == top[rows, first_stop]
+    spent_until = np.where(any_stop, first_stop, num_models - 1)
+    spent = np.where(np.arange(num_models)[None] <= spent_until[:, None], budgets, 0).sum(axis=1)
+    if config.weighting == "entropy":
+        weights = np.asarray(prior_weights, dtype=np.float64)[None] * _entropy_weight_np(valid)
+    else:
+        weights = np.ones((tuples.shape[0], num_models))
+    scores = (weights[:, :, None] * valid).sum(axis=1)
+    top_score = scores.max(axis=1)
+    is_top = (scores >= top_score[:, None] - 1e-9 * np.maximum(top_score, 1.0)[:, None]) & (
+        top_score[:, None] > 0
+    )
+    if config.tie == "random":
+        vote_correct = is_top[:, 0] / np.maximum(is_top.sum(axis=1), 1)
+    else:
+        vote_correct = _first_seen_share(tuples, is_top)
+    correct = np.where(any_stop, stop_correct, vote_correct)
+    return correct.astype(np.float64), spent.astype(np.float64)
+
+
+def model_switch_exact(
+    probs,
+    samples_per_model,
+    *,
+    config: SwitchConfig = SwitchConfig(),
+    prior_weights=None,
+) -> ExactResult:
+    """Exact ModelSwitch accuracy and expected samples spent (METHODS.md §5.4).
+
+    Args:
+      probs: shape [models, questions, answers], models in visiting order.
+      samples_per_model: one budget for all models, or a tuple of per-model budgets ``n_j``.
+      config: stop rule, weighting and tie rule.
+      prior_weights: external weights ``W_i``, shape [models]; default 1.
+
+    >>> import numpy as np
+    >>> probs = np.array([[[0.8, 0.2, 0.0]], [[0.8, 0.2, 0.0]]])
+    >>> round(float(model_switch_exact(probs, 4).expected_samples[0]), 4)
+    6.3552
+    """
+    probs = jnp.asarray(validate_probabilities(probs))
+    num_models, _, num_answers = probs.shape
+    if isinstance(samples_per_model, int):
+        budgets = (samples_per_model,) * num_models
+    else:
+        budgets = tuple(int(b) for b in samples_per_model)
+        if len(budgets) != num_models:
+            raise ValueError(f"{len(budgets)} budgets given for {num_models} models")
+    if prior_weights is None:
+        prior_weights = np.ones(num_models)
+    tuples, shape = _product_counts(budgets, num_answers)
+    correct, spent = _switch_kernel(tuples, config, prior_weights)
+    weights = [multinomial_counts(probs[m : m + 1], budgets[m]).probs[0] for m in range(num_models)]
+    per_question = _contract(weights, correct, shape)
+    expected = _contract(weights, spent, shape)
+    return ExactResult(per_question.mean(), per_question, expected)
+
+
+def _confidence_weighted_kernel(tuples, denominator: str, priority, cross_model_tie: str):
+    valid = tuples[:, :, :-1]
+    num_tuples, num_models, num_valid = valid.shape
+    top = valid.max(axis=2)
+    is_top = (valid == top[:, :, None]) & (top[:, :, None] > 0)
+    mode_prob = is_top / np.maximum(is_top.sum(axis=2, keepdims=True), 1)
+    # A model with no valid answer casts no vote; give it one dummy choice of weight 1.
+    mode_prob[:, :, 0] = np.where(top > 0, mode_prob[:, :, 0], 1.0)
+    if denominator == "k":
+        confidence = top / np.maximum(tuples.sum(axis=2), 1)
+    else:
+        confidence = top / np.maximum(valid.sum(axis=2), 1)
+    choices = np.array(list(itertools.product(range(num_valid), repeat=num_models)))  # [C, M]
+    rows = np.arange(num_models)
+    choice_prob = np.prod(mode_prob[:, rows, choices], axis=2)  # [T, C]
+    onehot = np.eye(num_valid)[choices]  # [C, M, A-1]
+    voting = top > 0  # a model with no valid answer casts no vote
+    scores = np.einsum("tm,cma->tca", confidence * voting, onehot)
+    best = scores.max(axis=2, keepdims=True)
+    is_best = (scores >= best - 1e-12) & (best > 0)
+    if cross_model_tie == "random":
+        correct = is_best[..., 0] / np.maximum(is_best.sum(axis=2), 1)
+    else:
+        # A tied answer's rank is that of the best-priority model voting for it.
+        rank = np.where(voting, np.asarray(priority)[None, :], 1 << 30)  # [T, M]
+        answer_rank = np.where(onehot[None] > 0, rank[:, None, :, None], 1 << 30).min(axis=2)
+        winner = np.argmin(np.where(is_best, answer_rank, 1 << 31), axis=2)
+        correct = (winner == 0) & is_best.any(axis=2)
+    value = (choice_prob * correct).sum(axis=1)
+    return value.astype(np.float64), np.full(num_tuples, float(tuples[0].sum()))
+
+
+def confidence_weighted_accuracy_exact(
+    distribution,
+    samples_per_model: int | None = None,
+    *,
+    config: MuxConfig = MuxConfig(),
+    validation_accuracy=None,
+    priority=None,
+) -> jnp.ndarray:
+    """Exact accuracy of the confidence-weighted vote (each model's mode weighted by its
+    confidence), shape [questions]. Enumerates the product of count vectors (few models)."""
+    counts = _as_counts(distribution, samples_per_model)
+    rank = np.asarray(_priority_for(config, counts.probs.shape[0], validation_accuracy, priority))
+    return _product_accuracy(
+        counts,
+        _confidence_weighted_kernel,
+        denominator=config.confidence_denominator,
+        priority=rank,
+        cross_model_tie=config.cross_model_tie,
+    )[0]
+
+
+# ----------------------------------------------------------------------------- dispatcher
+
+
+def exact_accuracy(
+    rule: str,
+    probs,
+    samples_per_model: int,
+    *,
+    mux_config: MuxConfig = MuxConfig(),
+    switch_config: SwitchConfig = SwitchConfig(),
+    validation_accuracy=None,
+    prior_weights=None,
+    pooled_tie: str = "random",
+) -> ExactResult:
+    """Exact accuracy of a named rule (one of :data:`RULES`) at k samples per model.
+
+    ``self-consistency`` uses the first model only; ``oracle`` is ``any_mode``.
+
+    >>> import numpy as np
+    >>> probs = np.array([[[0.6, 0.2, 0.2, 0.0]], [[0.5, 0.5, 0.0, 0.0]]])
+    >>> round(float(exact_accuracy("agent-forest", probs, 3).accuracy), 4)
+    0.6895
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+    if samples_per_model is None or int(samples_per_model) < 1:
+        raise ValueError(f"samples_per_model must be >= 1, got {samples_per_model}")
+    k = int(samples_per_model)
+    probs = validate_probabilities(probs)
+    num_models = probs.shape[0]
+    for name, value in [("validation_accuracy", validation_accuracy), ("prior_weights", prior_weights)]:
+        if value is not None and np.shape(value) != (num_models,):
+            raise ValueError(f"{name} must have one entry per model ({num_models}), got shape {np.shape(value)}")
+    spent = jnp.full(probs.shape[1], float(num_models * k))
+    if rule == "model-switch":
+        return model_switch_exact(probs, k, config=switch_config, prior_weights=prior_weights)
+    if rule == "self-consistency":
+        per_question = self_consistency_accuracy_exact(probs[:1], k)[0]
+        spent = jnp.full(probs.shape[1], float(k))
+    elif rule == "slm-mux":
+        per_question = mux_accuracy_exact(
+            probs, k, config=mux_config, validation_accuracy=validation_accuracy
+        )
+    elif rule == "agent-forest":
+        per_question = pooled_vote_accuracy_exact(probs, k, tie=pooled_tie)
+    elif rule == "oracle":
+        per_question = oracle_accuracy_exact(probs, k, "any_mode")
+    elif rule == "oracle-any-sample":
+        per_question = oracle_accuracy_exact(probs, k, "any_sample")
+    else:
+        per_question = confidence_weighted_accuracy_exact(
+            probs, k, config=mux_config, validation_accuracy=validation_accuracy
+        )
+    return ExactResult(per_question.mean(), per_question, spent)
