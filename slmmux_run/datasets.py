@@ -504,11 +504,14 @@ def _build_sample_set(
     ):
         raise ValueError(f"max_wrong_slots must be an integer >= 0 or None, got {max_wrong_slots!r}")
     all_models = list(dict.fromkeys(model for model, _ in table))
-    all_questions = sorted(dict.fromkeys(q for _, q in table), key=_natural_key)
     model_list = _choose(name, all_models, models, "model")
+    loaded = set(model_list)
+    # Default questions: those answered by at least one loaded model.
+    all_questions = sorted(
+        dict.fromkeys(q for model, q in table if model in loaded), key=_natural_key
+    )
     question_list = _choose(name, all_questions, question_ids, "question_id")
 
-    loaded = set(model_list)
     width = max(len(row.answers) for (model, _), row in table.items() if model in loaded)
     golds: list[str] = []
     wrong_orders: list[list[str]] = []
@@ -617,7 +620,7 @@ def load_samples(
       models: model names to load, in this order; default: all, in order of first appearance.
         Wrong-answer slots are built from the loaded models only.
       question_ids: question ids to load, in this order (ints are turned into strings); default:
-        all, ordered by the number at the end of the id.
+        every question that a loaded model answered, ordered by the number at the end of the id.
       max_wrong_slots: keep this many most frequent wrong answers per question and merge the rest
         into one "other wrong" slot (``SampleSet.other_wrong_slot``). Merging makes different
         wrong answers count as agreeing, which distorts plurality votes.

@@ -345,6 +345,15 @@ def test_greedy_numbers_with_correct_field_and_missing_row():
     np.testing.assert_array_equal(sample_set.samples, [[[0], [1]], [[2], [1]], [[0], [-1]]])
 
 
+def test_greedy_model_subset_keeps_only_its_questions():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sample_set = load_greedy(fixture("greedy_numbers.jsonl"), models=["g-3"])
+    assert sample_set.question_ids == ("toy-#0",)
+    assert sample_set.num_answers == 2  # no wrong answer among the loaded models
+    np.testing.assert_array_equal(sample_set.samples, [[[0]]])
+
+
 def test_greedy_letters_without_correct_field():
     sample_set = load_greedy(fixture("greedy_letters.jsonl"))
     assert sample_set.slot_labels == (("I", "B", None), ("F", "D", None))
