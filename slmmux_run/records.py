@@ -184,7 +184,7 @@ class RecordStore:
                 raise ValueError(f"{self.path}: duplicate successful record key(s)")
             payload = b"".join(r.to_line() for r in records)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 self._catch_up(fd)

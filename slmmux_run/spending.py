@@ -75,9 +75,10 @@ def prompt_token_bound(prompt: str | Iterable[tuple[str, str]]) -> int:
     allowance per message bound the count from above.
 
     >>> prompt_token_bound("2+2=")
-    20
+    28
     """
     text, messages = _text_of(prompt)
+    messages = max(messages, 1)  # a string prompt becomes one user message on a chat endpoint
     return (
         len(text.encode("utf-8"))
         + _TEMPLATE_TOKENS_PER_MESSAGE * messages
