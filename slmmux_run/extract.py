@@ -401,7 +401,8 @@ def normalize_math_answer(answer: str, mode: Mode = "robust") -> str:
 
     Robust mode changes only these steps [decision]:
 
-    * step 1 unwraps ``\text{...}`` only when its braces enclose the whole string;
+    * step 1 unwraps ``\text{...}`` only when its braces enclose the whole string, and step 5
+      keeps the words of ``\text{}`` groups that start the string instead of cutting them;
     * a pair of enclosing ``$`` and a trailing full stop are dropped first; ``°`` counts as a
       degree mark;
     * step 9 braces the whole square-root argument (``\sqrt12`` -> ``\sqrt{12}``,
@@ -436,6 +437,9 @@ def normalize_math_answer(answer: str, mode: Mode = "robust") -> str:
     if robust:
         answer = answer.replace("°", "")
     # 5. units: keep what precedes the first \text{
+    if robust and answer.startswith("\\text{"):
+        # Nothing precedes it, so it is words, not a unit: keep the words ("\text{East}\text{ wing}").
+        answer = re.sub(r"\\text\{([^{}]*)\}", r"\1", answer)
     if "\\text{" in answer:
         answer = answer.split("\\text{")[0]
     # 6. percent
