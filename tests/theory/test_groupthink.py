@@ -1,0 +1,361 @@
+"""Tests for slmmux_theory.groupthink: the discussion Markov chain, its accuracy and measures.
+
+The exact chain is checked against a plain-Python enumeration of every round-by-round choice
+(social/majority with its tie pick, social/recency, keep, fresh draw), written here from the model
+description and not from the module's code.
+"""
+
+import itertools
+import json
+import math
+import runpy
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import slmmux_theory  # noqa: F401  (enables x64)
+from slmmux_theory import groupthink as gt
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+# ----------------------------------------------------------------------------- brute force
+def brute_choices(i, state, probs, params, presentation):
+    """(next answer, probability) for every choice path of agent i, in plain Python."""
+    conformity, conformity_correct, majority_weight, stubbornness = params
+    num_agents = len(state)
+    abstain = len(probs[i]) - 1
+    own = state[i]
+    social = conformity_correct if own == 0 else conformity
+    branches = []
+    peers = [state[j] for j in range(num_agents) if j != i and state[j] != abstain]
+    if peers:
+        counts = {a: peers.count(a) for a in set(peers)}
+        top = max(counts.values())
+        tied = sorted(a for a, c in counts.items() if c == top)
+        for a in tied:
+            branches.append((a, social * majority_weight / len(tied)))
+    else:
+        branches.append((own, social * majority_weight))
+    if presentation == "index":
+        last_peers = [(num_agents - 1 if i != num_agents - 1 else num_agents - 2, 1.0)]
+    else:
+        last_peers = [(j, 1.0 / (num_agents - 1)) for j in range(num_agents) if j != i]
+    for j, weight in last_peers:
+        seen = state[j]
+        branches.append((own if seen == abstain else seen, social * (1 - majority_weight) * weight))
+    branches.append((own, (1 - social) * stubbornness))
+    for a, p in enumerate(probs[i]):
+        branches.append((a, (1 - social) * (1 - stubbornness) * p))
+    return branches
+
+
+def brute_plurality_correct(state, num_answers):
+    valid = [a for a in state if a != num_answers - 1]
+    if not valid:
+        return 0.0
+    counts = {a: valid.count(a) for a in set(valid)}
+    top = max(counts.values())
+    tied = [a for a, c in counts.items() if c == top]
+    return (1.0 / len(tied)) if 0 in tied else 0.0
+
+
+def brute_force_accuracy(probs, params, rounds, presentation="index"):
+    """Sum over every path of round-1 answers and later choices; returns P(final correct)."""
+    num_agents, num_answers = len(probs), len(probs[0])
+
+    def later(state, weight, remaining):
+        if remaining == 0:
+            return weight * brute_plurality_correct(state, num_answers)
+        per_agent = [brute_choices(i, state, probs, params, presentation) for i in range(num_agents)]
+        total = 0.0
+        for combo in itertools.product(*per_agent):
+            w = weight
+            for _, p in combo:
+                w *= p
+            if w:
+                total += later(tuple(a for a, _ in combo), w, remaining - 1)
+        return total
+
+    total = 0.0
+    for first in itertools.product(range(num_answers), repeat=num_agents):
+        weight = math.prod(probs[i][a] for i, a in enumerate(first))
+        if weight:
+            total += later(first, weight, rounds - 1)
+    return total
+
+
+BRUTE_CASES = [
+    # probs, (c, c_correct, majority, stubborn), rounds, presentation
+    ([[0.5, 0.3, 0.2], [0.4, 0.4, 0.2]], (0.6, 0.6, 0.7, 0.3), 3, "index"),
+    ([[0.5, 0.2, 0.2, 0.1], [0.3, 0.5, 0.1, 0.1]], (0.8, 0.2, 0.4, 0.5), 3, "index"),
+    ([[0.5, 0.4, 0.1], [0.3, 0.6, 0.1], [0.45, 0.45, 0.1]], (0.7, 0.5, 0.6, 0.2), 2, "index"),
+    ([[0.5, 0.4, 0.1], [0.3, 0.6, 0.1], [0.45, 0.45, 0.1]], (0.7, 0.5, 0.6, 0.2), 2, "shuffled"),
+    ([[0.4, 0.3, 0.2, 0.1], [0.3, 0.3, 0.3, 0.1], [0.2, 0.5, 0.2, 0.1]], (0.9, 0.4, 0.3, 0.6), 2,
+     "index"),
+]
+
+
+@pytest.mark.parametrize("probs, params, rounds, presentation", BRUTE_CASES)
+def test_exact_matches_brute_force_enumeration(probs, params, rounds, presentation):
+    expected = brute_force_accuracy(probs, params, rounds, presentation)
+    c, cc, w, s = params
+    got = gt.debate_accuracy_exact(
+        jnp.array(probs), gt.discussion_params(c, w, s, cc), rounds, presentation
+    )
+    assert abs(float(got) - expected) < 1e-10
+
+
+def test_transition_rows_sum_to_one_and_match_brute_choices():
+    probs = [[0.4, 0.3, 0.2, 0.1], [0.3, 0.3, 0.3, 0.1], [0.2, 0.5, 0.2, 0.1]]
+    params = (0.9, 0.4, 0.3, 0.6)
+    matrix = np.asarray(gt.transition_matrix(jnp.array(probs), gt.discussion_params(0.9, 0.3, 0.6, 0.4)))
+    np.testing.assert_allclose(matrix.sum(axis=1), 1.0, atol=1e-12)
+    states = list(itertools.product(range(4), repeat=3))
+    for row in (0, 7, 21, 63):
+        expected = np.zeros(len(states))
+        per_agent = [brute_choices(i, states[row], probs, params, "index") for i in range(3)]
+        for combo in itertools.product(*per_agent):
+            expected[states.index(tuple(a for a, _ in combo))] += math.prod(p for _, p in combo)
+        np.testing.assert_allclose(matrix[row], expected, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- limits by hand
+HAND_CASES = [
+    # identical agents, binomial majority A(3, 0.6) = 0.6^3 + 3 * 0.6^2 * 0.4
+    ([[0.6, 0.4, 0.0]] * 3, 0.648),
+    # three agents, two equally likely wrong answers: P(>=2 correct) = 1/2, plus exactly one
+    # correct (3 * 0.5 * 0.25 = 0.375) with the two wrongs different (1/2) winning a 3-way tie (1/3)
+    ([[0.5, 0.25, 0.25, 0.0]] * 3, 0.5 + 0.375 * 0.5 / 3),
+    # two agents with ⊥: both correct 0.2; correct + ⊥ 0.5*0.2 + 0.2*0.4 = 0.18;
+    # correct vs wrong tie (0.5*0.4 + 0.3*0.4) / 2 = 0.16
+    ([[0.5, 0.3, 0.2], [0.4, 0.4, 0.2]], 0.54),
+]
+
+
+@pytest.mark.parametrize("probs, expected", HAND_CASES)
+def test_zero_conformity_gives_independent_plurality(probs, expected):
+    probs = jnp.array(probs)
+    assert abs(float(gt.independent_plurality_accuracy_exact(probs)) - expected) < 1e-12
+    for stubbornness in (0.0, 0.4, 0.9):
+        params = gt.discussion_params(0.0, 0.7, stubbornness)
+        comparison = gt.debate_minus_independent(probs, params, 4)
+        assert abs(float(comparison.debate_accuracy) - expected) < 1e-12
+        assert abs(float(comparison.difference)) < 1e-12
+        # Every round is distributed as fresh independent draws, not only the last.
+        distributions = np.asarray(gt.state_distributions(probs, params, 4))
+        np.testing.assert_allclose(distributions, distributions[:1].repeat(4, axis=0), atol=1e-12)
+
+
+def test_one_round_debate_is_independent_plurality():
+    probs = jnp.array([[0.3, 0.5, 0.2], [0.6, 0.2, 0.2], [0.4, 0.4, 0.2]])
+    params = gt.discussion_params(0.9, 1.0, 0.0)
+    assert float(gt.debate_accuracy_exact(probs, params, 1)) == pytest.approx(
+        float(gt.independent_plurality_accuracy_exact(probs)), abs=1e-14
+    )
+
+
+@pytest.mark.parametrize("presentation", gt.PRESENTATIONS)
+def test_full_majority_conformity_freezes_unanimous_states(presentation):
+    probs = jnp.array([[0.3, 0.3, 0.2, 0.2], [0.1, 0.5, 0.2, 0.2], [0.4, 0.1, 0.3, 0.2]])
+    params = gt.discussion_params(1.0, 1.0, 0.3)
+    matrix = np.asarray(gt.transition_matrix(probs, params, presentation))
+    states = gt.joint_states(3, 4)
+    for answer in range(4):
+        row = int(np.flatnonzero((states == answer).all(axis=1))[0])
+        assert matrix[row, row] == pytest.approx(1.0, abs=1e-14)
+    # Starting unanimous on the wrong slot 1, the debate never leaves it.
+    start = np.zeros(len(states))
+    start[int(np.flatnonzero((states == 1).all(axis=1))[0])] = 1.0
+    after = start @ np.linalg.matrix_power(matrix, 5)
+    assert after[int(np.flatnonzero((states == 1).all(axis=1))[0])] == pytest.approx(1.0)
+
+
+def test_full_majority_conformity_two_agents_swap():
+    # Two agents with pure majority pull copy each other: (0, 1) -> (1, 0) with certainty.
+    probs = jnp.array([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0]])
+    matrix = np.asarray(gt.transition_matrix(probs, gt.discussion_params(1.0, 1.0, 0.0)))
+    states = [tuple(s) for s in gt.joint_states(2, 3)]
+    assert matrix[states.index((0, 1)), states.index((1, 0))] == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------- Monte Carlo
+MC_PROBS = [
+    [[0.5, 0.3, 0.1, 0.1], [0.3, 0.4, 0.2, 0.1], [0.4, 0.2, 0.3, 0.1]],
+    [[0.35, 0.45, 0.2, 0.0], [0.35, 0.45, 0.2, 0.0], [0.35, 0.45, 0.2, 0.0]],
+]
+MC_PARAMS = [(0.7, 0.3, 0.6, 0.4), (0.5, 0.5, 0.2, 0.5)]  # (c, c_correct, majority, stubborn)
+
+
+@pytest.mark.parametrize("presentation", gt.PRESENTATIONS)
+def test_monte_carlo_agrees_with_exact(presentation):
+    probs = jnp.array(MC_PROBS)
+    c, cc, w, s = (jnp.array(column) for column in zip(*MC_PARAMS))
+    theta = gt.discussion_params(c, w, s, cc)
+    keys = jax.random.split(jax.random.key(11), len(MC_PROBS))
+    exact = jax.vmap(lambda p, t: gt.debate_accuracy_exact(p, t, 4, presentation))(probs, theta)
+    estimate = jax.vmap(lambda k, p, t: gt.debate_accuracy_mc(k, p, t, 4, 20000, presentation))(
+        keys, probs, theta
+    )
+    assert np.all(np.asarray(estimate.standard_error) > 0)
+    assert np.all(
+        np.abs(np.asarray(estimate.mean) - np.asarray(exact)) < 4 * np.asarray(estimate.standard_error)
+    )
+
+
+def test_vmap_over_questions_and_jit_consistency():
+    key = jax.random.key(3)
+    probs = jax.random.dirichlet(key, jnp.ones(5), shape=(6, 3))  # [questions, agents, answers]
+    params = gt.discussion_params(0.6, 0.5, 0.4, 0.2)
+    batched = jax.vmap(lambda p: gt.debate_accuracy_exact(p, params, 3))(probs)
+    looped = np.array([float(gt.debate_accuracy_exact(p, params, 3)) for p in probs])
+    np.testing.assert_allclose(np.asarray(batched), looped, atol=1e-13)
+    keys = jax.random.split(jax.random.key(4), 6)
+    mc = jax.vmap(lambda k, p: gt.debate_accuracy_mc(k, p, params, 3, 500))(keys, probs)
+    one = gt.debate_accuracy_mc(keys[2], probs[2], params, 3, 500)
+    assert float(mc.mean[2]) == pytest.approx(float(one.mean), abs=1e-14)
+
+
+def test_seeds_reproducible_and_different_seeds_differ():
+    probs = jnp.array([[0.4, 0.3, 0.2, 0.1]] * 3)
+    params = gt.discussion_params(0.5, 0.5, 0.5)
+    first = gt.simulate_debates(jax.random.key(0), probs, params, 4, 200)
+    again = gt.simulate_debates(jax.random.key(0), probs, params, 4, 200)
+    other = gt.simulate_debates(jax.random.key(1), probs, params, 4, 200)
+    assert first.shape == (200, 4, 3)
+    assert np.array_equal(np.asarray(first), np.asarray(again))
+    assert not np.array_equal(np.asarray(first), np.asarray(other))
+
+
+def test_simulated_round_one_marginals_match_probs():
+    probs = jnp.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3]])
+    answers = np.asarray(
+        gt.simulate_debates(jax.random.key(5), probs, gt.discussion_params(0.5, 0.5, 0.5), 2, 20000)
+    )
+    for agent in range(2):
+        freq = np.bincount(answers[:, 0, agent], minlength=3) / 20000
+        se = np.sqrt(np.asarray(probs[agent]) * (1 - np.asarray(probs[agent])) / 20000)
+        assert np.all(np.abs(freq - np.asarray(probs[agent])) < 4 * se + 1e-12)
+
+
+def test_plurality_answer_draws_ties_uniformly():
+    states = jnp.broadcast_to(jnp.array([0, 1, 3]), (50000, 3))  # 3 is ⊥ when A = 4
+    picks = np.asarray(gt.plurality_answer(jax.random.key(0), states, 4))
+    assert set(np.unique(picks)) == {0, 1}
+    assert abs(picks.mean() - 0.5) < 4 * 0.5 / np.sqrt(50000)
+    assert int(gt.plurality_answer(jax.random.key(0), jnp.array([3, 3]), 4)) == 3
+
+
+# ----------------------------------------------------------------------------- measures
+def test_measures_on_a_hand_transcript():
+    # A = 4 (slot 3 = ⊥), 3 agents, 3 rounds, two debates.
+    answers = jnp.array(
+        [
+            [[0, 1, 1], [1, 1, 1], [1, 1, 1]],  # correct agent capitulates to wrong plurality
+            [[0, 0, 2], [0, 2, 2], [0, 0, 0]],
+        ]
+    )
+    m = gt.groupthink_measures(answers, 4)
+    # previous-correct agent-rounds: d0 r1 a0; d0 r2 none; d1 r1 a0,a1; d1 r2 a0 -> 4, flips: d0 a0, d1 a1
+    assert (float(m.flips.correct_to_wrong.events), float(m.flips.correct_to_wrong.opportunities)) == (2, 4)
+    # previous-wrong: d0 r1 a1,a2; d0 r2 all 3; d1 r1 a2; d1 r2 a1,a2 -> 8; to correct: d1 r2 a1,a2
+    assert (float(m.flips.wrong_to_correct.events), float(m.flips.wrong_to_correct.opportunities)) == (2, 8)
+    # plurality d0 r1 = 1 (a0 differs, adopts); d1 r1 = 0 (a2 differs, stays 2);
+    # d1 r2 = 2 (a0 differs, stays 0); d0 r2 unanimous -> no opportunity
+    assert float(m.capitulation.to_wrong_plurality.rate) == 0.5
+    assert float(m.capitulation.to_wrong_plurality.opportunities) == 2
+    assert float(m.capitulation.to_correct_plurality.rate) == 0.0
+    assert float(m.capitulation.to_correct_plurality.opportunities) == 1
+    # last peers 2, 2, 1. d0 r1: a0 sees 1 (adopts). d1 r1: a0 sees 2 (no), a1 sees 2 (adopts),
+    # a2 sees 0 (no). d1 r2: a0 sees 2 (no). -> 2 of 5
+    assert (float(m.recency_adoption.events), float(m.recency_adoption.opportunities)) == (2, 5)
+    assert float(m.lost_correct.rate) == 0.5
+    assert float(m.final_consensus_on_wrong.rate) == 0.5
+    assert float(m.debate_accuracy.rate) == 0.5
+    assert float(m.independent_accuracy.rate) == 0.5
+    assert float(m.round_one_union.rate) == 1.0
+
+
+def test_measures_reject_wrong_rank():
+    with pytest.raises(ValueError, match="debates, rounds, agents"):
+        gt.flip_rates(jnp.zeros((3, 2), dtype=int))
+
+
+def _cluster_standard_error(events, opportunities):
+    """Ratio-estimator standard error with debates as clusters."""
+    rate = events.sum() / opportunities.sum()
+    return np.sqrt(((events - rate * opportunities) ** 2).sum()) / opportunities.sum()
+
+
+def test_predicted_measures_agree_with_simulated_transcripts():
+    probs = jnp.array([[0.45, 0.3, 0.15, 0.1], [0.3, 0.4, 0.2, 0.1], [0.35, 0.25, 0.3, 0.1]])
+    params = gt.discussion_params(0.6, 0.5, 0.4, 0.3)
+    rounds, num_debates, num_answers = 3, 20000, 4
+    predicted = gt.predicted_groupthink_measures(probs, params, rounds)
+    answers = gt.simulate_debates(jax.random.key(8), probs, params, rounds, num_debates)
+    per_debate = jax.vmap(lambda a: gt.groupthink_measures(a[None], num_answers))(answers)
+    leaves_pred = jax.tree_util.tree_leaves(predicted, is_leaf=lambda x: isinstance(x, gt.Rate))
+    leaves_emp = jax.tree_util.tree_leaves(per_debate, is_leaf=lambda x: isinstance(x, gt.Rate))
+    pooled = gt.pool_measures(per_debate)
+    leaves_pool = jax.tree_util.tree_leaves(pooled, is_leaf=lambda x: isinstance(x, gt.Rate))
+    assert len(leaves_pred) == 10
+    for pred, emp, pool in zip(leaves_pred, leaves_emp, leaves_pool):
+        events, opportunities = np.asarray(emp.events), np.asarray(emp.opportunities)
+        rate = events.sum() / opportunities.sum()
+        assert float(pool.rate) == pytest.approx(rate, abs=1e-14)
+        se = _cluster_standard_error(events, opportunities)
+        assert se > 0
+        assert abs(rate - float(pred.rate)) < 4 * se
+        # The expected opportunities per debate also match.
+        assert abs(opportunities.mean() - float(pred.opportunities)) < 4 * (
+            opportunities.std(ddof=1) / np.sqrt(num_debates) + 1e-12
+        )
+
+
+def test_predicted_lost_correct_factorises_without_any_memory():
+    # With no conformity and no stubbornness the final round is independent of round 1, so
+    # P(lost) = P(some correct in round 1) * (1 - accuracy).
+    probs = jnp.array([[0.5, 0.3, 0.2], [0.4, 0.4, 0.2]])
+    m = gt.predicted_groupthink_measures(probs, gt.discussion_params(0.0, 0.5, 0.0), 2)
+    union = 1 - 0.5 * 0.6
+    assert float(m.round_one_union.rate) == pytest.approx(union, abs=1e-12)
+    assert float(m.lost_correct.rate) == pytest.approx(union * (1 - 0.54), abs=1e-12)
+
+
+# ----------------------------------------------------------------------------- phase diagram
+def test_phase_grid_shapes_and_zero_conformity_row():
+    grid = gt.phase_grid([0.3, 0.5], [0.25, 1.0], [0.0, 0.8], rounds=3)
+    assert grid.difference.shape == (2, 2, 2)
+    np.testing.assert_allclose(np.asarray(grid.difference[0]), 0.0, atol=1e-12)
+    # A(3, 0.5) with a single wrong answer is 0.5 (symmetry), read off the independent column.
+    assert float(grid.independent_accuracy[0, 1, 1]) == pytest.approx(0.5, abs=1e-12)
+
+
+def test_symmetric_answer_probabilities_rejects_single_wrong_slot():
+    with pytest.raises(ValueError, match="num_wrong"):
+        gt.symmetric_answer_probabilities(0.5, 1.0, 3, 1)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="presentation"):
+        gt.last_peer_weights(3, "random")
+    with pytest.raises(ValueError, match="rounds"):
+        gt.state_distributions(jnp.array([[0.5, 0.5]] * 2), gt.discussion_params(0, 0, 0), 0)
+
+
+def test_phase_experiment_script_runs_with_tiny_arguments(tmp_path, monkeypatch):
+    script = REPO / "experiments" / "groupthink_phase.py"
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [str(script), "--grid-size", "3", "--conformities", "0,0.9", "--output-dir", str(tmp_path)],
+    )
+    runpy.run_path(str(script), run_name="__main__")
+    data = json.loads((tmp_path / "groupthink_phase.json").read_text())
+    assert len(data["correct_mass"]) == 3
+    assert np.asarray(data["difference"]).shape == (2, 3, 3)
+    assert (tmp_path / "groupthink_phase.png").stat().st_size > 0
