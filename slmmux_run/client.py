@@ -444,8 +444,9 @@ class Client:
 
         status = response.status_code
         if status != 200:
-            self.budget.settle(reservation, 0.0)
-            snippet = redact(response.text[:_ERROR_SNIPPET], secrets).replace("\n", " ")
+            # Error responses carry no tokens, but a per-call price may still apply.
+            self.budget.settle(reservation, config.price.per_call)
+            snippet = redact(response.text, secrets)[:_ERROR_SNIPPET].replace("\n", " ")
             message = f"HTTP {status}: {snippet}"
             if status in RETRYABLE_STATUS:
                 raise _Retryable(message, "http", _retry_after_seconds(response))

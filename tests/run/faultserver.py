@@ -165,6 +165,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         n = int(body.get("n", 1))
         returned = max(1, n // 2) if (fewer and n > 1) else n
+        if returned < n:
+            self.server.count_fewer()
         seed = body.get("seed")
         choices = []
         for index in range(returned):
@@ -232,9 +234,12 @@ class FaultServer(ThreadingHTTPServer):
             if fault:
                 stats.faults[fault] = stats.faults.get(fault, 0) + 1
             fewer = random.Random(f"{plan.seed}|{digest}|fewer").random() < plan.fewer_choices
-            if fewer and not fault:
-                stats.fewer += 1
             return fault, fewer
+
+    def count_fewer(self) -> None:
+        """Count one response that returned fewer choices than asked."""
+        with self._lock:
+            self.stats.fewer += 1
 
 
 class running_server:  # noqa: N801 - used as a context manager, like open()

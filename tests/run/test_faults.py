@@ -1,0 +1,249 @@
+"""Integration tests against a real fault-injecting HTTP server on 127.0.0.1.
+
+The client must survive every fault kind, keep retries bounded, never break a cap under
+concurrency, keep the planted API key out of every output, and a collection process killed with
+SIGKILL at random moments and resumed must end with exactly the records of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from slmmux_run.client import Client, SampleRequest, derive_seed
+from slmmux_run.config import ModelConfig, RunnerConfig
+from slmmux_run.errors import UserError
+from slmmux_run.records import RecordStore
+from slmmux_run.spending import Budget, Price
+from tests.run import _collect_child
+from tests.run.faultserver import FAULT_KINDS, FaultPlan, answer_text, running_server
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = Path(__file__).resolve().parent / "_collect_child.py"
+PLANTED_KEY = "sk-planted-4f1c9e7a2b6d8053"
+
+
+def config_for(base_url, *, concurrency=4, max_attempts=5, timeout=0.3, price=Price(),
+               max_choices=3, api_key_env=None) -> RunnerConfig:
+    model = ModelConfig(name="fault", base_urls=(base_url,), model="fault-model",
+                        max_concurrency=concurrency, max_choices_per_call=max_choices,
+                        price=price, api_key_env=api_key_env)
+    return RunnerConfig(models={"fault": model}, max_concurrency=concurrency,
+                        max_attempts=max_attempts, timeout_seconds=timeout,
+                        backoff_initial_seconds=0.01, backoff_max_seconds=0.05)
+
+
+def prompt(question: int) -> str:
+    return f"What is {question} + 1?"
+
+
+async def sample_all(config, questions, samples=3, budget=None, seed=100):
+    async with Client(config, budget=budget) as client:
+        requests = [SampleRequest("fault", prompt(q), samples=samples, seed=seed + q,
+                                  max_tokens=8) for q in range(questions)]
+        return await asyncio.gather(*(client.sample(r) for r in requests))
+
+
+@pytest.mark.parametrize("kind", FAULT_KINDS + ("fewer_choices",))
+def test_client_survives_every_fault(kind):
+    plan = FaultPlan(seed=3, slow_seconds=0.6, **{kind: 1.0})  # every body faults twice
+    with running_server(plan) as server:
+        results = asyncio.run(sample_all(config_for(server.base_url), questions=6))
+        stats = server.stats
+    for question, samples in enumerate(results):
+        assert [r.sample_index for r in samples] == [0, 1, 2]
+        assert all(r.error is None for r in samples)
+        if kind == "fewer_choices":
+            # n=3 -> 1 choice, n=2 at index 1 -> 1 choice, n=1 at index 2.
+            seeds = [100 + question, derive_seed(100 + question, 1), derive_seed(100 + question, 2)]
+            assert [r.text for r in samples] == [answer_text(prompt(question), s, 0) for s in seeds]
+        else:
+            assert [r.text for r in samples] == [
+                answer_text(prompt(question), 100 + question, i) for i in range(3)
+            ]
+            assert all(r.attempts == 3 for r in samples)
+    if kind == "fewer_choices":
+        assert stats.fewer == 12 and stats.requests == 18
+    else:
+        assert stats.faults == {kind: 12} and stats.requests == 18
+
+
+def test_retries_are_bounded():
+    plan = FaultPlan(seed=1, unavailable=1.0, max_consecutive_faults=10_000)
+    with running_server(plan) as server:
+        results = asyncio.run(sample_all(config_for(server.base_url, max_attempts=4), questions=5))
+        assert server.stats.requests == 5 * 4
+    assert all(r.error_kind == "http" and r.attempts == 4 for rs in results for r in rs)
+
+
+MIXED = FaultPlan(seed=11, rate_limit=0.1, server_error=0.05, unavailable=0.05, slow=0.03,
+                  malformed=0.05, drop=0.05, fewer_choices=0.3, slow_seconds=0.6)
+
+
+def test_request_cap_holds_under_concurrency():
+    budget = Budget(max_requests=25)
+    with running_server(MIXED) as server:
+        results = asyncio.run(sample_all(config_for(server.base_url, concurrency=16),
+                                         questions=40, budget=budget))
+        sent = server.stats.requests
+    assert sent <= 25 and budget.requests == 25
+    not_sent = sum(r.error_kind == "budget" for rs in results for r in rs)
+    assert not_sent > 0
+
+
+def test_cost_cap_holds_under_concurrency():
+    budget = Budget(max_cost=7.0)
+    with running_server(MIXED) as server:
+        asyncio.run(sample_all(config_for(server.base_url, concurrency=16,
+                                          price=Price(per_call=1.0)),
+                               questions=40, budget=budget))
+        sent = server.stats.requests
+    # Each request costs exactly 1 whatever happens, so the server must have seen at most 7.
+    assert sent <= 7 and budget.cost <= 7.0
+
+
+def test_planted_key_never_leaks(tmp_path, monkeypatch, caplog, capsys):
+    monkeypatch.setenv("SLMMUX_PLANTED_KEY", PLANTED_KEY)
+    caplog.set_level(logging.DEBUG)
+    store = tmp_path / "records.jsonl"
+    common = ["--store", str(store), "--questions", "8", "--timeout", "0.3",
+              "--api-key-env", "SLMMUX_PLANTED_KEY"]
+    with running_server(MIXED) as server:
+        assert _collect_child.main(["--base-url", server.base_url, *common]) == 0
+        assert server.stats.authorization == {f"Bearer {PLANTED_KEY}"}  # the key was used
+    # A server that echoes the key back in its error body (as some real APIs do).
+    with running_server(FaultPlan(echo_authorization_on_401=True)) as server:
+        assert _collect_child.main(["--base-url", server.base_url, *common,
+                                    "--questions", "10"]) == 3
+        config = config_for(server.base_url, api_key_env="SLMMUX_PLANTED_KEY")
+        (failed, *_), *_ = asyncio.run(sample_all(config, questions=1))
+    assert "[REDACTED]" in failed.error
+    text = store.read_text()
+    assert "[REDACTED]" in text and len(RecordStore(store).records) == 8 * 3 + 2 * 3
+    captured = capsys.readouterr()
+    outputs = {
+        "records": text,
+        "log": caplog.text,
+        "stdout": captured.out,
+        "stderr": captured.err,
+        "result repr": repr(failed),
+        "config repr": repr(config),
+        "client repr": repr(Client(config)),
+    }
+    assert caplog.text  # retries were logged, so the log check is not vacuous
+    monkeypatch.delenv("SLMMUX_PLANTED_KEY")
+    with pytest.raises(UserError) as missing:
+        asyncio.run(sample_all(config, questions=1))
+    outputs["exception"] = str(missing.value)
+    leaks = [name for name, output in outputs.items() if PLANTED_KEY in output]
+    assert leaks == []
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    return env
+
+
+def child_args(store: Path, base_url: str, run_id: str, questions: int, cap: int) -> list[str]:
+    return [sys.executable, str(CHILD), "--store", str(store), "--base-url", base_url,
+            "--run-id", run_id, "--questions", str(questions), "--concurrency", "2",
+            "--timeout", "0.3", "--max-requests", str(cap)]
+
+
+def comparable(store: Path) -> list[dict]:
+    """Records without timing (latency, attempts), in a canonical order."""
+    rows = []
+    for line in store.read_text().splitlines():
+        row = json.loads(line)
+        row.pop("timing")
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["question_id"], r["sample_index"]))
+
+
+def kill_resume_loop(tmp_path: Path, kills: int, questions: int, seed: int) -> None:
+    plan = FaultPlan(seed=seed, rate_limit=0.05, server_error=0.03, unavailable=0.03, slow=0.02,
+                     malformed=0.03, drop=0.03, fewer_choices=0.3, slow_seconds=0.5,
+                     latency_seconds=0.02)
+    cap = 3 * questions  # generous: a cap that binds is tested separately
+    env = child_env()
+    reference = tmp_path / "reference.jsonl"
+    with running_server(plan) as server:
+        done = subprocess.run(child_args(reference, server.base_url, "reference", questions, cap),
+                              env=env, capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+    rng = np.random.default_rng(seed)
+    store = tmp_path / "resumed.jsonl"
+    killed = torn = 0
+    with running_server(plan) as server:
+        runs = 0
+        while killed < kills:
+            run_id = f"run{runs}"
+            runs += 1
+            before = store.stat().st_size if store.exists() else 0
+            process = subprocess.Popen(child_args(store, server.base_url, run_id, questions, cap),
+                                       env=env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+            # Kill only once the child has stored something, at a random moment after that.
+            while process.poll() is None and (store.stat().st_size if store.exists() else 0) == before:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.3))
+            if process.poll() is not None:
+                break  # finished before the kill: nothing left to interrupt
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            killed += 1
+            if rng.random() < 0.3:
+                # Also simulate a write torn by a crash (not possible from SIGKILL alone).
+                with store.open("ab") as handle:
+                    handle.write(b'{"task": "fault-arithmetic", "question_id": "q9')
+                torn += 1
+        final = subprocess.run(child_args(store, server.base_url, "final", questions, cap),
+                               env=env, capture_output=True, timeout=120)
+        assert final.returncode == 0, final.stderr.decode()[-2000:]
+        per_run = dict(server.stats.by_run)
+
+    assert killed >= min(kills, 3), f"only {killed} kills landed mid-run"
+    assert all(count <= cap for count in per_run.values()), per_run
+    lines = store.read_text().splitlines()
+    keys = [(json.loads(x)["question_id"], json.loads(x)["sample_index"]) for x in lines]
+    assert len(keys) == len(set(keys)) == questions * 3  # none lost, none duplicated
+    assert all(json.loads(x)["error"] is None for x in lines)
+    assert comparable(store) == comparable(reference)
+    print(f"kills={killed} torn={torn} runs={len(per_run)} requests={sum(per_run.values())}")
+
+
+def test_kill_and_resume_quick(tmp_path):
+    kill_resume_loop(tmp_path, kills=3, questions=40, seed=5)
+
+
+@pytest.mark.slow
+def test_kill_and_resume_twenty_times(tmp_path):
+    kill_resume_loop(tmp_path, kills=20, questions=300, seed=6)
+
+
+def test_binding_cap_then_resume(tmp_path):
+    store = tmp_path / "capped.jsonl"
+    env = child_env()
+    with running_server(MIXED) as server:
+        first = subprocess.run(child_args(store, server.base_url, "capped", 30, 10), env=env,
+                               capture_output=True, timeout=120)
+        assert first.returncode == 3  # stopped by the cap, samples missing
+        assert server.stats.by_run["capped"] <= 10
+        second = subprocess.run(child_args(store, server.base_url, "rest", 30, 200), env=env,
+                                capture_output=True, timeout=120)
+        assert second.returncode == 0
+    keys = [(json.loads(x)["question_id"], json.loads(x)["sample_index"])
+            for x in store.read_text().splitlines()]
+    assert len(keys) == len(set(keys)) == 90
