@@ -788,6 +788,7 @@ def phase_grid(
     *,
     majority_weight: float = 0.5,
     stubbornness: float = 0.5,
+    correct_conformity_ratio: float = 1.0,
     num_agents: int = 3,
     num_wrong: int = 4,
     rounds: int = 3,
@@ -799,9 +800,11 @@ def phase_grid(
       correct_masses: each agent's probability of the correct answer, shape [C].
       dominant_wrong_shares: share of the wrong mass on the most popular wrong answer, in
         ``[1 / num_wrong, 1]``, shape [D].
-      conformities: social-move probabilities (symmetric in correctness), shape [P].
+      conformities: social-move probabilities of agents holding a wrong answer, shape [P].
       majority_weight: majority pull versus recency within a social move.
       stubbornness: keep versus re-draw within a private move.
+      correct_conformity_ratio: ``conformity_when_correct / conformity``; ``1`` is symmetric,
+        below ``1`` agents holding the correct answer resist ("truth wins" asymmetry).
       num_agents: agents in the debate.
       num_wrong: number of distinct wrong slots.
       rounds: rounds of the debate, round 1 included.
@@ -813,7 +816,9 @@ def phase_grid(
 
     def one(conformity, correct_mass, share):
         probs = symmetric_answer_probabilities(correct_mass, share, num_agents, num_wrong)
-        params = discussion_params(conformity, majority_weight, stubbornness)
+        params = discussion_params(
+            conformity, majority_weight, stubbornness, correct_conformity_ratio * conformity
+        )
         return debate_minus_independent(probs, params, rounds, presentation)
 
     over_share = jax.vmap(one, in_axes=(None, None, 0))

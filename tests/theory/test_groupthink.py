@@ -9,7 +9,6 @@ import itertools
 import json
 import math
 import runpy
-import sys
 from pathlib import Path
 
 import jax
@@ -347,15 +346,14 @@ def test_bad_arguments_are_named():
         gt.state_distributions(jnp.array([[0.5, 0.5]] * 2), gt.discussion_params(0, 0, 0), 0)
 
 
-def test_phase_experiment_script_runs_with_tiny_arguments(tmp_path, monkeypatch):
-    script = REPO / "experiments" / "groupthink_phase.py"
-    monkeypatch.setattr(
-        sys,
-        "argv",
-        [str(script), "--grid-size", "3", "--conformities", "0,0.9", "--output-dir", str(tmp_path)],
-    )
-    runpy.run_path(str(script), run_name="__main__")
+def test_phase_experiment_script_runs_with_tiny_arguments(tmp_path):
+    script = runpy.run_path(str(REPO / "experiments" / "groupthink_phase.py"), run_name="script")
+    argv = ["--grid-size", "3", "--conformities", "0,0.9", "--correct-conformity-ratios", "1",
+            "--output-dir", str(tmp_path)]
+    assert script["main"](argv) == 0
     data = json.loads((tmp_path / "groupthink_phase.json").read_text())
     assert len(data["correct_mass"]) == 3
-    assert np.asarray(data["difference"]).shape == (2, 3, 3)
+    assert np.asarray(data["difference"]).shape == (1, 2, 3, 3)
+    # Conformity 0 is the no-communication counterfactual itself.
+    np.testing.assert_allclose(np.asarray(data["difference"])[0, 0], 0.0, atol=1e-12)
     assert (tmp_path / "groupthink_phase.png").stat().st_size > 0
