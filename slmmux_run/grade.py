@@ -8,8 +8,9 @@ points). Every :class:`Grade` names the layer that decided.
 
 SymPy's own LaTeX parser needs the ``antlr4`` runtime, which is not a dependency; when it is
 importable it is tried first, otherwise (and on its failure) a small parser of our own handles
-the common forms: integers, decimals, ``\frac``, ``\sqrt``, ``\pi``, powers, implicit products,
-tuples and intervals element-wise, unions of intervals, unordered answer lists.
+the common forms: integers, decimals, repeating decimals (``0.\overline{3}``), ``\frac``, mixed
+numbers (``3\frac{1}{2}``), ``\sqrt``, ``\pi``, powers, implicit products, tuples and intervals
+element-wise, unions of intervals, ``x \in [a, b]``, unordered answer lists.
 
 ModelSwitch parity graders (METHODS §7.7) are here too.
 
@@ -262,12 +263,33 @@ _COMMAND_REPLACEMENTS = (
 )
 
 
+def _repeating_decimal(match: re.Match) -> str:
+    r"""``0.1\overline{6}`` -> the exact fraction ``(1/6)``."""
+    sign, integer, fixed, period = match.group(1), match.group(2) or "0", match.group(3), match.group(4)
+    # x = integer.fixed(period)(period)...: shift out the fixed digits, then one period.
+    whole = int(integer + fixed + period) - int(integer + fixed)
+    denominator = (10 ** len(period) - 1) * 10 ** len(fixed)
+    return f"({sign}{whole}/{denominator})"
+
+
 def _clean(text: str) -> str:
     for old, new in _CLEANUP_REPLACEMENTS:
         text = text.replace(old, new)
     # Units and words: drop \text{...}, \mbox{...}, \mathrm{...} groups entirely.
     text = re.sub(r"\\(?:text|mbox|mathrm|textbf)\{[^{}]*\}", "", text)
-    return remove_digit_group_separators(text).strip()
+    text = remove_digit_group_separators(text).strip()
+    # "x \in [2, 5]" states the answer set [2, 5].
+    text = re.sub(r"^[A-Za-z]\s*\\in\s*", "", text)
+    text = re.sub(r"(-?)(\d*)\.(\d*)\\overline\{(\d+)\}", _repeating_decimal, text)
+    # A whole number directly before a proper fraction of integers is a mixed number (MATH
+    # writes 3\frac{1}{2} for 7/2); a product would be written with \cdot or a variable.
+    return re.sub(
+        r"(?<![\d.^_{])(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}",
+        lambda m: f"({m.group(1)}+\\frac{{{m.group(2)}}}{{{m.group(3)}}})"
+        if int(m.group(2)) < int(m.group(3))
+        else m.group(0),
+        text,
+    )
 
 
 def _expression(text: str):
