@@ -227,6 +227,25 @@ def test_a1_gains_and_maxima_agree_with_a2_a4_a5():
     assert drop == pytest.approx(one(a1, quantity="drop up to"))
 
 
+def test_single_run_accuracies_on_500_questions_are_multiples_of_a_fifth():
+    """One run over 500 questions gives count/500: the tenth digit of the percent is even.
+
+    Means over runs (SLM-MUX, Table composition_results_combined, Qwen) are excluded.
+    """
+    single_runs = [
+        *select(load_table("A01-small-large-accuracy"), quantity="accuracy"),
+        *[r for r in load_table(A02) if r.series != "SLM-MUX" and r.setting == ""],
+        *load_table("A04-base-models-combined"),
+        *select(load_table("A05-base-models"), quantity="accuracy"),
+        *select(load_table("A03-output_percentage_math"), benchmark="MATH"),
+        *[r for r in load_table("A17-fw-readme") if not r.series.startswith("Average")],
+    ]
+    checked = [r for r in single_runs if r.n == 500]
+    assert len(checked) >= 30
+    for r in checked:
+        assert r.value * 5 == pytest.approx(round(r.value * 5), abs=1e-6), r
+
+
 def test_a3_output_shares_sum_to_100():
     for source in {r.source for r in load_table("A03-output_percentage_math")}:
         rows = select(load_table("A03-output_percentage_math"), source=source)
@@ -297,6 +316,13 @@ def test_a9_counts_and_grids():
         assert union == sorted(union)
         # the search figure's "correct" is stricter than the accuracy here (A.7 note)
         assert 100 * _a7(bench, "union", 1).value < mean[0]
+        # the paper's reading: GPQA peaks at two models, GSM8K saturates, MATH keeps improving
+        if bench == "GPQA":
+            assert max(range(5), key=lambda i: mean[i]) == 1
+        elif bench == "GSM8K":
+            assert mean[0] < mean[1] and len(set(mean[1:])) == 1
+        else:
+            assert all(a < b for a, b in zip(mean, mean[1:]))
 
 
 def test_a10_math_and_gsm8k_points_are_multiples_of_one_1500th():
@@ -375,14 +401,20 @@ def binomial_majority(n: int, p: float) -> float:
     return sum(math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(n + 1) if 2 * j >= n)
 
 
+def compositions(n: int, parts: int):
+    """All count vectors of ``parts`` non-negative integers summing to ``n``."""
+    if parts == 1:
+        yield (n,)
+        return
+    for first in range(n + 1):
+        for rest in compositions(n - first, parts - 1):
+            yield (first, *rest)
+
+
 def plurality(pi: tuple[float, ...], n: int) -> float:
     """Exact multinomial plurality accuracy, uniform tie-break; answer 0 is correct."""
     total = 0.0
-    for counts in itertools.product(range(n + 1), repeat=len(pi) - 1):
-        rest = n - sum(counts)
-        if rest < 0:
-            continue
-        c = (rest, *counts)
+    for c in compositions(n, len(pi)):
         top = max(c)
         if c[0] != top:
             continue
@@ -518,6 +550,8 @@ def test_b5_saving_is_one_minus_average_over_32_and_means():
         mean = row(b5, benchmark="mean", setting=setting)
         values = [r.value for r in rows if r.benchmark != "mean"]
         assert abs(sum(values) / len(values) - mean.value) <= half_unit(mean) + EPS, setting
+    headline = one(b5, setting="Closed-source, headline")
+    assert math.floor(one(b5, benchmark="mean", setting="Closed-source")) == headline
     u1 = row(b5, quantity="first-model unanimity share u1")
     average = one(b5, benchmark="MathBench", setting="Closed-source", quantity="average samples")
     assert 16 + 16 * (1 - u1.value) == pytest.approx(average, abs=1e-9)
