@@ -29,8 +29,7 @@ from typing import Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln, xlogy
-from jax.scipy.stats import binom
+from jax.scipy.special import gammaln, xlog1py, xlogy
 
 __all__ = [
     "TIE_CONVENTIONS",
@@ -59,8 +58,6 @@ TieConvention = Literal["counted", "strict", "coin"]
 TIE_CONVENTIONS: tuple[str, ...] = ("counted", "strict", "coin")
 
 _SUM_TOLERANCE = 1e-6
-
-
 
 
 def _is_traced(value) -> bool:
@@ -104,8 +101,6 @@ def _check_distribution(probs, name: str = "probs", min_slots: int = 1) -> None:
         raise ValueError(f"{name} must sum to 1 over its last axis, found a sum of {worst:.6g}")
 
 
-
-
 def _majority_weights(num_samples: int, tie: str) -> np.ndarray:
     """Credit given to ``j`` correct votes out of ``num_samples``, shape [num_samples + 1]."""
     correct_votes = np.arange(num_samples + 1)
@@ -118,10 +113,23 @@ def _majority_weights(num_samples: int, tie: str) -> np.ndarray:
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
 def _majority(num_samples: int, p, tie: str):
-    p = jnp.asarray(p, dtype=jnp.float64)
-    correct_votes = jnp.arange(num_samples + 1)
-    pmf = binom.pmf(correct_votes, num_samples, p[..., None])
+    p = jnp.asarray(p, dtype=jnp.float64)[..., None]
+    pmf = jnp.exp(_log_binomial_coefficients(num_samples) + _log_binomial_powers(num_samples, p))
     return pmf @ jnp.asarray(_majority_weights(num_samples, tie))
+
+
+def _log_binomial_coefficients(num_samples: int) -> np.ndarray:
+    """``log binom(N, j)`` for ``j = 0..N`` via SciPy's gammaln, a constant at trace time."""
+    from scipy.special import gammaln as scipy_gammaln
+
+    j = np.arange(num_samples + 1, dtype=np.float64)
+    return scipy_gammaln(num_samples + 1.0) - scipy_gammaln(j + 1.0) - scipy_gammaln(num_samples - j + 1.0)
+
+
+def _log_binomial_powers(num_samples: int, p):
+    """``j log p + (N - j) log(1 - p)``, shape [..., N + 1]; ``0 log 0 = 0`` keeps p in {0, 1} exact."""
+    j = np.arange(num_samples + 1, dtype=np.float64)
+    return xlogy(j, p) + xlog1py(num_samples - j, -p)
 
 
 def binomial_majority_accuracy(num_samples: int, p, tie: TieConvention = "counted"):
@@ -154,13 +162,17 @@ def binomial_majority_accuracy(num_samples: int, p, tie: TieConvention = "counte
     return _majority(num_samples, p, tie)
 
 
-def voting_helps(num_samples: int, p, tie: TieConvention = "counted"):
-    """Whether voting beats one sample, ``A(N, p) > p``, computed from the formula.
+def voting_helps(num_samples: int, p, tie: TieConvention = "counted", *, atol: float = 1e-12):
+    """Whether voting beats one sample, ``A(N, p) - p > atol``, computed from the formula.
+
+    The tolerance keeps rounding noise from reading as a gain where ``A(N, p) = p`` holds
+    identically (``N = 1``; ``N = 2`` with ``"coin"``) or at ``p`` in {0, 1/2, 1}.
 
     Args:
       num_samples: ``N >= 1`` (static).
       p: per-sample accuracy, any shape, in [0, 1].
       tie: tie convention.
+      atol: the gain that counts as help.
 
     Returns:
       Boolean array, same shape as ``p``.
@@ -169,7 +181,7 @@ def voting_helps(num_samples: int, p, tie: TieConvention = "counted"):
     (True, False)
     """
     accuracy = binomial_majority_accuracy(num_samples, p, tie)
-    return accuracy > jnp.asarray(p, dtype=jnp.float64)
+    return accuracy - jnp.asarray(p, dtype=jnp.float64) > atol
 
 
 def voting_helps_threshold(num_samples: int, tie: TieConvention = "counted") -> float:
@@ -207,17 +219,19 @@ def voting_helps_threshold(num_samples: int, tie: TieConvention = "counted") -> 
         return 0.5
     if num_samples == 2:
         return 0.0 if tie == "counted" else 1.0
-    from scipy.optimize import brentq  # the one root of a fixed polynomial; no JAX needed
+    from scipy.optimize import brentq  # one root of a fixed polynomial: SciPy, not traced JAX
+    from scipy.stats import binom as scipy_binom
+
+    weights = _majority_weights(num_samples, tie)
+    correct_votes = np.arange(num_samples + 1)
 
     def gain(p: float) -> float:
-        return float(binomial_majority_accuracy(num_samples, p, tie)) - p
+        return float(weights @ scipy_binom.pmf(correct_votes, num_samples, p)) - p
 
     # The root sits strictly inside (0, 1/2) for counted and (1/2, 1) for strict, where the gain
     # changes sign; A(N, 1/2) - 1/2 is +P(tie)/2 for counted and -P(tie)/2 for strict.
     low, high = (1e-9, 0.5) if tie == "counted" else (0.5, 1.0 - 1e-9)
     return float(brentq(gain, low, high, xtol=1e-14, rtol=1e-14))
-
-
 
 
 @functools.lru_cache(maxsize=64)
@@ -394,8 +408,6 @@ def dispersed_plurality_accuracy(
     return _dispersed(probs, num_samples, abstention_mass is not None)
 
 
-
-
 def poisson_binomial_pmf(p_per_model, samples_per_model: int):
     """Law of the total correct votes ``sum_i X_i``, ``X_i ~ Bin(k, p_i)`` independent.
 
@@ -420,7 +432,8 @@ def poisson_binomial_pmf(p_per_model, samples_per_model: int):
 def _poisson_binomial(p_per_model, k: int):
     num_models = p_per_model.shape[-1]
     size = num_models * k + 1
-    per_model = binom.pmf(jnp.arange(k + 1), k, p_per_model[..., None])  # [..., models, k+1]
+    log_pmf = _log_binomial_coefficients(k) + _log_binomial_powers(k, p_per_model[..., None])
+    per_model = jnp.exp(log_pmf)  # [..., models, k + 1]
     start = jnp.zeros(p_per_model.shape[:-1] + (size,)).at[..., 0].set(1.0)
 
     def add_model(total, model_pmf):
@@ -504,8 +517,6 @@ def pooled_vote_count_moments(p_per_model, samples_per_model: int) -> PooledVote
         variance_identity=n * k * (mean_p * (1.0 - mean_p) - spread),
         binomial_variance=n * k * mean_p * (1.0 - mean_p),
     )
-
-
 
 
 class DatasetAccuracy(NamedTuple):
