@@ -1,0 +1,374 @@
+"""Bayesian fit of the discussion model's conformity parameters to debate transcripts.
+
+Transcripts are slot-index arrays ``answers [debates, rounds, agents]`` (slot 0 gold, last slot ⊥),
+as produced by :func:`slmmux_theory.groupthink.simulate_debates` or by the runner's debate logs.
+The likelihood is the one of :mod:`slmmux_theory.groupthink`: round-1 answers are independent
+draws from each agent's answer distribution, and every later answer is drawn from
+:func:`~slmmux_theory.groupthink.next_answer_probabilities` of the previous round, so the fit and
+the exact/Monte Carlo engines share one transition function. The agents' answer distributions are
+either given (e.g. estimated from independent samples, smoothed so no slot has probability 0) or
+latent with a symmetric Dirichlet prior per (question, agent). Fitting is by NUTS or by SVI with an
+``AutoNormal`` guide, always with an explicit key. The posterior predictive of final accuracy and
+flip rates on held-out questions is exact per posterior draw (the Markov chain expectation), with
+an optional simulated version that adds the sampling noise of a finite held-out set.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO
+from numpyro.infer.autoguide import AutoNormal
+
+from slmmux_theory.groupthink import (
+    DiscussionParams,
+    groupthink_measures,
+    last_peer_weights,
+    next_answer_probabilities,
+    pool_measures,
+    predicted_groupthink_measures,
+    simulate_debates,
+)
+
+__all__ = [
+    "PARAMETER_NAMES",
+    "DiscussionPosterior",
+    "ParameterIntervals",
+    "PredictiveMeasures",
+    "discussion_model",
+    "fit_nuts",
+    "fit_svi",
+    "posterior_intervals",
+    "posterior_predictive",
+    "posterior_predictive_simulated",
+]
+
+PARAMETER_NAMES = ("conformity", "conformity_when_correct", "majority_weight", "stubbornness")
+
+
+def _check_transcripts(answers, probs, question_index, num_answers):
+    answers = jnp.asarray(answers)
+    if answers.ndim != 3:
+        raise ValueError(
+            f"answers must have shape [debates, rounds, agents], got {answers.ndim} dimensions"
+        )
+    if answers.shape[1] < 2:
+        raise ValueError("answers needs at least 2 rounds to inform the conformity parameters")
+    if probs is None:
+        if num_answers is None:
+            raise ValueError("num_answers is required when probs is not given")
+    else:
+        probs = jnp.asarray(probs)
+        if probs.shape[:2] != (answers.shape[0], answers.shape[2]):
+            raise ValueError(
+                f"probs must have shape [debates, agents, answers] = [{answers.shape[0]}, "
+                f"{answers.shape[2]}, A], got {list(probs.shape)}"
+            )
+    if question_index is None:
+        question_index = jnp.arange(answers.shape[0])
+    return answers, probs, jnp.asarray(question_index)
+
+
+def discussion_model(
+    answers,
+    probs=None,
+    *,
+    num_answers: int | None = None,
+    question_index=None,
+    num_questions: int | None = None,
+    concentration: float = 1.0,
+    asymmetric: bool = True,
+    presentation: str = "index",
+):
+    """NumPyro model of debate transcripts.
+
+    Args:
+      answers: observed slot indices, shape [debates, rounds, agents], rounds >= 2.
+      probs: the agents' answer distributions per debate, shape [debates, agents, answers]; if
+        ``None`` they are latent, ``Dirichlet(concentration)`` per (question, agent).
+      num_answers: number of slots ``A`` (needed only when ``probs`` is ``None``).
+      question_index: question of each debate, shape [debates] (default: one question each).
+      num_questions: number of questions (default ``max(question_index) + 1``).
+      concentration: symmetric Dirichlet concentration of latent distributions.
+      asymmetric: sample ``conformity_when_correct`` separately; otherwise tie it to
+        ``conformity``.
+      presentation: peer order of the debate (``"index"`` or ``"shuffled"``).
+
+    All four parameters have uniform ``Beta(1, 1)`` priors.
+    """
+    answers, probs, question_index = _check_transcripts(answers, probs, question_index, num_answers)
+    num_debates, _, num_agents = answers.shape
+    conformity = numpyro.sample("conformity", dist.Beta(1.0, 1.0))
+    if asymmetric:
+        conformity_when_correct = numpyro.sample("conformity_when_correct", dist.Beta(1.0, 1.0))
+    else:
+        conformity_when_correct = numpyro.deterministic("conformity_when_correct", conformity)
+    params = DiscussionParams(
+        conformity=conformity,
+        conformity_when_correct=conformity_when_correct,
+        majority_weight=numpyro.sample("majority_weight", dist.Beta(1.0, 1.0)),
+        stubbornness=numpyro.sample("stubbornness", dist.Beta(1.0, 1.0)),
+    )
+    if probs is None:
+        if num_questions is None:
+            num_questions = int(question_index.max()) + 1
+        with numpyro.plate("questions", num_questions, dim=-2), numpyro.plate(
+            "agents", num_agents, dim=-1
+        ):
+            latent = numpyro.sample(
+                "answer_probabilities",
+                dist.Dirichlet(jnp.full(num_answers, float(concentration))),
+            )
+        probs = latent[question_index]
+    # [debates, rounds - 1, agents, answers]; probs broadcast over the rounds axis.
+    moves = next_answer_probabilities(
+        answers[:, :-1], probs[:, None], params, last_peer_weights(num_agents, presentation)
+    )
+    with numpyro.plate("debates", num_debates, dim=-1):
+        numpyro.sample(
+            "first_round",
+            dist.Categorical(probs=probs).to_event(1),
+            obs=answers[:, 0],
+        )
+        numpyro.sample(
+            "later_rounds",
+            dist.Categorical(probs=moves).to_event(2),
+            obs=answers[:, 1:],
+        )
+
+
+class DiscussionPosterior(NamedTuple):
+    """Posterior draws of the conformity parameters.
+
+    Attributes:
+      conformity: shape [draws].
+      conformity_when_correct: shape [draws] (equal to ``conformity`` for a symmetric fit).
+      majority_weight: shape [draws].
+      stubbornness: shape [draws].
+      answer_probabilities: latent distributions, shape [draws, questions, agents, answers], or
+        ``None`` when they were given.
+    """
+
+    conformity: jnp.ndarray
+    conformity_when_correct: jnp.ndarray
+    majority_weight: jnp.ndarray
+    stubbornness: jnp.ndarray
+    answer_probabilities: jnp.ndarray | None = None
+
+    def params(self) -> DiscussionParams:
+        """The draws as a batched :class:`DiscussionParams` (leading axis = draws)."""
+        return DiscussionParams(
+            self.conformity, self.conformity_when_correct, self.majority_weight, self.stubbornness
+        )
+
+
+def _posterior_from_samples(samples: dict) -> DiscussionPosterior:
+    conformity = samples["conformity"]
+    return DiscussionPosterior(
+        conformity=conformity,
+        conformity_when_correct=samples.get("conformity_when_correct", conformity),
+        majority_weight=samples["majority_weight"],
+        stubbornness=samples["stubbornness"],
+        answer_probabilities=samples.get("answer_probabilities"),
+    )
+
+
+def fit_nuts(
+    key,
+    answers,
+    probs=None,
+    *,
+    num_warmup: int = 500,
+    num_samples: int = 1000,
+    num_chains: int = 1,
+    progress_bar: bool = False,
+    **model_kwargs,
+) -> DiscussionPosterior:
+    """Fit the conformity parameters by NUTS.
+
+    Args:
+      key: jax.random key.
+      answers: transcripts, shape [debates, rounds, agents].
+      probs: given answer distributions [debates, agents, answers] or ``None`` (latent).
+      num_warmup: warm-up iterations per chain.
+      num_samples: kept draws per chain.
+      num_chains: chains (run sequentially on CPU).
+      progress_bar: show numpyro's progress bar.
+      **model_kwargs: passed to :func:`discussion_model`.
+
+    Returns:
+      Posterior draws pooled over chains.
+    """
+    mcmc = MCMC(
+        NUTS(discussion_model),
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        num_chains=num_chains,
+        chain_method="sequential",
+        progress_bar=progress_bar,
+    )
+    mcmc.run(key, answers, probs, **model_kwargs)
+    return _posterior_from_samples(mcmc.get_samples())
+
+
+def fit_svi(
+    key,
+    answers,
+    probs=None,
+    *,
+    num_steps: int = 2000,
+    learning_rate: float = 0.02,
+    num_draws: int = 1000,
+    **model_kwargs,
+) -> DiscussionPosterior:
+    """Fit the conformity parameters by SVI with a mean-field ``AutoNormal`` guide.
+
+    Cheaper than NUTS; mean-field intervals can be too narrow when parameters are correlated
+    (majority weight and conformity are, through the social move), so prefer NUTS for intervals.
+
+    Args:
+      key: jax.random key (split for the optimisation and the guide draws).
+      answers: transcripts, shape [debates, rounds, agents].
+      probs: given answer distributions [debates, agents, answers] or ``None`` (latent).
+      num_steps: Adam steps.
+      learning_rate: Adam step size.
+      num_draws: draws from the fitted guide.
+      **model_kwargs: passed to :func:`discussion_model`.
+    """
+    fit_key, draw_key = jax.random.split(key)
+    guide = AutoNormal(discussion_model)
+    svi = SVI(discussion_model, guide, numpyro.optim.Adam(learning_rate), Trace_ELBO())
+    result = svi.run(fit_key, num_steps, answers, probs, progress_bar=False, **model_kwargs)
+    samples = guide.sample_posterior(
+        draw_key, result.params, sample_shape=(num_draws,)
+    )
+    return _posterior_from_samples(samples)
+
+
+class ParameterIntervals(NamedTuple):
+    """Central posterior intervals, each a ``(low, high)`` pair of floats.
+
+    Attributes:
+      conformity, conformity_when_correct, majority_weight, stubbornness: the intervals.
+    """
+
+    conformity: tuple[float, float]
+    conformity_when_correct: tuple[float, float]
+    majority_weight: tuple[float, float]
+    stubbornness: tuple[float, float]
+
+
+def posterior_intervals(posterior: DiscussionPosterior, mass: float = 0.9) -> ParameterIntervals:
+    """Equal-tailed ``mass`` intervals of each parameter.
+
+    >>> post = DiscussionPosterior(*(jnp.linspace(0, 1, 101),) * 4)
+    >>> posterior_intervals(post, 0.9).conformity
+    (0.05, 0.95)
+    """
+    tail = (1.0 - mass) / 2.0
+    return ParameterIntervals(
+        *(
+            tuple(float(x) for x in jnp.quantile(getattr(posterior, name), jnp.array([tail, 1 - tail])))
+            for name in PARAMETER_NAMES
+        )
+    )
+
+
+class PredictiveMeasures(NamedTuple):
+    """Posterior predictive of debate outcomes on a question set, one value per draw.
+
+    Attributes:
+      debate_accuracy: final plurality accuracy, shape [draws].
+      independent_accuracy: round-1 plurality accuracy (does not depend on the draw when the
+        distributions are given), shape [draws].
+      flip_correct_to_wrong: pooled correct→wrong flip rate, shape [draws].
+      flip_wrong_to_correct: pooled wrong→correct flip rate, shape [draws].
+      lost_correct: lost-correct rate, shape [draws].
+      final_consensus_on_wrong: final unanimous-wrong rate, shape [draws].
+    """
+
+    debate_accuracy: jnp.ndarray
+    independent_accuracy: jnp.ndarray
+    flip_correct_to_wrong: jnp.ndarray
+    flip_wrong_to_correct: jnp.ndarray
+    lost_correct: jnp.ndarray
+    final_consensus_on_wrong: jnp.ndarray
+
+
+def _summarise(measures) -> PredictiveMeasures:
+    return PredictiveMeasures(
+        debate_accuracy=measures.debate_accuracy.rate,
+        independent_accuracy=measures.independent_accuracy.rate,
+        flip_correct_to_wrong=measures.flips.correct_to_wrong.rate,
+        flip_wrong_to_correct=measures.flips.wrong_to_correct.rate,
+        lost_correct=measures.lost_correct.rate,
+        final_consensus_on_wrong=measures.final_consensus_on_wrong.rate,
+    )
+
+
+@partial(jax.jit, static_argnames=("rounds", "presentation"))
+def posterior_predictive(
+    posterior: DiscussionPosterior, probs, rounds: int, presentation: str = "index"
+) -> PredictiveMeasures:
+    """Exact expected measures on held-out questions for every posterior draw.
+
+    Rates are pooled over questions (ratio of summed expected events and opportunities), i.e. the
+    values a very large number of debates on these questions would show.
+
+    Args:
+      posterior: fitted draws (``answer_probabilities`` is ignored: held-out questions need their
+        own distributions).
+      probs: held-out answer distributions, shape [questions, agents, answers].
+      rounds: number of debate rounds.
+      presentation: peer order.
+    """
+
+    def one_draw(params):
+        per_question = jax.vmap(
+            lambda p: predicted_groupthink_measures(p, params, rounds, presentation)
+        )(probs)
+        return _summarise(pool_measures(per_question))
+
+    return jax.vmap(one_draw)(posterior.params())
+
+
+@partial(jax.jit, static_argnames=("rounds", "debates_per_question", "presentation"))
+def posterior_predictive_simulated(
+    key,
+    posterior: DiscussionPosterior,
+    probs,
+    rounds: int,
+    debates_per_question: int = 1,
+    presentation: str = "index",
+) -> PredictiveMeasures:
+    """Measures of simulated held-out transcripts, one simulated set per posterior draw.
+
+    Unlike :func:`posterior_predictive`, this includes the sampling noise of observing only
+    ``debates_per_question`` debates per question, so its spread is what an actual held-out run
+    would show.
+
+    Args:
+      key: jax.random key.
+      posterior: fitted draws.
+      probs: held-out answer distributions, shape [questions, agents, answers].
+      rounds: number of debate rounds.
+      debates_per_question: simulated debates per question.
+      presentation: peer order.
+    """
+    num_answers = probs.shape[-1]
+    draws = posterior.conformity.shape[0]
+
+    def one_draw(draw_key, params):
+        keys = jax.random.split(draw_key, probs.shape[0])
+        answers = jax.vmap(
+            lambda k, p: simulate_debates(k, p, params, rounds, debates_per_question, presentation)
+        )(keys, probs)
+        per_question = jax.vmap(lambda a: groupthink_measures(a, num_answers))(answers)
+        return _summarise(pool_measures(per_question))
+
+    return jax.vmap(one_draw)(jax.random.split(key, draws), posterior.params())

@@ -1,0 +1,138 @@
+"""Tests for slmmux_theory.groupthink_fit: likelihood wiring, parameter recovery, predictive."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from numpyro.infer.util import log_density
+
+import slmmux_theory  # noqa: F401  (enables x64)
+from slmmux_theory import groupthink as gt
+from slmmux_theory import groupthink_fit as gf
+
+TRUE = {"conformity": 0.5, "conformity_when_correct": 0.25, "majority_weight": 0.7,
+        "stubbornness": 0.6}
+ROUNDS, AGENTS, ANSWERS = 3, 3, 5
+
+
+def true_params():
+    return gt.discussion_params(
+        TRUE["conformity"], TRUE["majority_weight"], TRUE["stubbornness"],
+        TRUE["conformity_when_correct"],
+    )
+
+
+def simulate(key, num_debates):
+    """One debate per question; per-question distributions drawn from a flat Dirichlet."""
+    probs_key, debate_key = jax.random.split(key)
+    probs = jax.random.dirichlet(probs_key, jnp.ones(ANSWERS), shape=(num_debates, AGENTS))
+    keys = jax.random.split(debate_key, num_debates)
+    answers = jax.vmap(lambda k, p: gt.simulate_debates(k, p, true_params(), ROUNDS, 1)[0])(
+        keys, probs
+    )
+    return answers, probs
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return simulate(jax.random.key(2026), 400)
+
+
+def test_log_likelihood_matches_transition_matrix():
+    answers, probs = simulate(jax.random.key(7), 5)
+    params = true_params()
+    values = {name: jnp.asarray(value) for name, value in TRUE.items()}
+    model_log_density, _ = log_density(gf.discussion_model, (answers, probs), {}, values)
+    # Independent route: round-1 product law and joint-state transition matrix (checked against
+    # brute-force enumeration in test_groupthink.py). Beta(1, 1) priors add log 1 = 0.
+    states = [tuple(s) for s in gt.joint_states(AGENTS, ANSWERS)]
+    expected = 0.0
+    for debate in range(5):
+        matrix = np.asarray(gt.transition_matrix(probs[debate], params))
+        path = [states.index(tuple(int(a) for a in answers[debate, t])) for t in range(ROUNDS)]
+        expected += sum(np.log(float(probs[debate, i, answers[debate, 0, i]])) for i in range(AGENTS))
+        expected += sum(np.log(matrix[path[t], path[t + 1]]) for t in range(ROUNDS - 1))
+    assert float(model_log_density) == pytest.approx(expected, abs=1e-9)
+
+
+def test_nuts_recovers_true_parameters_within_90_percent_intervals(synthetic):
+    answers, probs = synthetic
+    posterior = gf.fit_nuts(jax.random.key(1), answers, probs, num_warmup=250, num_samples=400)
+    intervals = gf.posterior_intervals(posterior, 0.9)
+    for name in gf.PARAMETER_NAMES:
+        low, high = getattr(intervals, name)
+        assert low < TRUE[name] < high, (name, low, high)
+        assert high - low < 0.25  # informative, not just the prior
+    # Held-out questions: the true expected accuracy lies inside the predictive 90 % range.
+    held_out = jax.random.dirichlet(jax.random.key(99), jnp.ones(ANSWERS), shape=(20, AGENTS))
+    predictive = gf.posterior_predictive(posterior, held_out, ROUNDS)
+    truth = np.mean([float(gt.debate_accuracy_exact(p, true_params(), ROUNDS)) for p in held_out])
+    low, high = np.quantile(np.asarray(predictive.debate_accuracy), [0.05, 0.95])
+    assert low < truth < high
+
+
+def test_svi_recovers_true_parameters_within_90_percent_intervals(synthetic):
+    answers, probs = synthetic
+    posterior = gf.fit_svi(jax.random.key(3), answers, probs, num_steps=1500,
+                           learning_rate=0.05, num_draws=2000)
+    intervals = gf.posterior_intervals(posterior, 0.9)
+    for name in gf.PARAMETER_NAMES:
+        low, high = getattr(intervals, name)
+        assert low < TRUE[name] < high, (name, low, high)
+
+
+def test_svi_is_reproducible_and_key_dependent():
+    answers, probs = simulate(jax.random.key(4), 30)
+    first = gf.fit_svi(jax.random.key(0), answers, probs, num_steps=50, num_draws=20)
+    again = gf.fit_svi(jax.random.key(0), answers, probs, num_steps=50, num_draws=20)
+    other = gf.fit_svi(jax.random.key(1), answers, probs, num_steps=50, num_draws=20)
+    np.testing.assert_array_equal(np.asarray(first.conformity), np.asarray(again.conformity))
+    assert not np.array_equal(np.asarray(first.conformity), np.asarray(other.conformity))
+
+
+def test_symmetric_fit_ties_the_two_conformities():
+    answers, probs = simulate(jax.random.key(5), 30)
+    posterior = gf.fit_svi(jax.random.key(0), answers, probs, num_steps=50, num_draws=10,
+                           asymmetric=False)
+    np.testing.assert_array_equal(
+        np.asarray(posterior.conformity), np.asarray(posterior.conformity_when_correct)
+    )
+
+
+def test_latent_answer_distributions_with_shared_questions():
+    answers, _ = simulate(jax.random.key(6), 40)
+    question_index = jnp.arange(40) // 4  # 10 questions, 4 debates each
+    posterior = gf.fit_svi(jax.random.key(0), answers, None, num_steps=100, num_draws=15,
+                           num_answers=ANSWERS, question_index=question_index)
+    assert posterior.answer_probabilities.shape == (15, 10, AGENTS, ANSWERS)
+    np.testing.assert_allclose(np.asarray(posterior.answer_probabilities.sum(-1)), 1.0, atol=1e-9)
+    assert np.all(np.isfinite(np.asarray(posterior.stubbornness)))
+
+
+def test_posterior_predictive_of_a_point_posterior_is_the_exact_value():
+    held_out = jax.random.dirichlet(jax.random.key(8), jnp.ones(ANSWERS), shape=(4, AGENTS))
+    point = gf.DiscussionPosterior(*(jnp.full(3, TRUE[name]) for name in gf.PARAMETER_NAMES))
+    predictive = gf.posterior_predictive(point, held_out, ROUNDS)
+    exact = np.mean([float(gt.debate_accuracy_exact(p, true_params(), ROUNDS)) for p in held_out])
+    independent = np.mean([float(gt.independent_plurality_accuracy_exact(p)) for p in held_out])
+    np.testing.assert_allclose(np.asarray(predictive.debate_accuracy), exact, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(predictive.independent_accuracy), independent, atol=1e-12)
+    # Simulated predictive: many debates per question average to the exact value.
+    simulated = gf.posterior_predictive_simulated(jax.random.key(9), point, held_out, ROUNDS, 3000)
+    values = np.asarray(simulated.debate_accuracy)
+    se = np.sqrt(exact * (1 - exact) / (4 * 3000))  # per draw, ties make it slightly smaller
+    assert np.all(np.abs(values - exact) < 4 * se)
+    assert len(set(values.tolist())) == 3  # each draw has its own simulated set
+    again = gf.posterior_predictive_simulated(jax.random.key(9), point, held_out, ROUNDS, 3000)
+    np.testing.assert_array_equal(values, np.asarray(again.debate_accuracy))
+
+
+def test_bad_transcripts_are_named():
+    with pytest.raises(ValueError, match="debates, rounds, agents"):
+        gf.discussion_model(jnp.zeros((3, 2), dtype=int), jnp.ones((3, 2, 2)) / 2)
+    with pytest.raises(ValueError, match="probs must have shape"):
+        gf.discussion_model(jnp.zeros((3, 2, 2), dtype=int), jnp.ones((4, 2, 2)) / 2)
+    with pytest.raises(ValueError, match="num_answers"):
+        gf.discussion_model(jnp.zeros((3, 2, 2), dtype=int), None)
+    with pytest.raises(ValueError, match="2 rounds"):
+        gf.discussion_model(jnp.zeros((3, 1, 2), dtype=int), jnp.ones((3, 2, 2)) / 2)
