@@ -150,7 +150,9 @@ def _word_question(rng, operands, operations, distractors, digits) -> tuple[str,
         elif op == "-":
             sentences.append(f"Then {name} gives away {operand} {thing}.")
         else:
-            sentences.append(f"Then the number of {thing} {name} has becomes {operand} times as large.")
+            sentences.append(
+                f"Then the number of {thing} {name} has becomes {operand} times as large."
+            )
     low, high = 10 ** (digits - 1), 10**digits
     others = [n for n in _NAMES if n != name]
     for _ in range(distractors):

@@ -296,7 +296,9 @@ def extract_gsm8k(text: str, mode: Mode = "robust") -> Extraction:
 
 # ---- lenient numbers for tiny models ---------------------------------------------------------
 
-_ANSWER_IS_RE = re.compile(r"answer\s+is\s*:?\s*(?:[$€£]\s*)?(" + _ROBUST_NUMBER + ")", re.I)
+_ANSWER_IS_RE = re.compile(
+    r"answer\s+is\s*:?\s*(?:[$€£]\s*)?(" + _ROBUST_NUMBER + ")", re.IGNORECASE
+)
 
 
 def extract_lenient_number(text: str) -> Extraction:
@@ -507,7 +509,7 @@ def choice_letters(choices: Iterable[str]) -> str:
 
 def _reference_letter(text: str, valid: str) -> tuple[str | None, str]:
     # Rule 1: the whole pattern ignores case, letter included; only the first match counts.
-    match = re.search(r"answer[^A-Za-z0-9]*([A-D])", text, flags=re.I)
+    match = re.search(r"answer[^A-Za-z0-9]*([A-D])", text, flags=re.IGNORECASE)
     if match and match.group(1).upper() in valid:
         return match.group(1).upper(), "answer_word"
     match = re.search(r"##\s*([A-D])\s*##", text)

@@ -6,8 +6,9 @@ optional and only grades: it parses both sides as LaTeX into SymPy and tests *ma
 equality (exact difference zero, ``simplify(a - b) == 0``, or agreement at seeded random
 points). Every :class:`Grade` names the layer that decided.
 
-SymPy's own LaTeX parser needs the ``antlr4`` runtime, which is not a dependency; when it is
-importable it is tried first, otherwise (and on its failure) a small parser of our own handles
+SymPy's own LaTeX parser needs the ``antlr4`` runtime (4.11), which is not a dependency. A small
+parser of our own does the work, so verdicts do not depend on the environment; SymPy's parser is
+an opt-in fallback (``antlr_fallback=True``) for what ours rejects. Ours handles
 the common forms: integers, decimals, repeating decimals (``0.\overline{3}``), ``\frac``, mixed
 numbers (``3\frac{1}{2}``), ``\sqrt``, ``\pi``, powers, implicit products, tuples and intervals
 element-wise, unions of intervals, ``x \in [a, b]``, unordered answer lists.
@@ -123,9 +124,7 @@ def grade_exact(answer: str | None, reference: str | None) -> Grade:
     return Grade(False, "exact", "mismatch")
 
 
-def grade(
-    answer: str | None, reference: str | None, layers: Sequence[str] = ("exact",)
-) -> Grade:
+def grade(answer: str | None, reference: str | None, layers: Sequence[str] = ("exact",)) -> Grade:
     """Grade through the requested layers, recording which one decided.
 
     The exact layer always runs first. The symbolic layer, when requested, decides only if it
@@ -265,7 +264,12 @@ _COMMAND_REPLACEMENTS = (
 
 def _repeating_decimal(match: re.Match) -> str:
     r"""``0.1\overline{6}`` -> the exact fraction ``(1/6)``."""
-    sign, integer, fixed, period = match.group(1), match.group(2) or "0", match.group(3), match.group(4)
+    sign, integer, fixed, period = (
+        match.group(1),
+        match.group(2) or "0",
+        match.group(3),
+        match.group(4),
+    )
     # x = integer.fixed(period)(period)...: shift out the fixed digits, then one period.
     whole = int(integer + fixed + period) - int(integer + fixed)
     denominator = (10 ** len(period) - 1) * 10 ** len(fixed)
@@ -285,9 +289,11 @@ def _clean(text: str) -> str:
     # writes 3\frac{1}{2} for 7/2); a product would be written with \cdot or a variable.
     return re.sub(
         r"(?<![\d.^_{])(\d+)\s*\\frac\{(\d+)\}\{(\d+)\}",
-        lambda m: f"({m.group(1)}+\\frac{{{m.group(2)}}}{{{m.group(3)}}})"
-        if int(m.group(2)) < int(m.group(3))
-        else m.group(0),
+        lambda m: (
+            f"({m.group(1)}+\\frac{{{m.group(2)}}}{{{m.group(3)}}})"
+            if int(m.group(2)) < int(m.group(3))
+            else m.group(0)
+        ),
         text,
     )
 
@@ -376,10 +382,22 @@ def _value(text: str):
     return _expression(text)
 
 
-def latex_to_sympy(text: str):
+def _parse_with_antlr(text: str):
+    """SymPy's own LaTeX parser, or ``None`` when it fails (our parser then takes over)."""
+    try:
+        from sympy.parsing.latex import parse_latex
+
+        return parse_latex(text)
+    except Exception:  # noqa: BLE001 - any failure hands over to our parser
+        return None
+
+
+def latex_to_sympy(text: str, antlr_fallback: bool = False):
     r"""Parse a LaTeX answer into SymPy (or a tuple/interval/union structure); ``None`` if not.
 
-    SymPy's antlr-based parser is tried first when the ``antlr4`` runtime is importable.
+    With ``antlr_fallback=True``, SymPy's antlr-based parser is tried on what ours rejects (if
+    ``antlr4`` 4.11 is importable). It is off by default because that parser is lenient with
+    garbage: with antlr 4.11 it reads ``(1).conjugate()`` as 1 and ``\overline{3}`` as 3.
 
     >>> latex_to_sympy(r"\frac{\sqrt{8}}{2}")
     sqrt(2)
@@ -391,14 +409,11 @@ def latex_to_sympy(text: str):
     cleaned = _clean(text)
     if not cleaned:
         return None
-    if _antlr_available() and "," not in cleaned and "\\cup" not in cleaned:
-        try:
-            from sympy.parsing.latex import parse_latex
-
-            return parse_latex(cleaned)
-        except Exception:  # noqa: BLE001 - fall back to our own parser
-            pass
-    return _value(cleaned)
+    parsed = _value(cleaned)
+    if parsed is None and antlr_fallback and _antlr_available() and "," not in cleaned:
+        # Our parser first, so verdicts on the common forms do not depend on the environment.
+        parsed = _parse_with_antlr(cleaned)
+    return parsed
 
 
 # ---- layer 2: comparing ----------------------------------------------------------------------
@@ -445,7 +460,9 @@ def _values_equal(first, second) -> tuple[bool, str]:
             return all(v for v, _ in verdicts), "elementwise"
         remaining = list(second.items)
         for item in first.items:  # unordered lists: greedy matching of equal elements
-            match = next((i for i, r in enumerate(remaining) if _expressions_equal(item, r)[0]), None)
+            match = next(
+                (i for i, r in enumerate(remaining) if _expressions_equal(item, r)[0]), None
+            )
             if match is None:
                 return False, "elementwise"
             remaining.pop(match)
@@ -475,7 +492,7 @@ def _strip_unit_words(text: str) -> str:
     return text
 
 
-def symbolic_equivalence(answer: str, reference: str) -> Equivalence:
+def symbolic_equivalence(answer: str, reference: str, antlr_fallback: bool = False) -> Equivalence:
     r"""Layer 2: are two answers mathematically equal?
 
     Both sides go through the robust MATH normalizer first (so ``\dfrac``, ``\left``, units
@@ -487,8 +504,12 @@ def symbolic_equivalence(answer: str, reference: str) -> Equivalence:
     False
     """
     try:
-        left = latex_to_sympy(normalize_math_answer(_strip_unit_words(answer), "robust"))
-        right = latex_to_sympy(normalize_math_answer(_strip_unit_words(reference), "robust"))
+        left = latex_to_sympy(
+            normalize_math_answer(_strip_unit_words(answer), "robust"), antlr_fallback
+        )
+        right = latex_to_sympy(
+            normalize_math_answer(_strip_unit_words(reference), "robust"), antlr_fallback
+        )
         if left is None or right is None:
             return Equivalence(None, "unparsed")
         equal, method = _values_equal(left, right)

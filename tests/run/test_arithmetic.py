@@ -42,7 +42,9 @@ def evaluate_story(question: str) -> int:
             value += int(m.group(1))
         elif m := re.fullmatch(rf"Then {name} gives away (\d+) {thing}\.", sentence):
             value -= int(m.group(1))
-        elif m := re.fullmatch(rf"Then the number of {thing} {name} has becomes (\d+) times as large\.", sentence):  # noqa: E501
+        elif m := re.fullmatch(
+            rf"Then the number of {thing} {name} has becomes (\d+) times as large\.", sentence
+        ):
             value *= int(m.group(1))
         else:
             assert re.fullmatch(r"(\w+) has (\d+) (\w+)\.", sentence), sentence

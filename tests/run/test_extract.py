@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,7 +66,11 @@ def test_versions_name_family_and_mode():
     assert get_extractor("math").version == "math-robust/1"
     assert get_extractor("lenient_number", "reference").version == "lenient_number-lenient/1"
     result = extract_math(r"\boxed{2}", "reference")
-    assert (result.extractor, result.mode, result.version) == ("math", "reference", "math-reference/1")
+    assert (result.extractor, result.mode, result.version) == (
+        "math",
+        "reference",
+        "math-reference/1",
+    )
 
 
 def test_abstention_is_none_never_a_number():
@@ -98,8 +102,25 @@ def test_canonical_decimal(number, expected):
 _TRICKY = st.lists(
     st.sampled_from(
         list("0123456789,.-−#$%{}()[]\\=/^_ \n\tABCDEFGHIJabcdxyz:*")
-        + ["\\boxed{", "\\frac", "\\sqrt", "\\text{", "####", "answer", "Answer: ", "##Answer: ",
-           "\\dfrac", "\\left(", "\\right)", "\\!", "\\,", "{,}", "=", "is ", "\u2009"]
+        + [
+            "\\boxed{",
+            "\\frac",
+            "\\sqrt",
+            "\\text{",
+            "####",
+            "answer",
+            "Answer: ",
+            "##Answer: ",
+            "\\dfrac",
+            "\\left(",
+            "\\right)",
+            "\\!",
+            "\\,",
+            "{,}",
+            "=",
+            "is ",
+            "\u2009",
+        ]
     ),
     max_size=40,
 ).map("".join)

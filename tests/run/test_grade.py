@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
 import sympy
+import tomllib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +22,9 @@ from slmmux_run.grade import (
     symbolic_equivalence,
 )
 
-PAIRS = tomllib.loads((Path(__file__).parent / "equivalence_corpus.toml").read_text("utf-8"))["pair"]
+PAIRS = tomllib.loads((Path(__file__).parent / "equivalence_corpus.toml").read_text("utf-8"))[
+    "pair"
+]
 
 
 def ours(pair: dict) -> Grade:
@@ -134,3 +136,12 @@ def test_modelswitch_math_uses_lineage_cleanup():
     assert modelswitch_math_equal(r"\dfrac{1}{2}", "0.5")
     assert modelswitch_math_equal(r"\sqrt12", r"\sqrt{1}2")  # the kept single-character quirk
     assert not modelswitch_math_equal(r"\sqrt{12}", r"2\sqrt{3}")  # string equality only
+
+
+def test_antlr_fallback_is_opt_in_and_does_not_change_common_verdicts():
+    for pair in PAIRS[:10]:
+        if pair["kind"] == "math":
+            default = symbolic_equivalence(pair["candidate"], pair["reference"])
+            opted = symbolic_equivalence(pair["candidate"], pair["reference"], antlr_fallback=True)
+            if default.equal is not None:
+                assert opted == default

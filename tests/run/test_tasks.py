@@ -108,7 +108,9 @@ def test_gsm8k_500_items_and_modes():
     reference_item = next(i for i in reference.items if i.question_id == item.question_id)
     response = "So the total is #### 40,000"
     assert robust.grade(robust.extract(response, item).answer, item).correct
-    assert not reference.grade(reference.extract(response, reference_item).answer, reference_item).correct
+    assert not reference.grade(
+        reference.extract(response, reference_item).answer, reference_item
+    ).correct
 
 
 @needs_data
@@ -218,4 +220,6 @@ def test_task_head_keeps_configuration():
     items = (PLAIN_ITEM, Item("r", {"question": "x"}, "2", "2"))
     full = Task("toy", items, NUMERIC_CHAT, get_extractor("lenient_number"), ("exact",))
     head = full.head(1)
-    assert head.items == items[:1] and head.prompt is full.prompt and head.extractor == full.extractor
+    assert (
+        head.items == items[:1] and head.prompt is full.prompt and head.extractor == full.extractor
+    )
