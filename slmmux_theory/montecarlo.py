@@ -8,10 +8,12 @@ engine's reach (large k, many models, many slots) and the exact engine's indepen
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from slmmux_theory.distributions import validate_probabilities
 from slmmux_theory.rules import (
@@ -135,9 +137,23 @@ def monte_carlo_accuracy(
     if num_draws < 2:
         raise ValueError(f"num_draws must be >= 2, got {num_draws}")
     probs = jnp.asarray(validate_probabilities(probs))
-    num_models, num_questions, num_answers = probs.shape
-    fn = rule_function(rule, num_models=num_models, **rule_options)
-    return _simulate(key, probs, samples_per_model, num_draws, fn)
+    num_models = probs.shape[0]
+    options = tuple(sorted((name, _hashable(value)) for name, value in rule_options.items()))
+    mapped = _compiled_rule(rule, num_models, options)
+    return _simulate(key, probs, samples_per_model, num_draws, mapped)
+
+
+def _hashable(value):
+    if isinstance(value, (list, tuple, np.ndarray, jnp.ndarray)):
+        return tuple(float(v) for v in np.asarray(value).ravel())
+    return value
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_rule(rule, num_models, options):
+    """One jitted, doubly vmapped rule per (rule, options): repeated estimates compile once."""
+    fn = rule_function(rule, num_models=num_models, **dict(options))
+    return jax.jit(jax.vmap(jax.vmap(fn)))
 
 
 def _simulate(key, probs, samples_per_model, num_draws, fn):
@@ -151,7 +167,7 @@ def _simulate(key, probs, samples_per_model, num_draws, fn):
     keys = jax.random.split(rule_key, samples.shape[0] * samples.shape[1]).reshape(
         samples.shape[0], samples.shape[1], -1
     )
-    correct, spent = jax.jit(jax.vmap(jax.vmap(fn)))(counts, first_seen, keys)
+    correct, spent = fn(counts, first_seen, keys)
     correct = correct.astype(jnp.float64)
     per_draw = correct.mean(axis=1)
     per_question = correct.mean(axis=0)

@@ -1,0 +1,153 @@
+"""``slmmux exact``: the exact-accuracy engine from the command line.
+
+Reads answer distributions from JSON, prints ``{"accuracy", "per_question",
+"expected_samples"}``. Input schema::
+
+    {"models": [{"name": str, "validation_accuracy": float,
+                 "probs": [[p_slot0, p_slot1, ..., p_no_answer] per question]}]}
+
+Slot 0 is the correct answer and the last slot "no answer".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from slmmux_run.errors import UserError
+
+__all__ = ["load_distribution_file", "register", "run"]
+
+RULE_CHOICES = ("slm-mux", "agent-forest", "self-consistency", "model-switch", "oracle",
+                "oracle-any-sample", "confidence-weighted")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "exact",
+        help="exact (or Monte Carlo) accuracy of a rule for given answer distributions",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("--input", required=True, help="DIST.json (see `slmmux exact --help`)")
+    parser.add_argument("--rule", required=True, choices=RULE_CHOICES)
+    parser.add_argument("--k", type=int, required=True, help="samples per model")
+    parser.add_argument("--preset", default="paper", choices=("paper", "original_code", "framework"),
+                        help="SLM-MUX option preset (METHODS.md §1.4)")
+    parser.add_argument("--tie-break", default=None,
+                        choices=("validation_accuracy", "model_order", "random"),
+                        help="cross-model tie rule of SLM-MUX (overrides the preset)")
+    parser.add_argument("--denominator", default=None, choices=("k", "valid"),
+                        help="confidence denominator of SLM-MUX (overrides the preset)")
+    parser.add_argument("--pooled-tie", default="random", choices=("random", "first_seen"),
+                        help="tie rule of the Agent Forest pooled vote")
+    parser.add_argument("--switch-stop", default="unanimous", choices=("unanimous", "majority_share"))
+    parser.add_argument("--switch-weighting", default="entropy", choices=("entropy", "plain"))
+    parser.add_argument("--monte-carlo", type=int, default=0, metavar="DRAWS",
+                        help="estimate by simulation with this many draws instead of enumeration")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo draws")
+    parser.set_defaults(handler=run)
+
+
+def load_distribution_file(path: str):
+    """Parse DIST.json into (names, validation_accuracy, probs [models, questions, answers])."""
+    import numpy as np
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"{file}: cannot read ({error.strerror})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{file}:{error.lineno}: invalid JSON ({error.msg})") from None
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, list) or not models:
+        raise UserError(f"{file}: field 'models' must be a non-empty list")
+    names, accuracies, tables = [], [], []
+    for i, model in enumerate(models):
+        where = f"{file}: models[{i}]"
+        if not isinstance(model, dict):
+            raise UserError(f"{where} must be an object")
+        name = model.get("name", f"model-{i}")
+        if not isinstance(name, str):
+            raise UserError(f"{where}.name must be a string")
+        accuracy = model.get("validation_accuracy", float("nan"))
+        if not isinstance(accuracy, (int, float)) or isinstance(accuracy, bool):
+            raise UserError(f"{where}.validation_accuracy must be a number")
+        probs = model.get("probs")
+        if not isinstance(probs, list) or not probs:
+            raise UserError(f"{where}.probs must be a non-empty list of per-question lists")
+        for q, row in enumerate(probs):
+            if not isinstance(row, list) or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in row
+            ):
+                raise UserError(f"{where}.probs[{q}] must be a list of numbers")
+        widths = {len(row) for row in probs}
+        if len(widths) != 1:
+            raise UserError(f"{where}.probs: questions have different numbers of slots {sorted(widths)}")
+        names.append(name)
+        accuracies.append(float(accuracy))
+        tables.append(probs)
+    shapes = {(len(t), len(t[0])) for t in tables}
+    if len(shapes) != 1:
+        raise UserError(
+            f"{file}: models disagree on [questions, slots]: "
+            + ", ".join(f"{n} {len(t)}x{len(t[0])}" for n, t in zip(names, tables))
+        )
+    probs = np.array(tables, dtype=float)
+    for m, q in zip(*np.nonzero(np.abs(probs.sum(-1) - 1.0) > 1e-6)):
+        raise UserError(f"{file}: models[{m}].probs[{q}] sums to {probs[m, q].sum():.6g}, not 1")
+    for m, q, _ in zip(*np.nonzero(probs < 0)):
+        raise UserError(f"{file}: models[{m}].probs[{q}] has a negative probability")
+    return names, np.array(accuracies), probs
+
+
+def run(args) -> int:
+    import jax
+    import numpy as np
+
+    import slmmux_theory  # noqa: F401
+    from slmmux_theory.exact import exact_accuracy
+    from slmmux_theory.montecarlo import monte_carlo_accuracy
+    from slmmux_theory.rules import MuxConfig, SwitchConfig, mux_preset
+
+    if args.k < 1:
+        raise UserError(f"--k must be >= 1, got {args.k}")
+    names, accuracies, probs = load_distribution_file(args.input)
+    preset = mux_preset(args.preset)
+    mux_config = MuxConfig(
+        args.denominator or preset.confidence_denominator,
+        preset.intra_model_tie,
+        args.tie_break or preset.cross_model_tie,
+    )
+    options = dict(
+        mux_config=mux_config,
+        switch_config=SwitchConfig(stop_rule=args.switch_stop, weighting=args.switch_weighting),
+        validation_accuracy=None if np.all(np.isnan(accuracies)) else accuracies,
+        pooled_tie=args.pooled_tie,
+    )
+    try:
+        if args.monte_carlo:
+            result = monte_carlo_accuracy(
+                jax.random.PRNGKey(args.seed), args.rule, probs, args.k, args.monte_carlo, **options
+            )
+            payload = {
+                "accuracy": float(result.accuracy),
+                "standard_error": float(result.standard_error),
+                "per_question": [float(x) for x in result.per_question],
+                "expected_samples": float(result.expected_samples.mean()),
+            }
+        else:
+            result = exact_accuracy(args.rule, probs, args.k, **options)
+            payload = {
+                "accuracy": float(result.accuracy),
+                "per_question": [float(x) for x in result.per_question],
+                "expected_samples": float(result.expected_samples.mean()),
+            }
+    except ValueError as error:
+        raise UserError(f"{args.input}: {error}") from None
+    json.dump(payload, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
