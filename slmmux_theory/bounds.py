@@ -8,7 +8,8 @@ useful as sanity limits and as oracle references ("upper bound" columns of the p
 Model (METHODS §5.3): on a question, model ``i`` draws ``k`` samples i.i.d. from
 ``probs[i, q, :]``, independently of the other models; slot 0 is correct, the last slot is ⊥
 (never votes). SLM-MUX returns the tie-broken mode ``y_i*`` of the model with the largest top count
-``m_i = max_{y != ⊥} C_i(y)`` (confidence ``m_i / k``); an all-⊥ outcome is an abstention (wrong).
+``m_i = max_{y != ⊥} C_i(y)`` (confidence ``m_i / k``); an all-⊥ outcome is an abstention
+(wrong).
 
 The bounds and why each one is a bound (``P`` = probability over all samples and tie-breaks):
 
@@ -108,7 +109,9 @@ class MuxAccuracyBounds(NamedTuple):
 
 def _check(probs, samples_per_model) -> int:
     if isinstance(samples_per_model, bool) or not isinstance(samples_per_model, (int, np.integer)):
-        raise ValueError(f"samples_per_model must be a Python int, got {samples_per_model!r}")
+        # ValueError rather than TypeError: every bad input gets the one documented error type.
+        message = f"samples_per_model must be a Python int, got {samples_per_model!r}"
+        raise ValueError(message)  # noqa: TRY004
     if samples_per_model < 1:
         raise ValueError(f"samples_per_model must be at least 1, got {samples_per_model}")
     if not isinstance(probs, jax.core.Tracer):

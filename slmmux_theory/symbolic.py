@@ -11,9 +11,11 @@ evaluated in floating point except where a function says so. No I/O.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import sympy as sp
 
@@ -87,10 +89,14 @@ def coin_identity_difference(m: int, p: sp.Symbol = P) -> sp.Expr:
     """
     if not isinstance(m, int) or m < 1:
         raise ValueError(f"m must be an int >= 1, got {m!r}")
-    return sp.expand(majority_polynomial(2 * m, "coin", p) - majority_polynomial(2 * m - 1, "counted", p))
+    return sp.expand(
+        majority_polynomial(2 * m, "coin", p) - majority_polynomial(2 * m - 1, "counted", p)
+    )
 
 
-def majority_derivative(num_samples: int, tie: str = "counted", p: sp.Symbol = P) -> tuple[sp.Expr, sp.Expr]:
+def majority_derivative(
+    num_samples: int, tie: str = "counted", p: sp.Symbol = P
+) -> tuple[sp.Expr, sp.Expr]:
     """``dA/dp`` and its closed form ``N binom(N-1, m-1) p^(m-1) (1-p)^(N-m)``.
 
     For the counted (``m = ceil(N/2)``) and strict (``m = floor(N/2) + 1``) conventions
@@ -106,7 +112,12 @@ def majority_derivative(num_samples: int, tie: str = "counted", p: sp.Symbol = P
     _check(num_samples, tie)
 
     def closed(m: int) -> sp.Expr:
-        return num_samples * sp.binomial(num_samples - 1, m - 1) * p ** (m - 1) * (1 - p) ** (num_samples - m)
+        return (
+            num_samples
+            * sp.binomial(num_samples - 1, m - 1)
+            * p ** (m - 1)
+            * (1 - p) ** (num_samples - m)
+        )
 
     counted_m = (num_samples + 1) // 2
     strict_m = num_samples // 2 + 1
@@ -139,7 +150,9 @@ class VotingGainAnalysis(NamedTuple):
     interval_signs: tuple
 
 
-def voting_gain_analysis(num_samples: int, tie: str = "counted", p: sp.Symbol = P) -> VotingGainAnalysis:
+def voting_gain_analysis(
+    num_samples: int, tie: str = "counted", p: sp.Symbol = P
+) -> VotingGainAnalysis:
     """Where voting helps, proved for one ``N``: roots and signs of ``A(N, p) - p`` in (0, 1).
 
     The polynomial's real roots are isolated exactly (``sympy.Poly.real_roots``), so the result
@@ -154,10 +167,13 @@ def voting_gain_analysis(num_samples: int, tie: str = "counted", p: sp.Symbol = 
     if gain == 0:
         return VotingGainAnalysis(gain, gain, None, ())
     poly = sp.Poly(gain, p)
-    roots = sorted({r for r in poly.real_roots() if sp.Integer(0) < r < sp.Integer(1)}, key=lambda r: r.evalf(50))
+    roots = sorted(
+        {r for r in poly.real_roots() if sp.Integer(0) < r < sp.Integer(1)},
+        key=lambda r: r.evalf(50),
+    )
     points = [sp.Integer(0), *roots, sp.Integer(1)]
     signs = []
-    for low, high in zip(points[:-1], points[1:]):
+    for low, high in itertools.pairwise(points):
         # A rational point strictly inside (low, high): CRootOf bounds are refined until they fit.
         middle = sp.nsimplify((low.evalf(60) + high.evalf(60)) / 2, rational=True)
         value = poly.eval(middle)
@@ -220,7 +236,11 @@ def _compositions(total: int, parts: int):
 
 
 def plurality_polynomial(
-    num_answers: int, num_samples: int, *, abstention_slot: bool = False, symbols: Sequence[sp.Symbol] | None = None
+    num_answers: int,
+    num_samples: int,
+    *,
+    abstention_slot: bool = False,
+    symbols: Sequence[sp.Symbol] | None = None,
 ) -> sp.Expr:
     """Plurality accuracy (slot 0 correct, uniform ties) as a polynomial in the slot probabilities.
 
@@ -255,7 +275,9 @@ def plurality_polynomial(
     return sp.expand(total)
 
 
-def plurality_accuracy_exact(probs: Sequence, num_samples: int, *, abstention_slot: bool = False) -> sp.Rational:
+def plurality_accuracy_exact(
+    probs: Sequence, num_samples: int, *, abstention_slot: bool = False
+) -> sp.Rational:
     """Exact rational plurality accuracy for rational (or decimal-string) probabilities.
 
     Args:
@@ -269,7 +291,9 @@ def plurality_accuracy_exact(probs: Sequence, num_samples: int, *, abstention_sl
     """
     rationals = [sp.Rational(x) for x in probs]
     if sum(rationals) != 1 or any(x < 0 for x in rationals):
-        raise ValueError(f"probs must be non-negative and sum to exactly 1, got sum {sum(rationals)}")
+        raise ValueError(
+            f"probs must be non-negative and sum to exactly 1, got sum {sum(rationals)}"
+        )
     _check(num_samples, "counted")
     # Same sum as plurality_polynomial, evaluated term by term in exact fractions: expanding the
     # polynomial first is needlessly slow for 8 slots and 9 samples.

@@ -1,4 +1,4 @@
-"""Tests for slmmux_theory.bounds: brute force over joint sample sequences and a Monte Carlo SLM-MUX."""
+"""Tests for slmmux_theory.bounds: brute force over joint sequences and a Monte Carlo SLM-MUX."""
 
 import doctest
 import itertools
@@ -13,7 +13,12 @@ import slmmux_theory  # noqa: F401  (enables float64)
 from slmmux_theory import bounds as bounds_module
 from slmmux_theory.bounds import mode_correct_probability, mux_accuracy_bounds, top_count_law
 
-UPPER_FIELDS = ("any_sample_correct", "any_mode_correct", "correct_under_some_tie_resolution", "upper")
+UPPER_FIELDS = (
+    "any_sample_correct",
+    "any_mode_correct",
+    "correct_under_some_tie_resolution",
+    "upper",
+)
 LOWER_FIELDS = ("all_modes_correct", "correct_under_every_tie_resolution", "lower")
 
 
@@ -30,8 +35,16 @@ def brute_force(probs, k):
     probs = np.asarray(probs, dtype=float)
     num_models, num_answers = probs.shape
     totals = dict.fromkeys(
-        ["any_sample_correct", "any_mode_correct", "all_modes_correct", "correct_under_every_tie_resolution",
-         "correct_under_some_tie_resolution", "mux_random", "mux_order", "mux_reverse"],
+        [
+            "any_sample_correct",
+            "any_mode_correct",
+            "all_modes_correct",
+            "correct_under_every_tie_resolution",
+            "correct_under_some_tie_resolution",
+            "mux_random",
+            "mux_order",
+            "mux_reverse",
+        ],
         0.0,
     )
     for joint in itertools.product(range(num_answers), repeat=num_models * k):
@@ -52,7 +65,9 @@ def brute_force(probs, k):
         totals["any_sample_correct"] += prob * (0 in joint)
         totals["any_mode_correct"] += prob * (1.0 - math.prod(1.0 - m for m in mode_correct))
         totals["all_modes_correct"] += prob * math.prod(mode_correct)
-        totals["correct_under_every_tie_resolution"] += prob * (bool(tied) and all(top_sets[i] == {0} for i in tied))
+        totals["correct_under_every_tie_resolution"] += prob * (
+            bool(tied) and all(top_sets[i] == {0} for i in tied)
+        )
         totals["correct_under_some_tie_resolution"] += prob * any(0 in top_sets[i] for i in tied)
         if tied:
             totals["mux_random"] += prob * sum(mode_correct[i] for i in tied) / len(tied)
@@ -74,8 +89,13 @@ TINY_CASES = [
 def test_bounds_match_brute_force_and_sandwich_exact(probs, k):
     expected = brute_force(probs, k)
     result = mux_accuracy_bounds(np.asarray(probs)[:, None, :], k)
-    for field in ("any_sample_correct", "any_mode_correct", "all_modes_correct",
-                  "correct_under_every_tie_resolution", "correct_under_some_tie_resolution"):
+    for field in (
+        "any_sample_correct",
+        "any_mode_correct",
+        "all_modes_correct",
+        "correct_under_every_tie_resolution",
+        "correct_under_some_tie_resolution",
+    ):
         assert float(getattr(result, field)[0]) == pytest.approx(expected[field], abs=1e-12), field
     for rule in ("mux_random", "mux_order", "mux_reverse"):
         assert float(result.lower[0]) <= expected[rule] + 1e-12
@@ -166,7 +186,9 @@ def test_bound_ordering_and_law_normalisation():
     result = mux_accuracy_bounds(probs, 3)
     lower, upper = np.asarray(result.lower), np.asarray(result.upper)
     assert np.all(lower <= upper + 1e-12)
-    assert np.all(np.asarray(result.any_mode_correct) <= np.asarray(result.any_sample_correct) + 1e-12)
+    assert np.all(
+        np.asarray(result.any_mode_correct) <= np.asarray(result.any_sample_correct) + 1e-12
+    )
     law = top_count_law(probs, 3)
     total = np.asarray(law.correct_unique + law.correct_tied + law.correct_absent).sum(axis=-1)
     np.testing.assert_allclose(total, 1.0, atol=1e-12)
@@ -179,7 +201,9 @@ def test_single_model_bounds_are_its_plurality_accuracy():
     probs = np.array([[[0.4, 0.2, 0.2, 0.2, 0.0]]])
     result = mux_accuracy_bounds(probs, 5)
     assert float(result.any_mode_correct[0]) == pytest.approx(0.5094, abs=5e-5)
-    assert float(result.all_modes_correct[0]) == pytest.approx(float(result.any_mode_correct[0]), abs=1e-14)
+    assert float(result.all_modes_correct[0]) == pytest.approx(
+        float(result.any_mode_correct[0]), abs=1e-14
+    )
 
 
 def test_jit_and_vmap_match():
@@ -191,9 +215,14 @@ def test_jit_and_vmap_match():
     for field in direct[0]._fields:
         np.testing.assert_array_equal(getattr(jitted, field), getattr(direct[0], field))
         np.testing.assert_allclose(
-            getattr(mapped, field), np.stack([getattr(d, field) for d in direct]), atol=1e-15, rtol=0
+            getattr(mapped, field),
+            np.stack([getattr(d, field) for d in direct]),
+            atol=1e-15,
+            rtol=0,
         )
-    np.testing.assert_allclose(mode_correct_probability(batch[0], 3), direct[0].mode_correct, atol=1e-15)
+    np.testing.assert_allclose(
+        mode_correct_probability(batch[0], 3), direct[0].mode_correct, atol=1e-15
+    )
 
 
 @pytest.mark.parametrize(

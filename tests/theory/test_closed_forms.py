@@ -1,4 +1,4 @@
-"""Tests for slmmux_theory.closed_forms: spec values, brute force over sample sequences, jit/vmap."""
+"""Tests for slmmux_theory.closed_forms: spec values, brute force over sequences, jit/vmap."""
 
 import doctest
 import itertools
@@ -89,7 +89,9 @@ def brute_plurality(probs, num_samples, abstention_slot=False, dispersed_slot=No
     ],
 )
 def test_majority_reference_values(num_samples, p, tie, expected, tolerance):
-    assert float(binomial_majority_accuracy(num_samples, p, tie)) == pytest.approx(expected, abs=tolerance)
+    assert float(binomial_majority_accuracy(num_samples, p, tie)) == pytest.approx(
+        expected, abs=tolerance
+    )
 
 
 def test_majority_three_samples_is_the_cubic():
@@ -108,13 +110,17 @@ def test_majority_matches_brute_force(num_samples, tie):
 @pytest.mark.parametrize("m", range(1, 7))
 def test_coin_identity(m):
     np.testing.assert_allclose(
-        binomial_majority_accuracy(2 * m, GRID, "coin"), binomial_majority_accuracy(2 * m - 1, GRID), atol=1e-13
+        binomial_majority_accuracy(2 * m, GRID, "coin"),
+        binomial_majority_accuracy(2 * m - 1, GRID),
+        atol=1e-13,
     )
 
 
 @pytest.mark.parametrize("num_samples", [1, 3, 5, 7, 11])
 def test_odd_conventions_coincide(num_samples):
-    values = [np.asarray(binomial_majority_accuracy(num_samples, GRID, tie)) for tie in TIE_CONVENTIONS]
+    values = [
+        np.asarray(binomial_majority_accuracy(num_samples, GRID, tie)) for tie in TIE_CONVENTIONS
+    ]
     np.testing.assert_allclose(values[0], values[1], atol=1e-14)
     np.testing.assert_allclose(values[0], values[2], atol=1e-14)
 
@@ -170,7 +176,9 @@ def test_threshold_statement_on_grid(num_samples, tie):
     np.testing.assert_array_equal(helps[checked], GRID[checked] > threshold)
     if 0 < threshold < 1:
         # The threshold is a root of the gain, not just a point between two grid values.
-        assert float(binomial_majority_accuracy(num_samples, threshold, tie)) == pytest.approx(threshold, abs=1e-12)
+        assert float(binomial_majority_accuracy(num_samples, threshold, tie)) == pytest.approx(
+            threshold, abs=1e-12
+        )
     if tie != "coin" and num_samples % 2 == 0 and num_samples >= 4:
         assert (threshold < 0.5) if tie == "counted" else (threshold > 0.5)
 
@@ -194,7 +202,9 @@ def test_threshold_of_four_samples_is_the_quadratic_root():
 )
 def test_plurality_reference_values(probs, num_samples, expected):
     decimals = len(str(expected).split(".")[1])
-    assert float(plurality_accuracy(probs, num_samples)) == pytest.approx(expected, abs=0.5 * 10**-decimals)
+    assert float(plurality_accuracy(probs, num_samples)) == pytest.approx(
+        expected, abs=0.5 * 10**-decimals
+    )
 
 
 @pytest.mark.parametrize(
@@ -217,8 +227,12 @@ def test_plurality_matches_brute_force(probs, num_samples, abstention):
 
 def test_two_label_plurality_is_coin_majority():
     for num_samples in (1, 2, 3, 4, 7):
-        got = jax.vmap(lambda p: plurality_accuracy(jnp.stack([p, 1 - p]), num_samples))(jnp.asarray(GRID))
-        np.testing.assert_allclose(got, binomial_majority_accuracy(num_samples, GRID, "coin"), atol=1e-13)
+        got = jax.vmap(lambda p, n=num_samples: plurality_accuracy(jnp.stack([p, 1 - p]), n))(
+            jnp.asarray(GRID)
+        )
+        np.testing.assert_allclose(
+            got, binomial_majority_accuracy(num_samples, GRID, "coin"), atol=1e-13
+        )
 
 
 def test_plurality_batch_jit_vmap_agree():
@@ -236,7 +250,9 @@ def test_plurality_batch_jit_vmap_agree():
 def test_count_vectors_are_all_compositions():
     vectors = multinomial_count_vectors(4, 3)
     assert vectors.shape == (math.comb(6, 2), 3)
-    assert set(map(tuple, vectors)) == {c for c in itertools.product(range(5), repeat=3) if sum(c) == 4}
+    assert set(map(tuple, vectors)) == {
+        c for c in itertools.product(range(5), repeat=3) if sum(c) == 4
+    }
 
 
 @pytest.mark.parametrize(
@@ -254,13 +270,17 @@ def test_dispersed_matches_brute_force(p_correct, shared, dispersed, abstention,
     expected = brute_plurality(
         probs, num_samples, abstention_slot=abstention is not None, dispersed_slot=1 + len(shared)
     )
-    got = dispersed_plurality_accuracy(p_correct, shared, dispersed, num_samples, abstention_mass=abstention)
+    got = dispersed_plurality_accuracy(
+        p_correct, shared, dispersed, num_samples, abstention_mass=abstention
+    )
     assert float(got) == pytest.approx(expected, abs=1e-12)
 
 
 def test_dispersed_without_singletons_is_plurality():
     got = dispersed_plurality_accuracy(0.4, [0.2, 0.2, 0.2], 0.0, 9)
-    assert float(got) == pytest.approx(float(plurality_accuracy([0.4, 0.2, 0.2, 0.2], 9)), abs=1e-14)
+    assert float(got) == pytest.approx(
+        float(plurality_accuracy([0.4, 0.2, 0.2, 0.2], 9)), abs=1e-14
+    )
 
 
 def test_dispersed_errors_help_plurality():
@@ -284,7 +304,9 @@ def brute_pooled(p_per_model, k, tie):
 
 
 @pytest.mark.parametrize("tie", TIE_CONVENTIONS)
-@pytest.mark.parametrize("p_per_model, k", [((0.9, 0.3), 3), ((0.7, 0.2, 0.55), 2), ((0.5,), 5), ((0.1, 1.0), 4)])
+@pytest.mark.parametrize(
+    "p_per_model, k", [((0.9, 0.3), 3), ((0.7, 0.2, 0.55), 2), ((0.5,), 5), ((0.1, 1.0), 4)]
+)
 def test_pooled_vote_matches_brute_force(p_per_model, k, tie):
     got = float(pooled_vote_binary_accuracy(p_per_model, k, tie))
     assert got == pytest.approx(brute_pooled(p_per_model, k, tie), abs=1e-12)
@@ -293,7 +315,9 @@ def test_pooled_vote_matches_brute_force(p_per_model, k, tie):
 def test_pooled_vote_equals_binomial_for_equal_models():
     got = pooled_vote_binary_accuracy(np.full((3,), 0.62), 3)
     assert float(got) == pytest.approx(float(binomial_majority_accuracy(9, 0.62)), abs=1e-13)
-    assert float(got) == pytest.approx(float(agent_forest_binary_approximation([0.62] * 3, 3)), abs=1e-13)
+    assert float(got) == pytest.approx(
+        float(agent_forest_binary_approximation([0.62] * 3, 3)), abs=1e-13
+    )
 
 
 def test_pooled_vote_differs_from_paper_approximation():
@@ -310,7 +334,9 @@ def test_poisson_binomial_pmf_and_moments():
     support = np.arange(pmf.size)
     brute = np.zeros(pmf.size)
     for sequence in itertools.product((0, 1), repeat=p.size * k):
-        brute[sum(sequence)] += math.prod(q if s else 1 - q for q, s in zip(np.repeat(p, k), sequence))
+        brute[sum(sequence)] += math.prod(
+            q if s else 1 - q for q, s in zip(np.repeat(p, k), sequence)
+        )
     np.testing.assert_allclose(pmf, brute, atol=1e-13)
     moments = pooled_vote_count_moments(p, k)
     mean = (support * pmf).sum()
@@ -335,7 +361,9 @@ def test_pooled_vote_jit_vmap():
     rng = np.random.default_rng(2)
     p = rng.uniform(size=(6, 3))
     direct = pooled_vote_binary_accuracy(p, 3)
-    jitted = jax.jit(pooled_vote_binary_accuracy, static_argnums=(1, 2))(jnp.asarray(p), 3, "counted")
+    jitted = jax.jit(pooled_vote_binary_accuracy, static_argnums=(1, 2))(
+        jnp.asarray(p), 3, "counted"
+    )
     mapped = jax.vmap(lambda row: pooled_vote_binary_accuracy(row, 3))(jnp.asarray(p))
     np.testing.assert_array_equal(jitted, direct)
     np.testing.assert_allclose(mapped, direct, atol=1e-15)
@@ -353,10 +381,19 @@ def test_dataset_level_example():
 def test_paper_approximations():
     p = [0.6, 0.45, 0.7]
     assert float(mux_binary_approximation(p, 5)) == pytest.approx(
-        float(Fraction(sum(math.comb(5, j) * Fraction(7, 10) ** j * Fraction(3, 10) ** (5 - j) for j in (3, 4, 5)))),
+        float(
+            Fraction(
+                sum(
+                    math.comb(5, j) * Fraction(7, 10) ** j * Fraction(3, 10) ** (5 - j)
+                    for j in (3, 4, 5)
+                )
+            )
+        ),
         abs=1e-14,
     )
-    assert float(agent_forest_binary_approximation(p, 3)) == pytest.approx(brute_majority(9, np.mean(p), "counted"), abs=1e-12)
+    assert float(agent_forest_binary_approximation(p, 3)) == pytest.approx(
+        brute_majority(9, np.mean(p), "counted"), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests for slmmux_theory.symbolic, and the numeric closed forms checked against its exact algebra."""
+"""Tests for slmmux_theory.symbolic, and the closed forms checked against its exact algebra."""
 
 import doctest
 import itertools
@@ -42,10 +42,14 @@ def test_jax_matches_polynomial(num_samples, tie):
     polynomial = majority_polynomial(num_samples, tie)
     # Exact values at p = i/100, rounded once to float: the reference carries no rounding error.
     exact = [float(polynomial.subs(P, sp.Rational(i, 100))) for i in range(101)]
-    np.testing.assert_allclose(binomial_majority_accuracy(num_samples, GRID, tie), exact, atol=1e-13, rtol=0)
+    np.testing.assert_allclose(
+        binomial_majority_accuracy(num_samples, GRID, tie), exact, atol=1e-13, rtol=0
+    )
     # lambdify evaluates the expanded monomials, whose cancellation costs a few digits for N = 12.
     lambdified = sp.lambdify(P, polynomial, "numpy")(GRID)
-    np.testing.assert_allclose(binomial_majority_accuracy(num_samples, GRID, tie), lambdified, atol=1e-10, rtol=0)
+    np.testing.assert_allclose(
+        binomial_majority_accuracy(num_samples, GRID, tie), lambdified, atol=1e-10, rtol=0
+    )
 
 
 @pytest.mark.parametrize(
@@ -64,7 +68,9 @@ def test_jax_matches_polynomial(num_samples, tie):
 def test_exact_rational_values(num_samples, p, tie, exact_value):
     exact = majority_polynomial(num_samples, tie).subs(P, sp.Rational(p))
     assert exact == sp.Rational(exact_value)
-    assert float(binomial_majority_accuracy(num_samples, float(p), tie)) == pytest.approx(float(exact), abs=1e-14)
+    assert float(binomial_majority_accuracy(num_samples, float(p), tie)) == pytest.approx(
+        float(exact), abs=1e-14
+    )
 
 
 @pytest.mark.parametrize(
@@ -74,7 +80,9 @@ def test_exact_rational_values(num_samples, p, tie, exact_value):
 def test_rounded_spec_values(num_samples, p, rounded):
     exact = majority_polynomial(num_samples).subs(P, sp.Rational(p))
     assert round(float(exact), 4) == rounded
-    assert float(binomial_majority_accuracy(num_samples, float(p))) == pytest.approx(float(exact), abs=1e-14)
+    assert float(binomial_majority_accuracy(num_samples, float(p))) == pytest.approx(
+        float(exact), abs=1e-14
+    )
 
 
 @pytest.mark.parametrize("m", range(1, 6))
@@ -137,8 +145,12 @@ def test_pooled_variance_identity(num_models):
     values = rng.uniform(size=num_models)
     substitution = {**dict(zip(ps, values)), k: 3}
     moments = pooled_vote_count_moments(values, 3)
-    assert float(moments.variance) == pytest.approx(float(derivation.variance.subs(substitution)), abs=1e-12)
-    assert float(moments.variance_identity) == pytest.approx(float(derivation.identity_form.subs(substitution)), abs=1e-12)
+    assert float(moments.variance) == pytest.approx(
+        float(derivation.variance.subs(substitution)), abs=1e-12
+    )
+    assert float(moments.variance_identity) == pytest.approx(
+        float(derivation.identity_form.subs(substitution)), abs=1e-12
+    )
 
 
 @pytest.mark.parametrize(
@@ -171,7 +183,9 @@ def test_plurality_polynomial_and_exact_agree_with_jax_on_random_rationals():
         assert polynomial.subs(dict(zip(symbols, rationals))) == exact
         floats = [float(r) for r in rationals]
         assert function(*floats) == pytest.approx(float(exact), abs=1e-13)
-        assert float(plurality_accuracy(floats, 4, abstention_slot=True)) == pytest.approx(float(exact), abs=1e-12)
+        assert float(plurality_accuracy(floats, 4, abstention_slot=True)) == pytest.approx(
+            float(exact), abs=1e-12
+        )
 
 
 def test_plurality_polynomial_brute_force_sequences():
