@@ -125,8 +125,12 @@ def _check_mode(mode: str) -> str:
 
 # ---- numbers -------------------------------------------------------------------------------
 
-# A robust number: a sign only when it is not a hyphen inside a word or a range ("1990-2000").
-_ROBUST_NUMBER = r"(?<![\w.])-?(?:\d+(?:\.\d+)?|\.\d+)|(?<=[\w.])(?:\d+(?:\.\d+)?)"
+# A robust number takes a minus sign only when the sign is not a hyphen inside a word or a range
+# ("1990-2000") and not a binary minus after an operand ("10 - 3" ends in 3, not -3).
+_ROBUST_NUMBER = (
+    r"(?<![\w.)])(?<![\d)] )-?(?:\d+(?:\.\d+)?|\.\d+)|(?<=[\w.)])(?:\d+(?:\.\d+)?)"
+    r"|(?<=[\d)] )(?:\d+(?:\.\d+)?)"
+)
 _ROBUST_NUMBER_RE = re.compile(_ROBUST_NUMBER)
 _REFERENCE_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
 _DECIMAL_RE = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?")
