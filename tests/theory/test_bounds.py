@@ -180,6 +180,31 @@ def test_simulation_agrees_with_brute_force():
         assert abs(estimate - exact[key]) < 4 * standard_error, rule
 
 
+@pytest.mark.parametrize("k", [3, 5])
+def test_bounds_sandwich_the_exact_engine(k):
+    # slmmux_theory.exact computes SLM-MUX exactly by a different route (joint level laws);
+    # the bounds must contain it for every cross-model rule and denominator "k".
+    exact = pytest.importorskip("slmmux_theory.exact")
+    rules = pytest.importorskip("slmmux_theory.rules")
+    rng = np.random.default_rng(200 + k)
+    probs = random_distributions(rng, 4, 12, 5)
+    result = mux_accuracy_bounds(probs, k)
+    for cross_model_tie in ("model_order", "random"):
+        config = rules.MuxConfig(cross_model_tie=cross_model_tie)
+        for priority in (np.arange(4), np.arange(4)[::-1].copy()):
+            value = np.asarray(exact.mux_accuracy_exact(probs, k, config=config, priority=priority))
+            assert np.all(np.asarray(result.lower) <= value + 1e-12)
+            assert np.all(value <= np.asarray(result.upper) + 1e-12)
+    np.testing.assert_allclose(
+        result.any_mode_correct, exact.oracle_accuracy_exact(probs, k, kind="any_mode"), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        result.any_sample_correct,
+        exact.oracle_accuracy_exact(probs, k, kind="any_sample"),
+        atol=1e-12,
+    )
+
+
 def test_bound_ordering_and_law_normalisation():
     rng = np.random.default_rng(5)
     probs = random_distributions(rng, 4, 10, 6)
