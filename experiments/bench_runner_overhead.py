@@ -3,7 +3,9 @@
 Both send the same chat-completion requests, 64 in flight, to a zero-latency stub server on
 127.0.0.1 (a minimal asyncio HTTP/1.1 server in its own process that returns one fixed
 completion). Rounds alternate bare / client so machine load hits both alike; the script prints
-the median rate of each and their ratio (target >= 0.95).
+the median rate of each and the median of the per-round ratios (target >= 0.95), both per
+wall-clock second and per CPU second of the client process (the latter is steadier on a busy
+machine, since the stub runs in another process).
 
     python experiments/bench_runner_overhead.py [--requests 3000] [--rounds 5] [--concurrency 64]
 """
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -83,7 +86,14 @@ def start_stub() -> tuple[subprocess.Popen, str]:
     return process, f"http://127.0.0.1:{port}"
 
 
-async def bare_httpx(base_url: str, requests: int, concurrency: int) -> float:
+class Rate(NamedTuple):
+    """Requests per wall-clock second, and per CPU second of this (client) process."""
+
+    wall: float
+    cpu: float
+
+
+async def bare_httpx(base_url: str, requests: int, concurrency: int) -> Rate:
     """Requests per second of a plain httpx worker pool doing the same POST + JSON parse."""
     body = {"model": "stub", "messages": [{"role": "user", "content": "What is 3 + 4?"}],
             "temperature": 0.7, "max_tokens": 16, "seed": 1}
@@ -97,12 +107,13 @@ async def bare_httpx(base_url: str, requests: int, concurrency: int) -> float:
                 response.raise_for_status()
                 response.json()["choices"][0]["message"]["content"]
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return requests / (time.perf_counter() - started)
+        return Rate(requests / (time.perf_counter() - started),
+                    requests / (time.process_time() - cpu))
 
 
-async def slmmux_client(base_url: str, requests: int, concurrency: int) -> float:
+async def slmmux_client(base_url: str, requests: int, concurrency: int) -> Rate:
     """Requests per second through :class:`slmmux_run.client.Client` (limits, retries, budget)."""
     model = ModelConfig(name="stub", base_urls=(base_url,), model="stub",
                         max_concurrency=concurrency)
@@ -116,9 +127,10 @@ async def slmmux_client(base_url: str, requests: int, concurrency: int) -> float
                 (result,) = await client.sample(request)
                 assert result.error is None, result.error
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return requests / (time.perf_counter() - started)
+        return Rate(requests / (time.perf_counter() - started),
+                    requests / (time.process_time() - cpu))
 
 
 def main() -> None:
@@ -141,12 +153,18 @@ def main() -> None:
     finally:
         stub.kill()
         stub.wait()
-    bare_rate, our_rate = statistics.median(bare), statistics.median(ours)
     print(f"concurrency {args.concurrency}, {args.requests} requests x {args.rounds} rounds")
-    print(f"bare httpx:    {bare_rate:8.0f} requests/s (rounds: {', '.join(f'{r:.0f}' for r in bare)})")
-    print(f"slmmux client: {our_rate:8.0f} requests/s (rounds: {', '.join(f'{r:.0f}' for r in ours)})")
-    print(f"ratio client/bare: {our_rate / bare_rate:.3f} (target >= 0.95)")
-
+    for field in ("wall", "cpu"):
+        b = [getattr(r, field) for r in bare]
+        o = [getattr(r, field) for r in ours]
+        ratios = [x / y for x, y in zip(o, b)]
+        unit = "requests/s" if field == "wall" else "requests per client CPU-second"
+        print(f"[{field}] bare httpx:    {statistics.median(b):7.0f} {unit} "
+              f"(rounds: {', '.join(f'{r:.0f}' for r in b)})")
+        print(f"[{field}] slmmux client: {statistics.median(o):7.0f} {unit} "
+              f"(rounds: {', '.join(f'{r:.0f}' for r in o)})")
+        print(f"[{field}] ratio client/bare: median over paired rounds "
+              f"{statistics.median(ratios):.3f} (target >= 0.95)")
 
 if __name__ == "__main__":
     main()

@@ -43,8 +43,11 @@ from slmmux_run.errors import UserError
 from slmmux_run.spending import (
     Budget,
     BudgetExhausted,
+    PlannedRequest,
     ProgressReporter,
     Reservation,
+    SpendEstimate,
+    estimate_spend,
     prompt_token_bound,
 )
 
@@ -56,6 +59,7 @@ __all__ = [
     "Usage",
     "derive_seed",
     "endpoint_url",
+    "estimate_requests",
     "redact",
 ]
 
@@ -158,6 +162,29 @@ def derive_seed(seed: int | None, first_index: int) -> int | None:
         return seed
     digest = hashlib.sha256(f"{seed}:{first_index}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def estimate_requests(config: RunnerConfig, requests: Sequence[SampleRequest]) -> SpendEstimate:
+    """Dry-run estimate of a list of requests under a config (nothing is sent).
+
+    Print it with :func:`slmmux_run.spending.format_estimate` before a run starts.
+
+    Raises:
+      UserError: if a request names a model missing from the config.
+    """
+    planned = []
+    for request in requests:
+        model = config.model(request.model)
+        planned.append(
+            PlannedRequest(
+                request.prompt,
+                request.samples,
+                request.max_tokens,
+                model.max_choices_per_call,
+                model.price,
+            )
+        )
+    return estimate_spend(planned)
 
 
 def endpoint_url(base_url: str, api: str) -> str:

@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", choices=sorted(serve.LOCAL_MODELS), default="smollm2")
     parser.add_argument("--port", type=int, default=None,
                         help="TCP port (default: 8003 for smollm2, 8004 for gemma3)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="llama.cpp CPU threads (default 1: robust on a busy machine)")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds to wait for /health when starting")
     parser.set_defaults(handler=run)
@@ -28,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Carry out one action; exit code 0, or 1 for ``status`` when nothing is running."""
     if args.action == "start":
-        handle = serve.start(args.model, args.port, args.timeout)
+        handle = serve.start(args.model, args.port, args.timeout, args.threads)
         print(f"{handle.model} serving at {handle.base_url} (pid {handle.pid})")
         return 0
     if args.action == "stop":

@@ -384,3 +384,14 @@ def test_progress_counts_samples():
 def test_endpoint_url_variants():
     assert endpoint_url("http://h:1/", "chat") == "http://h:1/v1/chat/completions"
     assert endpoint_url("http://h:1/v1", "completions") == "http://h:1/v1/completions"
+
+
+def test_dry_run_estimate_uses_each_models_price_and_n_limit():
+    from slmmux_run.client import estimate_requests
+
+    config = make_config(max_choices_per_call=2, price=Price(completion_per_1k=1000.0))
+    estimate = estimate_requests(config, [SampleRequest("m", "abcd", samples=3, max_tokens=5)])
+    # ceil(3 / 2) = 2 calls; 3 samples * 5 tokens = 15 completion tokens at 1 per token.
+    assert (estimate.requests, estimate.completion_tokens, estimate.cost) == (2, 15, 15.0)
+    with pytest.raises(UserError):
+        estimate_requests(config, [SampleRequest("other", "x")])
