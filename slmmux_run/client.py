@@ -312,6 +312,20 @@ def _choice_text(choice: Any, api: str) -> str:
     return text
 
 
+def _own_token_count(choice: dict[str, Any]) -> int | None:
+    """A choice's own completion-token count, when the server gives one."""
+    usage = choice.get("usage")
+    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+        return usage["completion_tokens"]
+    logprobs = choice.get("logprobs")
+    if isinstance(logprobs, dict):
+        if isinstance(logprobs.get("content"), list):  # chat: one entry per token
+            return len(logprobs["content"])
+        if isinstance(logprobs.get("tokens"), list):  # completions: one entry per token
+            return len(logprobs["tokens"])
+    return None
+
+
 def _as_messages(prompt: str | tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
     if isinstance(prompt, str):
         return [{"role": "user", "content": prompt}]
@@ -572,7 +586,10 @@ class Client:
         counts = []
         for choice in outcome.choices:
             text = _choice_text(choice, api)
-            if len(outcome.choices) == 1 and isinstance(reported, int):
+            own = _own_token_count(choice)
+            if own is not None:
+                counts.append((own, False))
+            elif len(outcome.choices) == 1 and isinstance(reported, int):
                 counts.append((reported, False))
             elif choice.get("finish_reason") == "length" and isinstance(max_tokens, int):
                 counts.append((max_tokens, False))  # stopped by the limit: exactly max_tokens

@@ -395,3 +395,19 @@ def test_dry_run_estimate_uses_each_models_price_and_n_limit():
     assert (estimate.requests, estimate.completion_tokens, estimate.cost) == (2, 15, 15.0)
     with pytest.raises(UserError):
         estimate_requests(config, [SampleRequest("other", "x")])
+
+
+def test_per_choice_token_counts_are_used_when_given():
+    def handler(request):
+        body = {"choices": [
+            {"index": 0, "message": {"content": "a b"}, "usage": {"completion_tokens": 9}},
+            {"index": 1, "message": {"content": "c"},
+             "logprobs": {"content": [{"token": "c"}, {"token": "!"}]}},
+        ], "usage": {"completion_tokens": 9}}
+        return httpx.Response(200, json=body)
+
+    results = run(sample_with(handler, SampleRequest("m", "p", samples=2),
+                              make_config(max_choices_per_call=2)))
+    assert [(r.usage.completion_tokens, r.usage.completion_estimated) for r in results] == [
+        (9, False), (2, False)
+    ]
