@@ -28,7 +28,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln, xlogy
+from jax.scipy.special import gammaln
 
 from slmmux_theory.distributions import validate_counts, validate_probabilities
 from slmmux_theory.rules import MuxConfig, SwitchConfig, tie_priority
@@ -138,8 +138,10 @@ def multinomial_counts(probs, samples_per_model: int) -> CountDistribution:
 @functools.partial(jax.jit, static_argnums=2)
 def _multinomial_pmf(probs, vectors, k):
     log_coefficient = gammaln(k + 1.0) - gammaln(vectors + 1.0).sum(-1)
-    log_p = xlogy(vectors[None, None], probs[:, :, None, :]).sum(-1)
-    return jnp.exp(log_coefficient + log_p)
+    # A zero-probability slot gets log p = -1e4: any positive count then underflows to exactly
+    # 0, and a zero count contributes 0 (not 0 * -inf). One matmul instead of a broadcast.
+    log_probs = jnp.where(probs > 0, jnp.log(jnp.where(probs > 0, probs, 1.0)), -1e4)
+    return jnp.exp(log_coefficient + log_probs @ vectors.T.astype(probs.dtype))
 
 
 def hypergeometric_counts(pool_counts, samples_per_model: int) -> CountDistribution:
@@ -237,10 +239,12 @@ def _level_table(samples_per_model: int, num_answers: int, denominator: str):
 def mux_levels(counts: CountDistribution, denominator: str = "k") -> MuxLevels:
     """Per-model confidence-level laws for SLM-MUX under either confidence denominator."""
     onehot, onehot_correct = _level_table(counts.samples_per_model, counts.num_answers, denominator)
-    return MuxLevels(
-        jnp.einsum("mqv,vl->mql", counts.probs, jnp.asarray(onehot)),
-        jnp.einsum("mqv,vl->mql", counts.probs, jnp.asarray(onehot_correct)),
-    )
+    return _project_levels(counts.probs, jnp.asarray(onehot), jnp.asarray(onehot_correct))
+
+
+@jax.jit
+def _project_levels(probs, onehot, onehot_correct):
+    return MuxLevels(probs @ onehot, probs @ onehot_correct)
 
 
 def _gauss_legendre_01(num_models: int):
@@ -317,7 +321,13 @@ def mux_accuracy_exact(
     return mux_accuracy_from_levels(levels, rank, config.cross_model_tie)
 
 
-def mux_subset_accuracy(levels: MuxLevels, subsets, priority, cross_model_tie: str = "validation_accuracy"):
+def mux_subset_accuracy(
+    levels: MuxLevels,
+    subsets,
+    priority,
+    cross_model_tie: str = "validation_accuracy",
+    batch_size: int = 64,
+):
     """SLM-MUX accuracy of many model subsets at once, sharing the per-model level laws.
 
     Args:
@@ -325,27 +335,39 @@ def mux_subset_accuracy(levels: MuxLevels, subsets, priority, cross_model_tie: s
       subsets: model indices, shape [subsets, size]; ``-1`` pads smaller subsets.
       priority: tie ranks of the candidate models, shape [models].
       cross_model_tie: as in :func:`mux_accuracy_from_levels`.
+      batch_size: subsets evaluated together (vectorised); batches run in sequence to bound
+        memory at ``batch_size * size**2 * questions * levels`` floats.
 
     Returns:
       per-question accuracy, shape [subsets, questions].
     """
+    return _mux_subset_accuracy(levels, jnp.asarray(subsets), jnp.asarray(priority),
+                                cross_model_tie, batch_size)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _mux_subset_accuracy(levels, subsets, priority, cross_model_tie, batch_size):
     p_level, p_correct = levels
-    num_levels = p_level.shape[-1]
     # A padding model always has confidence 0: it never wins and never blocks a winner.
     dummy = jnp.zeros_like(p_level[:1]).at[..., 0].set(1.0)
     p_level = jnp.concatenate([p_level, dummy])
     p_correct = jnp.concatenate([p_correct, jnp.zeros_like(dummy)])
-    priority = jnp.concatenate([jnp.asarray(priority), jnp.array([1 << 30])])
-    subsets = jnp.asarray(subsets)
+    priority = jnp.concatenate([priority, jnp.array([1 << 30])])
     subsets = jnp.where(subsets < 0, p_level.shape[0] - 1, subsets)
-    del num_levels
 
     def one(subset):
         return mux_accuracy_from_levels(
             MuxLevels(p_level[subset], p_correct[subset]), priority[subset], cross_model_tie
         )
 
-    return jax.lax.map(one, subsets)
+    num_subsets = subsets.shape[0]
+    batch = min(batch_size, num_subsets)
+    padded = jnp.concatenate(
+        [subsets, jnp.full(((-num_subsets) % batch, subsets.shape[1]), p_level.shape[0] - 1)]
+    )
+    batches = padded.reshape(-1, batch, subsets.shape[1])
+    values = jax.lax.map(jax.vmap(one), batches)
+    return values.reshape(-1, values.shape[-1])[:num_subsets]
 
 
 def self_consistency_accuracy_exact(distribution, samples_per_model: int | None = None) -> jnp.ndarray:
