@@ -452,7 +452,6 @@ class Client:
         self, model: _Model, body: dict, headers: dict[str, str], cost_bound: float
     ) -> tuple[_CallOutcome, Reservation]:
         config = model.config
-        secrets = self._secrets()
         replica = self._pick(model)
         replica.busy += 1
         try:
@@ -470,14 +469,14 @@ class Client:
                     payload_bytes = response.content
                 except httpx.ConnectError as error:
                     self.budget.settle(reservation, 0.0)  # never reached the server
-                    message = redact(f"connection failed: {type(error).__name__}", secrets)
+                    message = f"connection failed: {type(error).__name__}"
                     raise _Retryable(message, "connection") from None
                 except httpx.TimeoutException as error:
                     self.budget.settle(reservation, reservation.cost)  # may have been billed
                     raise _Retryable(f"timeout ({type(error).__name__})", "timeout") from None
                 except httpx.TransportError as error:
                     self.budget.settle(reservation, reservation.cost)
-                    message = redact(f"connection error: {type(error).__name__}", secrets)
+                    message = f"connection error: {type(error).__name__}"
                     raise _Retryable(message, "connection") from None
                 latency = time.perf_counter() - started
         finally:
@@ -487,7 +486,7 @@ class Client:
         if status != 200:
             # Error responses carry no tokens, but a per-call price may still apply.
             self.budget.settle(reservation, config.price.per_call)
-            snippet = redact(response.text, secrets)[:_ERROR_SNIPPET].replace("\n", " ")
+            snippet = redact(response.text, self._secrets())[:_ERROR_SNIPPET].replace("\n", " ")
             message = f"HTTP {status}: {snippet}"
             if status in RETRYABLE_STATUS:
                 raise _Retryable(message, "http", _retry_after_seconds(response))
@@ -525,9 +524,20 @@ class Client:
     async def _call(
         self, model: _Model, body: dict, headers: dict[str, str], prompt_bound: int
     ) -> _CallOutcome:
-        attempts = 0
         n = body.get("n", 1)
         cost_bound = model.config.price.cost(prompt_bound, n * body["max_tokens"])
+        # Fast path: most requests succeed at once, so tenacity is entered only after a failure.
+        attempts = 1
+        try:
+            outcome, reservation = await self._attempt(model, body, headers, cost_bound)
+        except _Retryable as error:
+            first_error: _Retryable | None = error
+        except _AttemptError as error:
+            return _CallOutcome(attempts=attempts, error=error)
+        else:
+            outcome.attempts = attempts
+            outcome.cost = self._settle(model.config, body, outcome, reservation, prompt_bound)
+            return outcome
 
         def log_retry(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
@@ -550,6 +560,11 @@ class Client:
         try:
             async for attempt in retrying:
                 with attempt:
+                    if first_error is not None:
+                        # Replay the fast path's failure as tenacity's attempt 1, so backoff,
+                        # Retry-After and the attempt bound work exactly as without the fast path.
+                        error, first_error = first_error, None
+                        raise error
                     attempts += 1
                     outcome, reservation = await self._attempt(model, body, headers, cost_bound)
         except _AttemptError as error:
