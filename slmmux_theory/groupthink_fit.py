@@ -178,6 +178,16 @@ def _posterior_from_samples(samples: dict) -> DiscussionPosterior:
     )
 
 
+def _with_num_questions(answers, probs, model_kwargs: dict) -> dict:
+    """Fix ``num_questions`` outside tracing: a plate size must be a Python int."""
+    if probs is None and model_kwargs.get("num_questions") is None:
+        question_index = model_kwargs.get("question_index")
+        count = jnp.asarray(answers).shape[0] if question_index is None else int(
+            jnp.max(jnp.asarray(question_index))) + 1
+        model_kwargs = {**model_kwargs, "num_questions": count}
+    return model_kwargs
+
+
 def fit_nuts(
     key,
     answers,
@@ -212,7 +222,7 @@ def fit_nuts(
         chain_method="sequential",
         progress_bar=progress_bar,
     )
-    mcmc.run(key, answers, probs, **model_kwargs)
+    mcmc.run(key, answers, probs, **_with_num_questions(answers, probs, model_kwargs))
     return _posterior_from_samples(mcmc.get_samples())
 
 
@@ -243,9 +253,10 @@ def fit_svi(
     fit_key, draw_key = jax.random.split(key)
     guide = AutoNormal(discussion_model)
     svi = SVI(discussion_model, guide, numpyro.optim.Adam(learning_rate), Trace_ELBO())
+    model_kwargs = _with_num_questions(answers, probs, model_kwargs)
     result = svi.run(fit_key, num_steps, answers, probs, progress_bar=False, **model_kwargs)
     samples = guide.sample_posterior(
-        draw_key, result.params, sample_shape=(num_draws,)
+        draw_key, result.params, answers, probs, sample_shape=(num_draws,), **model_kwargs
     )
     return _posterior_from_samples(samples)
 
