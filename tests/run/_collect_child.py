@@ -19,6 +19,8 @@ from slmmux_run.config import ModelConfig, RunnerConfig
 from slmmux_run.records import Record, RecordKey, RecordStore
 from slmmux_run.spending import Budget, Price
 
+__all__ = ["build_config", "collect", "main", "to_records"]
+
 TASK = "fault-arithmetic"
 PROMPT_VERSION = "v1"
 MODEL = "fault"
