@@ -92,6 +92,18 @@ class Extraction:
         """True when nothing was extracted (⊥)."""
         return self.answer is None
 
+    def record_fields(self) -> dict[str, str | None]:
+        """The fields a record stores next to the raw text.
+
+        >>> extract_lenient_number("7 + 5 = 12").record_fields()["extractor_version"]
+        'lenient_number-lenient/1'
+        """
+        return {
+            "answer": self.answer,
+            "extraction_rule": self.rule,
+            "extractor_version": self.version,
+        }
+
 
 def _version(extractor: str, mode: str) -> str:
     return f"{extractor}-{mode}/{_VERSIONS[extractor]}"
