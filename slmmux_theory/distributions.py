@@ -25,6 +25,7 @@ __all__ = [
     "AnswerDistribution",
     "CORRECT_SLOT",
     "abstain_slot",
+    "compact_slots",
     "from_counts",
     "from_probabilities",
     "validate_counts",
@@ -151,3 +152,31 @@ def from_counts(counts, *, smoothing: float = 0.0) -> AnswerDistribution:
         m, q, _ = np.argwhere(total == 0)[0]
         raise ValueError(f"counts[model {m}, question {q}] has no samples; use smoothing > 0")
     return AnswerDistribution(jnp.asarray((array + smoothing) / total))
+
+
+def compact_slots(array, *, keep: int | None = None):
+    """Drop wrong-answer slots that no model uses, question by question.
+
+    Exact enumeration costs grow fast with the number of slots, but a few models rarely use
+    more than a handful of answers on one question. Per question, the shared wrong slots are
+    reordered by total mass over models (largest first; a stable sort keeps the given order on
+    ties) and the trailing columns that are zero everywhere are dropped. Slot 0 (correct) and the
+    last slot (⊥) stay in place, so every rule gives the same result on the compacted array.
+
+    Args:
+      array: probabilities or counts, shape [models, questions, answers].
+      keep: keep at least this many wrong slots (for equal shapes across calls).
+
+    Returns:
+      The compacted array, shape [models, questions, answers'] with answers' <= answers.
+
+    >>> compact_slots(np.array([[[1, 0, 2, 0, 0]]])).tolist()
+    [[[1, 2, 0]]]
+    """
+    array = np.asarray(array)
+    mass = array[:, :, 1:-1].sum(axis=0)  # [questions, wrong slots]
+    order = np.argsort(-mass, axis=1, kind="stable")
+    wrong = np.take_along_axis(array[:, :, 1:-1], order[None], axis=2)
+    used = int((mass > 0).sum(axis=1).max(initial=0))
+    used = max(used, keep or 0)
+    return np.concatenate([array[:, :, :1], wrong[:, :, :used], array[:, :, -1:]], axis=2)

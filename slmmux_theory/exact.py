@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln
+from scipy.special import gammaln as scipy_gammaln
 
 from slmmux_theory.distributions import validate_counts, validate_probabilities
 from slmmux_theory.rules import MuxConfig, SwitchConfig, tie_priority
@@ -170,7 +171,7 @@ def hypergeometric_counts(pool_counts, samples_per_model: int) -> CountDistribut
     pool_f = pool.astype(np.float64)[:, :, None, :]
 
     def log_choose(n, r):
-        return gammaln(n + 1.0) - gammaln(r + 1.0) - gammaln(n - r + 1.0)
+        return scipy_gammaln(n + 1.0) - scipy_gammaln(r + 1.0) - scipy_gammaln(n - r + 1.0)
 
     feasible = np.all(vectors[None, None] <= pool_f, axis=-1)
     safe = np.minimum(vectors[None, None], pool_f)
@@ -429,9 +430,15 @@ def pooled_vote_accuracy_exact(
     if tie != "random":
         raise ValueError(f"tie must be 'random' or 'first_seen', got {tie!r}")
     k, num_answers = counts.samples_per_model, counts.num_answers
-    num_models = counts.probs.shape[0]
+    return _pooled_uniform(counts.probs, k, num_answers)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _pooled_uniform(probs, k, num_answers):
+    """Convolve the models' count laws into the pooled count law; apply uniform-tie plurality."""
+    num_models = probs.shape[0]
     tables = _sum_tables(k, num_answers, num_models)
-    pooled = counts.probs[0]
+    pooled = probs[0]
     for model, table in zip(range(1, num_models), tables):
         size = count_vectors((model + 1) * k, num_answers).shape[0]
         table = jnp.asarray(table)
@@ -440,7 +447,7 @@ def pooled_vote_accuracy_exact(
             before, step = pair
             return jnp.zeros(size).at[table].add(before[:, None] * step[None, :])
 
-        pooled = jax.lax.map(add, (pooled, counts.probs[model]))
+        pooled = jax.lax.map(add, (pooled, probs[model]))
     kernel = _plurality_kernel(count_vectors(num_models * k, num_answers))
     return pooled @ jnp.asarray(kernel)
 
@@ -555,7 +562,8 @@ def model_switch_exact(
     """Exact ModelSwitch accuracy and expected samples spent (METHODS.md §5.4).
 
     Args:
-      probs: shape [models, questions, answers], models in visiting order.
+      probs: shape [models, questions, answers], models in visiting order; or a
+        :class:`CountDistribution` (e.g. an exact replay of recorded samples).
       samples_per_model: one budget for all models, or a tuple of per-model budgets ``n_j``.
       config: stop rule, weighting and tie rule.
       prior_weights: external weights ``W_i``, shape [models]; default 1.
@@ -565,19 +573,29 @@ def model_switch_exact(
     >>> round(float(model_switch_exact(probs, 4).expected_samples[0]), 4)
     6.3552
     """
-    probs = jnp.asarray(validate_probabilities(probs))
-    num_models, _, num_answers = probs.shape
-    if isinstance(samples_per_model, int):
-        budgets = (samples_per_model,) * num_models
+    if isinstance(probs, CountDistribution):
+        num_models = probs.probs.shape[0]
+        num_answers = probs.num_answers
+        if samples_per_model is None:
+            samples_per_model = probs.samples_per_model
+        if samples_per_model != probs.samples_per_model:
+            raise ValueError("samples_per_model disagrees with the CountDistribution given")
+        budgets = (probs.samples_per_model,) * num_models
+        weights = [probs.probs[m] for m in range(num_models)]
     else:
-        budgets = tuple(int(b) for b in samples_per_model)
-        if len(budgets) != num_models:
-            raise ValueError(f"{len(budgets)} budgets given for {num_models} models")
+        probs = jnp.asarray(validate_probabilities(probs))
+        num_models, _, num_answers = probs.shape
+        if isinstance(samples_per_model, (int, np.integer)):
+            budgets = (int(samples_per_model),) * num_models
+        else:
+            budgets = tuple(int(b) for b in samples_per_model)
+            if len(budgets) != num_models:
+                raise ValueError(f"{len(budgets)} budgets given for {num_models} models")
+        weights = [multinomial_counts(probs[m : m + 1], budgets[m]).probs[0] for m in range(num_models)]
     if prior_weights is None:
         prior_weights = np.ones(num_models)
     tuples, shape = _product_counts(budgets, num_answers)
     correct, spent = _switch_kernel(tuples, config, prior_weights)
-    weights = [multinomial_counts(probs[m : m + 1], budgets[m]).probs[0] for m in range(num_models)]
     per_question = _contract(weights, correct, shape)
     expected = _contract(weights, spent, shape)
     return ExactResult(per_question.mean(), per_question, expected)
@@ -652,7 +670,10 @@ def exact_accuracy(
 ) -> ExactResult:
     """Exact accuracy of a named rule (one of :data:`RULES`) at k samples per model.
 
-    ``self-consistency`` uses the first model only; ``oracle`` is ``any_mode``.
+    ``probs`` is a probability tensor [models, questions, answers] (multinomial sampling) or a
+    :class:`CountDistribution` (e.g. :func:`hypergeometric_counts` for an exact replay of
+    recorded samples). ``self-consistency`` uses the first model only; ``oracle`` is
+    ``any_mode``.
 
     >>> import numpy as np
     >>> probs = np.array([[[0.6, 0.2, 0.2, 0.0]], [[0.5, 0.5, 0.0, 0.0]]])
@@ -661,20 +682,24 @@ def exact_accuracy(
     """
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+    if isinstance(probs, CountDistribution):
+        samples_per_model = probs.samples_per_model if samples_per_model is None else samples_per_model
     if samples_per_model is None or int(samples_per_model) < 1:
         raise ValueError(f"samples_per_model must be >= 1, got {samples_per_model}")
     k = int(samples_per_model)
-    probs = validate_probabilities(probs)
-    num_models = probs.shape[0]
+    if not isinstance(probs, CountDistribution):
+        probs = multinomial_counts(probs, k)
+    num_models = probs.probs.shape[0]
     for name, value in [("validation_accuracy", validation_accuracy), ("prior_weights", prior_weights)]:
         if value is not None and np.shape(value) != (num_models,):
             raise ValueError(f"{name} must have one entry per model ({num_models}), got shape {np.shape(value)}")
-    spent = jnp.full(probs.shape[1], float(num_models * k))
+    num_questions = probs.probs.shape[1]
+    spent = jnp.full(num_questions, float(num_models * k))
     if rule == "model-switch":
         return model_switch_exact(probs, k, config=switch_config, prior_weights=prior_weights)
     if rule == "self-consistency":
-        per_question = self_consistency_accuracy_exact(probs[:1], k)[0]
-        spent = jnp.full(probs.shape[1], float(k))
+        per_question = self_consistency_accuracy_exact(probs.subset([0]), k)[0]
+        spent = jnp.full(num_questions, float(k))
     elif rule == "slm-mux":
         per_question = mux_accuracy_exact(
             probs, k, config=mux_config, validation_accuracy=validation_accuracy
