@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.stats
 from numpyro.infer.util import log_density
 
 import slmmux_theory  # noqa: F401  (enables x64)
@@ -45,13 +46,16 @@ def test_log_likelihood_matches_transition_matrix():
     answers, probs = simulate(jax.random.key(7), 5)
     params = true_params()
     values = {name: jnp.asarray(value) for name, value in TRUE.items()}
-    model_log_density, _ = log_density(gf.discussion_model, (answers, probs), {}, values)
+    model_log_density = jax.jit(
+        lambda v: log_density(gf.discussion_model, (answers, probs), {}, v)[0]
+    )(values)
     # Independent route: round-1 product law and joint-state transition matrix (checked against
     # brute-force enumeration in test_groupthink.py). Beta(1, 1) priors add log 1 = 0.
     states = [tuple(s) for s in gt.joint_states(AGENTS, ANSWERS)]
     expected = 0.0
+    matrices = np.asarray(jax.vmap(lambda p: gt.transition_matrix(p, params))(probs))
     for debate in range(5):
-        matrix = np.asarray(gt.transition_matrix(probs[debate], params))
+        matrix = matrices[debate]
         path = [states.index(tuple(int(a) for a in answers[debate, t])) for t in range(ROUNDS)]
         expected += sum(np.log(float(probs[debate, i, answers[debate, 0, i]])) for i in range(AGENTS))
         expected += sum(np.log(matrix[path[t], path[t + 1]]) for t in range(ROUNDS - 1))
@@ -99,6 +103,32 @@ def test_svi_is_reproducible_key_dependent_and_symmetric_option():
     )
 
 
+def test_latent_answer_distributions_add_the_dirichlet_prior():
+    answers, _ = simulate(jax.random.key(6), 6)
+    question_index = jnp.array([0, 0, 1, 1, 2, 2])
+    latent = jax.random.dirichlet(jax.random.key(10), jnp.ones(ANSWERS), shape=(3, AGENTS))
+    values = {name: jnp.asarray(value) for name, value in TRUE.items()}
+
+    def joint(model_args, model_kwargs, extra):
+        return jax.jit(
+            lambda v: log_density(gf.discussion_model, model_args, model_kwargs, v)[0]
+        )({**values, **extra})
+
+    with_latent = joint(
+        (answers, None),
+        {"num_answers": ANSWERS, "question_index": question_index, "num_questions": 3,
+         "concentration": 2.0},
+        {"answer_probabilities": latent},
+    )
+    given = joint((answers, latent[question_index]), {}, {})
+    prior = sum(
+        scipy.stats.dirichlet.logpdf(np.asarray(latent[q, i]), np.full(ANSWERS, 2.0))
+        for q in range(3) for i in range(AGENTS)
+    )
+    assert float(with_latent) == pytest.approx(float(given) + prior, abs=1e-9)
+
+
+@pytest.mark.slow
 def test_latent_answer_distributions_with_shared_questions():
     answers, _ = simulate(jax.random.key(6), 40)
     question_index = jnp.arange(40) // 4  # 10 questions, 4 debates each
