@@ -29,6 +29,7 @@ import numpy as np
 
 from slmmux_theory.distributions import validate_probabilities
 from slmmux_theory.exact import (
+    MuxLevels,
     model_switch_exact,
     multinomial_counts,
     mux_accuracy_exact,
@@ -58,7 +59,7 @@ BUDGET_RULES = ("slm-mux", "agent-forest", "model-switch")
 # Accuracies closer than this count as equal when choosing the optimum (then: cheaper wins).
 ACCURACY_TOLERANCE = 1e-12
 # Subsets evaluated together by the SLM-MUX engine; bounds memory at
-# chunk · draws · questions floats per samples_per_model.
+# chunk · (k values) · draws · questions floats.
 _SUBSET_CHUNK = 256
 
 
@@ -118,7 +119,7 @@ def _budgets(samples_per_model, num_models):
     return budgets
 
 
-def stop_probability(probs, samples_per_model, config: SwitchConfig = SwitchConfig()) -> jnp.ndarray:
+def stop_probability(probs, samples_per_model, config: SwitchConfig = SwitchConfig()) -> np.ndarray:
     """Probability that each model's ``n_j`` samples end ModelSwitch at that model.
 
     For the unanimity rule this is ``u_j(q) = Σ_{y≠⊥} π_j(y|q)^{n_j}`` (METHODS.md §5.4); for
@@ -140,28 +141,29 @@ def stop_probability(probs, samples_per_model, config: SwitchConfig = SwitchConf
     rows = []
     for model, n in enumerate(budgets):
         if config.stop_rule == "unanimous":
-            rows.append(jnp.sum(jnp.asarray(probs[model, :, :-1]) ** n, axis=-1))
+            # NumPy, not jnp: an eager jnp power would compile once per exponent n.
+            rows.append(np.sum(probs[model, :, :-1] ** n, axis=-1))
         else:
             law = multinomial_counts(probs[model : model + 1], n)
             top = law.vectors[:, :-1].max(axis=1)
-            stops = jnp.asarray(top > config.share_threshold * n, dtype=jnp.float64)
-            rows.append(law.probs[0] @ stops)
-    return jnp.stack(rows)
+            stops = (top > config.share_threshold * n).astype(np.float64)
+            rows.append(np.asarray(law.probs[0]) @ stops)
+    return np.stack(rows)
 
 
 class ExpectedCost(NamedTuple):
     """Expected ModelSwitch cost.
 
     Attributes:
-      mean: mean over questions of the expected cost, shape [].
+      mean: mean over questions of the expected cost.
       per_question: expected cost per question, shape [questions].
       reach_probability: probability that model j is sampled at all, Π_{l<j}(1 − u_l(q)),
         shape [models, questions].
     """
 
-    mean: jnp.ndarray
-    per_question: jnp.ndarray
-    reach_probability: jnp.ndarray
+    mean: float
+    per_question: np.ndarray
+    reach_probability: np.ndarray
 
 
 def model_switch_expected_cost(
@@ -188,10 +190,10 @@ def model_switch_expected_cost(
     budgets = np.asarray(_budgets(samples_per_model, num_models), dtype=np.float64)
     costs = _costs(cost_per_sample, num_models)
     stops = stop_probability(probs, samples_per_model, config)
-    continues = jnp.cumprod(1.0 - stops, axis=0)
-    reach = jnp.concatenate([jnp.ones_like(stops[:1]), continues[:-1]], axis=0)
-    per_question = jnp.asarray(budgets * costs) @ reach
-    return ExpectedCost(per_question.mean(), per_question, reach)
+    continues = np.cumprod(1.0 - stops, axis=0)
+    reach = np.concatenate([np.ones_like(stops[:1]), continues[:-1]], axis=0)
+    per_question = (budgets * costs) @ reach
+    return ExpectedCost(float(per_question.mean()), per_question, reach)
 
 
 class Candidate(NamedTuple):
@@ -343,19 +345,39 @@ class _Evaluator:
             feasible=bool(cost <= self.budget * (1.0 + 1e-12)),
         )
 
-    def mux_all(self, subsets: np.ndarray, k: int) -> None:
-        """SLM-MUX at k for many subsets at once (shared per-model level laws)."""
-        levels = mux_levels(multinomial_counts(self.probs, k), self.mux_config.confidence_denominator)
+    def mux_all(self, subsets: np.ndarray, samples: range) -> None:
+        """SLM-MUX for many subsets and every k in ``samples`` in one engine call.
+
+        The per-model level laws of each k are padded with zero-probability top levels to a
+        common length (a level nobody reaches changes no product) and stacked along the
+        question axis, so the vectorised subset engine compiles once instead of once per k.
+        """
+        laws = [
+            mux_levels(multinomial_counts(self.probs, k), self.mux_config.confidence_denominator)
+            for k in samples
+        ]
+        width = max(law.level.shape[-1] for law in laws)
+
+        def stack(field):
+            arrays = [np.asarray(getattr(law, field)) for law in laws]
+            padded = [np.pad(a, ((0, 0), (0, 0), (0, width - a.shape[-1]))) for a in arrays]
+            return jnp.asarray(np.concatenate(padded, axis=1))
+
+        levels = MuxLevels(stack("level"), stack("level_correct"))
+        shape = (len(laws), self.draws, self.questions)
         for start in range(0, subsets.shape[0], _SUBSET_CHUNK):
             chunk = subsets[start : start + _SUBSET_CHUNK]
             values = np.asarray(
                 mux_subset_accuracy(levels, chunk, self.priority, self.mux_config.cross_model_tie)
             )
-            per_draw = values.reshape(len(chunk), self.draws, self.questions).mean(axis=2)
+            per_draw = values.reshape((len(chunk),) + shape).mean(axis=-1)
             for row, accuracy in zip(chunk, per_draw):
                 subset = tuple(int(m) for m in row[row >= 0])
-                cost = fixed_cost(subset, k, self.costs)
-                self.cache[("slm-mux", subset, k)] = self._candidate("slm-mux", subset, k, cost, accuracy)
+                for k, accuracy_k in zip(samples, accuracy):
+                    cost = fixed_cost(subset, k, self.costs)
+                    self.cache[("slm-mux", subset, k)] = self._candidate(
+                        "slm-mux", subset, k, cost, accuracy_k
+                    )
 
     def get(self, rule: str, subset, k: int) -> Candidate:
         subset = tuple(int(m) for m in subset)
@@ -513,8 +535,8 @@ def models_vs_samples(
 
     # SLM-MUX tables (also the "best subset of each size" for the other rules), k..k_max+1 so
     # that "one more sample" is ready for the optimum.
-    for k in range(1, k_max + 2):
-        evaluator.mux_all(pool, k)
+    if "slm-mux" in rules or subsets == "best_per_size":
+        evaluator.mux_all(pool, range(1, k_max + 2))
 
     def mux_best(size: int, k: int, feasible_only: bool) -> tuple[int, ...] | None:
         rows = [row for row, s in zip(pool, sizes) if s == size]
