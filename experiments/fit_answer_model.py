@@ -1,0 +1,204 @@
+"""Fit the Bayesian answer model to real sampled answers and check it against the data.
+
+Data: ``samples/gsm8k_train_250x10_13models.jsonl`` of the shared data folder (13 models ×
+250 GSM8K train questions × 10 samples; data README section B), loaded with
+:func:`slmmux_run.datasets.load_samples`.
+
+Prints (1) wall-clock and CPU seconds of the SVI and NUTS fits, (2) the posterior predictive
+check table: for every model the observed all-agree rate, mean mode frequency, mean number of
+distinct answers and sample accuracy with their 90 % predictive intervals (replicated counts
+from π drawn afresh given each posterior draw, same samples per pair as observed), plus the
+coverage over the 78 model pairs of the same-wrong-mode rate, (3) the same coverage for new
+questions drawn from the population, and (4) an ablation table: the coverage with each model
+component switched off (each fitted by SVI).
+
+    PYTHONPATH=. python experiments/fit_answer_model.py
+    PYTHONPATH=. python experiments/fit_answer_model.py --svi-steps 20 --nuts-warmup 5 \\
+        --nuts-draws 5 --replicates 5 --max-questions 20 --ablations none   # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import numpy as np
+
+import slmmux_theory  # noqa: F401  (enables x64)
+from slmmux_run.datasets import load_samples
+from slmmux_run.paths import data_file
+from slmmux_theory.answer_model import AnswerModelConfig, fit_answer_model
+from slmmux_theory.checks import predictive_check
+from slmmux_theory.predict import (
+    population_predictive_probs,
+    posterior_predictive_probs,
+    replicate_counts,
+)
+
+SAMPLES_FILE = "samples/gsm8k_train_250x10_13models.jsonl"
+
+ABLATIONS = {
+    "full model": AnswerModelConfig(),
+    "no difficulty d_q": AnswerModelConfig(difficulty=False),
+    "global attractor ω": AnswerModelConfig(attractor="global"),
+    "no attractor (uniform ω)": AnswerModelConfig(attractor="none"),
+    "shared κ, λ": AnswerModelConfig(model_concentration=False),
+    "shared ⊥ rate α": AnswerModelConfig(model_abstention=False),
+}
+
+STATISTIC_LABELS = ("all-agree", "mode freq", "# distinct", "sample acc", "same-wrong pairs")
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=None, help="shared data folder (default: resolved)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--svi-steps", type=int, default=3000)
+    parser.add_argument("--nuts-warmup", type=int, default=500)
+    parser.add_argument("--nuts-draws", type=int, default=500)
+    parser.add_argument("--skip-nuts", action="store_true")
+    parser.add_argument("--replicates", type=int, default=200, help="replicated data sets")
+    parser.add_argument("--max-questions", type=int, default=None, help="first N questions only")
+    parser.add_argument(
+        "--ablations", default="all", choices=("all", "none"),
+        help="refit with each component switched off (SVI) and compare coverage",
+    )
+    return parser.parse_args(argv)
+
+
+def timed_fit(key, counts, **options):
+    wall, cpu = time.perf_counter(), time.process_time()
+    fit = fit_answer_model(key, counts, **options)
+    jax.block_until_ready(fit.posterior)
+    return fit, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def replicated_check(key, fit, counts, replicates):
+    probs_key, counts_key = jax.random.split(key)
+    probs = posterior_predictive_probs(
+        probs_key, fit, num_draws=replicates, condition_on_counts=False
+    )
+    replicated = replicate_counts(counts_key, probs, counts.sum(-1))
+    return predictive_check(counts, replicated, level=0.9)
+
+
+def population_check(key, fit, counts, replicates):
+    """New questions from the population; only valid when every model has k samples on all."""
+    probs_key, counts_key = jax.random.split(key)
+    probs = population_predictive_probs(
+        probs_key, fit, counts.shape[1], num_draws=replicates
+    )
+    replicated = replicate_counts(counts_key, probs, counts.sum(-1))
+    return predictive_check(counts, replicated, level=0.9)
+
+
+def print_check_table(check, models):
+    print(f"{'model':36s} " + " ".join(f"{label:>24s}" for label in STATISTIC_LABELS[:4]))
+    for index, model in enumerate(models):
+        cells = []
+        for observed, lower, upper, inside in zip(
+            check.observed[:4], check.lower[:4], check.upper[:4], check.inside[:4]
+        ):
+            mark = " " if bool(inside[index]) else "*"
+            cells.append(
+                f"{float(observed[index]):6.3f} [{float(lower[index]):5.3f},{float(upper[index]):6.3f}]{mark}"
+            )
+        print(f"{model[:36]:36s} " + " ".join(f"{cell:>24s}" for cell in cells))
+    pairs = np.triu_indices(len(models), k=1)
+    observed = np.asarray(check.observed.same_wrong_mode_rate)[pairs]
+    lower = np.asarray(check.lower.same_wrong_mode_rate)[pairs]
+    upper = np.asarray(check.upper.same_wrong_mode_rate)[pairs]
+    print(
+        f"same-wrong-mode rate over {observed.size} pairs: observed mean {observed.mean():.4f}, "
+        f"mean interval [{lower.mean():.4f}, {upper.mean():.4f}], "
+        f"inside {check.inside_fraction().same_wrong_mode_rate:.3f}"
+    )
+    print("* = outside the 90 % predictive interval")
+
+
+def coverage_line(check):
+    fractions = check.inside_fraction()
+    return " ".join(f"{value:>10.3f}" for value in fractions) + f" {check.coverage():>9.3f}"
+
+
+def main(argv=None) -> int:
+    args = parse_arguments(argv)
+    sample_set = load_samples(data_file(SAMPLES_FILE, args.data_dir))
+    if args.max_questions is not None:
+        sample_set = sample_set.select(questions=list(range(args.max_questions)))
+    counts = np.asarray(sample_set.counts)
+    models = list(sample_set.models)
+    print(
+        f"data: {counts.shape[0]} models × {counts.shape[1]} questions × "
+        f"{int(counts.sum(-1).max())} samples, {counts.shape[2]} answer slots"
+    )
+    key = jax.random.PRNGKey(args.seed)
+    svi_key, nuts_key, check_key, ablation_key = jax.random.split(key, 4)
+
+    svi_fit, svi_wall, svi_cpu = timed_fit(
+        svi_key, counts, method="svi", svi_steps=args.svi_steps, num_draws=1000
+    )
+    print(
+        f"SVI  ({args.svi_steps} steps, AutoNormal, ClippedAdam): wall {svi_wall:7.1f} s, "
+        f"CPU {svi_cpu:7.1f} s, final loss {float(np.mean(svi_fit.losses[-100:])):.1f}"
+    )
+    fits = {"SVI": svi_fit}
+    if not args.skip_nuts:
+        nuts_fit, nuts_wall, nuts_cpu = timed_fit(
+            nuts_key, counts, method="nuts", num_warmup=args.nuts_warmup,
+            num_draws=args.nuts_draws,
+        )
+        print(
+            f"NUTS ({args.nuts_warmup} warm-up + {args.nuts_draws} draws, 1 chain): wall "
+            f"{nuts_wall:7.1f} s, CPU {nuts_cpu:7.1f} s, divergences {nuts_fit.divergences}"
+        )
+        fits["NUTS"] = nuts_fit
+    print(
+        "(targets: SVI <= 60 s, NUTS <= 600 s on 2 cores; CPU seconds are the fairer number "
+        "when other jobs share the machine)"
+    )
+
+    for name, fit in fits.items():
+        print(f"\n== posterior predictive check, {name} fit, {args.replicates} replicates ==")
+        check = replicated_check(check_key, fit, counts, args.replicates)
+        print_check_table(check, models)
+        print(f"coverage of (model, statistic) and (pair, statistic) entries: {check.coverage():.3f}")
+        population = population_check(check_key, fit, counts, args.replicates)
+        print(
+            f"new questions from the population (same size): coverage {population.coverage():.3f}"
+        )
+        for label, fraction in zip(STATISTIC_LABELS, population.inside_fraction()):
+            print(f"  {label:18s} inside {fraction:.3f}")
+        ability = np.asarray(fit.posterior["ability"])
+        concentration = np.asarray(fit.posterior["concentration"])
+        print(f"{'model':36s} {'ability θ':>18s} {'concentration κ':>18s} {'⊥ logit α':>10s}")
+        for index, model in enumerate(models):
+            low, high = np.quantile(ability[:, index], [0.05, 0.95])
+            k_low, k_high = np.quantile(concentration[:, index], [0.05, 0.95])
+            print(
+                f"{model[:36]:36s} {low:7.2f} .. {high:7.2f} {k_low:7.2f} .. {k_high:7.2f} "
+                f"{float(np.mean(fit.posterior['abstain_logit'][:, index])):10.2f}"
+            )
+
+    if args.ablations == "all":
+        print("\n== ablations (SVI fits): fraction inside the 90 % interval per statistic ==")
+        print(f"{'model variant':28s} " + " ".join(f"{label[:10]:>10s}" for label in STATISTIC_LABELS)
+              + f" {'overall':>9s} {'pop.':>6s} {'loss':>9s}")
+        for name, config in ABLATIONS.items():
+            ablation_key, fit_key = jax.random.split(ablation_key)
+            fit = svi_fit if name == "full model" else fit_answer_model(
+                fit_key, counts, method="svi", config=config, svi_steps=args.svi_steps,
+                num_draws=1000,
+            )
+            check = replicated_check(check_key, fit, counts, args.replicates)
+            population = population_check(check_key, fit, counts, args.replicates)
+            print(
+                f"{name:28s} {coverage_line(check)} {population.coverage():6.3f} "
+                f"{float(np.mean(fit.losses[-100:])):9.1f}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
