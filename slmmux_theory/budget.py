@@ -58,9 +58,12 @@ BUDGET_RULES = ("slm-mux", "agent-forest", "model-switch")
 
 # Accuracies closer than this count as equal when choosing the optimum (then: cheaper wins).
 ACCURACY_TOLERANCE = 1e-12
-# Subsets evaluated together by the SLM-MUX engine; bounds memory at
-# chunk · (k values) · draws · questions floats.
+# Block shapes of the SLM-MUX subset engine: subsets per call, (k, draw, question) cells per
+# call, and subsets vectorised together inside a call. Peak memory is about
+# _SUBSET_BATCH · size² · _QUESTION_BLOCK · levels floats (32 · 16 · 2048 · 12 · 8 B ≈ 100 MB).
 _SUBSET_CHUNK = 256
+_QUESTION_BLOCK = 2048
+_SUBSET_BATCH = 32
 
 
 def sample_cost(price_per_1k_tokens, mean_tokens_per_sample) -> np.ndarray:
@@ -333,7 +336,9 @@ class _Evaluator:
     def _per_draw(self, per_question) -> np.ndarray:
         return np.asarray(per_question).reshape(self.draws, self.questions).mean(axis=1)
 
-    def _candidate(self, rule, subset, k, cost, accuracy_draws) -> Candidate:
+    def _candidate(self, rule, subset, k, cost, accuracy_draws, interval=None) -> Candidate:
+        if interval is None:
+            interval = _interval(np.asarray(accuracy_draws), self.interval)
         return Candidate(
             rule=rule,
             subset=tuple(int(m) for m in subset),
@@ -341,43 +346,70 @@ class _Evaluator:
             cost=float(cost),
             accuracy=float(np.mean(accuracy_draws)),
             accuracy_draws=np.asarray(accuracy_draws),
-            accuracy_interval=_interval(np.asarray(accuracy_draws), self.interval),
+            accuracy_interval=interval,
             feasible=bool(cost <= self.budget * (1.0 + 1e-12)),
         )
 
     def mux_all(self, subsets: np.ndarray, samples: range) -> None:
-        """SLM-MUX for many subsets and every k in ``samples`` in one engine call.
+        """SLM-MUX for many subsets and every k in ``samples``, compiled once.
 
         The per-model level laws of each k are padded with zero-probability top levels to a
         common length (a level nobody reaches changes no product) and stacked along the
-        question axis, so the vectorised subset engine compiles once instead of once per k.
+        question axis. That axis and the subset list are then cut into blocks of one fixed
+        shape (padding with questions nobody answers and with empty subsets), so the
+        vectorised subset engine compiles once and its memory stays bounded.
         """
         laws = [
             mux_levels(multinomial_counts(self.probs, k), self.mux_config.confidence_denominator)
             for k in samples
         ]
         width = max(law.level.shape[-1] for law in laws)
+        total = len(laws) * self.probs.shape[1]
+        block = min(total, _QUESTION_BLOCK)
+        padding = (-total) % block
 
-        def stack(field):
+        def stack(field, fill):
             arrays = [np.asarray(getattr(law, field)) for law in laws]
             padded = [np.pad(a, ((0, 0), (0, 0), (0, width - a.shape[-1]))) for a in arrays]
-            return jnp.asarray(np.concatenate(padded, axis=1))
+            # Padding questions: every model surely at level 0 (no valid answer), never correct.
+            extra = np.zeros((self.num_models, padding, width))
+            extra[..., 0] = fill
+            return np.concatenate(padded + [extra], axis=1)
 
-        levels = MuxLevels(stack("level"), stack("level_correct"))
-        shape = (len(laws), self.draws, self.questions)
-        for start in range(0, subsets.shape[0], _SUBSET_CHUNK):
-            chunk = subsets[start : start + _SUBSET_CHUNK]
-            values = np.asarray(
-                mux_subset_accuracy(levels, chunk, self.priority, self.mux_config.cross_model_tie)
-            )
-            per_draw = values.reshape((len(chunk),) + shape).mean(axis=-1)
-            for row, accuracy in zip(chunk, per_draw):
-                subset = tuple(int(m) for m in row[row >= 0])
-                for k, accuracy_k in zip(samples, accuracy):
-                    cost = fixed_cost(subset, k, self.costs)
-                    self.cache[("slm-mux", subset, k)] = self._candidate(
-                        "slm-mux", subset, k, cost, accuracy_k
+        level, level_correct = stack("level", 1.0), stack("level_correct", 0.0)
+        rows = min(subsets.shape[0], _SUBSET_CHUNK)
+        values = []
+        for start in range(0, subsets.shape[0], rows):
+            chunk = subsets[start : start + rows]
+            chunk = np.concatenate([chunk, np.full((rows - len(chunk), chunk.shape[1]), -1)])
+            parts = [
+                np.asarray(
+                    mux_subset_accuracy(
+                        MuxLevels(
+                            jnp.asarray(level[:, q : q + block]),
+                            jnp.asarray(level_correct[:, q : q + block]),
+                        ),
+                        chunk,
+                        self.priority,
+                        self.mux_config.cross_model_tie,
+                        batch_size=_SUBSET_BATCH,
                     )
+                )
+                for q in range(0, total + padding, block)
+            ]
+            values.append(np.concatenate(parts, axis=1))
+        values = np.concatenate(values)[: subsets.shape[0], :total]
+        per_draw = values.reshape(len(subsets), len(laws), self.draws, self.questions).mean(axis=-1)
+        levels_q = [(1.0 - self.interval) / 2.0, (1.0 + self.interval) / 2.0]
+        low, high = np.quantile(per_draw, levels_q, axis=-1)  # one call for all candidates
+        for row, accuracy, row_low, row_high in zip(subsets, per_draw, low, high):
+            subset = tuple(int(m) for m in row[row >= 0])
+            unit_cost = fixed_cost(subset, 1, self.costs)
+            for i, k in enumerate(samples):
+                self.cache[("slm-mux", subset, k)] = self._candidate(
+                    "slm-mux", subset, k, k * unit_cost, accuracy[i],
+                    (float(row_low[i]), float(row_high[i])),
+                )
 
     def get(self, rule: str, subset, k: int) -> Candidate:
         subset = tuple(int(m) for m in subset)

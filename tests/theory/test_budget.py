@@ -278,3 +278,21 @@ def test_rejects_impossible_budgets():
         models_vs_samples(probs, 0.5)
     with pytest.raises(ValueError, match="rules"):
         models_vs_samples(probs, 4, rules=("debate",))
+
+
+def test_blocked_evaluation_matches_one_block(monkeypatch):
+    # Small blocks force padding of both the (k, draw, question) axis (30 cells in blocks of 4)
+    # and the subset list (7 subsets in chunks of 3); the values must not change.
+    from slmmux_theory import budget
+
+    probs = random_probs(7, SHAPE)
+    whole = models_vs_samples(probs, 4.0)
+    monkeypatch.setattr(budget, "_QUESTION_BLOCK", 4)
+    monkeypatch.setattr(budget, "_SUBSET_CHUNK", 3)
+    blocked = models_vs_samples(probs, 4.0)
+    assert [c[:3] for c in blocked.candidates] == [c[:3] for c in whole.candidates]
+    np.testing.assert_allclose(
+        [c.accuracy_draws for c in blocked.candidates],
+        [c.accuracy_draws for c in whole.candidates],
+        atol=1e-13,
+    )
