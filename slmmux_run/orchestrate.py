@@ -1,0 +1,585 @@
+"""Records -> answer-slot arrays -> the theory's rules: replay and live orchestration.
+
+Floor 2 of the runner. Nothing here decides anything about answers: the selection rules are
+:mod:`slmmux_theory.rules` (literal replay) and their expectations :mod:`slmmux_theory.exact`
+(exact replay). This module only
+
+* loads stored records into a :class:`~slmmux_run.datasets.SampleSet` in the package-wide slot
+  convention (slot 0 = graded correct, shared wrong slots per question ordered by frequency then
+  first appearance, last slot ⊥; a failed request is ⊥ and counted separately);
+* splits questions into a validation part (the SLM-MUX tie-break ranks models by their
+  per-sample accuracy there) and a disjoint evaluation part, or cross-fits over folds;
+* replays a rule two ways on the evaluation questions: **literally** on the first k recorded
+  samples with seeded ties, and **exactly** as the expectation over drawing k of the recorded
+  samples without replacement (:func:`slmmux_theory.exact.hypergeometric_counts`);
+* runs ModelSwitch **live**: model j+1 is sampled only when the theory's stop rule did not end
+  the question at model j, so calls are really saved (the record store is the cache).
+
+Example:
+  >>> from slmmux_run.records import Record
+  >>> rows = [Record("t", "q", m, "v", i, text="x", answer=a, extra={"gold": "7"})
+  ...         for m, answers in (("a", ["7", "8", "7"]), ("b", ["8", "8", None]))
+  ...         for i, a in enumerate(answers)]
+  >>> loaded = load_records(rows)
+  >>> loaded.sample_set.samples.tolist(), loaded.sample_set.slot_labels
+  ([[[0, 1, 0]], [[1, 1, 2]]], (('7', '8', None),))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import slmmux_theory  # noqa: F401  (enables float64)
+from slmmux_theory.distributions import compact_slots
+from slmmux_theory.exact import exact_accuracy, hypergeometric_counts, multinomial_counts
+from slmmux_theory.rules import (
+    MuxConfig,
+    SwitchConfig,
+    first_seen_positions,
+    model_switch_select,
+    mux_select,
+    oracle_any_mode,
+    plurality_vote,
+    pooled_vote,
+    tie_priority,
+)
+from slmmux_run.datasets import MISSING_SAMPLE, PADDING_LABEL, SampleSet
+from slmmux_run.errors import UserError
+from slmmux_run.records import Record
+
+__all__ = [
+    "REPLAY_RULES",
+    "LiveSwitchResult",
+    "RecordSet",
+    "ReplayRow",
+    "evaluation_folds",
+    "exact_replay",
+    "literal_replay",
+    "live_model_switch",
+    "load_records",
+    "mean_and_standard_error",
+    "plug_in_prediction",
+    "replay_table",
+    "validation_accuracy",
+]
+
+REPLAY_RULES = ("slm-mux", "agent-forest", "self-consistency", "model-switch", "oracle")
+
+# Enumerating rules (pooled convolution, ModelSwitch product) cost |count vectors|^2 memory:
+# C(k + A - 1, A - 1)^2 entries. Above this many slots a question's exact value is not computed.
+MAX_EXACT_SLOTS = 10
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True, eq=False)
+class RecordSet:
+    """Records as slot arrays.
+
+    Attributes:
+      sample_set: slot index of every sample, shape [models, questions, samples]; a failed
+        request is ⊥ (the last slot); a sample without any record is -1.
+      failed: request failures (stored with an error), bool, shape [models, questions, samples].
+      prompt_versions: the prompt version of each model, length M.
+    """
+
+    sample_set: SampleSet
+    failed: np.ndarray
+    prompt_versions: tuple[str, ...]
+
+    @property
+    def abstained(self) -> np.ndarray:
+        """⊥ samples that were not failures (nothing extracted), bool, [models, questions, samples]."""
+        return (self.sample_set.samples == self.sample_set.abstain_slot) & ~self.failed
+
+    @property
+    def missing(self) -> np.ndarray:
+        """Samples with no record at all, bool, shape [models, questions, samples]."""
+        return self.sample_set.samples == MISSING_SAMPLE
+
+
+def _is_correct(record: Record, gold: str | None) -> bool:
+    graded = record.extra.get("correct")
+    if graded is not None:
+        return bool(graded)
+    return record.answer is not None and gold is not None and record.answer == gold
+
+
+def load_records(
+    records: Iterable[Record], task: str | None = None, models: Sequence[str] | None = None
+) -> RecordSet:
+    """Build slot arrays from records (use ``RecordStore(path).latest().values()``).
+
+    Args:
+      records: at most one record per key (a later success supersedes a failure upstream).
+      task: the task to keep; needed when the records hold several.
+      models: models to keep, in this order; default all, in order of first appearance.
+
+    Raises:
+      UserError: for several tasks without ``task``, an unknown model, or a model recorded
+        under several prompt versions.
+    """
+    records = list(records)
+    tasks = sorted({r.task for r in records})
+    if task is None:
+        if len(tasks) != 1:
+            raise UserError(f"the records hold tasks {tasks}; choose one with --task-name")
+        task = tasks[0]
+    records = [r for r in records if r.task == task]
+    seen_models = list(dict.fromkeys(r.model for r in records))
+    if not records:
+        raise UserError(f"no records of task {task!r}")
+    if models is None:
+        models = seen_models
+    for model in models:
+        if model not in seen_models:
+            raise UserError(f"model {model!r} has no records (recorded: {', '.join(seen_models)})")
+    versions = []
+    for model in models:
+        found = sorted({r.prompt_version for r in records if r.model == model})
+        if len(found) > 1:
+            raise UserError(f"model {model!r} has records under prompt versions {found}")
+        versions.append(found[0])
+    model_index = {m: i for i, m in enumerate(models)}
+    records = [r for r in records if r.model in model_index]
+    question_ids = list(dict.fromkeys(r.question_id for r in records))
+    question_index = {q: i for i, q in enumerate(question_ids)}
+    width = 1 + max(r.sample_index for r in records)
+    by_question: dict[int, list[Record]] = {}
+    for record in records:
+        by_question.setdefault(question_index[record.question_id], []).append(record)
+    # Per question: gold, and wrong strings by total frequency, then first appearance.
+    labels, wrong_slots = [], []
+    for q in range(len(question_ids)):
+        rows = sorted(by_question[q], key=lambda r: (model_index[r.model], r.sample_index))
+        gold = next((r.extra.get("gold") for r in rows if r.extra.get("gold") is not None), None)
+        wrong = Counter(
+            r.answer for r in rows if r.error is None and r.answer is not None
+            and not _is_correct(r, gold)
+        )  # fmt: skip
+        order = sorted(wrong, key=lambda a: -wrong[a])  # stable: first appearance breaks ties
+        labels.append([gold, *order])
+        wrong_slots.append({a: 1 + i for i, a in enumerate(order)})
+    num_answers = 2 + max(len(w) for w in wrong_slots)
+    abstain = num_answers - 1
+    samples = np.full((len(models), len(question_ids), width), MISSING_SAMPLE, dtype=np.int64)
+    failed = np.zeros(samples.shape, dtype=bool)
+    for q, rows in by_question.items():
+        gold = labels[q][0]
+        for r in rows:
+            m = model_index[r.model]
+            if r.error is not None:
+                slot, failed[m, q, r.sample_index] = abstain, True
+            elif r.answer is None:
+                slot = abstain
+            elif _is_correct(r, gold):
+                slot = 0
+            else:
+                slot = wrong_slots[q][r.answer]
+            samples[m, q, r.sample_index] = slot
+    slot_labels = tuple(
+        tuple(lab + [PADDING_LABEL] * (num_answers - 1 - len(lab)) + [None]) for lab in labels
+    )
+    sample_set = SampleSet(task, tuple(models), tuple(question_ids), slot_labels, samples,
+                           num_answers, None)  # fmt: skip
+    failed.setflags(write=False)
+    return RecordSet(sample_set, failed, tuple(versions))
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def evaluation_folds(
+    num_questions: int, validation_fraction: float, seed: int, cross_fit: bool = False
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Disjoint (validation, evaluation) question indices.
+
+    Without cross-fitting: one split, ``round(fraction * Q)`` validation questions, the rest
+    evaluated. With cross-fitting: ``round(1 / fraction)`` folds; each fold is evaluated with
+    the other folds as its validation part, so every question is evaluated once. A fraction of
+    0 gives no validation questions (ties then fall back to list order).
+
+    >>> folds = evaluation_folds(10, 0.3, seed=0)
+    >>> [len(v) for v, e in folds], [len(e) for v, e in folds]
+    ([3], [7])
+    >>> sorted(np.concatenate([e for _, e in evaluation_folds(10, 0.5, 0, True)]).tolist())
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    """
+    if not 0.0 <= validation_fraction < 1.0:
+        raise UserError(f"--validation-split must lie in [0, 1), got {validation_fraction}")
+    everything = np.arange(num_questions)
+    if validation_fraction == 0.0:
+        return [(everything[:0], everything)]
+    order = np.random.default_rng(seed).permutation(num_questions)
+    if cross_fit:
+        folds = max(2, round(1.0 / validation_fraction))
+        parts = np.array_split(order, folds)
+        return [
+            (np.sort(np.concatenate([p for j, p in enumerate(parts) if j != i])), np.sort(part))
+            for i, part in enumerate(parts)
+        ]
+    size = int(round(validation_fraction * num_questions))
+    if not 0 < size < num_questions:
+        raise UserError(f"--validation-split {validation_fraction} of {num_questions} questions "
+                        "leaves a part empty")  # fmt: skip
+    return [(np.sort(order[:size]), np.sort(order[size:]))]
+
+
+def validation_accuracy(sample_set: SampleSet, questions: np.ndarray) -> np.ndarray:
+    """Per-sample accuracy of each model on the given questions, shape [models] (NaN if none)."""
+    samples = sample_set.samples[:, questions]
+    recorded = (samples != MISSING_SAMPLE).sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(recorded > 0, (samples == 0).sum(axis=(1, 2)) / recorded, np.nan)
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def _rule_model_indices(rule: str, model: int | None, num_models: int) -> list[int]:
+    return [model] if rule == "self-consistency" else list(range(num_models))
+
+
+def literal_replay(
+    sample_set: SampleSet,
+    rule: str,
+    samples_per_model: int,
+    key,
+    *,
+    priority=None,
+    model: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply a rule of :mod:`slmmux_theory.rules` to the first k recorded samples.
+
+    Args:
+      sample_set: slots, shape [models, questions, samples].
+      rule: one of :data:`REPLAY_RULES`.
+      samples_per_model: k.
+      key: jax.random key; question q uses ``split(key, Q)[q]`` for its ties.
+      priority: SLM-MUX tie ranks, shape [models] (default list order).
+      model: the model of ``self-consistency``.
+
+    Returns:
+      (correct [questions] float, samples spent [questions] float).
+    """
+    k = samples_per_model
+    if k > sample_set.num_samples:
+        raise UserError(f"k={k} but only {sample_set.num_samples} samples are recorded")
+    chosen = sample_set.select(samples=slice(0, k))
+    counts = jnp.asarray(chosen.counts).transpose(1, 0, 2)  # [Q, M, A]
+    first_seen = first_seen_positions(jnp.asarray(chosen.samples), chosen.num_answers)
+    first_seen = first_seen.transpose(1, 0, 2)
+    keys = jax.random.split(key, sample_set.num_questions)
+    num_models = sample_set.num_models
+    spent = jnp.full(sample_set.num_questions, float(num_models * k))
+    if rule == "slm-mux":
+        rank = jnp.arange(num_models) if priority is None else jnp.asarray(priority)
+        answer = jax.vmap(lambda c, f, s: mux_select(c, rank, s, MuxConfig(), f).answer)(
+            counts, first_seen, keys)  # fmt: skip
+    elif rule == "agent-forest":
+        answer = jax.vmap(lambda c, s: pooled_vote(c, s, "random").answer)(counts, keys)
+    elif rule == "self-consistency":
+        if model is None:
+            raise ValueError("self-consistency needs a model index")
+        answer = jax.vmap(lambda c, s: plurality_vote(c[model], s, "random").answer)(counts, keys)
+        spent = jnp.full(sample_set.num_questions, float(k))
+    elif rule == "model-switch":
+        outcome = jax.vmap(lambda c, f, s: model_switch_select(c, None, s, SwitchConfig(), f))(
+            counts, first_seen, keys)  # fmt: skip
+        answer, spent = outcome.answer, outcome.samples_spent.astype(jnp.float64)
+    elif rule == "oracle":
+        hit = jax.vmap(lambda c, s: oracle_any_mode(c, s))(counts, keys)
+        answer = jnp.where(hit, 0, 1)
+    else:
+        raise UserError(f"unknown rule {rule!r}; choose one of {', '.join(REPLAY_RULES)}")
+    return np.asarray(answer == 0, dtype=np.float64), np.asarray(spent, dtype=np.float64)
+
+
+def _exact_by_slot_buckets(
+    counts: np.ndarray,
+    rule: str,
+    samples_per_model: int,
+    distribution_for: Callable[[np.ndarray, int], Any],
+    validation: np.ndarray | None,
+    max_slots: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """exact_accuracy per question, in one call (one compilation) per rule and k.
+
+    Per-model rules run on every question, compacted to the most slots any question uses.
+    Enumerating rules run on the questions needing at most ``max_slots`` slots; the others stay
+    NaN (their enumeration would need |count vectors|^2 memory).
+    """
+    num_models, num_questions, _ = counts.shape
+    used = (counts[:, :, 1:-1] > 0).any(axis=0).sum(axis=1)
+    correct = np.full(num_questions, np.nan)
+    spent = np.full(num_questions, np.nan)
+    enumerating = rule in ("agent-forest", "model-switch") and num_models > 1
+    questions = np.flatnonzero(used + 2 <= max_slots) if enumerating else np.arange(num_questions)
+    if questions.size == 0:
+        return correct, spent
+    compact = compact_slots(counts[:, questions])
+    result = exact_accuracy(
+        rule,
+        distribution_for(compact, samples_per_model),
+        samples_per_model,
+        validation_accuracy=validation if rule == "slm-mux" else None,
+    )
+    correct[questions] = np.asarray(result.per_question)
+    spent[questions] = np.asarray(result.expected_samples)
+    return correct, spent
+
+
+def exact_replay(
+    sample_set: SampleSet,
+    rule: str,
+    samples_per_model: int,
+    *,
+    validation: np.ndarray | None = None,
+    model: int | None = None,
+    max_slots: int = MAX_EXACT_SLOTS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected correctness over drawing k of each model's recorded samples (no replacement).
+
+    Every recorded sample counts, failures as ⊥. Questions needing more than ``max_slots`` slots
+    for an enumerating rule (agent-forest, model-switch) are NaN.
+
+    Returns:
+      (probability correct [questions], expected samples spent [questions]).
+
+    Raises:
+      UserError: when a (model, question) has fewer than k recorded samples.
+    """
+    models = _rule_model_indices(rule, model, sample_set.num_models)
+    counts = np.asarray(sample_set.counts)[models]
+    if counts.sum(axis=2).min() < samples_per_model:
+        raise UserError(f"exact replay at k={samples_per_model} needs k recorded samples of "
+                        "every model on every question; collect the missing ones first")
+    if rule == "slm-mux" and validation is None:
+        validation = np.full(len(models), np.nan)
+    return _exact_by_slot_buckets(counts, rule, samples_per_model, hypergeometric_counts,
+                                  validation, max_slots)  # fmt: skip
+
+
+def plug_in_prediction(
+    sample_set: SampleSet,
+    rule: str,
+    samples_per_model: int,
+    *,
+    validation: np.ndarray | None = None,
+    model: int | None = None,
+    max_slots: int = MAX_EXACT_SLOTS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The theory's prediction from plug-in per-question frequencies (in-sample).
+
+    Each (model, question)'s recorded answer frequencies are taken as its answer distribution
+    and the rule's accuracy at k i.i.d. samples is computed exactly (multinomial).
+    """
+    models = _rule_model_indices(rule, model, sample_set.num_models)
+    counts = np.asarray(sample_set.counts)[models].astype(np.float64)
+    totals = counts.sum(axis=2, keepdims=True)
+    if totals.min() == 0:
+        raise UserError("plug-in prediction needs a recorded sample of every (model, question)")
+
+    def multinomial(compact, k):
+        return multinomial_counts(compact / compact.sum(axis=2, keepdims=True), k)
+
+    if rule == "slm-mux" and validation is None:
+        validation = np.full(len(models), np.nan)
+    return _exact_by_slot_buckets(counts, rule, samples_per_model, multinomial, validation,
+                                  max_slots)  # fmt: skip
+
+
+def mean_and_standard_error(values: np.ndarray) -> tuple[float, float, int]:
+    """Mean over questions, its standard error (ddof 1), and how many values were finite.
+
+    >>> mean_and_standard_error(np.array([1.0, 0.0, 1.0, 0.0]))
+    (0.5, 0.2886751345948129, 4)
+    """
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return math.nan, math.nan, 0
+    error = float(finite.std(ddof=1) / math.sqrt(finite.size)) if finite.size > 1 else math.nan
+    return float(finite.mean()), error, int(finite.size)
+
+
+@dataclass(frozen=True)
+class ReplayRow:
+    """One rule at one k on the evaluation questions.
+
+    Attributes:
+      rule: rule name; ``models``: the models it uses.
+      k: samples per model.
+      literal: accuracy of the literal replay on the first k samples; ``literal_se`` its
+        standard error over questions.
+      exact: expected accuracy over drawing k of the recorded samples; ``exact_se`` its
+        standard error over questions; ``exact_questions`` how many questions it covers.
+      literal_samples / exact_samples: samples spent per question (ModelSwitch saves some).
+      predicted: plug-in theory prediction (in-sample), or NaN when not asked.
+      questions: evaluation questions.
+    """
+
+    rule: str
+    models: tuple[str, ...]
+    k: int
+    literal: float
+    literal_se: float
+    exact: float
+    exact_se: float
+    exact_questions: int
+    literal_samples: float
+    exact_samples: float
+    predicted: float
+    questions: int
+
+
+def replay_table(
+    record_set: RecordSet,
+    rules: Sequence[str],
+    ks: Sequence[int],
+    *,
+    validation_fraction: float = 0.3,
+    seed: int = 0,
+    cross_fit: bool = False,
+    predict: bool = False,
+    max_slots: int = MAX_EXACT_SLOTS,
+) -> tuple[list[ReplayRow], dict[str, Any]]:
+    """Literal and exact replay of each rule at each k, SLM-MUX ties from validation accuracy.
+
+    Returns:
+      (rows, split information: validation accuracies per fold and the evaluated questions).
+    """
+    sample_set = record_set.sample_set
+    folds = evaluation_folds(sample_set.num_questions, validation_fraction, seed, cross_fit)
+    accuracies = [validation_accuracy(sample_set, v) for v, _ in folds]
+    evaluated = np.concatenate([e for _, e in folds])
+    rows = []
+    for rule in rules:
+        if rule not in REPLAY_RULES:
+            raise UserError(f"unknown rule {rule!r}; choose one of {', '.join(REPLAY_RULES)}")
+        targets = range(sample_set.num_models) if rule == "self-consistency" else [None]
+        for model, k in itertools.product(targets, ks):
+            parts: dict[str, list[np.ndarray]] = {n: [] for n in ("lc", "ls", "ec", "es", "pc")}
+            for fold, ((_, evaluation), accuracy) in enumerate(zip(folds, accuracies)):
+                subset = sample_set.select(questions=evaluation.tolist())
+                key = jax.random.fold_in(jax.random.PRNGKey(seed), fold * 1000 + k)
+                priority = tie_priority(accuracy)
+                correct, spent = literal_replay(subset, rule, k, key, priority=priority,
+                                                model=model)  # fmt: skip
+                exact, expected = exact_replay(subset, rule, k, validation=accuracy, model=model,
+                                               max_slots=max_slots)  # fmt: skip
+                parts["lc"].append(correct)
+                parts["ls"].append(spent)
+                parts["ec"].append(exact)
+                parts["es"].append(expected)
+                if predict:
+                    parts["pc"].append(plug_in_prediction(
+                        subset, rule, k, validation=accuracy, model=model, max_slots=max_slots
+                    )[0])  # fmt: skip
+            literal, literal_se, count = mean_and_standard_error(np.concatenate(parts["lc"]))
+            exact, exact_se, exact_count = mean_and_standard_error(np.concatenate(parts["ec"]))
+            predicted = (
+                mean_and_standard_error(np.concatenate(parts["pc"]))[0] if predict else math.nan
+            )
+            names = sample_set.models if model is None else (sample_set.models[model],)
+            rows.append(ReplayRow(
+                rule, tuple(names), int(k), literal, literal_se, exact, exact_se, exact_count,
+                float(np.mean(np.concatenate(parts["ls"]))),
+                float(np.nanmean(np.concatenate(parts["es"]))), predicted, count,
+            ))  # fmt: skip
+    split = {
+        "validation_fraction": validation_fraction,
+        "cross_fit": cross_fit,
+        "seed": seed,
+        "folds": [
+            {"validation_questions": len(v), "evaluation_questions": len(e),
+             "validation_accuracy": dict(zip(sample_set.models, map(float, a)))}
+            for (v, e), a in zip(folds, accuracies)
+        ],  # fmt: skip
+        "evaluated_questions": int(evaluated.size),
+    }
+    return rows, split
+
+
+# --------------------------------------------------------------------------- live
+
+
+@dataclass(frozen=True)
+class LiveSwitchResult:
+    """Outcome of a live ModelSwitch run.
+
+    Attributes:
+      correct: per question, whether the chosen answer is correct, shape [questions].
+      models_used: per question, how many models were sampled, shape [questions].
+      samples_used: samples the rule consumed (cached or new).
+      samples_max: samples if every model were sampled on every question.
+      requests_sent: HTTP requests actually sent (cached samples cost none).
+      requests_max: requests sampling every model on every question would take.
+    """
+
+    correct: np.ndarray
+    models_used: np.ndarray
+    samples_used: int
+    samples_max: int
+    requests_sent: int
+    requests_max: int
+
+
+async def live_model_switch(client, store, plan_by_model: Mapping[str, Sequence[Any]],
+                            models: Sequence[str]) -> LiveSwitchResult:
+    """ModelSwitch sampling on demand: model j+1 only when the stop rule did not fire at j.
+
+    Args:
+      client: an open :class:`~slmmux_run.client.Client`.
+      store: the :class:`~slmmux_run.records.RecordStore` used as the cache.
+      plan_by_model: per model, its :class:`~slmmux_run.collect.QuestionRequest` list (same
+        questions, same order).
+      models: visiting order.
+    """
+    from slmmux_run.collect import _collect_question, estimate_plan, keys_of
+
+    budget_before = client.budget.requests
+    num_questions = len(plan_by_model[models[0]])
+    k = plan_by_model[models[0]][0].request.samples
+
+    async def one(q: int) -> tuple[bool, int]:
+        rows: list[Record] = []
+        for j, name in enumerate(models):
+            question = plan_by_model[name][q]
+            await _collect_question(client, store, question, client.config)
+            latest = store.latest()
+            rows.extend(latest[key] for key in keys_of(question) if key in latest)
+            loaded = load_records(rows, models=models[: j + 1])
+            counts = np.zeros((len(models), loaded.sample_set.num_answers), dtype=np.int64)
+            counts[: j + 1] = loaded.sample_set.counts[:, 0]
+            first = np.full(counts.shape, k, dtype=np.int64)
+            first[: j + 1] = np.asarray(first_seen_positions(
+                jnp.asarray(loaded.sample_set.samples[:, 0]), counts.shape[1]))  # fmt: skip
+            # Unsampled models have zero budget: they never stop and carry zero weight.
+            outcome = model_switch_select(jnp.asarray(counts), None, None, SwitchConfig(),
+                                          jnp.asarray(first))  # fmt: skip
+            if int(outcome.stopped_at) == j or j == len(models) - 1:
+                return bool(int(outcome.answer) == 0), j + 1
+        raise AssertionError("unreachable")
+
+    outcomes = await asyncio.gather(*(one(q) for q in range(num_questions)))
+    full_plan = [question for name in models for question in plan_by_model[name]]
+    return LiveSwitchResult(
+        correct=np.array([c for c, _ in outcomes], dtype=np.float64),
+        models_used=np.array([u for _, u in outcomes]),
+        samples_used=int(sum(u for _, u in outcomes) * k),
+        samples_max=len(models) * num_questions * k,
+        requests_sent=client.budget.requests - budget_before,
+        requests_max=estimate_plan(client.config, full_plan).requests,
+    )
