@@ -322,8 +322,8 @@ def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
 class _Evaluator:
     """Exact accuracy and cost of candidates on folded draws, cached per (rule, subset, k)."""
 
-    def __init__(self, probs, budget, costs, priority, mux_config, switch_config, interval):
-        self.probs, self.draws, self.questions = _fold_draws(probs)
+    def __init__(self, folded, budget, costs, priority, mux_config, switch_config, interval):
+        self.probs, self.draws, self.questions = folded
         self.num_models = self.probs.shape[0]
         self.budget = budget
         self.costs = costs
@@ -428,7 +428,9 @@ class _Evaluator:
         elif rule == "model-switch":
             per_question = model_switch_exact(probs, k, config=self.switch_config).per_question
             cost = float(
-                model_switch_expected_cost(probs, k, self.costs[list(subset)], self.switch_config).mean
+                model_switch_expected_cost(
+                    probs, k, self.costs[list(subset)], self.switch_config
+                ).mean
             )
         else:
             raise ValueError(f"unknown rule {rule!r}; choose from {BUDGET_RULES}")
@@ -468,7 +470,8 @@ def _describe(best: Candidate, budget: float, more_models, more_samples) -> str:
         f"cost {best.cost:.4g} <= budget {budget:.4g}, predicted accuracy {best.accuracy:.4f} "
         f"[{low:.4f}, {high:.4f}]"
     ]
-    for gain, label in ((more_models, "one more model"), (more_samples, "one more sample per model")):
+    steps = ((more_models, "one more model"), (more_samples, "one more sample per model"))
+    for gain, label in steps:
         if gain is None:
             lines.append(f"{label}: not available")
             continue
@@ -476,7 +479,8 @@ def _describe(best: Candidate, budget: float, more_models, more_samples) -> str:
         fits = "fits" if gain.candidate.feasible else "exceeds the budget"
         lines.append(
             f"{label} ({gain.candidate.subset}, k={gain.candidate.samples_per_model}): "
-            f"gain {gain.gain:+.4f} [{low:+.4f}, {high:+.4f}] for {gain.extra_cost:+.4g} cost ({fits})"
+            f"gain {gain.gain:+.4f} [{low:+.4f}, {high:+.4f}] "
+            f"for {gain.extra_cost:+.4g} cost ({fits})"
         )
     return "\n".join(lines)
 
@@ -539,6 +543,7 @@ def models_vs_samples(
     >>> split.best.subset, split.best.samples_per_model, round(split.best.accuracy, 4)
     ((1,), 2, 0.84)
     """
+    rules = (rules,) if isinstance(rules, str) else tuple(rules)
     unknown = set(rules) - set(BUDGET_RULES)
     if unknown or not rules:
         raise ValueError(f"rules must be a non-empty subset of {BUDGET_RULES}, got {rules}")
@@ -546,8 +551,8 @@ def models_vs_samples(
         raise ValueError(f"subsets must be 'all' or 'best_per_size', got {subsets!r}")
     if not 0.0 < interval < 1.0:
         raise ValueError(f"interval must lie in (0, 1), got {interval}")
-    array = np.asarray(probs)
-    num_models = array.shape[-3] if array.ndim >= 3 else 0
+    folded = _fold_draws(probs)
+    num_models = folded[0].shape[0]
     costs = _costs(cost_per_sample, num_models)
     budget = float(budget)
     k_max = int(np.floor(budget / costs.min() * (1.0 + 1e-12)))
@@ -560,7 +565,7 @@ def models_vs_samples(
         priority = tie_priority(validation_accuracy)
     else:
         priority = np.arange(num_models)
-    evaluator = _Evaluator(probs, budget, costs, priority, mux_config, switch_config, interval)
+    evaluator = _Evaluator(folded, budget, costs, priority, mux_config, switch_config, interval)
     pool = all_subsets(num_models, 1, max_size)
     sizes = (pool >= 0).sum(axis=1)
     pool_costs = np.array([fixed_cost(row[row >= 0], 1, costs) for row in pool])
@@ -610,7 +615,8 @@ def models_vs_samples(
                         # n <= budget / cost of the first model <= k_max: the table is ready.
                         bases = [mux_best(size, n, feasible_only=False)]
                     orders = [order for base in bases for order in itertools.permutations(base)]
-                    affordable = [o for o in orders if evaluator.switch_cost(o, n) <= budget * (1 + 1e-12)]
+                    limit = budget * (1.0 + 1e-12)
+                    affordable = [o for o in orders if evaluator.switch_cost(o, n) <= limit]
                     if not affordable:
                         break  # the expected cost grows with n
                     candidates.extend(evaluator.get(rule, order, n) for order in affordable)
@@ -619,7 +625,8 @@ def models_vs_samples(
     best = _best(candidates)
 
     k = best.samples_per_model
-    more_samples = _gain("more_samples", best, evaluator.get(best.rule, best.subset, k + 1), interval)
+    step = evaluator.get(best.rule, best.subset, k + 1)
+    more_samples = _gain("more_samples", best, step, interval)
     more_models = None
     size = len(best.subset)
     if best.rule == "model-switch":
@@ -633,7 +640,11 @@ def models_vs_samples(
             more_models = _gain("more_models", best, _best(options), interval)
     elif size + 1 <= max_size:
         if best.rule == "slm-mux" or subsets == "all":
-            rows = [tuple(int(m) for m in row[row >= 0]) for row, s in zip(pool, sizes) if s == size + 1]
+            rows = [
+                tuple(int(m) for m in row[row >= 0])
+                for row, s in zip(pool, sizes)
+                if s == size + 1
+            ]
             options = [evaluator.get(best.rule, row, k) for row in rows]
             other = _best(options)
         else:

@@ -80,7 +80,9 @@ class SearchConfig:
         if self.sample_pool not in ("per_run", "pooled"):
             raise ValueError(f"sample_pool must be 'per_run' or 'pooled', got {self.sample_pool!r}")
         if not np.isfinite(self.contradiction_weight):
-            raise ValueError(f"contradiction_weight must be finite, got {self.contradiction_weight}")
+            raise ValueError(
+                f"contradiction_weight must be finite, got {self.contradiction_weight}"
+            )
 
 
 class SearchLabels(NamedTuple):
@@ -173,7 +175,9 @@ def counts_from_samples(samples, num_answers: int) -> np.ndarray:
     """
     samples = np.asarray(samples)
     if samples.ndim < 3:
-        raise ValueError(f"samples must have shape [models, questions, samples], got {samples.shape}")
+        raise ValueError(
+            f"samples must have shape [models, questions, samples], got {samples.shape}"
+        )
     if np.any(samples >= num_answers):
         raise ValueError(f"samples hold a slot >= num_answers={num_answers}")
     onehot = samples[..., None] == np.arange(num_answers)
@@ -262,7 +266,9 @@ def _membership(subsets: np.ndarray, num_models: int) -> np.ndarray:
     return member[:, :num_models]
 
 
-def score_subsets(labels: SearchLabels, subsets, config: SearchConfig = SearchConfig()) -> SubsetTable:
+def score_subsets(
+    labels: SearchLabels, subsets, config: SearchConfig = SearchConfig()
+) -> SubsetTable:
     """Union, contradiction and objective of the given subsets (METHODS.md §3.3).
 
     Args:

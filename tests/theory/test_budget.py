@@ -51,7 +51,8 @@ def test_model_switch_cost_example():
     np.testing.assert_allclose(cost.mean, 6.3552, atol=1e-12)
     np.testing.assert_allclose(cost.reach_probability[:, 0], [1.0, 0.5888], atol=1e-15)
     # Priced samples (1 and 3 per sample): 4·1 + 4·3·0.5888 = 11.0656.
-    np.testing.assert_allclose(model_switch_expected_cost(probs, 4, [1.0, 3.0]).mean, 11.0656, atol=1e-12)
+    priced = model_switch_expected_cost(probs, 4, [1.0, 3.0]).mean
+    np.testing.assert_allclose(priced, 11.0656, atol=1e-12)
 
 
 def test_reference_b5_identity():
@@ -119,7 +120,8 @@ def test_pareto_front_against_definition():
         )
         for i in range(60)
     ]
-    assert sorted(pareto_front(costs, accuracies).tolist()) == [i for i in range(60) if not dominated[i]]
+    expected = [i for i in range(60) if not dominated[i]]
+    assert sorted(pareto_front(costs, accuracies).tolist()) == expected
 
 
 # Every models-vs-samples test uses this shape: two posterior draws, three models, three
@@ -141,7 +143,11 @@ def brute_force(probs_draws, budget, costs, rules, max_k=8):
     """
     draws, num_models, questions, _ = probs_draws.shape
     folded = fold(probs_draws)
-    subsets = [s for size in range(1, num_models + 1) for s in itertools.combinations(range(num_models), size)]
+    subsets = [
+        subset
+        for size in range(1, num_models + 1)
+        for subset in itertools.combinations(range(num_models), size)
+    ]
     padded = np.array([list(s) + [-1] * (num_models - len(s)) for s in subsets])
     results = {}
 
@@ -183,7 +189,8 @@ def brute_force(probs_draws, budget, costs, rules, max_k=8):
 def test_optimum_equals_brute_force(rules, costs, budget):
     probs = random_probs(7, SHAPE)
     split = models_vs_samples(probs, budget, costs, rules=rules)
-    table = {key: float(np.mean(value)) for key, value in brute_force(probs, budget, costs, rules).items()}
+    table = brute_force(probs, budget, costs, rules)
+    table = {key: float(np.mean(value)) for key, value in table.items()}
     best_value = max(table.values())
     assert split.best.accuracy == pytest.approx(best_value, abs=1e-10)
     key = (split.best.rule, split.best.subset, split.best.samples_per_model)
@@ -205,6 +212,15 @@ def test_candidates_match_direct_engine():
         direct = [np.mean(mux_accuracy_exact(p[list(subset)], k, priority=np.arange(len(subset))))
                   for p in probs]
         np.testing.assert_allclose(by_key[(subset, k)].accuracy_draws, direct, atol=1e-12)
+    # The paper's tie-break: better validation accuracy wins cross-model ties.
+    validation = np.array([0.2, 0.9, 0.6])
+    ranked = models_vs_samples(probs, 4.0, validation_accuracy=validation)
+    candidate = next(c for c in ranked.candidates if c.subset == (0, 2) and c.samples_per_model == 2)
+    direct = [np.mean(mux_accuracy_exact(p[[0, 2]], 2, validation_accuracy=validation[[0, 2]]))
+              for p in probs]
+    np.testing.assert_allclose(candidate.accuracy_draws, direct, atol=1e-12)
+    plain = by_key[((0, 2), 2)].accuracy_draws
+    assert not np.allclose(candidate.accuracy_draws, plain)  # the priority matters here
 
 
 def test_marginal_gains_and_intervals():
@@ -251,9 +267,12 @@ def test_model_switch_affords_more_samples_than_its_maximum():
 def test_best_per_size_keeps_the_optimum():
     probs = random_probs(7, SHAPE)
     everything = models_vs_samples(probs, 4, rules=("slm-mux", "agent-forest"))
-    reduced = models_vs_samples(probs, 4, rules=("slm-mux", "agent-forest"), subsets="best_per_size")
+    reduced = models_vs_samples(
+        probs, 4, rules=("slm-mux", "agent-forest"), subsets="best_per_size"
+    )
     slm_best = max(c.accuracy for c in everything.candidates if c.rule == "slm-mux")
-    assert max(c.accuracy for c in reduced.candidates if c.rule == "slm-mux") == pytest.approx(slm_best)
+    reduced_best = max(c.accuracy for c in reduced.candidates if c.rule == "slm-mux")
+    assert reduced_best == pytest.approx(slm_best)
     assert reduced.best.accuracy <= everything.best.accuracy + 1e-12
     assert len(reduced.candidates) < len(everything.candidates)
     # One SLM-MUX candidate per (size, k): sizes 1..3 at k = 1, 1..2 at k = 2, 1 at k = 3, 4.
@@ -278,6 +297,10 @@ def test_rejects_impossible_budgets():
         models_vs_samples(probs, 0.5)
     with pytest.raises(ValueError, match="rules"):
         models_vs_samples(probs, 4, rules=("debate",))
+    with pytest.raises(ValueError, match="dimensions"):
+        models_vs_samples(probs[0], 4)
+    with pytest.raises(ValueError, match="sums to"):
+        models_vs_samples(probs * 2, 4)
 
 
 def test_blocked_evaluation_matches_one_block(monkeypatch):

@@ -119,8 +119,10 @@ def test_robust_level_one():
 
 
 def test_singletons_never_contradict():
-    for config in [SearchConfig(robust_level=1), SearchConfig(), SearchConfig(abstention_is_wrong=True)]:
-        table = search_subsets(COUNTS, min_size=1, max_size=1, config=config, return_table=True).table
+    configs = [SearchConfig(robust_level=1), SearchConfig(), SearchConfig(abstention_is_wrong=True)]
+    for config in configs:
+        result = search_subsets(COUNTS, min_size=1, max_size=1, config=config, return_table=True)
+        table = result.table
         assert table.contradiction_count.tolist() == [0, 0, 0]
 
 
@@ -222,7 +224,9 @@ def test_rejects_bad_options():
         (500, 342, 8, 0.684, 0.6606, 0.0234),  # MATH, K = 2
     ],
 )
-def test_reference_a7_penalties(size, union, contradictions, printed_union, printed_score, printed_penalty):
+def test_reference_a7_penalties(
+    size, union, contradictions, printed_union, printed_score, printed_penalty
+):
     # REFERENCE_NUMBERS §A.7: build validation counts with the derived (u, c) of the best K = 2
     # pair. Model 0 is right (3 × gold) on the first `union - 10` questions, model 1 on the
     # next 10, and model 1 repeats one wrong answer on the first `contradictions` questions;
