@@ -226,6 +226,23 @@ def fit_nuts(
     return _posterior_from_samples(mcmc.get_samples())
 
 
+@partial(jax.jit, static_argnames=("num_steps", "learning_rate", "num_draws", "options"))
+def _svi_draws(key, answers, probs, question_index, num_steps, learning_rate, num_draws, options):
+    # Built inside one jit keyed on the static options, so repeated fits with the same shapes
+    # and settings reuse the compilation (svi.run would recompile for every new SVI object).
+    model = partial(discussion_model, question_index=question_index, **dict(options))
+    guide = AutoNormal(model)
+    svi = SVI(model, guide, numpyro.optim.Adam(learning_rate), Trace_ELBO())
+    fit_key, draw_key = jax.random.split(key)
+    state = svi.init(fit_key, answers, probs)
+    state = jax.lax.fori_loop(
+        0, num_steps, lambda _, current: svi.update(current, answers, probs)[0], state
+    )
+    return guide.sample_posterior(
+        draw_key, svi.get_params(state), answers, probs, sample_shape=(num_draws,)
+    )
+
+
 def fit_svi(
     key,
     answers,
@@ -250,13 +267,20 @@ def fit_svi(
       num_draws: draws from the fitted guide.
       **model_kwargs: passed to :func:`discussion_model`.
     """
-    fit_key, draw_key = jax.random.split(key)
-    guide = AutoNormal(discussion_model)
-    svi = SVI(discussion_model, guide, numpyro.optim.Adam(learning_rate), Trace_ELBO())
     model_kwargs = _with_num_questions(answers, probs, model_kwargs)
-    result = svi.run(fit_key, num_steps, answers, probs, progress_bar=False, **model_kwargs)
-    samples = guide.sample_posterior(
-        draw_key, result.params, answers, probs, sample_shape=(num_draws,), **model_kwargs
+    question_index = model_kwargs.pop("question_index", None)
+    answers = jnp.asarray(answers)
+    if question_index is None:
+        question_index = jnp.arange(answers.shape[0])
+    samples = _svi_draws(
+        key,
+        answers,
+        None if probs is None else jnp.asarray(probs),
+        jnp.asarray(question_index),
+        num_steps,
+        float(learning_rate),
+        num_draws,
+        tuple(sorted(model_kwargs.items())),
     )
     return _posterior_from_samples(samples)
 
