@@ -1,0 +1,223 @@
+"""``slmmux mux``: apply the theory's rules to stored records, or sample on demand (``--live``).
+
+Offline: literal replay of the first k recorded samples and the exact expectation over drawing k
+of them (see :mod:`slmmux_run.orchestrate`), accuracy ± standard error over the evaluation
+questions, failures reported apart. Live: ModelSwitch samples model j+1 only when model j was
+not unanimous, through the client, with the record file as the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import math
+import sys
+from pathlib import Path
+
+from slmmux_run.client import Client
+from slmmux_run.collect import collect, plan_requests
+from slmmux_run.commands.collect import add_task_arguments, task_options, tasks_for_models
+from slmmux_run.config import load_config
+from slmmux_run.errors import UserError
+from slmmux_run.orchestrate import (
+    REPLAY_RULES,
+    live_model_switch,
+    load_records,
+    mean_and_standard_error,
+    replay_table,
+)
+from slmmux_run.records import RecordStore
+from slmmux_run.spending import Budget, ProgressReporter, format_estimate
+
+__all__ = ["failure_summary", "format_table", "register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``mux`` subcommand."""
+    parser = subparsers.add_parser(
+        "mux",
+        help="apply SLM-MUX, Agent Forest, self-consistency, ModelSwitch or the oracle to records",
+        description="Replay orchestration rules on stored samples (literal first-k replay and "
+        "exact expectation over k-subsets), or run them live with --live.",
+    )
+    parser.add_argument("--records", required=True, help="record file (JSONL)")
+    parser.add_argument("--rule", default="all",
+                        help=f"comma-separated rules among {', '.join(REPLAY_RULES)}, or all")
+    parser.add_argument("--k", default=None,
+                        help="samples per model: one value, a list '1,3,5' or a range '1-5' "
+                        "(default: every k up to the recorded samples)")
+    parser.add_argument("--models", default=None, help="models in order (default: all recorded)")
+    parser.add_argument("--task-name", default=None, help="task in the records, when several")
+    parser.add_argument("--validation-split", type=float, default=0.3,
+                        help="share of questions ranking models for SLM-MUX ties (0: list order)")
+    parser.add_argument("--cross-fit", action="store_true",
+                        help="evaluate every question, each fold ranked on the other folds")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split and the ties")
+    parser.add_argument("--predict", action="store_true",
+                        help="add the theory's plug-in prediction (in-sample)")
+    parser.add_argument("--json", default=None, help="write the results here")
+    live = parser.add_argument_group("live")
+    live.add_argument("--live", action="store_true", help="sample on demand through the client")
+    live.add_argument("--config", default=None, help="model config TOML (live)")
+    live.add_argument("--samples", type=int, default=5, help="k for live sampling")
+    live.add_argument("--temperature", type=float, default=0.7)
+    live.add_argument("--max-tokens", type=int, default=64)
+    live.add_argument("--max-requests", type=int, default=None)
+    live.add_argument("--max-cost", type=float, default=None)
+    add_task_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def _ks(text: str | None, recorded: int) -> list[int]:
+    if not text:
+        return list(range(1, recorded + 1))
+    try:
+        if "-" in text:
+            low, high = (int(part) for part in text.split("-"))
+            values = list(range(low, high + 1))
+        else:
+            values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UserError(f"--k {text!r} is not a number, a list or a range") from None
+    if not values or min(values) < 1 or max(values) > recorded:
+        raise UserError(f"--k must lie in 1..{recorded} (samples recorded), got {text!r}")
+    return values
+
+
+def failure_summary(record_set) -> dict:
+    """Per model: request failures, abstentions (nothing extracted) and missing samples."""
+    names = record_set.sample_set.models
+    return {
+        name: {
+            "failed": int(record_set.failed[m].sum()),
+            "abstained": int(record_set.abstained[m].sum()),
+            "missing": int(record_set.missing[m].sum()),
+            "samples": int(record_set.sample_set.samples[m].size),
+            "per_sample_accuracy": float((record_set.sample_set.samples[m] == 0).mean()),
+        }
+        for m, name in enumerate(names)
+    }
+
+
+def _cell(value: float, error: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    return f"{value:.3f} ± {error:.3f}" if not math.isnan(error) else f"{value:.3f}"
+
+
+def format_table(rows) -> str:
+    """A fixed-width table of replay rows."""
+    lines = [f"{'rule':<17} {'models':<24} {'k':>2}  {'literal':>15}  {'exact':>15}  "
+             f"{'samples':>7}  {'predicted':>9}  {'n':>4}"]  # fmt: skip
+    for row in rows:
+        exact = _cell(row.exact, row.exact_se)
+        if row.exact_questions < row.questions and not math.isnan(row.exact):
+            exact += f" ({row.exact_questions}q)"
+        lines.append(
+            f"{row.rule:<17} {','.join(row.models):<24} {row.k:>2}  "
+            f"{_cell(row.literal, row.literal_se):>15}  {exact:>15}  {row.exact_samples:>7.2f}  "
+            f"{'' if math.isnan(row.predicted) else f'{row.predicted:.3f}':>9}  "
+            f"{row.questions:>4}"
+        )
+    return "\n".join(lines)
+
+
+def _rules(text: str) -> list[str]:
+    rules = list(REPLAY_RULES) if text == "all" else [r.strip() for r in text.split(",")]
+    for rule in rules:
+        if rule not in REPLAY_RULES:
+            raise UserError(f"unknown rule {rule!r}; choose among {', '.join(REPLAY_RULES)}")
+    return rules
+
+
+def _write_json(path: str | None, payload: dict) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay (default) or run live."""
+    if args.live:
+        return _run_live(args)
+    store = RecordStore(args.records)
+    if not store.records:
+        raise UserError(f"record file {args.records} holds no records")
+    models = args.models.split(",") if args.models else None
+    record_set = load_records(store.latest().values(), args.task_name, models)
+    ks = _ks(args.k, record_set.sample_set.num_samples)
+    rows, split = replay_table(record_set, _rules(args.rule), ks,
+                               validation_fraction=args.validation_split, seed=args.seed,
+                               cross_fit=args.cross_fit, predict=args.predict)  # fmt: skip
+    failures = failure_summary(record_set)
+    print(format_table(rows))
+    for name, info in failures.items():
+        print(f"{name}: per-sample accuracy {info['per_sample_accuracy']:.3f}, "
+              f"{info['failed']} failed requests (counted wrong), {info['abstained']} no answer, "
+              f"{info['missing']} missing, of {info['samples']} samples")  # fmt: skip
+    _write_json(args.json, {"task": record_set.sample_set.task, "split": split,
+                            "failures": failures,
+                            "rows": [dataclasses.asdict(r) for r in rows]})  # fmt: skip
+    return 0
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    if not args.config:
+        raise UserError("--live needs --config MODELS.toml")
+    rules = _rules(args.rule)
+    if rules not in (["model-switch"], ["slm-mux"]):
+        raise UserError("--live runs one rule: --rule model-switch or --rule slm-mux")
+    config = load_config(args.config)
+    if not args.models:
+        raise UserError("--live needs --models a,b (in ModelSwitch's visiting order)")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    tasks = tasks_for_models(config, args.task, task_options(args), models)
+    store = RecordStore(args.records)
+    budget = Budget(args.max_requests, args.max_cost)
+    plan_by_model = {
+        name: plan_requests({name: tasks[name]}, args.samples, args.temperature, args.seed,
+                            args.max_tokens)  # fmt: skip
+        for name in models
+    }
+    full = plan_requests(tasks, args.samples, args.temperature, args.seed, args.max_tokens)
+    from slmmux_run.collect import estimate_plan
+
+    print(format_estimate(estimate_plan(config, full, store)) + " (at most)")
+
+    async def main():
+        progress = ProgressReporter(len(full) * args.samples, stream=sys.stderr)
+        async with Client(config, budget=budget, progress=progress) as client:
+            if rules == ["model-switch"]:
+                result = await live_model_switch(client, store, plan_by_model, models)
+            else:
+                await collect(client, store, full)
+                result = None
+        progress.close()
+        return result
+
+    result = asyncio.run(main())
+    if result is None:  # SLM-MUX needs every model's samples: collect, then replay
+        record_set = load_records(
+            (r for r in store.latest().values() if r.task == tasks[models[0]].name), None, models
+        )
+        rows, split = replay_table(record_set, ["slm-mux"], [args.samples],
+                                   validation_fraction=args.validation_split, seed=args.seed,
+                                   cross_fit=args.cross_fit)  # fmt: skip
+        print(format_table(rows))
+        _write_json(args.json, {"rule": "slm-mux", "split": split,
+                                "requests_sent": budget.requests,
+                                "rows": [dataclasses.asdict(r) for r in rows]})  # fmt: skip
+        return 0
+    accuracy, error, count = mean_and_standard_error(result.correct)
+    print(f"model-switch live: accuracy {accuracy:.3f} ± {error:.3f} over {count} questions; "
+          f"samples {result.samples_used} of at most {result.samples_max}; HTTP requests sent "
+          f"{result.requests_sent} of at most {result.requests_max} (cached samples cost none)")
+    _write_json(args.json, {
+        "rule": "model-switch", "accuracy": accuracy, "standard_error": error,
+        "questions": count, "models_used": result.models_used.tolist(),
+        "samples_used": result.samples_used, "samples_max": result.samples_max,
+        "requests_sent": result.requests_sent, "requests_max": result.requests_max,
+    })  # fmt: skip
+    return 0

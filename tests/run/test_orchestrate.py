@@ -1,0 +1,234 @@
+"""Tests of slmmux_run.orchestrate and ``slmmux mux`` on hand-made record files.
+
+Expected values are worked out by hand in the comments, or by brute force over every draw of
+the recorded samples (exact replay), never by the code under test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import jax
+import numpy as np
+import pytest
+
+import slmmux_theory  # noqa: F401
+from slmmux_run.cli import main
+from slmmux_run.commands.mux import failure_summary
+from slmmux_run.errors import UserError
+from slmmux_run.orchestrate import (
+    evaluation_folds,
+    exact_replay,
+    literal_replay,
+    load_records,
+    mean_and_standard_error,
+    replay_table,
+)
+from slmmux_run.records import Record, RecordStore
+from slmmux_theory.rules import SwitchConfig, first_seen_positions, model_switch_select
+
+# Three questions, gold 7 / 5 / 9; models a and b, three samples each.
+#   q1: a = 7 7 8 (mode 7, 2/3)          b = 8 8 8 (mode 8, 3/3)
+#   q2: a = 5 5 5 (mode 5, 3/3)          b = 4 6 4 (mode 4, 2/3)
+#   q3: a = 9 FAIL None (mode 9, 1/3)    b = 1 2 2 (mode 2, 2/3)
+ANSWERS = {
+    ("q1", "a"): ["7", "7", "8"], ("q1", "b"): ["8", "8", "8"],
+    ("q2", "a"): ["5", "5", "5"], ("q2", "b"): ["4", "6", "4"],
+    ("q3", "a"): ["9", "FAIL", None], ("q3", "b"): ["1", "2", "2"],
+}  # fmt: skip
+GOLD = {"q1": "7", "q2": "5", "q3": "9"}
+
+
+def hand_records() -> list[Record]:
+    records = []
+    for (question, model), answers in ANSWERS.items():
+        for index, answer in enumerate(answers):
+            failed = answer == "FAIL"
+            records.append(Record(
+                "toy", question, model, "v1", index, text=None if failed else f"{answer}",
+                answer=None if failed else answer, error="HTTP 500" if failed else None,
+                extra={"gold": GOLD[question]}
+                | ({} if failed else {"correct": answer == GOLD[question]}),
+            ))  # fmt: skip
+    return records
+
+
+def test_load_records_builds_shared_slots_with_failures_as_abstentions():
+    loaded = load_records(hand_records())
+    sample_set = loaded.sample_set
+    assert sample_set.models == ("a", "b") and sample_set.question_ids == ("q1", "q2", "q3")
+    # q1 wrong: "8" (4 times); q2 wrong: "4" (2), "6" (1); q3 wrong: "2" (2), "1" (1). A = 4.
+    assert sample_set.num_answers == 4
+    assert sample_set.slot_labels == (("7", "8", "", None), ("5", "4", "6", None),
+                                      ("9", "2", "1", None))  # fmt: skip
+    assert sample_set.samples.tolist() == [
+        [[0, 0, 1], [0, 0, 0], [0, 3, 3]],
+        [[1, 1, 1], [1, 2, 1], [2, 1, 1]],
+    ]
+    assert loaded.failed.sum() == 1 and loaded.failed[0, 2, 1]
+    assert loaded.abstained.sum() == 1 and loaded.abstained[0, 2, 2]
+    summary = failure_summary(loaded)
+    assert summary["a"]["failed"] == 1 and summary["a"]["abstained"] == 1
+    assert summary["a"]["per_sample_accuracy"] == pytest.approx(6 / 9)  # 2 + 3 + 1 right; the failure counts wrong
+
+
+def test_literal_replay_matches_the_rules_worked_by_hand():
+    sample_set = load_records(hand_records()).sample_set
+    key = jax.random.PRNGKey(0)
+    # No ties anywhere at k = 3, so every outcome is forced:
+    # SLM-MUX: q1 b (3/3) -> 8 wrong; q2 a (3/3) -> 5 right; q3 b (2/3 > 1/3) -> 2 wrong.
+    assert literal_replay(sample_set, "slm-mux", 3, key)[0].tolist() == [0, 1, 0]
+    # Agent Forest pooled: q1 8:4 > 7:2; q2 5:3 > 4:2; q3 2:2 > 9:1, 1:1.
+    assert literal_replay(sample_set, "agent-forest", 3, key)[0].tolist() == [0, 1, 0]
+    assert literal_replay(sample_set, "self-consistency", 3, key, model=0)[0].tolist() == [1, 1, 1]
+    assert literal_replay(sample_set, "self-consistency", 3, key, model=1)[0].tolist() == [0, 0, 0]
+    assert literal_replay(sample_set, "oracle", 3, key)[0].tolist() == [1, 1, 1]
+    # ModelSwitch: q2 a is unanimous -> stop at a (3 samples). q1: entropy weights
+    # w_a = 1/3 + 2/3 (1 - H(2/3, 1/3)) = 0.3878, w_b = 1: 8 scores 0.388 + 3 > 7's 0.776.
+    # q3: a has one valid sample (w_a = 1), b: 2 has 2 w_b, w_b = 1/3 + 2/3 (1 - 0.918) = 0.388,
+    # so 9 scores 1.0 against 2's 0.776 and 1's 0.388: right.
+    correct, spent = literal_replay(sample_set, "model-switch", 3, key)
+    assert correct.tolist() == [0, 1, 1]
+    assert spent.tolist() == [6, 3, 6]
+
+
+def test_literal_replay_uses_only_the_first_k_samples():
+    sample_set = load_records(hand_records()).sample_set
+    # At k = 1: a says 7, 5, 9 (all right), b says 8, 4, 1 (all wrong).
+    key = jax.random.PRNGKey(3)
+    assert literal_replay(sample_set, "self-consistency", 1, key, model=0)[0].tolist() == [1, 1, 1]
+    # SLM-MUX at k = 1: both confidences are 1/1, ties go to priority: b first -> all wrong.
+    assert literal_replay(sample_set, "slm-mux", 1, key, priority=np.array([1, 0]))[0].tolist() \
+        == [0, 0, 0]  # fmt: skip
+    assert literal_replay(sample_set, "slm-mux", 1, key, priority=np.array([0, 1]))[0].tolist() \
+        == [1, 1, 1]  # fmt: skip
+
+
+def _uniform_plurality(counts: np.ndarray) -> float:
+    """P(correct) of a plurality vote with uniform ties; counts [A], last slot ⊥."""
+    valid = counts[:-1]
+    top = valid.max()
+    if top == 0 or valid[0] != top:
+        return 0.0
+    return 1.0 / int((valid == top).sum())
+
+
+def _mux_by_hand(counts: np.ndarray, priority) -> float:
+    """SLM-MUX with uniform intra-model ties, confidence = mode count / k, priority ties."""
+    k = counts[0].sum()
+    tops = [c[:-1].max() for c in counts]
+    modes = [np.flatnonzero(c[:-1] == t) if t > 0 else np.array([]) for c, t in zip(counts, tops)]
+    best = max(tops)
+    if best == 0:
+        return 0.0
+    winner = min((m for m in range(len(counts)) if tops[m] == best), key=lambda m: priority[m])
+    del k
+    return float(np.mean(modes[winner] == 0))
+
+
+def _subsets(pool_row, k):
+    return list(itertools.combinations(pool_row, k))
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_exact_replay_is_the_mean_over_every_k_subset(k):
+    sample_set = load_records(hand_records()).sample_set
+    num_answers = sample_set.num_answers
+    priority = [0, 1]
+    expected = {rule: [] for rule in ("slm-mux", "agent-forest", "sc-a", "oracle", "switch")}
+    for q in range(3):
+        rows = [sample_set.samples[m, q] for m in range(2)]
+        values = {rule: [] for rule in expected}
+        for draw_a, draw_b in itertools.product(_subsets(rows[0], k), _subsets(rows[1], k)):
+            counts = np.array([np.bincount(d, minlength=num_answers) for d in (draw_a, draw_b)])
+            values["slm-mux"].append(_mux_by_hand(counts, priority))
+            values["agent-forest"].append(_uniform_plurality(counts.sum(axis=0)))
+            values["sc-a"].append(_uniform_plurality(counts[0]))
+            miss = [1 - _uniform_plurality(c) for c in counts]
+            values["oracle"].append(1 - miss[0] * miss[1])
+        # ModelSwitch breaks ties by first sight: average the rule over every ORDERED draw.
+        for draw_a, draw_b in itertools.product(itertools.permutations(rows[0], k),
+                                                itertools.permutations(rows[1], k)):
+            draws = np.array([draw_a, draw_b])
+            counts = np.array([np.bincount(d, minlength=num_answers) for d in draws])
+            outcome = model_switch_select(counts, None, None, SwitchConfig(),
+                                          first_seen_positions(draws, num_answers))
+            values["switch"].append(float(int(outcome.answer) == 0))
+        for rule in expected:
+            expected[rule].append(np.mean(values[rule]))
+    validation = np.array([0.9, 0.1])  # ranks a first, as priority [0, 1]
+    got = {
+        "slm-mux": exact_replay(sample_set, "slm-mux", k, validation=validation)[0],
+        "agent-forest": exact_replay(sample_set, "agent-forest", k)[0],
+        "sc-a": exact_replay(sample_set, "self-consistency", k, model=0)[0],
+        "oracle": exact_replay(sample_set, "oracle", k)[0],
+        "switch": exact_replay(sample_set, "model-switch", k)[0],
+    }
+    for rule in expected:
+        np.testing.assert_allclose(got[rule], expected[rule], atol=1e-9, err_msg=rule)
+
+
+def test_exact_replay_leaves_questions_beyond_the_slot_limit_out():
+    sample_set = load_records(hand_records()).sample_set
+    # q2 and q3 use 2 wrong slots (A = 4), q1 one (A = 3): a limit of 3 keeps only q1.
+    correct, _ = exact_replay(sample_set, "agent-forest", 3, max_slots=3)
+    assert np.isnan(correct[1:]).all() and correct[0] == 0.0
+
+
+def test_evaluation_folds_are_disjoint_and_cover_the_questions():
+    for fraction, cross_fit in [(0.3, False), (0.5, True), (0.25, True)]:
+        folds = evaluation_folds(20, fraction, seed=4, cross_fit=cross_fit)
+        for validation, evaluation in folds:
+            assert not set(validation) & set(evaluation)
+            if cross_fit:
+                assert sorted(set(validation) | set(evaluation)) == list(range(20))
+        evaluated = np.concatenate([e for _, e in folds])
+        assert len(evaluated) == len(set(evaluated))
+        assert len(evaluated) == (20 if cross_fit else 14)
+    assert evaluation_folds(5, 0.0, 0)[0][0].size == 0
+    with pytest.raises(UserError):
+        evaluation_folds(5, 1.0, 0)
+
+
+def test_replay_table_ranks_ties_on_validation_questions_only():
+    loaded = load_records(hand_records())
+    rows, split = replay_table(loaded, ["slm-mux"], [1], validation_fraction=0.34, seed=1)
+    fold = split["folds"][0]
+    assert fold["validation_questions"] == 1 and fold["evaluation_questions"] == 2
+    # Whichever question validates, a is right on every recorded sample there except q3's
+    # failure and ⊥, b never: a ranks first, and at k = 1 a's first samples are all right.
+    assert fold["validation_accuracy"]["b"] == 0.0
+    assert rows[0].literal == 1.0 and rows[0].questions == 2
+
+
+def test_mean_and_standard_error():
+    assert mean_and_standard_error(np.array([1.0, 1.0])) == (1.0, 0.0, 2)
+    mean, error, count = mean_and_standard_error(np.array([0.0, 1.0, np.nan]))
+    assert (mean, count) == (0.5, 2) and error == pytest.approx(0.5)
+    assert math.isnan(mean_and_standard_error(np.array([np.nan]))[0])
+
+
+def test_mux_command_writes_table_and_json(tmp_path, capsys):
+    path = tmp_path / "records.jsonl"
+    RecordStore(path).append_many(hand_records())
+    out = tmp_path / "mux.json"
+    code = main(["mux", "--records", str(path), "--rule", "all", "--k", "3",
+                 "--validation-split", "0", "--json", str(out)])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "agent-forest" in printed and "1 failed requests" in printed
+    payload = json.loads(out.read_text())
+    by_rule = {(r["rule"], tuple(r["models"])): r for r in payload["rows"]}
+    # k = 3 is every recorded sample: literal and exact agree on forced outcomes.
+    assert by_rule[("slm-mux", ("a", "b"))]["literal"] == pytest.approx(1 / 3)
+    assert by_rule[("slm-mux", ("a", "b"))]["exact"] == pytest.approx(1 / 3)
+    assert by_rule[("model-switch", ("a", "b"))]["literal_samples"] == pytest.approx(5.0)
+    assert payload["failures"]["a"]["failed"] == 1
+
+
+def test_mux_command_rejects_bad_k(tmp_path):
+    path = tmp_path / "records.jsonl"
+    RecordStore(path).append_many(hand_records())
+    assert main(["mux", "--records", str(path), "--k", "4"]) == 2
