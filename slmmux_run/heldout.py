@@ -30,7 +30,7 @@ from slmmux_theory.exact import (
     multinomial_counts,
     mux_levels,
     mux_subset_accuracy,
-    pooled_vote_accuracy_exact,
+    pooled_vote_accuracy_batched,
     self_consistency_accuracy_exact,
 )
 from slmmux_theory.rules import tie_priority
@@ -101,14 +101,22 @@ def _pairs(num_models):
 def _pair_slots(counts_or_probs, pairs) -> int:
     """Wrong slots needed by the most varied pair: one shape for every pair's enumeration."""
     used = np.asarray(counts_or_probs)[:, :, 1:-1] > 0
-    return max(int((used[list(p)].any(axis=0)).sum(axis=1).max(initial=0)) for p in pairs)
+    need = max(int((used[list(p)].any(axis=0)).sum(axis=1).max(initial=0)) for p in pairs)
+    # Rounded up to an even width so that replicated draws reuse compiled shapes.
+    return min(need + need % 2, used.shape[-1])
 
 
-def _pair_values(count_distribution_for, pairs, rules, priority):
-    """Accuracy of every (pair, rule) from a function giving a CountDistribution for models."""
+def _pair_values(array, pairs, rules, priority, samples_per_model, law):
+    """Accuracy of every (pair, rule).
+
+    Args:
+      array: counts (``law=hypergeometric_counts``) or probabilities (``law=multinomial_counts``)
+        of all models, shape [models, questions, answers].
+      law: turns such an array and k into a CountDistribution.
+    """
     values = {}
     if "slm-mux" in rules or "self-consistency" in rules:
-        everyone = count_distribution_for(None)
+        everyone = law(array, samples_per_model)
         if "slm-mux" in rules:
             levels = mux_levels(everyone)
             swept = mux_subset_accuracy(levels, np.array(pairs), priority)
@@ -119,10 +127,14 @@ def _pair_values(count_distribution_for, pairs, rules, priority):
             for m, value in enumerate(per_model):
                 values[((m,), "self-consistency")] = float(value)
     if "agent-forest" in rules:
-        for pair in pairs:
-            values[(pair, "agent-forest")] = float(
-                np.asarray(pooled_vote_accuracy_exact(count_distribution_for(pair))).mean()
-            )
+        # Each pair on its own compacted slots (one common width), all pairs in one batch.
+        keep = _pair_slots(array, pairs)
+        stacked = np.stack([compact_slots(array[list(p)], keep=keep) for p in pairs])
+        groups = law(stacked.reshape(-1, *stacked.shape[2:]), samples_per_model)
+        count_probs = np.asarray(groups.probs).reshape(len(pairs), 2, *groups.probs.shape[1:])
+        accuracy = pooled_vote_accuracy_batched(count_probs, samples_per_model, groups.num_answers)
+        for pair, row in zip(pairs, np.asarray(accuracy)):
+            values[(pair, "agent-forest")] = float(row.mean())
     return values
 
 
@@ -140,15 +152,8 @@ def observed_accuracies(heldout_counts, samples_per_model, rules=HELDOUT_RULES, 
     """
     counts = np.asarray(heldout_counts)
     priority = np.arange(counts.shape[0]) if priority is None else np.asarray(priority)
-
-    pairs = _pairs(counts.shape[0])
-    keep = _pair_slots(counts, pairs)
-
-    def distribution(models):
-        chosen = counts if models is None else counts[list(models)]
-        return hypergeometric_counts(compact_slots(chosen, keep=keep), samples_per_model)
-
-    return _pair_values(distribution, pairs, rules, priority)
+    return _pair_values(counts, _pairs(counts.shape[0]), rules, priority, samples_per_model,
+                        hypergeometric_counts)
 
 
 def predicted_accuracies(
@@ -158,7 +163,8 @@ def predicted_accuracies(
 
     For each draw of the distributions, the held-out samples are replicated (multinomial with
     the real held-out sizes) and replayed exactly, as the observed values are. With a single
-    draw and no replication (a point predictor), the exact k-sample accuracy is returned.
+    draw (a point predictor), the exact k-sample accuracy is returned: by exchangeability,
+    drawing k of n i.i.d. samples without replacement is k i.i.d. samples.
 
     Args:
       key: jax.random key of the replication.
@@ -172,20 +178,14 @@ def predicted_accuracies(
     probs_draws = np.asarray(probs_draws)
     num_draws, num_models = probs_draws.shape[:2]
     priority = np.arange(num_models) if priority is None else np.asarray(priority)
-    draws: dict = {}
+    pairs = _pairs(num_models)
     if num_draws == 1:
-        probs = probs_draws[0]
-        keep = _pair_slots(probs, _pairs(num_models))
-
-        def distribution(models):
-            chosen = probs if models is None else probs[list(models)]
-            return multinomial_counts(compact_slots(chosen, keep=keep), samples_per_model)
-
-        for cell, value in _pair_values(distribution, _pairs(num_models), rules, priority).items():
-            draws[cell] = np.array([value])
-        return draws
+        values = _pair_values(probs_draws[0], pairs, rules, priority, samples_per_model,
+                              multinomial_counts)
+        return {cell: np.array([value]) for cell, value in values.items()}
     sizes = np.asarray(heldout_sizes)
     keys = jax.random.split(key, num_draws)
+    draws: dict = {}
     for d in range(num_draws):
         rng = np.random.default_rng(np.asarray(jax.random.key_data(keys[d])).ravel())
         probs = probs_draws[d] / probs_draws[d].sum(-1, keepdims=True)

@@ -50,6 +50,7 @@ __all__ = [
     "mux_levels",
     "mux_subset_accuracy",
     "oracle_accuracy_exact",
+    "pooled_vote_accuracy_batched",
     "pooled_vote_accuracy_exact",
     "self_consistency_accuracy_exact",
 ]
@@ -167,17 +168,21 @@ def hypergeometric_counts(pool_counts, samples_per_model: int) -> CountDistribut
             f"pool_counts[model {m}, question {q}] holds {totals[m, q]} samples, "
             f"fewer than samples_per_model={samples_per_model}"
         )
-    vectors = count_vectors(samples_per_model, pool.shape[-1]).astype(np.float64)
-    pool_f = pool.astype(np.float64)[:, :, None, :]
-
-    def log_choose(n, r):
-        return scipy_gammaln(n + 1.0) - scipy_gammaln(r + 1.0) - scipy_gammaln(n - r + 1.0)
-
-    feasible = np.all(vectors[None, None] <= pool_f, axis=-1)
-    safe = np.minimum(vectors[None, None], pool_f)
-    log_num = np.sum(np.asarray(log_choose(pool_f, safe)), axis=-1)
-    log_den = np.asarray(log_choose(totals.astype(np.float64), float(samples_per_model)))
-    probs = np.where(feasible, np.exp(log_num - log_den[:, :, None]), 0.0)
+    k, num_answers = samples_per_model, pool.shape[-1]
+    vectors = count_vectors(k, num_answers)
+    # log P(c) = Σ_a [lf(n_a) - lf(c_a) - lf(n_a - c_a)] - log C(n, k). The only term coupling
+    # pool and vector is lf(n_a - c_a); tabulate it for c = 0..k and contract it against the
+    # vectors' one-hot encoding: one matmul over (slot, count) instead of a broadcast.
+    log_factorial = scipy_gammaln(np.arange(pool.max(initial=0) + k + 2) + 1.0)
+    remaining = pool[..., None] - np.arange(k + 1)  # [M, Q, A, k+1]
+    table = np.where(remaining >= 0, -log_factorial[np.maximum(remaining, 0)], -1e4)
+    onehot = (vectors[:, :, None] == np.arange(k + 1)).astype(np.float64)  # [V, A, k+1]
+    coupled = table.reshape(*pool.shape[:2], -1) @ onehot.reshape(len(vectors), -1).T
+    per_pool = log_factorial[pool].sum(-1) - (
+        log_factorial[totals] - log_factorial[k] - log_factorial[totals - k]
+    )
+    per_vector = -log_factorial[vectors].sum(-1)
+    probs = np.exp(coupled + per_pool[..., None] + per_vector)
     return CountDistribution(jnp.asarray(probs), samples_per_model, int(pool.shape[-1]))
 
 
@@ -431,6 +436,34 @@ def pooled_vote_accuracy_exact(
         raise ValueError(f"tie must be 'random' or 'first_seen', got {tie!r}")
     k, num_answers = counts.samples_per_model, counts.num_answers
     return _pooled_uniform(counts.probs, k, num_answers)
+
+
+def pooled_vote_accuracy_batched(count_probs, samples_per_model: int, num_answers: int) -> jnp.ndarray:
+    """Agent Forest (uniform ties) for many model groups of equal size at once.
+
+    Args:
+      count_probs: count-vector laws, shape [groups, models, questions, vectors].
+      samples_per_model: k.
+      num_answers: A.
+
+    Returns:
+      shape [groups, questions].
+    """
+    return _pooled_uniform_batched(jnp.asarray(count_probs), samples_per_model, num_answers)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _pooled_uniform_batched(count_probs, k, num_answers):
+    num_models, num_vectors = count_probs.shape[1], count_probs.shape[-1]
+    if num_models == 2:
+        # Two models: contracting against the V x V kernel of summed vectors is far cheaper
+        # than convolving into the pooled-vector space.
+        vectors = count_vectors(k, num_answers)
+        summed = vectors[:, None, :] + vectors[None, :, :]
+        kernel = jnp.asarray(_plurality_kernel(summed.reshape(-1, num_answers)).reshape(
+            num_vectors, num_vectors))
+        return jnp.einsum("gqa,gqb,ab->gq", count_probs[:, 0], count_probs[:, 1], kernel)
+    return jax.vmap(lambda p: _pooled_uniform(p, k, num_answers))(count_probs)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))

@@ -1,0 +1,140 @@
+"""``slmmux check``: the held-out test of the fitted answer model on any samples file.
+
+Fits the answer distributions on the first ``--fit-samples`` samples of every model, predicts
+the k-sample accuracy of SLM-MUX, Agent Forest and self-consistency for every model pair, and
+compares with the exact replay of the held-out samples. The empirical plug-in is run in the
+same process as the baseline whose error the model must beat.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from slmmux_run.errors import UserError
+
+__all__ = ["PREDICTORS", "register", "run", "run_check"]
+
+PREDICTORS = ("hierarchical", "dirichlet", "plug-in")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "check", help="held-out test: predict pair accuracies from some samples, observe on the rest"
+    )
+    parser.add_argument("--samples", required=True, help="samples JSONL (schema of the 13-model GSM8K file)")
+    parser.add_argument("--fit-samples", type=int, default=5, help="samples per model used to fit")
+    parser.add_argument("--k", type=int, default=3, help="samples per model of the predicted rules")
+    parser.add_argument("--predictor", default="hierarchical", choices=PREDICTORS)
+    parser.add_argument("--method", default="svi", choices=("svi", "nuts"), help="fit of the hierarchical model")
+    parser.add_argument("--draws", type=int, default=100, help="posterior predictive draws")
+    parser.add_argument("--rules", default="slm-mux,agent-forest,self-consistency")
+    parser.add_argument("--models", default=None, help="comma-separated model names (default all)")
+    parser.add_argument("--questions", type=int, default=None, help="use only the first N questions")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="write the result JSON here")
+    parser.set_defaults(handler=run)
+
+
+def _predictor(name, method, draws):
+    import jax
+
+    from slmmux_run import heldout
+
+    if name == "plug-in":
+        return lambda key, counts: heldout.plug_in_predictor(key, counts)
+    if name == "dirichlet":
+        return lambda key, counts: heldout.dirichlet_predictor(key, counts, draws)
+
+    def hierarchical(key, counts):
+        from slmmux_theory.answer_model import fit_answer_model
+        from slmmux_theory.predict import posterior_predictive_probs
+
+        fit_key, draw_key = jax.random.split(key)
+        fit = fit_answer_model(fit_key, counts, method=method, num_draws=max(draws, 50))
+        return posterior_predictive_probs(draw_key, fit, num_draws=draws)
+
+    return hierarchical
+
+
+def run_check(sample_set, *, fit_samples, k, predictor, method="svi", draws=100,
+              rules=("slm-mux",), seed=0):
+    """The held-out test on a loaded SampleSet; returns the JSON-ready result dict."""
+    import jax
+    import numpy as np
+
+    from slmmux_run import heldout
+    from slmmux_run.datasets import split_samples
+
+    if not 1 <= fit_samples < sample_set.num_samples:
+        raise UserError(
+            f"--fit-samples must lie in 1..{sample_set.num_samples - 1} for files with "
+            f"{sample_set.num_samples} samples per model, got {fit_samples}"
+        )
+    fit_set, heldout_set = split_samples(sample_set, fit_samples)
+    fit_counts, heldout_counts = fit_set.counts, heldout_set.counts
+    sizes = heldout_counts.sum(-1)
+    if sizes.min() < k:
+        raise UserError(f"some (model, question) has only {sizes.min()} held-out samples, fewer than --k {k}")
+    priority = heldout.default_priority(fit_counts)
+    start = time.perf_counter()
+    observed = heldout.observed_accuracies(heldout_counts, k, rules, priority)
+    key = jax.random.PRNGKey(seed)
+    model_key, replicate_key = jax.random.split(key)
+    probs = np.asarray(_predictor(predictor, method, draws)(model_key, fit_counts))
+    predicted = heldout.predicted_accuracies(replicate_key, probs, sizes, k, rules, priority)
+    rows = heldout.evaluate_rows(sample_set.models, observed, predicted)
+    baseline_probs = heldout.plug_in_predictor(None, fit_counts)
+    baseline = heldout.evaluate_rows(
+        sample_set.models, observed,
+        heldout.predicted_accuracies(None, baseline_probs, sizes, k, rules, priority),
+    )
+    seconds = time.perf_counter() - start
+    summary = heldout.summarise(rows, "slm-mux") if "slm-mux" in rules else heldout.summarise(rows, rules[0])
+    return {
+        "task": sample_set.task,
+        "predictor": predictor,
+        "method": method if predictor == "hierarchical" else None,
+        "k": k,
+        "fit_samples": fit_samples,
+        "pairs": [
+            {"models": list(r.models), "rule": r.rule, "predicted": r.predicted,
+             "interval": list(r.interval), "observed": r.observed}
+            for r in rows
+        ],
+        "mae": summary["mae"],
+        "coverage": summary["coverage"],
+        "by_rule": {rule: heldout.summarise(rows, rule) for rule in rules},
+        "baseline": {rule: heldout.summarise(baseline, rule) for rule in rules},
+        "seconds": seconds,
+    }
+
+
+def run(args) -> int:
+    from slmmux_run.datasets import load_samples
+
+    from slmmux_run.heldout import HELDOUT_RULES
+
+    rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
+    unknown = [r for r in rules if r not in HELDOUT_RULES]
+    if unknown:
+        raise UserError(f"--rules: unknown rule(s) {unknown}; choose from {list(HELDOUT_RULES)}")
+    models = args.models.split(",") if args.models else None
+    sample_set = load_samples(args.samples, models=models)
+    if args.questions:
+        sample_set = sample_set.select(questions=list(range(min(args.questions, sample_set.num_questions))))
+    result = run_check(sample_set, fit_samples=args.fit_samples, k=args.k, predictor=args.predictor,
+                       method=args.method, draws=args.draws, rules=rules, seed=args.seed)
+    print(f"held-out test on {args.samples}: {sample_set.num_models} models x "
+          f"{sample_set.num_questions} questions, fit on {args.fit_samples} samples, k = {args.k}")
+    print(f"{'rule':18} {'cells':>5} {'MAE (points)':>13} {'coverage':>9} {'plug-in MAE':>12}")
+    for rule in rules:
+        ours, base = result["by_rule"][rule], result["baseline"][rule]
+        print(f"{rule:18} {ours['cells']:5d} {100 * ours['mae']:13.3f} {ours['coverage']:9.3f} "
+              f"{100 * base['mae']:12.3f}")
+    print(f"seconds: {result['seconds']:.1f}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
