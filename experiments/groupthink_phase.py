@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
           f"majority weight {args.majority_weight}, stubbornness {args.stubbornness}")
     print("loses-from p: smallest correct mass from which debate loses, per top-wrong share "
           + ", ".join(f"{s:.2f}" for s in shares[:: max(1, len(shares) // 4)]))
-    print(f"{'c/w ratio':>9} {'conform':>7} {'wins':>6} {'max gain':>9} {'max loss':>9}  loses-from p")
+    header = f"{'c/w ratio':>9} {'conform':>7} {'wins':>6} {'max gain':>9} {'max loss':>9}"
+    print(header + "  loses-from p")
     for row in rows:
         thresholds = row["loses_from_correct_mass"][:: max(1, len(shares) // 4)]
         text = ", ".join("never" if t is None else f"{t:.2f}" for t in thresholds)

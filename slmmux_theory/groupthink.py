@@ -289,7 +289,9 @@ def state_distributions(probs, params: DiscussionParams, rounds: int, presentati
 
 
 @partial(jax.jit, static_argnames=("rounds", "presentation"))
-def debate_accuracy_exact(probs, params: DiscussionParams, rounds: int, presentation: str = "index"):
+def debate_accuracy_exact(
+    probs, params: DiscussionParams, rounds: int, presentation: str = "index"
+):
     """Exact probability that the debate's final plurality is correct.
 
     Propagates the Markov chain over the ``A**N`` joint states (cheap for ``N <= 3``, ``A <= 8``).
@@ -723,7 +725,7 @@ def predicted_groupthink_measures(
 
 
 def pool_measures(measures: GroupthinkMeasures) -> GroupthinkMeasures:
-    """Pool measures with a leading questions axis: sum events and opportunities, recompute rates."""
+    """Pool measures over a leading questions axis: sum events and opportunities, then divide."""
     return jax.tree_util.tree_map(
         lambda rate: _rate(rate.events.sum(axis=0), rate.opportunities.sum(axis=0)),
         measures,

@@ -302,13 +302,16 @@ def posterior_intervals(posterior: DiscussionPosterior, mass: float = 0.9) -> Pa
     """Equal-tailed ``mass`` intervals of each parameter.
 
     >>> post = DiscussionPosterior(*(jnp.linspace(0, 1, 101),) * 4)
-    >>> posterior_intervals(post, 0.9).conformity
-    (0.05, 0.95)
+    >>> [round(x, 6) for x in posterior_intervals(post, 0.9).conformity]
+    [0.05, 0.95]
     """
     tail = (1.0 - mass) / 2.0
     return ParameterIntervals(
         *(
-            tuple(float(x) for x in jnp.quantile(getattr(posterior, name), jnp.array([tail, 1 - tail])))
+            tuple(
+                float(x)
+                for x in jnp.quantile(getattr(posterior, name), jnp.array([tail, 1 - tail]))
+            )
             for name in PARAMETER_NAMES
         )
     )

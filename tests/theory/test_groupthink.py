@@ -70,7 +70,9 @@ def brute_force_accuracy(probs, params, rounds, presentation="index"):
     def later(state, weight, remaining):
         if remaining == 0:
             return weight * brute_plurality_correct(state, num_answers)
-        per_agent = [brute_choices(i, state, probs, params, presentation) for i in range(num_agents)]
+        per_agent = [
+            brute_choices(i, state, probs, params, presentation) for i in range(num_agents)
+        ]
         total = 0.0
         for combo in itertools.product(*per_agent):
             w = weight
@@ -112,7 +114,8 @@ def test_exact_matches_brute_force_enumeration(probs, params, rounds, presentati
 def test_transition_rows_sum_to_one_and_match_brute_choices():
     probs = [[0.4, 0.3, 0.2, 0.1], [0.3, 0.3, 0.3, 0.1], [0.2, 0.5, 0.2, 0.1]]
     params = (0.9, 0.4, 0.3, 0.6)
-    matrix = np.asarray(gt.transition_matrix(jnp.array(probs), gt.discussion_params(0.9, 0.3, 0.6, 0.4)))
+    theta = gt.discussion_params(0.9, 0.3, 0.6, 0.4)
+    matrix = np.asarray(gt.transition_matrix(jnp.array(probs), theta))
     np.testing.assert_allclose(matrix.sum(axis=1), 1.0, atol=1e-12)
     states = list(itertools.product(range(4), repeat=3))
     for row in (0, 7, 21, 63):
@@ -201,9 +204,8 @@ def test_monte_carlo_agrees_with_exact(presentation):
         keys, probs, theta
     )
     assert np.all(np.asarray(estimate.standard_error) > 0)
-    assert np.all(
-        np.abs(np.asarray(estimate.mean) - np.asarray(exact)) < 4 * np.asarray(estimate.standard_error)
-    )
+    error = np.abs(np.asarray(estimate.mean) - np.asarray(exact))
+    assert np.all(error < 4 * np.asarray(estimate.standard_error))
 
 
 def test_vmap_over_questions_and_jit_consistency():
@@ -259,10 +261,13 @@ def test_measures_on_a_hand_transcript():
         ]
     )
     m = gt.groupthink_measures(answers, 4)
-    # previous-correct agent-rounds: d0 r1 a0; d0 r2 none; d1 r1 a0,a1; d1 r2 a0 -> 4, flips: d0 a0, d1 a1
-    assert (float(m.flips.correct_to_wrong.events), float(m.flips.correct_to_wrong.opportunities)) == (2, 4)
+    def pair(rate):
+        return float(rate.events), float(rate.opportunities)
+
+    # previous-correct agent-rounds: d0 r1 a0; d1 r1 a0,a1; d1 r2 a0 -> 4; flips d0 a0, d1 a1
+    assert pair(m.flips.correct_to_wrong) == (2, 4)
     # previous-wrong: d0 r1 a1,a2; d0 r2 all 3; d1 r1 a2; d1 r2 a1,a2 -> 8; to correct: d1 r2 a1,a2
-    assert (float(m.flips.wrong_to_correct.events), float(m.flips.wrong_to_correct.opportunities)) == (2, 8)
+    assert pair(m.flips.wrong_to_correct) == (2, 8)
     # plurality d0 r1 = 1 (a0 differs, adopts); d1 r1 = 0 (a2 differs, stays 2);
     # d1 r2 = 2 (a0 differs, stays 0); d0 r2 unanimous -> no opportunity
     assert float(m.capitulation.to_wrong_plurality.rate) == 0.5
@@ -271,7 +276,7 @@ def test_measures_on_a_hand_transcript():
     assert float(m.capitulation.to_correct_plurality.opportunities) == 1
     # last peers 2, 2, 1. d0 r1: a0 sees 1 (adopts). d1 r1: a0 sees 2 (no), a1 sees 2 (adopts),
     # a2 sees 0 (no). d1 r2: a0 sees 2 (no). -> 2 of 5
-    assert (float(m.recency_adoption.events), float(m.recency_adoption.opportunities)) == (2, 5)
+    assert pair(m.recency_adoption) == (2, 5)
     assert float(m.lost_correct.rate) == 0.5
     assert float(m.final_consensus_on_wrong.rate) == 0.5
     assert float(m.debate_accuracy.rate) == 0.5

@@ -57,7 +57,9 @@ def test_log_likelihood_matches_transition_matrix():
     for debate in range(5):
         matrix = matrices[debate]
         path = [states.index(tuple(int(a) for a in answers[debate, t])) for t in range(ROUNDS)]
-        expected += sum(np.log(float(probs[debate, i, answers[debate, 0, i]])) for i in range(AGENTS))
+        expected += sum(
+            np.log(float(probs[debate, i, answers[debate, 0, i]])) for i in range(AGENTS)
+        )
         expected += sum(np.log(matrix[path[t], path[t + 1]]) for t in range(ROUNDS - 1))
     assert float(model_log_density) == pytest.approx(expected, abs=1e-9)
 
