@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 import sympy
-import tomllib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slmmux_run.extract import extract_gsm8k, extract_math, normalize_math_answer
 from slmmux_run.grade import (
+    Equivalence,
     Grade,
     grade,
     grade_exact,
@@ -95,6 +96,12 @@ def test_parser_reads_common_forms():
     assert latex_to_sympy(r"\sqrt[3]{27}") == 3
     assert latex_to_sympy(r"\pi") == sympy.pi
     assert latex_to_sympy("1.25") == sympy.Rational(5, 4)
+
+
+def test_random_points_refute_large_symbolic_powers():
+    # simplify() alone needed about a minute on this pair; the point check refutes it at once.
+    assert symbolic_equivalence("(x+y+1)^{99}", "x") == Equivalence(False, "random_points")
+    assert symbolic_equivalence(r"\sin(x)^2+\cos(x)^2", "1").equal is True
 
 
 def test_random_point_check_is_deterministic():
