@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,11 @@ from slmmux_run.extract import (
     normalize_math_answer,
 )
 from slmmux_run.paths import data_file
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser ships as tomli
+    tomllib = pytest.importorskip("tomli")
 
 CORPUS = tomllib.loads((Path(__file__).parent / "extract_corpus.toml").read_text("utf-8"))["case"]
 CANONICAL_NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d*[1-9])?")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,11 @@ from slmmux_run.grade import (
     modelswitch_string_equal,
     symbolic_equivalence,
 )
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser ships as tomli
+    tomllib = pytest.importorskip("tomli")
 
 PAIRS = tomllib.loads((Path(__file__).parent / "equivalence_corpus.toml").read_text("utf-8"))[
     "pair"
