@@ -624,7 +624,7 @@ def transcript_slots(
       >>> t = lambda r, a, ans, ok: Turn("debate", "d", "q", r, a, "x", "m", "", (), ans, ans,
       ...                                ok, "2", 0, 0, 1, 0)
       >>> s = transcript_slots([t(1, 0, "2", True), t(1, 1, "3", False), t(2, 0, "3", False),
-      ...                       t(2, 1, "3", False)])
+      ...                       t(2, 1, "3", False)], max_answers=3)
       >>> s.answers.tolist(), s.labels[0]
       ([[[0, 1], [1, 1]]], ('2', '3', None))
     """

@@ -118,14 +118,26 @@ async def run_all(args, config, tasks, samples: RecordStore, transcripts: Transc
 
     async with Client(config, budget=Budget()) as client:
         plan = plan_requests(tasks, args.samples, args.temperature, args.seed, args.max_tokens)
-        sampling = asyncio.create_task(collect(client, samples, plan))
-        jobs = [one("debate", q, r, client) for r in range(args.debates_per_question)
-                for q in range(len(items))]  # fmt: skip
-        jobs += [one("moa", q, 0, client) for q in range(min(args.moa_questions, len(items)))]
-        jobs += [one("mav", q, 0, client) for q in range(min(args.mav_questions, len(items)))]
-        await asyncio.gather(*jobs)
-        summary = await sampling
-    return {"collect": dataclasses.asdict(summary), "finished": finished}
+        by_question = {}
+        for question in plan:
+            by_question.setdefault(question.item.question_id, []).append(question)
+        totals = []
+
+        async def question_then_debates(index):
+            # Samples and debates of one question together, so a killed run leaves whole
+            # questions (both stores are caches; a rerun does only what is missing).
+            async with gate:
+                totals.append(await collect(client, samples, by_question[items[index].question_id]))
+            for replicate in range(args.debates_per_question):
+                await one("debate", index, replicate, client)
+
+        await asyncio.gather(*(question_then_debates(q) for q in range(len(items))))
+        extra = [one("moa", q, 0, client) for q in range(min(args.moa_questions, len(items)))]
+        extra += [one("mav", q, 0, client) for q in range(min(args.mav_questions, len(items)))]
+        await asyncio.gather(*extra)
+        summary = {field: sum(getattr(t, field) for t in totals)
+                   for field in ("planned", "cached", "stored", "failed", "not_sent")}
+    return {"collect": summary, "finished": finished}
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,643 @@
+"""``slmmux debate report``: the groupthink comparison table and figure from stored transcripts.
+
+Reads debate transcripts (:class:`slmmux_run.discussion.TranscriptStore`) and the independent
+samples of the same models on the same questions (a :class:`~slmmux_run.records.RecordStore`),
+and without calling any model:
+
+1. converts debates to shared slot arrays (:func:`slmmux_run.discussion.transcript_slots`), with
+   each agent's answer distribution estimated from its model's independent samples;
+2. splits the questions (seeded) into a fit half and a held-out half, fits the conformity
+   parameters of :mod:`slmmux_theory.groupthink` on the fit half by SVI
+   (:func:`slmmux_theory.groupthink_fit.fit_svi`), and predicts the held-out debate accuracy,
+   flip rates, lost-correct and consensus-on-wrong rates (exact per posterior draw, plus a
+   simulated predictive that includes the sampling noise of the held-out set);
+3. on the held-out questions, compares debate with SLM-MUX, Agent Forest and the single models
+   (exact hypergeometric replay of the independent samples, :func:`slmmux_run.orchestrate.exact_replay`,
+   with the theory's plug-in prediction beside it) at the k whose tokens per question are closest
+   to the debate's, and the independent (round-1 plurality) counterfactual;
+4. labels every failed debate by the operational definition (:func:`slmmux_run.discussion.classify_failures`)
+   and predicts the same shares by simulating the fitted model;
+5. shows the SLM-MUX paper's A.1 and A.13 values as labelled references (MATH, other models:
+   context, not targets).
+
+Writes ``report.md``, ``result.json`` and ``figure.png`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import tomllib
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from slmmux_run.discussion import (
+    FAILURE_KINDS,
+    TranscriptStore,
+    Turn,
+    classify_failures,
+    final_answer,
+    spend_of,
+    transcript_slots,
+)
+from slmmux_run.errors import UserError
+from slmmux_run.orchestrate import (
+    exact_replay,
+    load_records,
+    mean_and_standard_error,
+    plug_in_prediction,
+    validation_accuracy,
+)
+from slmmux_run.papers import reference_value
+from slmmux_run.records import RecordStore
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "analyse",
+    "complete_discussions",
+    "format_report",
+    "register",
+    "run",
+    "sample_answers",
+    "split_questions",
+]
+
+DEFAULT_SETTINGS = {"fit_fraction": 0.5, "split_seed": 0, "max_answers": 7, "fit_steps": 2000,
+                    "draws": 200, "simulated_debates": 100, "fit_seed": 0}  # fmt: skip
+MODELS = ("smollm2", "gemma3")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``debate`` subcommand (``slmmux debate report``)."""
+    parser = subparsers.add_parser(
+        "debate",
+        help="discussion methods: groupthink report from stored debate transcripts",
+        description="Reproduce the debate vs SLM-MUX vs Agent Forest table and figure from "
+        "stored transcripts and independent samples, without calling any model.",
+    )
+    actions = parser.add_subparsers(dest="action", required=True)
+    report = actions.add_parser("report", help="fit, predict, compare; write table and figure")
+    report.add_argument("--transcripts", required=True, help="debate transcripts (JSONL)")
+    report.add_argument("--samples", default=None,
+                        help="independent samples (record JSONL; default samples.jsonl beside "
+                        "the transcripts)")  # fmt: skip
+    report.add_argument("--config", default=None,
+                        help="TOML with a [report] table (default config.toml beside the "
+                        "transcripts, if any)")  # fmt: skip
+    report.add_argument("--models", default=",".join(MODELS),
+                        help="models of the independent samples, in SLM-MUX tie order")
+    report.add_argument("--out", required=True, help="output folder")
+    report.add_argument("--fit-steps", type=int, default=None, help="SVI steps (override)")
+    report.add_argument("--draws", type=int, default=None, help="posterior draws used")
+    parser.set_defaults(handler=run)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def complete_discussions(turns: list[Turn], method: str) -> dict[str, list[Turn]]:
+    """Discussions of one method that have every turn of the most common shape.
+
+    Returns:
+      discussion id -> turns, in file order.
+    """
+    groups: dict[str, list[Turn]] = defaultdict(list)
+    for turn in turns:
+        if turn.method == method:
+            groups[turn.discussion_id].append(turn)
+    if not groups:
+        return {}
+    shape = Counter(len(g) for g in groups.values()).most_common(1)[0][0]
+    return {key: group for key, group in groups.items() if len(group) == shape}
+
+
+def sample_answers(records) -> tuple[dict, dict]:
+    """Answers and token spend of independent samples per (question, model).
+
+    Returns:
+      (answers: (question_id, model) -> list of answer strings (None for ⊥ or failure),
+       tokens: (question_id, model) -> list of per-sample tokens: completion tokens plus the
+       request's prompt tokens divided by the choices it returned).
+    """
+    answers: dict = defaultdict(list)
+    tokens: dict = defaultdict(list)
+    for record in sorted(records, key=lambda r: (r.question_id, r.model, r.sample_index)):
+        key = (record.question_id, record.model)
+        answers[key].append(record.answer if record.error is None else None)
+        usage = record.usage or {}
+        share = (usage.get("prompt_tokens") or 0) / max(usage.get("call_choices") or 1, 1)
+        tokens[key].append(share + (usage.get("completion_tokens") or 0))
+    return dict(answers), dict(tokens)
+
+
+def split_questions(question_ids, fit_fraction: float, seed: int) -> tuple[list, list]:
+    """Seeded split of distinct question ids into (fit, held-out).
+
+    >>> fit, held = split_questions(["a", "b", "c", "d"], 0.5, 0)
+    >>> sorted(fit + held), len(fit)
+    (['a', 'b', 'c', 'd'], 2)
+    """
+    unique = sorted(set(question_ids))
+    order = np.random.default_rng(seed).permutation(len(unique))
+    count = int(round(fit_fraction * len(unique)))
+    return [unique[i] for i in order[:count]], [unique[i] for i in order[count:]]
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def _measure_dict(measures) -> dict[str, float]:
+    return {
+        "debate_accuracy": float(measures.debate_accuracy.rate),
+        "independent_accuracy": float(measures.independent_accuracy.rate),
+        "flip_correct_to_wrong": float(measures.flips.correct_to_wrong.rate),
+        "flip_wrong_to_correct": float(measures.flips.wrong_to_correct.rate),
+        "lost_correct": float(measures.lost_correct.rate),
+        "final_consensus_on_wrong": float(measures.final_consensus_on_wrong.rate),
+        "capitulation_to_wrong": float(measures.capitulation.to_wrong_plurality.rate),
+        "capitulation_to_correct": float(measures.capitulation.to_correct_plurality.rate),
+        "recency_adoption": float(measures.recency_adoption.rate),
+        "round_one_union": float(measures.round_one_union.rate),
+    }
+
+
+def _standard_errors(answers, num_answers) -> dict[str, float]:
+    """Bootstrap-free standard errors: per-debate values for the debate-level rates."""
+    from slmmux_theory.groupthink import groupthink_measures
+
+    per = [groupthink_measures(answers[d:d + 1], num_answers) for d in range(answers.shape[0])]
+    out = {}
+    for name, pick in (("debate_accuracy", lambda m: m.debate_accuracy.rate),
+                       ("independent_accuracy", lambda m: m.independent_accuracy.rate),
+                       ("lost_correct", lambda m: m.lost_correct.rate),
+                       ("final_consensus_on_wrong", lambda m: m.final_consensus_on_wrong.rate)):
+        out[name] = mean_and_standard_error(np.array([float(pick(m)) for m in per]))[1]
+    # Flip rates: ratio estimator; delta-method SE over debates.
+    for name, pick in (("flip_correct_to_wrong", lambda m: m.flips.correct_to_wrong),
+                       ("flip_wrong_to_correct", lambda m: m.flips.wrong_to_correct)):
+        events = np.array([float(pick(m).events) for m in per])
+        chances = np.array([float(pick(m).opportunities) for m in per])
+        total = chances.sum()
+        if total <= 0 or len(per) < 2:
+            out[name] = math.nan
+            continue
+        ratio = events.sum() / total
+        residual = events - ratio * chances
+        out[name] = float(math.sqrt(len(per) / (len(per) - 1) * (residual ** 2).sum()) / total)
+    return out
+
+
+def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings) -> dict[str, Any]:
+    from slmmux_theory.groupthink import (
+        discussion_params,
+        groupthink_measures,
+        predicted_groupthink_measures,
+        pool_measures,
+        simulate_debates,
+    )
+    from slmmux_theory.groupthink_fit import (
+        DiscussionPosterior,
+        PARAMETER_NAMES,
+        fit_svi,
+        posterior_intervals,
+        posterior_predictive,
+        posterior_predictive_simulated,
+    )
+
+    answers = jnp.asarray(slots.answers)
+    probs = jnp.asarray(slots.probs)
+    num_answers = slots.num_answers
+    key = jax.random.PRNGKey(int(settings["fit_seed"]))
+    fit_key, sim_key, fail_key = jax.random.split(key, 3)
+    posterior = fit_svi(fit_key, answers[fit_rows], probs[fit_rows],
+                        num_steps=int(settings["fit_steps"]), num_draws=int(settings["draws"]),
+                        presentation="index")  # fmt: skip
+    intervals = posterior_intervals(posterior, 0.9)
+    parameters = {
+        name: {"mean": float(jnp.mean(getattr(posterior, name))),
+               "interval90": list(getattr(intervals, name))}
+        for name in PARAMETER_NAMES
+    }  # fmt: skip
+    held_probs = probs[held_rows]
+    # One draw at a time: the A**N-state transition matrices of every question at once per draw
+    # fit in memory, all draws at once would not.
+    draws = []
+    for i in range(posterior.conformity.shape[0]):
+        one = DiscussionPosterior(*(getattr(posterior, n)[i:i + 1] for n in PARAMETER_NAMES))
+        draws.append(posterior_predictive(one, held_probs, rounds))
+    exact = {field: np.concatenate([np.asarray(getattr(d, field)) for d in draws])
+             for field in draws[0]._fields}  # fmt: skip
+    simulated = posterior_predictive_simulated(sim_key, posterior, held_probs, rounds, 1)
+    predicted = {}
+    for field in exact:
+        values = exact[field]
+        noisy = np.asarray(getattr(simulated, field))
+        noisy = noisy[np.isfinite(noisy)]
+        predicted[field] = {
+            "mean": float(np.nanmean(values)),
+            "interval90": [float(np.nanquantile(values, 0.05)), float(np.nanquantile(values, 0.95))],
+            "predictive90": ([float(np.quantile(noisy, 0.05)), float(np.quantile(noisy, 0.95))]
+                             if noisy.size else [math.nan, math.nan]),
+        }  # fmt: skip
+    mean_params = discussion_params(
+        parameters["conformity"]["mean"], parameters["majority_weight"]["mean"],
+        parameters["stubbornness"]["mean"], parameters["conformity_when_correct"]["mean"],
+    )  # fmt: skip
+    # Expected recency/capitulation at the posterior mean (extra, not in PredictiveMeasures).
+    per_question = jax.vmap(lambda p: predicted_groupthink_measures(p, mean_params, rounds))(
+        held_probs)
+    at_mean = _measure_dict(pool_measures(per_question))
+    # Predicted failure labels: simulate the fitted model on the held-out questions.
+    keys = jax.random.split(fail_key, held_probs.shape[0])
+    simulated_answers = jax.vmap(lambda k, p: simulate_debates(
+        k, p, mean_params, rounds, int(settings["simulated_debates"])))(keys, held_probs)
+    labels = classify_failures(np.asarray(simulated_answers).reshape(-1, rounds,
+                                                                    held_probs.shape[1]),
+                               num_answers)  # fmt: skip
+    measured_fit = _measure_dict(groupthink_measures(answers[fit_rows], num_answers))
+    return {"parameters": parameters, "predicted": predicted, "at_posterior_mean": at_mean,
+            "predicted_failure_labels": _label_shares(labels),
+            "fit_measured": measured_fit}  # fmt: skip
+
+
+def _label_shares(labels) -> dict[str, Any]:
+    counts = Counter(labels.tolist())
+    failed = sum(counts[k] for k in FAILURE_KINDS)
+    shares = {k: (counts[k] / failed if failed else math.nan) for k in FAILURE_KINDS}
+    groupthink = counts["groupthink-capitulation"] + counts["groupthink-consensus"]
+    return {"debates": int(len(labels)), "failed": int(failed), "counts": dict(counts),
+            "shares_of_failures": shares,
+            "groupthink_share_of_failures": groupthink / failed if failed else math.nan}  # fmt: skip
+
+
+def _independent_rows(sample_records, models, fit_ids, held_ids, debate_tokens) -> dict[str, Any]:
+    """SLM-MUX, Agent Forest and single models on the held-out questions, every k."""
+    records = [r for r in sample_records if r.model in models]
+    record_set = load_records(records, None, list(models))
+    sample_set = record_set.sample_set
+    index = {q: i for i, q in enumerate(sample_set.question_ids)}
+    fit_q = np.array([index[q] for q in fit_ids if q in index], dtype=int)
+    held_q = [index[q] for q in held_ids if q in index]
+    held = sample_set.select(questions=held_q)
+    validation = validation_accuracy(sample_set, fit_q)
+    _, tokens = sample_answers(records)
+    per_model = {m: float(np.mean([np.mean(tokens[(q, m)]) for q in held_ids
+                                   if (q, m) in tokens])) for m in models}  # fmt: skip
+    k_max = int(np.asarray(held.counts).sum(axis=2).min())
+    rows = []
+    for rule, model_index, name, used in (
+        [("slm-mux", None, "SLM-MUX", models), ("agent-forest", None, "Agent Forest", models)]
+        + [("self-consistency", i, f"{m} self-consistency", (m,)) for i, m in enumerate(models)]
+    ):
+        for k in range(1, k_max + 1):
+            exact, _ = exact_replay(held, rule, k, validation=validation, model=model_index)
+            predicted, _ = plug_in_prediction(held, rule, k, validation=validation,
+                                              model=model_index)  # fmt: skip
+            mean, se, count = mean_and_standard_error(exact)
+            rows.append({"method": name, "k": k, "accuracy": mean, "se": se, "questions": count,
+                         "predicted": mean_and_standard_error(predicted)[0],
+                         "tokens_per_question": k * sum(per_model[m] for m in used),
+                         "calls_per_question": k * len(used)})  # fmt: skip
+    matched = {}
+    for name in {row["method"] for row in rows}:
+        options = [row for row in rows if row["method"] == name]
+        matched[name] = min(options, key=lambda row: abs(row["tokens_per_question"]
+                                                          - debate_tokens))["k"]
+    return {"rows": rows, "matched_k": matched, "tokens_per_sample": per_model,
+            "validation_accuracy": dict(zip(models, map(float, validation))),
+            "k_max": k_max}  # fmt: skip
+
+
+def _paper_references() -> dict[str, Any]:
+    refs = {}
+    for series in ("Single-Model Max", "Mixture-of-Agents", "LLM-Debate",
+                   "Multi-Agent Verification"):
+        refs[f"A.1 SLMs MATH {series}"] = reference_value(
+            "A01-small-large-accuracy", benchmark="MATH", setting="SLMs", series=series)
+    refs["A.2 SLM-MUX MATH"] = reference_value(
+        "A02-composition-combined", benchmark="MATH", series="SLM-MUX", quantity="accuracy")
+    refs["A.13 groupthink share of failed debates"] = reference_value(
+        "A13-label", series="Failures attributed to groupthink", quantity="share")
+    refs["A.13 failed share of debates"] = reference_value(
+        "A13-label", series="Failed debates", quantity="share")
+    return refs
+
+
+def _discussion_accuracy(groups: dict[str, list[Turn]]) -> dict[str, Any]:
+    correct = np.array([final_answer(turns)[1] for turns in groups.values()], dtype=float)
+    spends = [spend_of(turns) for turns in groups.values()]
+    mean, se, count = mean_and_standard_error(correct)
+    return {"accuracy": mean, "se": se, "discussions": count,
+            "questions": sorted({t[0].question_id for t in groups.values()}),
+            "tokens_per_question": float(np.mean([s.tokens for s in spends])),
+            "calls_per_question": float(np.mean([s.calls for s in spends]))}  # fmt: skip
+
+
+def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) -> dict[str, Any]:
+    """Everything the report shows, as JSON-ready values (see the module docstring).
+
+    Args:
+      turns: all stored turns (debates, and MoA/MAV if any).
+      sample_records: the independent samples' records (latest per key).
+      settings: :data:`DEFAULT_SETTINGS` overridden by the config's ``[report]`` table.
+      models: the models of the independent samples, in SLM-MUX tie order.
+    """
+    debates = complete_discussions(turns, "debate")
+    if len(debates) < 4:
+        raise UserError(f"need at least 4 complete debates, found {len(debates)}")
+    debate_turns = [t for group in debates.values() for t in group]
+    answers_by_key, _ = sample_answers(sample_records)
+    slots = transcript_slots(debate_turns, samples=answers_by_key,
+                             max_answers=int(settings["max_answers"]))  # fmt: skip
+    rounds = slots.answers.shape[1]
+    fit_ids, held_ids = split_questions(slots.question_ids, float(settings["fit_fraction"]),
+                                        int(settings["split_seed"]))  # fmt: skip
+    fit_rows = np.array([q in set(fit_ids) for q in slots.question_ids])
+    held_rows = ~fit_rows
+    from slmmux_theory.groupthink import groupthink_measures
+
+    held_answers = slots.answers[held_rows]
+    measured = _measure_dict(groupthink_measures(held_answers, slots.num_answers))
+    measured_se = _standard_errors(held_answers, slots.num_answers)
+    model = _fit_and_predict(slots, np.flatnonzero(fit_rows), np.flatnonzero(held_rows), rounds,
+                             settings)  # fmt: skip
+    held_debates = {k: v for k, v in debates.items() if v[0].question_id in set(held_ids)}
+    debate_summary = _discussion_accuracy(held_debates)
+    independent = _independent_rows(sample_records, models, fit_ids, held_ids,
+                                    debate_summary["tokens_per_question"])  # fmt: skip
+    all_labels = classify_failures(slots.answers, slots.num_answers)
+    others = {}
+    for method in ("moa", "mav"):
+        groups = complete_discussions(turns, method)
+        if groups:
+            summary = _discussion_accuracy(groups)
+            same = {k: v for k, v in debates.items() if v[0].question_id in set(summary["questions"])}
+            summary["debate_on_same_questions"] = (_discussion_accuracy(same) if same else None)
+            others[method] = summary
+    return {
+        "settings": settings,
+        "agents": [t.agent_name for t in sorted(next(iter(debates.values())), key=lambda t: t.agent)
+                   if t.round == 1],
+        "rounds": rounds,
+        "num_answers": slots.num_answers,
+        "debates": len(debates),
+        "fit_questions": len(fit_ids),
+        "held_out_questions": len(held_ids),
+        "held_out_debates": int(held_rows.sum()),
+        "measured_held_out": measured,
+        "measured_held_out_se": measured_se,
+        "model": model,
+        "debate_held_out": {k: v for k, v in debate_summary.items() if k != "questions"},
+        "independent": independent,
+        "failure_labels_all": _label_shares(all_labels),
+        "failure_labels_held_out": _label_shares(all_labels[held_rows]),
+        "other_methods": {m: {k: v for k, v in s.items() if k != "questions"} | {
+            "questions": len(s["questions"])} for m, s in others.items()},
+        "paper": _paper_references(),
+    }
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _pct(value, digits=1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{100 * value:.{digits}f}"
+
+
+def format_report(result: dict) -> str:
+    """Markdown tables of :func:`analyse`'s result."""
+    measured, se = result["measured_held_out"], result["measured_held_out_se"]
+    predicted, at_mean = result["model"]["predicted"], result["model"]["at_posterior_mean"]
+    lines = [
+        f"# Groupthink with real small models: debate vs SLM-MUX vs Agent Forest",
+        "",
+        f"Agents {', '.join(result['agents'])}; {result['rounds']} rounds; "
+        f"{result['debates']} complete debates; fit on {result['fit_questions']} questions, "
+        f"held out {result['held_out_questions']} questions ({result['held_out_debates']} debates). "
+        f"Slots per question A = {result['num_answers']}.",
+        "",
+        "## Fitted conformity parameters (SVI, 90 % intervals)",
+        "",
+        "| parameter | mean | 90 % interval |",
+        "|---|---|---|",
+    ]
+    for name, value in result["model"]["parameters"].items():
+        low, high = value["interval90"]
+        lines.append(f"| {name} | {value['mean']:.3f} | [{low:.3f}, {high:.3f}] |")
+    lines += [
+        "",
+        "## Held-out check: measured vs predicted (percent)",
+        "",
+        "`predicted`: posterior mean of the exact expectation on the held-out questions "
+        "(answer distributions from the independent samples); `90 % (param)`: over posterior "
+        "draws; `90 % (predictive)`: simulated held-out sets of the same size (adds sampling "
+        "noise); `|diff|`: |measured − predicted|, target ≤ 3 points.",
+        "",
+        "| measure | measured ± se | predicted | 90 % (param) | 90 % (predictive) | |diff| |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in ("debate_accuracy", "independent_accuracy", "flip_correct_to_wrong",
+                 "flip_wrong_to_correct", "lost_correct", "final_consensus_on_wrong"):
+        p = predicted[name]
+        diff = abs(measured[name] - p["mean"])
+        lines.append(
+            f"| {name} | {_pct(measured[name])} ± {_pct(se.get(name))} | {_pct(p['mean'])} | "
+            f"[{_pct(p['interval90'][0])}, {_pct(p['interval90'][1])}] | "
+            f"[{_pct(p['predictive90'][0])}, {_pct(p['predictive90'][1])}] | {_pct(diff)} |")
+    for name in ("capitulation_to_wrong", "capitulation_to_correct", "recency_adoption"):
+        lines.append(f"| {name} | {_pct(measured[name])} | {_pct(at_mean[name])} (at mean) | | | "
+                     f"{_pct(abs(measured[name] - at_mean[name]))} |")
+    debate = result["debate_held_out"]
+    independent = result["independent"]
+    lines += [
+        "",
+        "## Comparison on the held-out questions at equal token budget",
+        "",
+        f"Debate spends {debate['tokens_per_question']:.0f} tokens and "
+        f"{debate['calls_per_question']:.1f} calls per question (prompt + completion, all "
+        f"rounds). Independent methods: per sample, completion tokens plus the request's prompt "
+        f"tokens shared over its choices ({', '.join(f'{m} {t:.1f}' for m, t in independent['tokens_per_sample'].items())} "
+        f"tokens per sample); `k*` is the k (≤ {independent['k_max']}) whose tokens are "
+        "closest to the debate's. Accuracy: exact expectation over drawing k of the recorded "
+        "samples; `predicted`: the theory's plug-in (multinomial) value, in-sample. SLM-MUX ties "
+        f"by validation accuracy on the fit questions {independent['validation_accuracy']}. "
+        "Debate accuracy: plurality of the last round, ties by expectation (as the theory); "
+        f"final-answer rule with lowest-index tie-break gives {_pct(debate['accuracy'])}.",
+        "",
+        "| method | k | tokens/q | calls/q | accuracy ± se | predicted |",
+        "|---|---|---|---|---|---|",
+        f"| LLM-Debate ({len(result['agents'])} agents, {result['rounds']} rounds) | — | "
+        f"{debate['tokens_per_question']:.0f} | {debate['calls_per_question']:.1f} | "
+        f"{_pct(measured['debate_accuracy'])} ± {_pct(se['debate_accuracy'])} | "
+        f"{_pct(predicted['debate_accuracy']['mean'])} (fitted groupthink model) |",
+        f"| independent round-1 plurality (no communication) | 1 per agent | — | "
+        f"{len(result['agents'])} | {_pct(measured['independent_accuracy'])} ± "
+        f"{_pct(se['independent_accuracy'])} | {_pct(predicted['independent_accuracy']['mean'])} |",
+    ]
+    for row in independent["rows"]:
+        if row["k"] in (1, independent["matched_k"][row["method"]], independent["k_max"]):
+            star = " (k*)" if row["k"] == independent["matched_k"][row["method"]] else ""
+            lines.append(
+                f"| {row['method']}{star} | {row['k']} | {row['tokens_per_question']:.0f} | "
+                f"{row['calls_per_question']} | {_pct(row['accuracy'])} ± {_pct(row['se'])} | "
+                f"{_pct(row['predicted'])} |")
+    for method, summary in result["other_methods"].items():
+        label = {"moa": "Mixture-of-Agents", "mav": "Multi-Agent Verification"}[method]
+        same = summary.get("debate_on_same_questions")
+        lines.append(
+            f"| {label} (its first {summary['questions']} questions; debate there: "
+            f"{_pct(same['accuracy']) if same else '—'}) | — | "
+            f"{summary['tokens_per_question']:.0f} | {summary['calls_per_question']:.1f} | "
+            f"{_pct(summary['accuracy'])} ± {_pct(summary['se'])} | no model |")
+    labels_all, labels_held = result["failure_labels_all"], result["failure_labels_held_out"]
+    predicted_labels = result["model"]["predicted_failure_labels"]
+    paper = result["paper"]
+    lines += [
+        "",
+        "## Groupthink share of failed debates (operational, METHODS §6.3)",
+        "",
+        "A failure is `groupthink-capitulation` when an agent that held the correct answer "
+        "moved to a wrong answer a peer held, `groupthink-consensus` when the last round is "
+        "unanimous on a wrong answer that round 1 was not unanimous on, else `other`. "
+        "`predicted`: the same labels on debates simulated from the fitted model (posterior "
+        "mean) on the held-out questions.",
+        "",
+        "| set | debates | failed | capitulation | consensus | other | groupthink share |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, labels in (("all debates", labels_all), ("held-out debates", labels_held),
+                         ("predicted (held-out, simulated)", predicted_labels)):
+        shares = labels["shares_of_failures"]
+        lines.append(
+            f"| {name} | {labels['debates']} | {labels['failed']} | "
+            f"{_pct(shares['groupthink-capitulation'])} | {_pct(shares['groupthink-consensus'])} "
+            f"| {_pct(shares['other'])} | {_pct(labels['groupthink_share_of_failures'])} |")
+    lines += [
+        "",
+        "## Paper reference values (SLM-MUX paper; MATH with 7–27B models — context, not "
+        "targets)",
+        "",
+        "| reference | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {value} |" for name, value in paper.items()]
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: Path) -> Path:
+    """Accuracy by method with predictions, and groupthink measures measured vs predicted."""
+    from slmmux_run.figures import PAPER_MARK, figure, save
+
+    fig, (left, middle, right) = figure(1, 3, figsize=(15, 4.6))
+    measured, predicted = result["measured_held_out"], result["model"]["predicted"]
+    se = result["measured_held_out_se"]
+    independent = result["independent"]
+    names = ["Debate", "Indep. plurality"]
+    values = [measured["debate_accuracy"], measured["independent_accuracy"]]
+    errors = [se["debate_accuracy"], se["independent_accuracy"]]
+    preds = [predicted["debate_accuracy"]["mean"], predicted["independent_accuracy"]["mean"]]
+    for method in ("SLM-MUX", "Agent Forest", "smollm2 self-consistency",
+                   "gemma3 self-consistency"):
+        k = independent["matched_k"].get(method)
+        row = next((r for r in independent["rows"] if r["method"] == method and r["k"] == k), None)
+        if row is None:
+            continue
+        names.append(f"{method.replace(' self-consistency', ' SC')}\nk={k}")
+        values.append(row["accuracy"])
+        errors.append(row["se"])
+        preds.append(row["predicted"])
+    x = np.arange(len(names))
+    left.bar(x, 100 * np.array(values), yerr=100 * np.nan_to_num(errors), color="0.7",
+             label="measured (held-out)")
+    left.plot(x, 100 * np.array(preds), "o", color="C3", label="model prediction")
+    left.plot([0], [result["paper"]["A.1 SLMs MATH LLM-Debate"]], **PAPER_MARK,
+              label="paper A.1 (MATH, other SLMs)")
+    left.set_xticks(x, names, rotation=30, ha="right", fontsize=7)
+    left.set_ylabel("accuracy (%)")
+    left.set_title("Equal-token comparison")
+    left.legend(fontsize=7)
+    keys = ["flip_correct_to_wrong", "flip_wrong_to_correct", "lost_correct",
+            "final_consensus_on_wrong"]
+    x = np.arange(len(keys))
+    middle.bar(x, [100 * measured[k] for k in keys],
+               yerr=[100 * np.nan_to_num(se.get(k, 0.0)) for k in keys], color="0.7",
+               label="measured")
+    low = [100 * predicted[k]["predictive90"][0] for k in keys]
+    high = [100 * predicted[k]["predictive90"][1] for k in keys]
+    mid = [100 * predicted[k]["mean"] for k in keys]
+    middle.errorbar(x, mid, yerr=[np.subtract(mid, low), np.subtract(high, mid)], fmt="o",
+                    color="C3", label="predicted (90 % predictive)")
+    middle.set_xticks(x, [k.replace("_", " ") for k in keys], rotation=30, ha="right",
+                      fontsize=7)
+    middle.set_ylabel("rate (%)")
+    middle.set_title("Held-out groupthink measures")
+    middle.legend(fontsize=7)
+    sets = [("measured", result["failure_labels_all"]),
+            ("predicted", result["model"]["predicted_failure_labels"])]
+    x = np.arange(len(sets))
+    bottom = np.zeros(len(sets))
+    for kind, color in zip(FAILURE_KINDS, ("C3", "C1", "0.7")):
+        heights = np.array([100 * np.nan_to_num(s["shares_of_failures"][kind]) for _, s in sets])
+        right.bar(x, heights, bottom=bottom, color=color, label=kind)
+        bottom += heights
+    right.plot([0], [result["paper"]["A.13 groupthink share of failed debates"]], **PAPER_MARK,
+               label="paper A.13 groupthink share")
+    right.set_xticks(x, [name for name, _ in sets])
+    right.set_ylabel("share of failed debates (%)")
+    right.set_title("Failure labels")
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def _clean(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return _clean(value.item())
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of ``slmmux debate report``."""
+    transcripts = Path(args.transcripts)
+    if not transcripts.exists():
+        raise UserError(f"--transcripts {transcripts} does not exist")
+    samples = Path(args.samples) if args.samples else transcripts.with_name("samples.jsonl")
+    if not samples.exists():
+        raise UserError(f"independent samples {samples} do not exist (give --samples)")
+    settings = dict(DEFAULT_SETTINGS)
+    config = Path(args.config) if args.config else transcripts.with_name("config.toml")
+    if config.exists():
+        try:
+            settings.update(tomllib.loads(config.read_text()).get("report", {}))
+        except tomllib.TOMLDecodeError as error:
+            raise UserError(f"{config}: not valid TOML ({error})") from None
+    if args.fit_steps:
+        settings["fit_steps"] = args.fit_steps
+    if args.draws:
+        settings["draws"] = args.draws
+    turns = TranscriptStore(transcripts).turns()
+    records = list(RecordStore(samples).latest().values())
+    result = analyse(turns, records, settings, tuple(args.models.split(",")))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").write_text(json.dumps(_clean(result), indent=2, sort_keys=True) + "\n")
+    report = format_report(result)
+    (out / "report.md").write_text(report)
+    plot(result, out / "figure.png")
+    print(report)
+    return 0
