@@ -434,8 +434,10 @@ def pooled_vote_accuracy_exact(
         return _product_accuracy(counts, _pooled_first_seen_kernel)[0]
     if tie != "random":
         raise ValueError(f"tie must be 'random' or 'first_seen', got {tie!r}")
-    k, num_answers = counts.samples_per_model, counts.num_answers
-    return _pooled_uniform(counts.probs, k, num_answers)
+    if counts.probs.shape[0] == 2:
+        return pooled_vote_accuracy_batched(counts.probs[None], counts.samples_per_model,
+                                            counts.num_answers)[0]
+    return _pooled_uniform_from_counts(counts)
 
 
 def pooled_vote_accuracy_batched(count_probs, samples_per_model: int, num_answers: int) -> jnp.ndarray:
@@ -449,40 +451,52 @@ def pooled_vote_accuracy_batched(count_probs, samples_per_model: int, num_answer
     Returns:
       shape [groups, questions].
     """
-    return _pooled_uniform_batched(jnp.asarray(count_probs), samples_per_model, num_answers)
-
-
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _pooled_uniform_batched(count_probs, k, num_answers):
-    num_models, num_vectors = count_probs.shape[1], count_probs.shape[-1]
-    if num_models == 2:
+    count_probs = jnp.asarray(count_probs)
+    if count_probs.shape[1] == 2:
         # Two models: contracting against the V x V kernel of summed vectors is far cheaper
         # than convolving into the pooled-vector space.
-        vectors = count_vectors(k, num_answers)
-        summed = vectors[:, None, :] + vectors[None, :, :]
-        kernel = jnp.asarray(_plurality_kernel(summed.reshape(-1, num_answers)).reshape(
-            num_vectors, num_vectors))
-        return jnp.einsum("gqa,gqb,ab->gq", count_probs[:, 0], count_probs[:, 1], kernel)
-    return jax.vmap(lambda p: _pooled_uniform(p, k, num_answers))(count_probs)
+        return _pair_contract(count_probs, jnp.asarray(_pair_kernel(samples_per_model, num_answers)))
+    return jnp.stack([_pooled_uniform_from_counts(CountDistribution(p, samples_per_model, num_answers))
+                      for p in count_probs])
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _pooled_uniform(probs, k, num_answers):
-    """Convolve the models' count laws into the pooled count law; apply uniform-tie plurality."""
-    num_models = probs.shape[0]
-    tables = _sum_tables(k, num_answers, num_models)
+@functools.lru_cache(maxsize=None)
+def _pair_kernel(samples_per_model: int, num_answers: int) -> np.ndarray:
+    vectors = count_vectors(samples_per_model, num_answers)
+    summed = (vectors[:, None, :] + vectors[None, :, :]).reshape(-1, num_answers)
+    return _plurality_kernel(summed).reshape(len(vectors), len(vectors))
+
+
+@jax.jit
+def _pair_contract(count_probs, kernel):
+    return jnp.einsum("gqa,gqb,ab->gq", count_probs[:, 0], count_probs[:, 1], kernel)
+
+
+def _pooled_uniform_from_counts(counts: CountDistribution) -> jnp.ndarray:
+    """Convolve the models' count laws into the pooled count law; apply uniform-tie plurality.
+
+    Index tables and the kernel are passed as arguments, not baked into the compiled program:
+    XLA would otherwise spend seconds constant-folding them.
+    """
+    k, num_answers = counts.samples_per_model, counts.num_answers
+    num_models = counts.probs.shape[0]
+    tables = [jnp.asarray(t) for t in _sum_tables(k, num_answers, num_models)]
+    sizes = tuple(count_vectors((m + 1) * k, num_answers).shape[0] for m in range(1, num_models))
+    kernel = jnp.asarray(_plurality_kernel(count_vectors(num_models * k, num_answers)))
+    return _pooled_uniform(counts.probs, tables, kernel, sizes)
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _pooled_uniform(probs, tables, kernel, sizes):
     pooled = probs[0]
-    for model, table in zip(range(1, num_models), tables):
-        size = count_vectors((model + 1) * k, num_answers).shape[0]
-        table = jnp.asarray(table)
+    for model, (table, size) in enumerate(zip(tables, sizes), start=1):
 
         def add(pair, table=table, size=size):
             before, step = pair
             return jnp.zeros(size).at[table].add(before[:, None] * step[None, :])
 
         pooled = jax.lax.map(add, (pooled, probs[model]))
-    kernel = _plurality_kernel(count_vectors(num_models * k, num_answers))
-    return pooled @ jnp.asarray(kernel)
+    return pooled @ kernel
 
 
 # ----------------------------------------------------------------------------- product rules
