@@ -53,6 +53,7 @@ __all__ = [
     "QuestionRequest",
     "build_task",
     "collect",
+    "collect_question",
     "estimate_plan",
     "keys_of",
     "plan_requests",
@@ -281,9 +282,14 @@ class CollectSummary:
     not_sent: int
 
 
-async def _collect_question(
+async def collect_question(
     client: Client, store: RecordStore, question: QuestionRequest, config: RunnerConfig
 ) -> tuple[int, int, int, int]:
+    """Draw one (model, question)'s missing samples and store them in one append.
+
+    Returns:
+      (already stored, new successes, new failures, refused by the budget).
+    """
     missing = store.missing(keys_of(question))
     if not missing:
         return question.request.samples, 0, 0, 0
@@ -305,7 +311,7 @@ async def collect(
     Requests run concurrently; the client's limits bound how many are in flight.
     """
     parts = await asyncio.gather(
-        *(_collect_question(client, store, question, client.config) for question in plan)
+        *(collect_question(client, store, question, client.config) for question in plan)
     )
     totals = [sum(part[i] for part in parts) for i in range(4)]
     planned = sum(question.request.samples for question in plan)

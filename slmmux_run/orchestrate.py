@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import math
 from collections import Counter
@@ -53,6 +54,7 @@ from slmmux_theory.rules import (
     pooled_vote,
     tie_priority,
 )
+from slmmux_run.collect import collect_question, estimate_plan, keys_of
 from slmmux_run.datasets import MISSING_SAMPLE, PADDING_LABEL, SampleSet
 from slmmux_run.errors import UserError
 from slmmux_run.records import Record
@@ -78,6 +80,7 @@ REPLAY_RULES = ("slm-mux", "agent-forest", "self-consistency", "model-switch", "
 # Enumerating rules (pooled convolution, ModelSwitch product) cost |count vectors|^2 memory:
 # C(k + A - 1, A - 1)^2 entries. Above this many slots a question's exact value is not computed.
 MAX_EXACT_SLOTS = 10
+_NARROW_SLOTS = 7
 
 
 # --------------------------------------------------------------------------- loading
@@ -100,7 +103,8 @@ class RecordSet:
 
     @property
     def abstained(self) -> np.ndarray:
-        """⊥ samples that were not failures (nothing extracted), bool, [models, questions, samples]."""
+        """⊥ samples that were not failures (nothing extracted), bool, [models, questions,
+        samples]."""
         return (self.sample_set.samples == self.sample_set.abstain_slot) & ~self.failed
 
     @property
@@ -282,28 +286,38 @@ def literal_replay(
     first_seen = first_seen.transpose(1, 0, 2)
     keys = jax.random.split(key, sample_set.num_questions)
     num_models = sample_set.num_models
-    spent = jnp.full(sample_set.num_questions, float(num_models * k))
+    if rule not in REPLAY_RULES:
+        raise UserError(f"unknown rule {rule!r}; choose one of {', '.join(REPLAY_RULES)}")
+    if rule == "self-consistency" and model is None:
+        raise ValueError("self-consistency needs a model index")
+    rank = jnp.arange(num_models) if priority is None else jnp.asarray(priority)
+    answer, spent = _literal_answers(counts, first_seen, keys, rank, rule, model)
+    if rule == "self-consistency":
+        spent = jnp.full(sample_set.num_questions, float(k))
+    elif rule != "model-switch":
+        spent = jnp.full(sample_set.num_questions, float(num_models * k))
+    return np.asarray(answer == 0, dtype=np.float64), np.asarray(spent, dtype=np.float64)
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5))
+def _literal_answers(counts, first_seen, keys, rank, rule, model):
+    """Chosen slot and samples spent per question; one compilation per (rule, shapes)."""
+    spent = jnp.zeros(counts.shape[0])
     if rule == "slm-mux":
-        rank = jnp.arange(num_models) if priority is None else jnp.asarray(priority)
         answer = jax.vmap(lambda c, f, s: mux_select(c, rank, s, MuxConfig(), f).answer)(
             counts, first_seen, keys)  # fmt: skip
     elif rule == "agent-forest":
         answer = jax.vmap(lambda c, s: pooled_vote(c, s, "random").answer)(counts, keys)
     elif rule == "self-consistency":
-        if model is None:
-            raise ValueError("self-consistency needs a model index")
         answer = jax.vmap(lambda c, s: plurality_vote(c[model], s, "random").answer)(counts, keys)
-        spent = jnp.full(sample_set.num_questions, float(k))
     elif rule == "model-switch":
         outcome = jax.vmap(lambda c, f, s: model_switch_select(c, None, s, SwitchConfig(), f))(
             counts, first_seen, keys)  # fmt: skip
         answer, spent = outcome.answer, outcome.samples_spent.astype(jnp.float64)
-    elif rule == "oracle":
+    else:
         hit = jax.vmap(lambda c, s: oracle_any_mode(c, s))(counts, keys)
         answer = jnp.where(hit, 0, 1)
-    else:
-        raise UserError(f"unknown rule {rule!r}; choose one of {', '.join(REPLAY_RULES)}")
-    return np.asarray(answer == 0, dtype=np.float64), np.asarray(spent, dtype=np.float64)
+    return answer, spent
 
 
 def _exact_by_slot_buckets(
@@ -314,29 +328,36 @@ def _exact_by_slot_buckets(
     validation: np.ndarray | None,
     max_slots: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """exact_accuracy per question, in one call (one compilation) per rule and k.
+    """exact_accuracy per question, in at most two calls per rule and k.
 
     Per-model rules run on every question, compacted to the most slots any question uses.
-    Enumerating rules run on the questions needing at most ``max_slots`` slots; the others stay
-    NaN (their enumeration would need |count vectors|^2 memory).
+    Enumerating rules run on the questions needing at most ``max_slots`` slots, in a narrow and
+    a wide group; the others stay NaN (their enumeration would need |count vectors|^2 memory).
     """
     num_models, num_questions, _ = counts.shape
     used = (counts[:, :, 1:-1] > 0).any(axis=0).sum(axis=1)
     correct = np.full(num_questions, np.nan)
     spent = np.full(num_questions, np.nan)
     enumerating = rule in ("agent-forest", "model-switch") and num_models > 1
-    questions = np.flatnonzero(used + 2 <= max_slots) if enumerating else np.arange(num_questions)
-    if questions.size == 0:
-        return correct, spent
-    compact = compact_slots(counts[:, questions])
-    result = exact_accuracy(
-        rule,
-        distribution_for(compact, samples_per_model),
-        samples_per_model,
-        validation_accuracy=validation if rule == "slm-mux" else None,
-    )
-    correct[questions] = np.asarray(result.per_question)
-    spent[questions] = np.asarray(result.expected_samples)
+    if enumerating:
+        # Two groups: most questions use few slots, and the cost grows like the square of the
+        # number of count vectors, so the few wide questions should not set everyone's width.
+        narrow = min(_NARROW_SLOTS, max_slots)
+        groups = [np.flatnonzero(used + 2 <= narrow),
+                  np.flatnonzero((used + 2 > narrow) & (used + 2 <= max_slots))]
+    else:
+        groups = [np.arange(num_questions)]
+    for questions in groups:
+        if questions.size == 0:
+            continue
+        result = exact_accuracy(
+            rule,
+            distribution_for(compact_slots(counts[:, questions]), samples_per_model),
+            samples_per_model,
+            validation_accuracy=validation if rule == "slm-mux" else None,
+        )
+        correct[questions] = np.asarray(result.per_question)
+        spent[questions] = np.asarray(result.expected_samples)
     return correct, spent
 
 
@@ -404,7 +425,7 @@ def mean_and_standard_error(values: np.ndarray) -> tuple[float, float, int]:
     """Mean over questions, its standard error (ddof 1), and how many values were finite.
 
     >>> mean_and_standard_error(np.array([1.0, 0.0, 1.0, 0.0]))
-    (0.5, 0.2886751345948129, 4)
+    (0.5, 0.28867513459481287, 4)
     """
     finite = np.asarray(values, dtype=np.float64)
     finite = finite[np.isfinite(finite)]
@@ -547,8 +568,6 @@ async def live_model_switch(client, store, plan_by_model: Mapping[str, Sequence[
         questions, same order).
       models: visiting order.
     """
-    from slmmux_run.collect import _collect_question, estimate_plan, keys_of
-
     budget_before = client.budget.requests
     num_questions = len(plan_by_model[models[0]])
     k = plan_by_model[models[0]][0].request.samples
@@ -557,7 +576,7 @@ async def live_model_switch(client, store, plan_by_model: Mapping[str, Sequence[
         rows: list[Record] = []
         for j, name in enumerate(models):
             question = plan_by_model[name][q]
-            await _collect_question(client, store, question, client.config)
+            await collect_question(client, store, question, client.config)
             latest = store.latest()
             rows.extend(latest[key] for key in keys_of(question) if key in latest)
             loaded = load_records(rows, models=models[: j + 1])

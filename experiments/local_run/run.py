@@ -134,7 +134,8 @@ def summary_markdown(args, result: dict, table: str) -> str:
         f"({result['split']['folds'][0]['validation_accuracy']}); every rule is scored on the "
         f"other {result['split']['evaluated_questions']} questions. `literal`: the rule applied "
         "to the first k recorded samples (seeded ties), ± standard error over questions. "
-        f"`exact`: expectation over drawing k of the {args.samples} recorded samples without replacement "
+        f"`exact`: expectation over drawing k of the {args.samples} recorded samples without "
+        "replacement "
         "(hypergeometric replay through `slmmux_theory.exact`), ± standard error over questions; "
         "`(nq)` marks a value over the n questions whose answers fit the enumeration limit. "
         "`predicted`: the theory's `exact_accuracy` with each (model, question)'s recorded answer "
@@ -182,8 +183,8 @@ def main(argv=None) -> int:
     (out / "result.json").write_text(json.dumps(_clean(result), indent=2) + "\n")
     (out / "summary.md").write_text(summary_markdown(args, result, table))
     print(table)
-    print(f"total wall time {timing['total_seconds']:.1f} s "
-          f"(sampling {timing['sampling_seconds']:.1f} s, analysis {timing['analysis_seconds']:.1f} s)")
+    print(f"total wall time {timing['total_seconds']:.1f} s (sampling "
+          f"{timing['sampling_seconds']:.1f} s, analysis {timing['analysis_seconds']:.1f} s)")
     return 0
 
 

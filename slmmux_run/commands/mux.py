@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from slmmux_run.client import Client
-from slmmux_run.collect import collect, plan_requests
+from slmmux_run.collect import collect, estimate_plan, plan_requests
 from slmmux_run.commands.collect import add_task_arguments, task_options, tasks_for_models
 from slmmux_run.config import load_config
 from slmmux_run.errors import UserError
@@ -182,8 +182,6 @@ def _run_live(args: argparse.Namespace) -> int:
         for name in models
     }
     full = plan_requests(tasks, args.samples, args.temperature, args.seed, args.max_tokens)
-    from slmmux_run.collect import estimate_plan
-
     print(format_estimate(estimate_plan(config, full, store)) + " (at most)")
 
     async def main():

@@ -159,3 +159,23 @@ def test_build_task_errors_name_the_missing_option():
         build_task("math-500", "completion", {})
     with pytest.raises(UserError, match="unknown task"):
         build_task("nope", "chat", {})
+
+
+def test_live_model_switch_really_saves_calls(tmp_path, capsys):
+    # With one sample per model every model is unanimous, so ModelSwitch always stops at the
+    # first model: the second is never called.
+    out, summary = tmp_path / "r.jsonl", tmp_path / "live.json"
+    args = ["mux", "--live", "--config", None, "--models", "chatty,plain", "--task",
+            "arithmetic", "--questions", "5", "--samples", "1", "--records", str(out)]
+    with running_server(FaultPlan()) as server:
+        args[3] = str(write_config(tmp_path / "m.toml", server.base_url))
+        assert main([*args, "--rule", "model-switch", "--json", str(summary)]) == 0
+        assert server.stats.requests == 5
+        result = json.loads(summary.read_text())
+        assert result["requests_sent"] == 5 and result["requests_max"] == 10
+        assert result["samples_used"] == 5 and result["models_used"] == [1] * 5
+        assert {r.model for r in RecordStore(out).records} == {"chatty"}
+        # SLM-MUX needs every model: the cached first model costs nothing, the second 5 calls.
+        assert main([*args, "--rule", "slm-mux", "--validation-split", "0"]) == 0
+        assert server.stats.requests == 10
+    assert "slm-mux" in capsys.readouterr().out

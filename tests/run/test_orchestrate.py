@@ -71,7 +71,8 @@ def test_load_records_builds_shared_slots_with_failures_as_abstentions():
     assert loaded.abstained.sum() == 1 and loaded.abstained[0, 2, 2]
     summary = failure_summary(loaded)
     assert summary["a"]["failed"] == 1 and summary["a"]["abstained"] == 1
-    assert summary["a"]["per_sample_accuracy"] == pytest.approx(6 / 9)  # 2 + 3 + 1 right; the failure counts wrong
+    # 2 + 3 + 1 right samples of 9; the failure counts wrong.
+    assert summary["a"]["per_sample_accuracy"] == pytest.approx(6 / 9)
 
 
 def test_literal_replay_matches_the_rules_worked_by_hand():
