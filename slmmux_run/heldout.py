@@ -24,7 +24,7 @@ import jax
 import numpy as np
 
 import slmmux_theory  # noqa: F401
-from slmmux_theory.distributions import compact_slots
+from slmmux_theory.distributions import compact_slots, compact_slots_per_model
 from slmmux_theory.exact import (
     hypergeometric_counts,
     multinomial_counts,
@@ -116,7 +116,7 @@ def _pair_values(array, pairs, rules, priority, samples_per_model, law):
     """
     values = {}
     if "slm-mux" in rules or "self-consistency" in rules:
-        everyone = law(array, samples_per_model)
+        everyone = law(compact_slots_per_model(array), samples_per_model)
         if "slm-mux" in rules:
             levels = mux_levels(everyone)
             swept = mux_subset_accuracy(levels, np.array(pairs), priority)

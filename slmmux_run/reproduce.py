@@ -130,7 +130,7 @@ def step_replay(context: Context) -> StepResult:
     from slmmux_run.figures import PAPER_MARK, figure, save
     from slmmux_run.heldout import default_priority
     from slmmux_run.papers import load_table, select
-    from slmmux_theory.distributions import compact_slots
+    from slmmux_theory.distributions import compact_slots, compact_slots_per_model
     from slmmux_theory.exact import (
         hypergeometric_counts,
         multinomial_counts,
@@ -152,7 +152,7 @@ def step_replay(context: Context) -> StepResult:
     for label, law, array in [("real", hypergeometric_counts, counts),
                               ("theory", multinomial_counts, freq)]:
         for k in ks:
-            everyone = law(array, k)
+            everyone = law(compact_slots_per_model(array), k)
             mux = np.asarray(mux_subset_accuracy(mux_levels(everyone), np.array(pairs), priority))
             sc = np.asarray(self_consistency_accuracy_exact(everyone)).mean(axis=1)
             used = array[:, :, 1:-1] > 0

@@ -26,6 +26,7 @@ __all__ = [
     "CORRECT_SLOT",
     "abstain_slot",
     "compact_slots",
+    "compact_slots_per_model",
     "from_counts",
     "from_probabilities",
     "validate_counts",
@@ -180,3 +181,25 @@ def compact_slots(array, *, keep: int | None = None):
     used = int((mass > 0).sum(axis=1).max(initial=0))
     used = max(used, keep or 0)
     return np.concatenate([array[:, :, :1], wrong[:, :, :used], array[:, :, -1:]], axis=2)
+
+
+def compact_slots_per_model(array):
+    """Compact every model on its own slots: valid for per-model laws only.
+
+    SLM-MUX's confidence levels, self-consistency and the oracles depend on each model's own
+    count vector, not on which wrong answers two models share; each model can therefore keep
+    just the wrong slots it uses. Rules that pool models (Agent Forest, ModelSwitch's vote)
+    need :func:`compact_slots` on the group instead.
+
+    Args:
+      array: probabilities or counts, shape [models, questions, answers].
+
+    Returns:
+      shape [models, questions, answers'], one common width.
+
+    >>> compact_slots_per_model(np.array([[[1, 2, 0, 0]], [[1, 0, 3, 0]]])).tolist()
+    [[[1, 2, 0]], [[1, 3, 0]]]
+    """
+    array = np.asarray(array)
+    used = (array[:, :, 1:-1] > 0).sum(axis=2).max(initial=0)
+    return np.concatenate([compact_slots(array[m : m + 1], keep=int(used)) for m in range(len(array))])
