@@ -1,4 +1,4 @@
-"""Display glue for the book's pages: Markdown tables, and figures shown as PNG in the package style.
+"""Display glue for the book's pages: Markdown tables, and figures as PNG in the package style.
 
 Not part of the packages and computes nothing: it only renders what a page computed. Importing
 it registers a PNG formatter for ``matplotlib.figure.Figure`` (``slmmux_run.figures.figure()``

@@ -45,7 +45,8 @@ def _build(output: Path, env_overrides: dict[str, str]) -> subprocess.CompletedP
     env = {**os.environ, **env_overrides}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     # The CLI module has no ``__main__`` guard, so call its click entry point directly.
-    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(BOOK),
+    entry_point = "from jupyter_book.cli.main import main; main()"
+    command = [sys.executable, "-c", entry_point, "build", str(BOOK),
                "--path-output", str(output), "-W", "-n", "--keep-going"]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=BUILD_TIMEOUT_SECONDS)
