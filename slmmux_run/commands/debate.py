@@ -1,4 +1,4 @@
-"""``slmmux debate report``: the groupthink comparison table and figure from stored transcripts.
+"""``slmmux debate report`` / ``run``: the groupthink comparison table and figure from stored transcripts.
 
 Reads debate transcripts (:class:`slmmux_run.discussion.TranscriptStore`) and the independent
 samples of the same models on the same questions (a :class:`~slmmux_run.records.RecordStore`),
@@ -20,7 +20,9 @@ and without calling any model:
 5. shows the SLM-MUX paper's A.1 and A.13 values as labelled references (MATH, other models:
    context, not targets).
 
-Writes ``report.md``, ``result.json`` and ``figure.png`` into ``--out``.
+Writes ``report.md``, ``result.json`` and ``figure.png`` into ``--out``. ``slmmux debate run``
+runs debates (or MoA / MAV) against already-served models of a config, one per question, into a
+transcript file (resumable); ``experiments/groupthink_real/run.py`` is the full study.
 """
 
 from __future__ import annotations
@@ -38,12 +40,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from slmmux_run.commands.collect import add_task_arguments, task_options, tasks_for_models
+from slmmux_run.config import load_config
 from slmmux_run.discussion import (
     FAILURE_KINDS,
+    DiscussionAgent,
     TranscriptStore,
     Turn,
     classify_failures,
     final_answer,
+    run_debate,
+    run_mixture_of_agents,
+    run_verification,
     spend_of,
     transcript_slots,
 )
@@ -65,6 +73,7 @@ __all__ = [
     "format_report",
     "register",
     "run",
+    "run_live",
     "sample_answers",
     "split_questions",
 ]
@@ -96,6 +105,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--out", required=True, help="output folder")
     report.add_argument("--fit-steps", type=int, default=None, help="SVI steps (override)")
     report.add_argument("--draws", type=int, default=None, help="posterior draws used")
+    live = actions.add_parser("run", help="run debates (or MoA / MAV) against served models")
+    live.add_argument("--config", required=True, help="model config TOML")
+    live.add_argument("--agents", required=True,
+                      help="model of each agent, comma-separated (a model may repeat)")
+    live.add_argument("--method", choices=("debate", "moa", "mav"), default="debate")
+    live.add_argument("--rounds", type=int, default=3,
+                      help="debate rounds / MoA layers + 1 / MAV candidates")
+    live.add_argument("--temperature", type=float, default=0.7)
+    live.add_argument("--seed", type=int, default=0)
+    live.add_argument("--max-tokens", type=int, default=20)
+    live.add_argument("--presentation", choices=("index", "shuffled"), default="index")
+    live.add_argument("--transcripts", required=True, help="transcript JSONL (appended to)")
+    add_task_arguments(live)
     parser.set_defaults(handler=run)
 
 
@@ -322,7 +344,8 @@ def _paper_references() -> dict[str, Any]:
         refs[f"A.1 SLMs MATH {series}"] = reference_value(
             "A01-small-large-accuracy", benchmark="MATH", setting="SLMs", series=series)
     refs["A.2 SLM-MUX MATH"] = reference_value(
-        "A02-composition-combined", benchmark="MATH", series="SLM-MUX", quantity="accuracy")
+        "A02-composition-combined", benchmark="MATH", series="SLM-MUX", quantity="accuracy",
+        setting="")
     refs["A.13 groupthink share of failed debates"] = reference_value(
         "A13-label", series="Failures attributed to groupthink", quantity="share")
     refs["A.13 failed share of debates"] = reference_value(
@@ -611,8 +634,53 @@ def _clean(value):
     return value
 
 
+def run_live(args: argparse.Namespace) -> int:
+    """Handler of ``slmmux debate run``: one discussion per question, resumable."""
+    import asyncio
+
+    from slmmux_run.client import Client
+
+    config = load_config(args.config)
+    models = [m.strip() for m in args.agents.split(",") if m.strip()]
+    if len(models) < 2:
+        raise UserError("--agents needs at least two agents, e.g. smollm2,smollm2,gemma3")
+    tasks = tasks_for_models(config, args.task, task_options(args), sorted(set(models)))
+    agents = [DiscussionAgent(f"{m}-{i}", m, tasks[m], args.temperature)
+              for i, m in enumerate(models)]  # fmt: skip
+    store = TranscriptStore(args.transcripts)
+    done = store.done_ids()
+    items = tasks[models[0]].items
+
+    async def main():
+        async with Client(config) as client:
+            for item in items:
+                discussion_id = f"{args.method}-{item.question_id}-r0"
+                if discussion_id in done:
+                    continue
+                common = dict(discussion_id=discussion_id, seed=args.seed,
+                              max_tokens=args.max_tokens)  # fmt: skip
+                if args.method == "debate":
+                    turns = await run_debate(client, agents, item, rounds=args.rounds,
+                                             presentation=args.presentation, **common)
+                elif args.method == "moa":
+                    turns = await run_mixture_of_agents(client, agents, agents[0], item,
+                                                        layers=args.rounds - 1, **common)
+                else:
+                    turns = await run_verification(client, agents[0], agents[1:], item,
+                                                   candidates=args.rounds, **common)
+                store.append_discussion(turns)
+                answer, correct = final_answer(turns)
+                print(f"{discussion_id}: {answer} ({'correct' if correct else 'wrong'}), "
+                      f"{spend_of(turns).tokens} tokens", flush=True)
+
+    asyncio.run(main())
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Handler of ``slmmux debate report``."""
+    """Handler of ``slmmux debate report`` and ``slmmux debate run``."""
+    if getattr(args, "action", "report") == "run":
+        return run_live(args)
     transcripts = Path(args.transcripts)
     if not transcripts.exists():
         raise UserError(f"--transcripts {transcripts} does not exist")

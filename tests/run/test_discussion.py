@@ -258,3 +258,62 @@ def test_transcript_slots_share_wrong_answers_and_estimate_probs():
     # Agent 0 (model n): counts [1, 2, 0, 1] + 0.5 on every slot seen here (all four).
     np.testing.assert_allclose(slots.probs[0, 0], np.array([1.5, 2.5, 0.5, 1.5]) / 6.0)
     np.testing.assert_allclose(slots.probs[0, 1], np.array([3.5, 0.5, 1.5, 0.5]) / 6.0)
+
+
+def synthetic_study(tmp_path, num_questions=12, seed=0):
+    """Debates simulated by the theory's chain with known parameters, written as real files."""
+    import jax
+
+    from slmmux_run.records import Record, RecordStore
+    from slmmux_theory.groupthink import discussion_params, simulate_debates
+
+    rng = np.random.default_rng(seed)
+    params = discussion_params(0.6, 0.3, 0.8, 0.2)
+    store = TranscriptStore(tmp_path / "transcripts.jsonl")
+    samples = RecordStore(tmp_path / "samples.jsonl")
+    models = ("smollm2", "smollm2", "gemma3")
+    key = jax.random.PRNGKey(seed)
+    for q in range(num_questions):
+        correct = rng.uniform(0.2, 0.7)
+        p_small = np.array([correct, (1 - correct) * 0.6, (1 - correct) * 0.3,
+                            (1 - correct) * 0.1, 0.0])
+        p_gemma = np.array([0.15, 0.4, 0.25, 0.1, 0.1])
+        probs = np.stack([p_small, p_small, p_gemma])
+        key, sub, sub2 = jax.random.split(key, 3)
+        answers = np.asarray(simulate_debates(sub, probs, params, 3, 1))[0]
+        strings = [str(10 + s) if s < 4 else None for s in range(5)]  # slot 0 = "10"
+        turns = [Turn("debate", f"d{q}", f"q{q}", r + 1, a, f"agent{a}", models[a], "", (),
+                      strings[s], strings[s], bool(s == 0), "10", 20, 3, 1, 0)
+                 for r in range(3) for a, s in enumerate(answers[r])]  # fmt: skip
+        store.append_discussion(turns)
+        for m, (model, p) in enumerate((("smollm2", p_small), ("gemma3", p_gemma))):
+            draws = np.asarray(jax.random.categorical(jax.random.fold_in(sub2, m),
+                                                      np.log(p + 1e-12), shape=(4,)))
+            samples.append_many([
+                Record("arith", f"q{q}", model, "v1", i, {}, strings[d], strings[d],
+                       {"prompt_tokens": 40, "completion_tokens": 5, "call_choices": 4},
+                       {}, None, {"gold": "10"})
+                for i, d in enumerate(draws)
+            ])  # fmt: skip
+    return store.path, samples.path
+
+
+@pytest.mark.slow
+def test_debate_report_end_to_end_on_simulated_transcripts(tmp_path):
+    import argparse
+
+    from slmmux_run.commands import debate
+
+    transcripts, samples = synthetic_study(tmp_path)
+    out = tmp_path / "out"
+    args = argparse.Namespace(transcripts=str(transcripts), samples=str(samples), config=None,
+                              models="smollm2,gemma3", out=str(out), fit_steps=300, draws=8)
+    assert debate.run(args) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["debates"] == 12 and result["held_out_questions"] == 6
+    assert (out / "figure.png").stat().st_size > 0
+    report = (out / "report.md").read_text()
+    assert "LLM-Debate (3 agents, 3 rounds)" in report and "A.13" in report
+    # Held-out debate accuracy measured on 6 debates equals the transcripts' own plurality.
+    assert 0.0 <= result["measured_held_out"]["debate_accuracy"] <= 1.0
+    assert result["paper"]["A.13 groupthink share of failed debates"] == 59.5
