@@ -1,0 +1,241 @@
+"""Evaluation protocol of ``slmmux plan`` on real data (issue "Plan before spending", item 4).
+
+Truth: the exact replay (k of the 10 recorded samples drawn without replacement) of SLM-MUX on
+the full file, for every subset of 1..4 models and every k = 1..9. Pilots cost 5 %, 10 %, 20 %
+and 50 % of the full sampling (fewer questions and/or fewer samples per model). For every pilot
+and both predictors (hierarchical answer model; plug-in baseline) we report
+
+(a) MAE, 90 % coverage and Spearman correlation of predicted vs true accuracy of every 2-, 3-
+    and 4-model subset at k = 3;
+(b) regret (true best minus true accuracy of the chosen subset, mean over K = 2, 3, 4) of our
+    choice, of the paper's union/contradiction search on the same pilot and on the full data;
+(c) regret of the chosen (subset, k) under budgets of 3, 6 and 9 samples per question against
+    the replayed optimum over subsets of up to 4 models and k <= 9.
+
+Datasets: the 13-model GSM8K samples and the 7-model RouterDC correctness counts (binary: one
+shared wrong slot). RouterDC keeps only counts, so a pilot's "first S samples" are S of the 10
+drawn without replacement with the pilot's seed.
+
+    python experiments/pilot_eval/run.py --seeds 20          # the full protocol
+    python experiments/pilot_eval/run.py --quick             # 1 seed, few designs, small fits
+
+Writes ``results.json`` (one row per pilot) and ``table.md`` next to this script (or --out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+from scipy.stats import spearmanr
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from slmmux_run import plan as planning  # noqa: E402
+from slmmux_run.datasets import correctness_to_counts, load_correctness, load_samples  # noqa: E402
+from slmmux_run.paths import data_file  # noqa: E402
+from slmmux_theory.search import SearchConfig, all_subsets, search_subsets  # noqa: E402
+
+K = 3
+BUDGETS = (3, 6, 9)
+MAX_SIZE = 4
+RECORDED = 10
+# (name, questions: fraction of N or an absolute count, samples per model); cost = q/N * S/10.
+DESIGNS = (
+    ("5%: N/2 q x 1", 0.5, 1),
+    ("5%: N/20 q x 10", 0.05, 10),
+    ("10%: all q x 1", 1.0, 1),
+    ("10%: N/3 q x 3", 1 / 3, 3),
+    ("10%: 25 q x 10", 25, 10),
+    ("20%: all q x 2", 1.0, 2),
+    ("20%: N/5 q x 10", 0.2, 10),
+    ("50%: all q x 5", 1.0, 5),
+    ("50%: N/2 q x 10", 0.5, 10),
+)
+QUICK_DESIGNS = ("10%: all q x 1", "10%: N/3 q x 3", "10%: 25 q x 10")
+
+
+def load(name):
+    if name == "samples13":
+        sample_set = load_samples(data_file("samples/gsm8k_train_250x10_13models.jsonl"))
+        return np.asarray(sample_set.counts), sample_set.models, "ordered"
+    correctness = load_correctness(data_file("correctness/routerdc_gsm8k_train_7models.jsonl"))
+    return correctness_to_counts(correctness), correctness.models, "counts"
+
+
+def pilot_counts(full, kind, questions, samples, ordered_samples, seed):
+    """Counts of the pilot: the chosen questions, the first S samples (or S of 10 at random)."""
+    if kind == "ordered":
+        return ordered_samples[:, questions, :samples]
+    rng = np.random.default_rng(10_000 + seed)
+    rows = full[:, questions]
+    out = np.zeros_like(rows)
+    for index in np.ndindex(rows.shape[:2]):
+        out[index] = rng.multivariate_hypergeometric(rows[index], samples)
+    return out
+
+
+def counts_of(samples, num_answers):
+    """Counts [M, Q, A] from slot indices [M, Q, S]."""
+    m, q, _ = samples.shape
+    out = np.zeros((m, q, num_answers), dtype=np.int64)
+    for s in range(samples.shape[2]):
+        np.add.at(out, (np.arange(m)[:, None], np.arange(q)[None], samples[:, :, s]), 1)
+    return out
+
+
+def regret(truth, chosen_rows, pool_index):
+    values = []
+    for size, subset in chosen_rows.items():
+        rows = [i for t, i in pool_index.items() if len(t) == size]
+        values.append(truth[rows].max() - truth[pool_index[tuple(subset)]])
+    return float(np.mean(values))
+
+
+def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log):
+    full, model_names, kind = load(dataset)
+    models, num_questions, num_answers = full.shape
+    ordered = None
+    if kind == "ordered":
+        sample_set = load_samples(data_file("samples/gsm8k_train_250x10_13models.jsonl"))
+        ordered = np.asarray(sample_set.samples)
+    full_levels = {k: planning.replay_levels(full, k) for k in range(1, 10)}
+    pool = all_subsets(models, 1, MAX_SIZE)
+    pool_index = {tuple(int(m) for m in row if m >= 0): i for i, row in enumerate(pool)}
+    rows = []
+    for name, q_spec, samples in designs:
+        q = int(round(q_spec * num_questions)) if isinstance(q_spec, float) else int(q_spec)
+        for seed in range(seeds):
+            questions = planning.draw_pilot(num_questions, q, seed)
+            if kind == "ordered":
+                pilot = counts_of(ordered[:, questions, :samples], num_answers)
+            else:
+                pilot = pilot_counts(full, kind, questions, samples, None, seed)
+            priority = planning.pilot_priority(pilot)
+            truth = {k: planning.subset_accuracy_draws(full_levels[k], pool, priority, 1)[:, 0]
+                     for k in range(1, 10)}
+            config = SearchConfig(robust_level=min(2, samples))
+            paper_pilot = search_subsets(pilot, min_size=2, max_size=MAX_SIZE, config=config)
+            paper_full = search_subsets(full, min_size=2, max_size=MAX_SIZE)
+            paper = {
+                "paper_pilot": regret(truth[K], {c.size: c.subset for c in paper_pilot.best}, pool_index),
+                "paper_full": regret(truth[K], {c.size: c.subset for c in paper_full.best}, pool_index),
+            }
+            for predictor in predictors:
+                start = time.perf_counter()
+                result = planning.plan(
+                    jax.random.PRNGKey(seed), pilot, num_questions, replay_samples=RECORDED, k=K,
+                    subset_sizes=(2, 3, 4), predictor=predictor, budgets=BUDGETS,
+                    max_budget_size=MAX_SIZE, num_draws=draws, svi_steps=svi_steps,
+                    priority=priority,
+                )
+                seconds = time.perf_counter() - start
+                predicted = np.array([c.predicted_accuracy for c in result.candidates])
+                true = np.array([truth[K][pool_index[c.models]] for c in result.candidates])
+                low = np.array([c.interval[0] for c in result.candidates])
+                high = np.array([c.interval[1] for c in result.candidates])
+                chosen = {}
+                for c in result.candidates:  # ranked: the first of each size is the choice
+                    chosen.setdefault(len(c.models), c.models)
+                optimum = {
+                    b: max(truth[k][i] for i, t in enumerate(pool) for k in range(1, 10)
+                           if k * (t >= 0).sum() <= b)
+                    for b in BUDGETS
+                }
+                budget_regret = {
+                    str(choice.budget): float(optimum[int(choice.budget)]
+                                              - truth[choice.k][pool_index[choice.models]])
+                    for choice in result.budget
+                }
+                row = {
+                    "dataset": dataset, "design": name, "questions": q, "samples": samples,
+                    "seed": seed, "predictor": predictor, "seconds": seconds,
+                    "mae": float(np.abs(predicted - true).mean()),
+                    "coverage": float(((low <= true) & (true <= high)).mean()),
+                    "spearman": float(spearmanr(predicted, true).statistic),
+                    "regret": regret(truth[K], chosen, pool_index),
+                    **paper,
+                    "budget_regret": budget_regret,
+                    "budget_choice": {str(c.budget): [list(c.models), c.k] for c in result.budget},
+                    "indistinct": result.indistinct,
+                }
+                rows.append(row)
+                log(f"{dataset:10} {name:18} seed {seed} {predictor:12} MAE {100 * row['mae']:.2f} "
+                    f"cov {row['coverage']:.2f} rho {row['spearman']:.2f} regret "
+                    f"{100 * row['regret']:.2f} (paper {100 * paper['paper_pilot']:.2f}) "
+                    f"budget {({b: round(100 * v, 2) for b, v in budget_regret.items()})} "
+                    f"{seconds:.0f}s")
+    return rows
+
+
+def table(rows) -> str:
+    lines = [
+        "| dataset | pilot | predictor | seeds | MAE (pt) | 90% cov | Spearman | regret (pt) | "
+        "paper regret, same pilot | paper regret, full data | (K,k) regret B=3/6/9 (pt) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    keys = sorted({(r["dataset"], r["design"], r["predictor"]) for r in rows},
+                  key=lambda t: (t[0], [d[0] for d in DESIGNS].index(t[1]), t[2]))
+    for dataset, design, predictor in keys:
+        group = [r for r in rows if (r["dataset"], r["design"], r["predictor"]) == (dataset, design, predictor)]
+
+        def mean(field):
+            return float(np.mean([r[field] for r in group]))
+
+        budgets = "/".join(
+            f"{100 * np.mean([r['budget_regret'][str(float(b))] for r in group]):.2f}" for b in BUDGETS
+        )
+        lines.append(
+            f"| {dataset} | {design} | {predictor} | {len(group)} | {100 * mean('mae'):.2f} | "
+            f"{mean('coverage'):.2f} | {mean('spearman'):.2f} | {100 * mean('regret'):.2f} | "
+            f"{100 * mean('paper_pilot'):.2f} | {100 * mean('paper_full'):.2f} | {budgets} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="1 seed, 3 designs, small fits")
+    parser.add_argument("--datasets", default="samples13,routerdc7")
+    parser.add_argument("--designs", default=None, help="comma-separated design names (default all)")
+    parser.add_argument("--predictors", default="hierarchical,plug-in")
+    parser.add_argument("--draws", type=int, default=100)
+    parser.add_argument("--svi-steps", type=int, default=1000)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    args = parser.parse_args(argv)
+    designs = DESIGNS
+    if args.quick:
+        args.seeds, args.draws, args.svi_steps = 1, min(args.draws, 40), min(args.svi_steps, 300)
+        designs = tuple(d for d in DESIGNS if d[0] in QUICK_DESIGNS)
+    if args.designs:
+        wanted = [w.strip() for w in args.designs.split(";")]
+        designs = tuple(d for d in DESIGNS if d[0] in wanted)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log_file = open(out / "log.txt", "a")
+
+    def log(line):
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    log(f"settings: seeds {args.seeds}, draws {args.draws}, svi steps {args.svi_steps}, "
+        f"designs {[d[0] for d in designs]}")
+    rows = []
+    for dataset in args.datasets.split(","):
+        rows += evaluate(dataset, designs, args.seeds, args.predictors.split(","), args.draws,
+                         args.svi_steps, log)
+        (out / "results.json").write_text(json.dumps(rows, indent=1))
+        (out / "table.md").write_text(table(rows))
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

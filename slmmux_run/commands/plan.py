@@ -1,0 +1,198 @@
+"""``slmmux plan``: rank (subset, k, rule) candidates by predicted population accuracy from a pilot.
+
+The pilot is ``--pilot-questions`` questions drawn at random (``--seed``) from a samples file,
+with the first ``--pilot-samples`` recorded samples of every model. Predictions are for the
+accuracy over ALL questions of the file, replayed over the recorded samples (see
+:mod:`slmmux_run.plan`). With ``--budget`` the models-vs-samples split is printed with its
+reason, and the Pareto front of accuracy vs cost is written as JSON (and ``--figure``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from slmmux_run.errors import UserError
+
+__all__ = ["register", "run", "parse_costs"]
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "plan", help="predict the best model subset and the models-vs-samples split from a pilot"
+    )
+    parser.add_argument("--samples", required=True, help="samples JSONL (schema of the 13-model GSM8K file)")
+    parser.add_argument("--pilot-questions", type=int, default=None, help="questions in the pilot (default all)")
+    parser.add_argument("--pilot-samples", type=int, default=None, help="first S samples per model (default all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--k", type=int, default=3, help="samples per model of the ranked candidates")
+    parser.add_argument("--subset-sizes", default="2,3", help="comma-separated subset sizes")
+    parser.add_argument("--rules", default="slm-mux", help="comma-separated: slm-mux, self-consistency")
+    parser.add_argument("--predictor", default="hierarchical", choices=("hierarchical", "plug-in"))
+    parser.add_argument("--draws", type=int, default=100, help="posterior draws")
+    parser.add_argument("--svi-steps", type=int, default=1000, help="SVI steps of the answer-model fit")
+    parser.add_argument("--models", default=None, help="comma-separated model names (default all)")
+    parser.add_argument("--cost-per-sample", default=None,
+                        help="one number for all models or NAME=COST,... (default 1 per sample)")
+    parser.add_argument("--price-per-1k", default=None, help="NAME=PRICE,... per 1000 tokens")
+    parser.add_argument("--mean-tokens", default=None, help="NAME=TOKENS,... mean tokens per sample")
+    parser.add_argument("--budget", default=None, help="comma-separated budgets per question")
+    parser.add_argument("--max-budget-size", type=int, default=4, help="largest subset in the split")
+    parser.add_argument("--json", default=None, help="write the result JSON here")
+    parser.add_argument("--figure", default=None, help="write the Pareto front figure here (.png/.svg)")
+    parser.set_defaults(handler=run)
+
+
+def _int_list(text: str, flag: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserError(f"{flag}: expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise UserError(f"{flag}: no value given")
+    return values
+
+
+def _name_values(text: str, models, flag: str) -> dict:
+    out = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"{flag}: expected NAME=VALUE, got {item!r}")
+        if name.strip() not in models:
+            raise UserError(f"{flag}: unknown model {name.strip()!r}")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise UserError(f"{flag}: {value!r} is not a number") from None
+        if not out[name.strip()] > 0:
+            raise UserError(f"{flag}: {name.strip()} must be positive, got {value}")
+    return out
+
+
+def parse_costs(models, cost_per_sample=None, price_per_1k=None, mean_tokens=None):
+    """Cost of one sample of each model (default 1); ``price × tokens / 1000`` when both given.
+
+    >>> parse_costs(("a", "b"), "a=2").tolist()
+    [2.0, 1.0]
+    """
+    import numpy as np
+
+    from slmmux_theory.budget import sample_cost
+
+    costs = np.ones(len(models))
+    if cost_per_sample is not None:
+        try:
+            costs[:] = float(cost_per_sample)
+            if not costs[0] > 0:
+                raise UserError(f"--cost-per-sample must be positive, got {cost_per_sample}")
+        except ValueError:
+            for name, value in _name_values(cost_per_sample, models, "--cost-per-sample").items():
+                costs[models.index(name)] = value
+    if (price_per_1k is None) != (mean_tokens is None):
+        raise UserError("--price-per-1k and --mean-tokens must be given together")
+    if price_per_1k is not None:
+        prices = _name_values(price_per_1k, models, "--price-per-1k")
+        tokens = _name_values(mean_tokens, models, "--mean-tokens")
+        missing = [m for m in models if m not in prices or m not in tokens]
+        if missing:
+            raise UserError(f"--price-per-1k/--mean-tokens: no value for model {missing[0]!r}")
+        costs = np.asarray(sample_cost([prices[m] for m in models], [tokens[m] for m in models]))
+    return costs
+
+
+def run(args) -> int:
+    import jax
+    import numpy as np
+
+    from slmmux_run import plan as planning
+    from slmmux_run.datasets import load_samples
+
+    sizes = _int_list(args.subset_sizes, "--subset-sizes")
+    rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
+    unknown = [r for r in rules if r not in planning.PLAN_RULES]
+    if unknown or not rules:
+        raise UserError(f"--rules: unknown rule(s) {unknown}; plan supports {list(planning.PLAN_RULES)}")
+    budgets = [float(b) for b in _int_list(args.budget, "--budget")] if args.budget else []
+    if any(b <= 0 for b in budgets):
+        raise UserError(f"--budget must be positive, got {args.budget}")
+    if args.draws < 2 or args.svi_steps < 1:
+        raise UserError("--draws must be >= 2 and --svi-steps >= 1")
+    models = args.models.split(",") if args.models else None
+    sample_set = load_samples(args.samples, models=models)
+    num_questions, recorded = sample_set.num_questions, sample_set.num_samples
+    if int(sample_set.num_recorded.min()) < recorded:
+        raise UserError(f"{args.samples}: some (model, question) has fewer than {recorded} samples")
+    pilot_questions = num_questions if args.pilot_questions is None else args.pilot_questions
+    if not 1 <= pilot_questions <= num_questions:
+        raise UserError(f"--pilot-questions must lie in 1..{num_questions}, got {pilot_questions}")
+    pilot_samples = recorded if args.pilot_samples is None else args.pilot_samples
+    if not 1 <= pilot_samples <= recorded:
+        raise UserError(f"--pilot-samples must lie in 1..{recorded}, got {pilot_samples}")
+    if not 1 <= args.k <= recorded:
+        raise UserError(f"--k must lie in 1..{recorded} (the recorded samples), got {args.k}")
+    bad = [s for s in sizes if not 1 <= s <= sample_set.num_models]
+    if bad:
+        raise UserError(f"--subset-sizes: {bad[0]} is outside 1..{sample_set.num_models} models")
+    costs = parse_costs(list(sample_set.models), args.cost_per_sample, args.price_per_1k,
+                        args.mean_tokens)
+    if budgets and min(budgets) < costs.min():
+        raise UserError(f"--budget {min(budgets):g} is below the cost of one sample ({costs.min():g})")
+    questions = planning.draw_pilot(num_questions, pilot_questions, args.seed)
+    pilot = sample_set.select(questions=questions.tolist(), samples=slice(0, pilot_samples))
+    result = planning.plan(
+        jax.random.PRNGKey(args.seed), np.asarray(pilot.counts), num_questions,
+        replay_samples=recorded, k=args.k, subset_sizes=sizes, rules=rules,
+        predictor=args.predictor, cost_per_sample=costs, budgets=budgets,
+        max_budget_size=min(args.max_budget_size, sample_set.num_models), num_draws=args.draws,
+        svi_steps=args.svi_steps, names=sample_set.models,
+    )
+    names = sample_set.models
+
+    def named(indices):
+        return [names[i] for i in indices]
+
+    output = {
+        "task": sample_set.task,
+        "pilot": {"questions": pilot_questions, "samples_per_model": pilot_samples,
+                  "seed": args.seed, "question_ids": list(pilot.question_ids),
+                  "population_questions": num_questions, "replayed_samples": recorded},
+        "predictor": args.predictor,
+        "candidates": [
+            {"models": named(c.models), "k": c.k, "rule": c.rule,
+             "predicted_accuracy": c.predicted_accuracy, "interval": list(c.interval),
+             "p_best": c.p_best, "cost": c.cost}
+            for c in result.candidates
+        ],
+        "too_small_to_tell": any(result.indistinct.values()),
+        "indistinct_groups": result.indistinct,
+        "warnings": list(result.warnings),
+        "budget": [
+            {"budget": b.budget, "models": named(b.models), "K": len(b.models), "k": b.k,
+             "predicted_accuracy": b.predicted_accuracy, "interval": list(b.interval),
+             "more_models_gain": b.more_models_gain, "more_samples_gain": b.more_samples_gain,
+             "reason": b.reason}
+            for b in result.budget
+        ],
+        "pareto_front": [
+            {"cost": cost, "predicted_accuracy": acc, "models": named(members), "k": k}
+            for cost, acc, members, k in result.front
+        ],
+    }
+    print(f"plan from a pilot of {pilot_questions} of {num_questions} questions x "
+          f"{pilot_samples} of {recorded} samples ({sample_set.num_models} models, "
+          f"{args.predictor} predictor); predicted accuracy over all {num_questions} questions")
+    print(f"{'rank':>4} {'rule':16} {'k':>2} {'accuracy':>8} {'90% interval':>17} {'p_best':>6}  models")
+    for rank, c in enumerate(result.candidates[:10], start=1):
+        print(f"{rank:4d} {c.rule:16} {c.k:2d} {c.predicted_accuracy:8.4f} "
+              f"[{c.interval[0]:.4f}, {c.interval[1]:.4f}] {c.p_best:6.2f}  {', '.join(named(c.models))}")
+    for line in result.warnings:
+        print(f"WARNING: {line}")
+    for b in result.budget:
+        print(b.reason)
+    if args.figure and result.front:
+        planning.pareto_figure(result.front, args.figure)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(output, indent=1))
+    return 0

@@ -1,0 +1,128 @@
+"""Tests of ``slmmux plan`` (slmmux_run.plan and slmmux_run.commands.plan).
+
+Fixture: 4 synthetic models on 30 questions × 6 samples, written in the samples schema. Models
+"strong-a" and "strong-b" are right 95 % of the time and wrong on DIFFERENT questions; "weak-c"
+and "weak-d" are right 40 % of the time and otherwise give the same wrong answer. So the best
+pair is (strong-a, strong-b) by construction, far ahead of every pair with a weak model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from slmmux_run import plan as planning
+from slmmux_run.cli import main
+from slmmux_run.datasets import load_samples
+
+MODELS = ("strong-a", "strong-b", "weak-c", "weak-d")
+QUESTIONS, SAMPLES = 30, 6
+
+
+def _write_fixture(path):
+    rng = np.random.default_rng(1234)
+    rows = []
+    # Each strong model is unreliable on its own disjoint third of the questions.
+    shaky = {"strong-a": set(range(0, 10)), "strong-b": set(range(10, 20))}
+    for model in MODELS:
+        for q in range(QUESTIONS):
+            gold = str(100 + q)
+            if model in shaky:
+                p_right = 0.6 if q in shaky[model] else 1.0
+            else:
+                p_right = 0.4
+            answers = [gold if rng.random() < p_right else str(q) for _ in range(SAMPLES)]
+            rows.append({"task": "toy", "question_id": str(q), "model": model, "gold": gold,
+                         "answers": answers, "is_correct": [a == gold for a in answers]})
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def fixture_file(tmp_path_factory):
+    return _write_fixture(tmp_path_factory.mktemp("plan") / "toy.jsonl")
+
+
+def test_replay_levels_match_hand_counts():
+    # Pool (2 correct, 1 wrong), k = 2: draws {c,c} 1/3 (level 2, correct), {c,w} 2/3 (level 1,
+    # tie between c and w: correct with probability 1/2).
+    levels = planning.replay_levels(np.array([[[2, 1, 0]]]), 2)
+    np.testing.assert_allclose(levels.level[0, 0], [0.0, 2 / 3, 1 / 3])
+    np.testing.assert_allclose(levels.level_correct[0, 0], [0.0, 1 / 3, 1 / 3])
+
+
+def test_replay_levels_all_samples_in_distinct_slots():
+    # Every slot below total - k - 1 used to break the log-factorial table; 5 distinct answers.
+    levels = planning.replay_levels(np.array([[[1, 1, 1, 1, 1, 0]]]), 1)
+    np.testing.assert_allclose(levels.level_correct[0, 0], [0.0, 0.2])
+
+
+def test_draw_pilot_is_seeded_and_without_replacement():
+    first, again = planning.draw_pilot(50, 20, 3), planning.draw_pilot(50, 20, 3)
+    np.testing.assert_array_equal(first, again)
+    assert len(set(first.tolist())) == 20
+    assert not np.array_equal(first, planning.draw_pilot(50, 20, 4))
+
+
+def test_plug_in_interval_shrinks_to_a_point_when_the_pilot_is_the_population(fixture_file):
+    counts = np.asarray(load_samples(fixture_file).counts)
+    result = planning.plan(jax.random.PRNGKey(0), counts, QUESTIONS, replay_samples=SAMPLES,
+                           k=3, subset_sizes=(2,), predictor="plug-in")
+    for candidate in result.candidates:
+        assert candidate.interval[0] == pytest.approx(candidate.interval[1], abs=1e-12)
+    assert result.candidates[0].models == (0, 1)
+
+
+def test_end_to_end_plan_finds_the_best_pair(fixture_file, tmp_path):
+    out = tmp_path / "plan.json"
+    code = main(["plan", "--samples", str(fixture_file), "--pilot-questions", "20",
+                 "--pilot-samples", "3", "--seed", "0", "--k", "3", "--subset-sizes", "2,3",
+                 "--draws", "30", "--svi-steps", "150", "--budget", "6",
+                 "--json", str(out), "--figure", str(tmp_path / "front.png")])
+    assert code == 0
+    result = json.loads(out.read_text())
+    candidates = result["candidates"]
+    # Every subset of the requested sizes, once.
+    expected = {tuple(s) for size in (2, 3) for s in itertools.combinations(MODELS, size)}
+    assert {tuple(c["models"]) for c in candidates} == expected
+    assert len(candidates) == len(expected)
+    pairs = [c for c in candidates if len(c["models"]) == 2]
+    best = max(pairs, key=lambda c: c["predicted_accuracy"])
+    assert tuple(best["models"]) == ("strong-a", "strong-b")
+    for c in candidates:
+        assert c["k"] == 3 and c["rule"] == "slm-mux"
+        assert 0.0 <= c["interval"][0] <= c["predicted_accuracy"] <= c["interval"][1] <= 1.0
+    # p_best is a distribution over the candidates of one size.
+    for size in (2, 3):
+        total = sum(c["p_best"] for c in candidates if len(c["models"]) == size)
+        assert total == pytest.approx(1.0)
+    assert isinstance(result["too_small_to_tell"], bool)
+    assert result["budget"][0]["K"] * result["budget"][0]["k"] <= 6
+    assert "one more model" in result["budget"][0]["reason"]
+    assert result["pareto_front"] and (tmp_path / "front.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--pilot-questions", "0"], "--pilot-questions must lie in 1..30"),
+        (["--pilot-samples", "7"], "--pilot-samples must lie in 1..6"),
+        (["--k", "9"], "--k must lie in 1..6"),
+        (["--subset-sizes", "2,5"], "--subset-sizes: 5 is outside 1..4"),
+        (["--subset-sizes", "two"], "--subset-sizes: expected comma-separated integers"),
+        (["--rules", "agent-forest"], "--rules: unknown rule(s)"),
+        (["--budget", "0"], "--budget must be positive"),
+        (["--cost-per-sample", "nobody=2"], "--cost-per-sample: unknown model 'nobody'"),
+        (["--price-per-1k", "strong-a=1"], "--price-per-1k and --mean-tokens must be given together"),
+    ],
+)
+def test_invalid_flags_give_one_line_errors(fixture_file, capsys, flags, message):
+    code = main(["plan", "--samples", str(fixture_file), "--predictor", "plug-in", *flags])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in err
+    assert "\n" not in err
