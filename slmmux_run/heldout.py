@@ -24,13 +24,13 @@ import jax
 import numpy as np
 
 import slmmux_theory  # noqa: F401
-from slmmux_theory.distributions import compact_slots, compact_slots_per_model
+from slmmux_theory.distributions import compact_slots_per_model
 from slmmux_theory.exact import (
     hypergeometric_counts,
     multinomial_counts,
     mux_levels,
     mux_subset_accuracy,
-    pooled_vote_accuracy_batched,
+    pooled_vote_pairs_exact,
     self_consistency_accuracy_exact,
 )
 from slmmux_theory.rules import tie_priority
@@ -98,14 +98,6 @@ def _pairs(num_models):
     return list(itertools.combinations(range(num_models), 2))
 
 
-def _pair_slots(counts_or_probs, pairs) -> int:
-    """Wrong slots needed by the most varied pair: one shape for every pair's enumeration."""
-    used = np.asarray(counts_or_probs)[:, :, 1:-1] > 0
-    need = max(int((used[list(p)].any(axis=0)).sum(axis=1).max(initial=0)) for p in pairs)
-    # Rounded up to an even width so that replicated draws reuse compiled shapes.
-    return min(need + need % 2, used.shape[-1])
-
-
 def _pair_values(array, pairs, rules, priority, samples_per_model, law):
     """Accuracy of every (pair, rule).
 
@@ -127,13 +119,10 @@ def _pair_values(array, pairs, rules, priority, samples_per_model, law):
             for m, value in enumerate(per_model):
                 values[((m,), "self-consistency")] = float(value)
     if "agent-forest" in rules:
-        # Each pair on its own compacted slots (one common width), all pairs in one batch.
-        keep = _pair_slots(array, pairs)
-        stacked = np.stack([compact_slots(array[list(p)], keep=keep) for p in pairs])
-        groups = law(stacked.reshape(-1, *stacked.shape[2:]), samples_per_model)
-        count_probs = np.asarray(groups.probs).reshape(len(pairs), 2, *groups.probs.shape[1:])
-        accuracy = pooled_vote_accuracy_batched(count_probs, samples_per_model, groups.num_answers)
-        for pair, row in zip(pairs, np.asarray(accuracy)):
+        kind = "hypergeometric" if law is hypergeometric_counts else "multinomial"
+        stacked = np.stack([array[list(p)] for p in pairs])
+        accuracy = pooled_vote_pairs_exact(stacked, samples_per_model, kind)
+        for pair, row in zip(pairs, accuracy):
             values[(pair, "agent-forest")] = float(row.mean())
     return values
 

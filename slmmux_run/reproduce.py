@@ -130,13 +130,13 @@ def step_replay(context: Context) -> StepResult:
     from slmmux_run.figures import PAPER_MARK, figure, save
     from slmmux_run.heldout import default_priority
     from slmmux_run.papers import load_table, select
-    from slmmux_theory.distributions import compact_slots, compact_slots_per_model
+    from slmmux_theory.distributions import compact_slots_per_model
     from slmmux_theory.exact import (
         hypergeometric_counts,
         multinomial_counts,
         mux_levels,
         mux_subset_accuracy,
-        pooled_vote_accuracy_batched,
+        pooled_vote_pairs_exact,
         self_consistency_accuracy_exact,
     )
 
@@ -155,13 +155,8 @@ def step_replay(context: Context) -> StepResult:
             everyone = law(compact_slots_per_model(array), k)
             mux = np.asarray(mux_subset_accuracy(mux_levels(everyone), np.array(pairs), priority))
             sc = np.asarray(self_consistency_accuracy_exact(everyone)).mean(axis=1)
-            used = array[:, :, 1:-1] > 0
-            keep = max(int(used[list(p)].any(0).sum(1).max()) for p in pairs)
-            stacked = np.stack([compact_slots(array[list(p)], keep=keep) for p in pairs])
-            groups = law(stacked.reshape(-1, *stacked.shape[2:]), k)
-            forest = np.asarray(pooled_vote_accuracy_batched(
-                np.asarray(groups.probs).reshape(len(pairs), 2, *groups.probs.shape[1:]),
-                k, groups.num_answers)).mean(axis=1)
+            kind = "hypergeometric" if law is hypergeometric_counts else "multinomial"
+            forest = pooled_vote_pairs_exact(np.stack([array[list(p)] for p in pairs]), k, kind).mean(axis=1)
             best_single = np.array([max(sc[a], sc[b]) for a, b in pairs])
             curves[label][k] = {
                 "slm-mux": mux.mean(axis=1), "agent-forest": forest, "best-single-sc": best_single,
@@ -213,11 +208,11 @@ def step_replay(context: Context) -> StepResult:
 
 
 def step_model_switch(context: Context) -> StepResult:
-    """ModelSwitch's early-stopping saving and accuracy on real pairs (5 + 5 samples)."""
+    """ModelSwitch's early-stopping saving and accuracy on real pairs (4 + 4 samples)."""
     import slmmux_theory  # noqa: F401
     from slmmux_run.figures import figure, save
-    from slmmux_theory.distributions import compact_slots
     from slmmux_theory.exact import (
+        by_question_width,
         exact_accuracy,
         hypergeometric_counts,
         model_switch_exact,
@@ -232,21 +227,26 @@ def step_model_switch(context: Context) -> StepResult:
     accuracy = counts[..., 0].sum(1) / counts.sum((1, 2))
     weakest = np.argsort(accuracy)[: 4 if context.quick else 6]
     pairs = list(itertools.combinations(sorted(weakest.tolist()), 2))
-    budget = 5
+    budget = 4
     rows = []
+    config = SwitchConfig(weighting="plain")
     for a, b in pairs:
-        pair = compact_slots(counts[[a, b]])
+        pair = counts[[a, b]]
         freq = pair / pair.sum(-1, keepdims=True)
         record = {"models": [sample_set.models[a], sample_set.models[b]]}
-        for label, distribution in [("real", hypergeometric_counts(pair, budget)),
-                                    ("theory", multinomial_counts(freq, budget))]:
-            switch = model_switch_exact(distribution, config=SwitchConfig(weighting="plain"))
-            mux = exact_accuracy("slm-mux", distribution, budget)
+        for label, array, law in [("real", pair, hypergeometric_counts),
+                                  ("theory", freq, multinomial_counts)]:
+            def switch(group, law=law):
+                result = model_switch_exact(law(group, budget), config=config)
+                return np.stack([result.per_question, result.expected_samples], axis=1)
+
+            per_question = by_question_width(array, switch)
+            mux = by_question_width(array, lambda g, law=law: exact_accuracy("slm-mux", law(g, budget)).per_question)
             record[label] = {
-                "switch_accuracy": float(switch.accuracy),
-                "expected_samples": float(switch.expected_samples.mean()),
-                "saving": float(1 - switch.expected_samples.mean() / (2 * budget)),
-                "slm_mux_accuracy": float(mux.accuracy),
+                "switch_accuracy": float(per_question[:, 0].mean()),
+                "expected_samples": float(per_question[:, 1].mean()),
+                "saving": float(1 - per_question[:, 1].mean() / (2 * budget)),
+                "slm_mux_accuracy": float(mux.mean()),
             }
         rows.append(record)
     out = context.out / "model_switch"
@@ -256,7 +256,7 @@ def step_model_switch(context: Context) -> StepResult:
     ax.scatter([r["real"]["expected_samples"] for r in rows],
                [100 * r["real"]["switch_accuracy"] for r in rows], label="ModelSwitch (real replay)")
     ax.scatter([2 * budget] * len(rows), [100 * r["real"]["slm_mux_accuracy"] for r in rows],
-               marker="s", label="SLM-MUX, 2 x 5 samples (real replay)")
+               marker="s", label=f"SLM-MUX, 2 x {budget} samples (real replay)")
     ax.set_xlabel("expected samples per question")
     ax.set_ylabel("accuracy (%)")
     ax.set_title("ModelSwitch early stopping on pairs of the weakest real models")
@@ -268,8 +268,8 @@ def step_model_switch(context: Context) -> StepResult:
     summary = [SummaryRow(
         "ModelSwitch sample saving (2 models)",
         f"{_fmt(paper_saving, 2)} % (closed-source mean, 2 x 16)",
-        f"{100 * mean('theory', 'saving'):.1f} % (plug-in π, 2 x 5)",
-        f"{100 * mean('real', 'saving'):.1f} % (replay, {len(rows)} pairs, 2 x 5)",
+        f"{100 * mean('theory', 'saving'):.1f} % (plug-in π, 2 x {budget})",
+        f"{100 * mean('real', 'saving'):.1f} % (replay, {len(rows)} pairs, 2 x {budget})",
     )]
     return StepResult("model-switch", figures=[figure_path], tables=[out / "model_switch_pairs.json"],
                       summary=summary)

@@ -35,6 +35,7 @@ from slmmux_theory.distributions import validate_counts, validate_probabilities
 from slmmux_theory.rules import MuxConfig, SwitchConfig, tie_priority
 
 __all__ = [
+    "by_question_width",
     "CountDistribution",
     "ExactResult",
     "MuxLevels",
@@ -51,6 +52,7 @@ __all__ = [
     "mux_subset_accuracy",
     "oracle_accuracy_exact",
     "pooled_vote_accuracy_batched",
+    "pooled_vote_pairs_exact",
     "pooled_vote_accuracy_exact",
     "self_consistency_accuracy_exact",
 ]
@@ -173,7 +175,7 @@ def hypergeometric_counts(pool_counts, samples_per_model: int) -> CountDistribut
     # log P(c) = Σ_a [lf(n_a) - lf(c_a) - lf(n_a - c_a)] - log C(n, k). The only term coupling
     # pool and vector is lf(n_a - c_a); tabulate it for c = 0..k and contract it against the
     # vectors' one-hot encoding: one matmul over (slot, count) instead of a broadcast.
-    log_factorial = scipy_gammaln(np.arange(pool.max(initial=0) + k + 2) + 1.0)
+    log_factorial = scipy_gammaln(np.arange(totals.max(initial=0) + k + 2) + 1.0)
     remaining = pool[..., None] - np.arange(k + 1)  # [M, Q, A, k+1]
     table = np.where(remaining >= 0, -log_factorial[np.maximum(remaining, 0)], -1e4)
     onehot = (vectors[:, :, None] == np.arange(k + 1)).astype(np.float64)  # [V, A, k+1]
@@ -460,11 +462,81 @@ def pooled_vote_accuracy_batched(count_probs, samples_per_model: int, num_answer
                       for p in count_probs])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=16)
 def _pair_kernel(samples_per_model: int, num_answers: int) -> np.ndarray:
     vectors = count_vectors(samples_per_model, num_answers)
-    summed = (vectors[:, None, :] + vectors[None, :, :]).reshape(-1, num_answers)
-    return _plurality_kernel(summed).reshape(len(vectors), len(vectors))
+    kernel = np.empty((len(vectors), len(vectors)))
+    block = max(1, 2_000_000 // (len(vectors) * num_answers))  # bounds the summed block's memory
+    for start in range(0, len(vectors), block):
+        summed = vectors[start : start + block, None, :] + vectors[None, :, :]
+        kernel[start : start + block] = _plurality_kernel(summed.reshape(-1, num_answers)).reshape(
+            -1, len(vectors))
+    return kernel
+
+
+def by_question_width(array, fn):
+    """Apply ``fn`` to groups of questions of equal slot width, each compacted to that width.
+
+    Exact enumerations grow steeply with the number of slots, and real questions differ: most
+    use two or three answers, a few use ten. Grouping questions by the number of wrong slots
+    the given models use (rounded up to even) lets each group pay only for its own width.
+
+    Args:
+      array: probabilities or counts, shape [models, questions, answers].
+      fn: maps a compacted array [models, n, answers'] to per-question values [n, ...].
+
+    Returns:
+      the values of every question in the original order, shape [questions, ...].
+    """
+    from slmmux_theory.distributions import compact_slots
+
+    array = np.asarray(array)
+    width = (array[:, :, 1:-1] > 0).any(axis=0).sum(axis=1)
+    width = np.maximum(width + width % 2, 2)
+    pieces, order = [], []
+    for bucket in np.unique(width):
+        rows = np.nonzero(width == bucket)[0]
+        group = compact_slots(array[:, rows], keep=int(bucket))[:, :, : int(bucket) + 2]
+        pieces.append(np.asarray(fn(group)))
+        order.append(rows)
+    values = np.concatenate(pieces)
+    result = np.empty_like(values)
+    result[np.concatenate(order)] = values
+    return result
+
+
+def pooled_vote_pairs_exact(arrays, samples_per_model: int, law: str = "multinomial") -> np.ndarray:
+    """Agent Forest accuracy of many model pairs, question by question, with bounded cost.
+
+    Each (pair, question) is compacted to the slots the pair uses there, and cells are grouped
+    by that width, so a few questions with many distinct wrong answers do not make every
+    question pay for the widest one.
+
+    Args:
+      arrays: probabilities (``law="multinomial"``) or recorded counts
+        (``law="hypergeometric"``), shape [pairs, 2, questions, answers].
+      samples_per_model: k.
+      law: how each model's k samples arise from its row.
+
+    Returns:
+      per-question accuracy, shape [pairs, questions].
+    """
+    from slmmux_theory.distributions import compact_slots
+
+    arrays = np.asarray(arrays)
+    num_pairs, _, num_questions, _ = arrays.shape
+    cells = arrays.transpose(1, 0, 2, 3).reshape(2, num_pairs * num_questions, -1)
+    width = (cells[:, :, 1:-1] > 0).any(axis=0).sum(axis=1)
+    width = width + width % 2  # even widths: fewer distinct compiled shapes
+    result = np.zeros(num_pairs * num_questions)
+    make = multinomial_counts if law == "multinomial" else hypergeometric_counts
+    for bucket in np.unique(width):
+        rows = np.nonzero(width == bucket)[0]
+        group = compact_slots(cells[:, rows], keep=int(bucket))[:, :, : int(bucket) + 2]
+        counts = make(group, samples_per_model)
+        result[rows] = np.asarray(
+            pooled_vote_accuracy_batched(counts.probs[None], samples_per_model, counts.num_answers)[0])
+    return result.reshape(num_pairs, num_questions)
 
 
 @jax.jit

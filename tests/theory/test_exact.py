@@ -266,3 +266,25 @@ def test_exact_is_jit_and_vmap_consistent():
 def test_invalid_inputs_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_hypergeometric_law_of_spread_pool_sums_to_one_and_matches_combinatorics():
+    from math import comb
+
+    pool = np.array([[[2, 2, 2, 2, 2]]])  # ten samples, no slot above two
+    law = hypergeometric_counts(pool, 4)
+    np.testing.assert_allclose(np.asarray(law.probs).sum(), 1.0, atol=1e-12)
+    vectors = count_vectors(4, 5)
+    index = [i for i, v in enumerate(vectors.tolist()) if v == [2, 2, 0, 0, 0]][0]
+    np.testing.assert_allclose(float(law.probs[0, 0, index]), comb(2, 2) * comb(2, 2) / comb(10, 4), atol=1e-14)
+
+
+def test_bucketed_pairs_and_widths_equal_direct_enumeration():
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(7) * 0.3, size=(2, 2, 12))
+    probs[0, :, :6, 2:6] = 0
+    probs /= probs.sum(-1, keepdims=True)
+    direct = np.stack([np.asarray(pooled_vote_accuracy_exact(p, 3)) for p in probs])
+    np.testing.assert_allclose(exact.pooled_vote_pairs_exact(probs, 3), direct, atol=1e-12)
+    switched = exact.by_question_width(probs[0], lambda g: model_switch_exact(g, 2).per_question)
+    np.testing.assert_allclose(switched, model_switch_exact(probs[0], 2).per_question, atol=1e-12)
