@@ -16,7 +16,7 @@ Three kinds of draws:
   ``condition_on_counts=False`` every pair is drawn afresh from that prior: the replication
   used by posterior predictive checks.
 * :func:`population_predictive_probs` — new questions from the population: new difficulty
-  ``d ~ N(0, σ_d)`` and new attractor ``ω ~ GEM(γ)`` (truncated to the fitted slots).
+  ``d = σ_d u``, ``u ~ StudentT(ν)``, and new attractor ``ω ~ GEM(γ)`` (truncated to the fitted slots).
 * :func:`replicate_counts` — multinomial counts from any ``probs``.
 """
 
@@ -135,7 +135,8 @@ def population_predictive_probs(
 ) -> jnp.ndarray:
     """Per-question distributions of new questions drawn from the fitted population.
 
-    For each posterior draw: new difficulties ``d ~ N(0, σ_d)``; new attractors from the
+    For each posterior draw: new difficulties ``d = σ_d u`` with ``u ~ StudentT(ν)`` (or
+    ``N(0, 1)`` without heavy tails); new attractors from the
     fitted stick-breaking prior (``attractor="question"``), the fitted common ω
     (``"global"``) or uniform (``"none"``); then π from the Dirichlet tree.
 
@@ -157,7 +158,12 @@ def population_predictive_probs(
     posterior = fit.posterior
     num_wrong = fit.counts.shape[2] - 2
     scale = posterior["difficulty_scale"][draws]
-    difficulty = scale[:, None] * jax.random.normal(difficulty_key, (draws.shape[0], num_questions))
+    if fit.config.heavy_tailed_difficulty and "difficulty_df" in posterior:
+        df = posterior["difficulty_df"][draws][:, None]
+        standard = jax.random.t(difficulty_key, df, (draws.shape[0], num_questions))
+    else:
+        standard = jax.random.normal(difficulty_key, (draws.shape[0], num_questions))
+    difficulty = scale[:, None] * standard
     if fit.config.attractor == "question" and num_wrong > 1:
         gamma = posterior["stick_concentration"][draws][:, None, None]
         sticks = jax.random.beta(

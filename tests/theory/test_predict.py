@@ -64,9 +64,14 @@ def test_population_predictive_shapes_and_sums(prior):
     np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-12)
 
 
-@pytest.mark.parametrize("attractor", ["global", "none"])
-def test_population_predictive_for_ablated_attractors(attractor):
-    config = AnswerModelConfig(attractor=attractor)
+@pytest.mark.parametrize(
+    "config",
+    [
+        AnswerModelConfig(attractor="global"),
+        AnswerModelConfig(attractor="none", heavy_tailed_difficulty=False),
+    ],
+)
+def test_population_predictive_for_ablated_models(config):
     fit = prior_fit(jax.random.PRNGKey(0), 2, 3, 5, config=config, num_draws=2)
     probs = population_predictive_probs(jax.random.PRNGKey(2), fit, 4)
     assert probs.shape == (2, 2, 4, 5)
