@@ -508,7 +508,10 @@ def format_report(result: dict) -> str:
     ]
     for row in independent["rows"]:
         if row["k"] in (1, independent["matched_k"][row["method"]], independent["k_max"]):
-            star = " (k*)" if row["k"] == independent["matched_k"][row["method"]] else ""
+            star = ""
+            if row["k"] == independent["matched_k"][row["method"]]:
+                below = row["tokens_per_question"] < 0.9 * debate["tokens_per_question"]
+                star = " (k*, fewer tokens than debate)" if below else " (k*)"
             lines.append(
                 f"| {row['method']}{star} | {row['k']} | {row['tokens_per_question']:.0f} | "
                 f"{row['calls_per_question']} | {_pct(row['accuracy'])} ± {_pct(row['se'])} | "
@@ -604,8 +607,9 @@ def plot(result: dict, path: Path) -> Path:
     middle.set_ylabel("rate (%)")
     middle.set_title("Held-out groupthink measures")
     middle.legend(fontsize=7)
-    sets = [("measured", result["failure_labels_all"]),
-            ("predicted", result["model"]["predicted_failure_labels"])]
+    sets = [("measured\n(all)", result["failure_labels_all"]),
+            ("measured\n(held-out)", result["failure_labels_held_out"]),
+            ("predicted\n(held-out)", result["model"]["predicted_failure_labels"])]
     x = np.arange(len(sets))
     bottom = np.zeros(len(sets))
     for kind, color in zip(FAILURE_KINDS, ("C3", "C1", "0.7")):
