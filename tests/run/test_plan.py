@@ -77,14 +77,16 @@ def test_plug_in_interval_shrinks_to_a_point_when_the_pilot_is_the_population(fi
     assert result.candidates[0].models == (0, 1)
 
 
-def test_end_to_end_plan_finds_the_best_pair(fixture_file, tmp_path):
+def _run_plan(fixture_file, tmp_path, *extra):
     out = tmp_path / "plan.json"
     code = main(["plan", "--samples", str(fixture_file), "--pilot-questions", "20",
                  "--pilot-samples", "3", "--seed", "0", "--k", "3", "--subset-sizes", "2,3",
-                 "--draws", "30", "--svi-steps", "150", "--budget", "6",
-                 "--json", str(out), "--figure", str(tmp_path / "front.png")])
+                 "--json", str(out), *extra])
     assert code == 0
-    result = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def _check_contract(result):
     candidates = result["candidates"]
     # Every subset of the requested sizes, once.
     expected = {tuple(s) for size in (2, 3) for s in itertools.combinations(MODELS, size)}
@@ -101,9 +103,24 @@ def test_end_to_end_plan_finds_the_best_pair(fixture_file, tmp_path):
         total = sum(c["p_best"] for c in candidates if len(c["models"]) == size)
         assert total == pytest.approx(1.0)
     assert isinstance(result["too_small_to_tell"], bool)
-    assert result["budget"][0]["K"] * result["budget"][0]["k"] <= 6
-    assert "one more model" in result["budget"][0]["reason"]
-    assert result["pareto_front"] and (tmp_path / "front.png").stat().st_size > 0
+
+
+def test_end_to_end_plan_plug_in_contract_budget_and_front(fixture_file, tmp_path):
+    result = _run_plan(fixture_file, tmp_path, "--predictor", "plug-in", "--budget", "6",
+                       "--figure", str(tmp_path / "front.png"))
+    _check_contract(result)
+    choice = result["budget"][0]
+    assert choice["K"] * choice["k"] <= 6
+    assert "one more model" in choice["reason"] and "one more sample" in choice["reason"]
+    costs = [point["cost"] for point in result["pareto_front"]]
+    assert costs == sorted(costs) and max(costs) <= 6 * 4
+    assert (tmp_path / "front.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_end_to_end_plan_hierarchical_finds_the_best_pair(fixture_file, tmp_path):
+    result = _run_plan(fixture_file, tmp_path, "--draws", "20", "--svi-steps", "100")
+    _check_contract(result)
 
 
 @pytest.mark.parametrize(
