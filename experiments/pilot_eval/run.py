@@ -97,7 +97,8 @@ def regret(truth, chosen_rows, pool_index):
     return float(np.mean(values))
 
 
-def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log):
+def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=lambda rows: None):
+    """Rows of every (design, seed, predictor) pilot on one dataset; ``save(rows)`` after each."""
     full, model_names, kind = load(dataset)
     models, num_questions, num_answers = full.shape
     ordered = None
@@ -165,6 +166,7 @@ def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log):
                     "indistinct": result.indistinct,
                 }
                 rows.append(row)
+                save(rows)
                 log(f"{dataset:10} {name:18} seed {seed} {predictor:12} MAE {100 * row['mae']:.2f} "
                     f"cov {row['coverage']:.2f} rho {row['spearman']:.2f} regret "
                     f"{100 * row['regret']:.2f} (paper {100 * paper['paper_pilot']:.2f}) "
@@ -228,11 +230,16 @@ def main(argv=None) -> int:
     log(f"settings: seeds {args.seeds}, draws {args.draws}, svi steps {args.svi_steps}, "
         f"designs {[d[0] for d in designs]}")
     rows = []
+
+    def save(partial):
+        # Written after every pilot, so an interrupted run still leaves its table.
+        (out / "results.json").write_text(json.dumps(rows + partial, indent=1))
+        (out / "table.md").write_text(table(rows + partial))
+
     for dataset in args.datasets.split(","):
         rows += evaluate(dataset, designs, args.seeds, args.predictors.split(","), args.draws,
-                         args.svi_steps, log)
-        (out / "results.json").write_text(json.dumps(rows, indent=1))
-        (out / "table.md").write_text(table(rows))
+                         args.svi_steps, log, save)
+    save([])
     print(table(rows))
     return 0
 
