@@ -181,13 +181,13 @@ def step_replay(context: Context) -> StepResult:
     left.set_ylabel("accuracy (%), mean over the 78 pairs")
     left.set_title("13 real models, GSM8K train (250 q)")
     left.legend()
-    rows = select(load_table("A10-samples_per_model"), benchmark="GSM8K")
-    for series in ("Group 2 (Llama 3.1 8B + Mixtral 8×7B)", "Agent Forest (Group 2 models)"):
+    rows = select(load_table("A10-samples_per_model"), benchmark="GSM8K", setting="Group 2",
+                  quantity="accuracy")
+    for series, marker in (("SLM-MUX", "*"), ("Agent Forest", "P")):
         points = [(float(r.x), float(r.value)) for r in rows if r.series == series]
-        if points:
-            xs, ys = zip(*sorted(points))
-            right.plot(xs, ys, marker="*" if "Forest" not in series else "P", linestyle="-",
-                       color="black", alpha=0.7, label=f"paper: {series}")
+        xs, ys = zip(*sorted(points))
+        right.plot(xs, ys, marker=marker, linestyle="-", color="black", alpha=0.7,
+                   label=f"paper: {series}, GSM8K Group 2")
     right.set_xlabel("samples per model k")
     right.set_ylabel("accuracy (%)")
     right.set_title("paper's GSM8K test curves (A.10), other models")

@@ -671,9 +671,19 @@ def _switch_kernel(tuples, config: SwitchConfig, prior_weights):
     return correct.astype(np.float64), spent.astype(np.float64)
 
 
+@functools.lru_cache(maxsize=32)
+def _cached_switch_kernel(budgets, num_answers, config, prior_weights):
+    """The ModelSwitch kernel depends on the budgets, slots and options only: compute it once."""
+    tuples, _ = _product_counts(budgets, num_answers)
+    correct, spent = _switch_kernel(tuples, config, np.asarray(prior_weights))
+    correct.setflags(write=False)
+    spent.setflags(write=False)
+    return correct, spent
+
+
 def model_switch_exact(
     probs,
-    samples_per_model,
+    samples_per_model=None,
     *,
     config: SwitchConfig = SwitchConfig(),
     prior_weights=None,
@@ -704,6 +714,8 @@ def model_switch_exact(
     else:
         probs = jnp.asarray(validate_probabilities(probs))
         num_models, _, num_answers = probs.shape
+        if samples_per_model is None:
+            raise ValueError("samples_per_model is required with a probability tensor")
         if isinstance(samples_per_model, (int, np.integer)):
             budgets = (int(samples_per_model),) * num_models
         else:
@@ -713,8 +725,10 @@ def model_switch_exact(
         weights = [multinomial_counts(probs[m : m + 1], budgets[m]).probs[0] for m in range(num_models)]
     if prior_weights is None:
         prior_weights = np.ones(num_models)
-    tuples, shape = _product_counts(budgets, num_answers)
-    correct, spent = _switch_kernel(tuples, config, prior_weights)
+    shape = [count_vectors(b, num_answers).shape[0] for b in budgets]
+    correct, spent = _cached_switch_kernel(
+        budgets, num_answers, config, tuple(float(w) for w in np.asarray(prior_weights))
+    )
     per_question = _contract(weights, correct, shape)
     expected = _contract(weights, spent, shape)
     return ExactResult(per_question.mean(), per_question, expected)
@@ -779,7 +793,7 @@ def confidence_weighted_accuracy_exact(
 def exact_accuracy(
     rule: str,
     probs,
-    samples_per_model: int,
+    samples_per_model: int | None = None,
     *,
     mux_config: MuxConfig = MuxConfig(),
     switch_config: SwitchConfig = SwitchConfig(),
