@@ -314,11 +314,109 @@ def step_search(context: Context) -> StepResult:
     return StepResult("search", figures=[figure_path], tables=[out / "search_real.json"], summary=summary)
 
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+LOCAL_RUN = REPOSITORY / "experiments" / "local_run"
+
+
+def _local_run_figure(rows, title):
+    from slmmux_run.figures import figure
+
+    fig, ax = figure()
+    by_rule: dict = {}
+    for row in rows:
+        label = row.rule if row.rule != "self-consistency" else f"SC {row.models[0]}"
+        by_rule.setdefault(label, []).append((row.k, 100 * row.exact, 100 * row.exact_se))
+    for label, points in by_rule.items():
+        ks, values, errors = zip(*sorted(points))
+        ax.errorbar(ks, values, yerr=errors, marker="o", capsize=3, label=label)
+    ax.set_xlabel("samples per model k")
+    ax.set_ylabel("accuracy (%), exact replay ± SE")
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def _replay_local(record_path: Path, ks, out: Path, title: str):
+    from slmmux_run.figures import save
+    from slmmux_run.orchestrate import load_records, replay_table
+    from slmmux_run.records import RecordStore
+
+    record_set = load_records(RecordStore(record_path).latest().values())
+    rules = ("slm-mux", "agent-forest", "self-consistency", "oracle")
+    rows, split = replay_table(record_set, rules, list(ks), validation_fraction=0.3, seed=0,
+                               predict=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "replay.json").write_text(json.dumps(
+        {"rows": [row.__dict__ | {"models": list(row.models)} for row in rows]},
+        indent=1, default=lambda v: None))
+    figure_path = save(_local_run_figure(rows, title), out / "replay.png")
+    return rows, figure_path
+
+
+def _row(rows, rule, k, model=None):
+    for row in rows:
+        if row.rule == rule and row.k == k and (model is None or row.models[0] == model):
+            return row
+    return None
+
+
+def step_local_run(context: Context) -> StepResult:
+    """The package's own real run (SmolLM2 + Gemma-3 on arithmetic): replay of the stored records."""
+    record_path = LOCAL_RUN / "records.jsonl"
+    if not record_path.is_file():
+        return StepResult("local-run", note=f"{record_path} is missing")
+    k = 3
+    rows, figure_path = _replay_local(record_path, range(1, k + 1), context.out / "local_run",
+                                      "SmolLM2-135M + Gemma-3-270M, arithmetic (stored records)")
+    mux, forest = _row(rows, "slm-mux", k), _row(rows, "agent-forest", k)
+    summary = [SummaryRow(
+        f"SLM-MUX vs Agent Forest, two tiny local models, k = {k}",
+        "SLM-MUX > Agent Forest at small k",
+        f"{100 * mux.predicted:.1f} vs {100 * forest.predicted:.1f} % (plug-in, in-sample)",
+        f"{100 * mux.exact:.1f} ± {100 * mux.exact_se:.1f} vs {100 * forest.exact:.1f} ± "
+        f"{100 * forest.exact_se:.1f} % ({mux.questions} q)",
+    )]
+    return StepResult("local-run", figures=[figure_path], tables=[context.out / "local_run" / "replay.json"],
+                      summary=summary)
+
+
+def step_local_live(context: Context) -> StepResult:
+    """A fresh, small run of the real local models (skipped when they are not installed)."""
+    import importlib.util
+
+    from slmmux_run.errors import UserError
+    from slmmux_run.serve import check_available
+
+    try:
+        for name in ("smollm2", "gemma3"):
+            check_available(name)
+    except UserError as error:
+        return StepResult("local-live", note=f"local models not available: {error}")
+    spec = importlib.util.spec_from_file_location("local_run_script", LOCAL_RUN / "run.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = context.out / "local_live"
+    questions = 8 if context.quick else 24
+    script.main(["--questions", str(questions), "--samples", "3", "--out-dir", str(out),
+                 "--seed", "7", "--task-seed", "1"])
+    rows, figure_path = _replay_local(out / "records.jsonl", range(1, 4), out,
+                                      f"live run now: {questions} new questions x 3 samples")
+    mux, forest = _row(rows, "slm-mux", 3), _row(rows, "agent-forest", 3)
+    summary = [SummaryRow(
+        "fresh live run of the local models (k = 3)", "—",
+        f"{100 * mux.predicted:.1f} vs {100 * forest.predicted:.1f} % (plug-in, in-sample)",
+        f"SLM-MUX {100 * mux.exact:.1f} vs Agent Forest {100 * forest.exact:.1f} % ({mux.questions} q)",
+    )]
+    return StepResult("local-live", figures=[figure_path], tables=[out / "replay.json"], summary=summary)
+
+
 STEPS: dict[str, Callable[[Context], StepResult]] = {
     "theory": step_theory,
     "replay": step_replay,
     "model-switch": step_model_switch,
     "search": step_search,
+    "local-run": step_local_run,
+    "local-live": step_local_live,
 }
 
 
