@@ -188,7 +188,7 @@ def subset_accuracy_draws(levels: MuxLevels, subsets, priority, num_draws: int) 
 
 
 def population_draws(key, pilot_counts, num_questions: int, replay_samples: int, *,
-                     num_draws: int = 100, svi_steps: int = 1000):
+                     num_draws: int = 100, svi_steps: int = 1000, unseen: str = "population"):
     """Replay pools of the whole population, one per posterior draw (hierarchical predictor).
 
     Args:
@@ -196,6 +196,11 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
       pilot_counts: pilot counts, shape [models, Q, answers] (Q pilot questions).
       num_questions: N, the population size (N >= Q).
       replay_samples: n, recorded samples per (model, question) of the target replay.
+      unseen: how the N - Q unseen questions are drawn: ``"population"`` (new questions from
+        the fitted population: parametric difficulty and attractor) or ``"bootstrap"`` (per
+        draw, N - Q pilot questions resampled with replacement and their posterior
+        distributions reused: a Bayesian bootstrap of the question population that keeps the
+        models' joint behaviour per question and assumes no difficulty law).
 
     Returns:
       int pools, shape [models, draws * N, answers] (draw-major), each row holding n samples:
@@ -210,8 +215,15 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
     fit = fit_answer_model(fit_key, counts, method="svi", num_draws=num_draws, svi_steps=svi_steps)
     probs = np.asarray(posterior_predictive_probs(post_key, fit, num_draws=num_draws))
     if num_questions > pilot_size:
-        new = np.asarray(population_predictive_probs(pop_key, fit, num_questions - pilot_size,
-                                                     num_draws=num_draws))
+        if unseen == "population":
+            new = np.asarray(population_predictive_probs(pop_key, fit, num_questions - pilot_size,
+                                                         num_draws=num_draws))
+        elif unseen == "bootstrap":
+            picks = jax.random.randint(pop_key, (num_draws, num_questions - pilot_size), 0,
+                                       pilot_size)
+            new = np.take_along_axis(probs, np.asarray(picks)[:, None, :, None], axis=2)
+        else:
+            raise ValueError(f"unseen must be 'population' or 'bootstrap', got {unseen!r}")
         probs = np.concatenate([probs, new], axis=2)
     rng = np.random.default_rng(np.asarray(jax.random.key_data(sim_key)).ravel())
     recorded = np.zeros((models, num_questions), dtype=np.int64)
@@ -226,12 +238,12 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
 
 
 def _predict_levels(predictor, key, pilot_counts, num_questions, replay_samples, k_values,
-                    num_draws, svi_steps):
+                    num_draws, svi_steps, unseen="population"):
     """{k: MuxLevels folded [models, draws*N', L]} and the number of draws and N'."""
     counts = np.asarray(pilot_counts)
     if predictor == "hierarchical":
         pools = population_draws(key, counts, num_questions, replay_samples,
-                                 num_draws=num_draws, svi_steps=svi_steps)
+                                 num_draws=num_draws, svi_steps=svi_steps, unseen=unseen)
         return {k: replay_levels(pools, k) for k in k_values}, num_draws
     if predictor == "plug-in":
         totals = counts.sum(-1)
@@ -359,6 +371,7 @@ def plan(
     svi_steps: int = 1000,
     priority=None,
     names=None,
+    unseen: str = "population",
 ) -> Plan:
     """Predict every candidate's population accuracy from pilot counts.
 
@@ -378,6 +391,7 @@ def plan(
       svi_steps: SVI steps of the answer-model fit.
       priority: SLM-MUX tie ranks (default: :func:`pilot_priority`).
       names: model names used in the budget reason lines.
+      unseen: hierarchical predictor's unseen questions, see :func:`population_draws`.
 
     Returns:
       A :class:`Plan`.
@@ -401,7 +415,7 @@ def plan(
                        if j <= replay_samples} | ({k + 1} if k + 1 <= replay_samples else set()))
     k_values = sorted({k} | set(k_budget))
     levels, draws = _predict_levels(predictor, key, counts, num_questions, replay_samples,
-                                    k_values, num_draws, svi_steps)
+                                    k_values, num_draws, svi_steps, unseen)
     rng = np.random.default_rng(np.asarray(jax.random.key_data(jax.random.fold_in(key, 7))).ravel())
 
     groups = []  # (rule, size, subsets)

@@ -97,7 +97,8 @@ def regret(truth, chosen_rows, pool_index):
     return float(np.mean(values))
 
 
-def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=lambda rows: None):
+def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=lambda rows: None,
+             unseen="population"):
     """Rows of every (design, seed, predictor) pilot on one dataset; ``save(rows)`` after each."""
     full, model_names, kind = load(dataset)
     models, num_questions, num_answers = full.shape
@@ -133,7 +134,7 @@ def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=la
                     jax.random.PRNGKey(seed), pilot, num_questions, replay_samples=RECORDED, k=K,
                     subset_sizes=(2, 3, 4), predictor=predictor, budgets=BUDGETS,
                     max_budget_size=MAX_SIZE, num_draws=draws, svi_steps=svi_steps,
-                    priority=priority,
+                    priority=priority, unseen=unseen,
                 )
                 seconds = time.perf_counter() - start
                 predicted = np.array([c.predicted_accuracy for c in result.candidates])
@@ -155,7 +156,7 @@ def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=la
                 }
                 row = {
                     "dataset": dataset, "design": name, "questions": q, "samples": samples,
-                    "seed": seed, "predictor": predictor, "seconds": seconds,
+                    "seed": seed, "predictor": predictor if predictor == "plug-in" else f"{predictor}/{unseen}", "seconds": seconds,
                     "mae": float(np.abs(predicted - true).mean()),
                     "coverage": float(((low <= true) & (true <= high)).mean()),
                     "spearman": float(spearmanr(predicted, true).statistic),
@@ -209,6 +210,8 @@ def main(argv=None) -> int:
     parser.add_argument("--predictors", default="hierarchical,plug-in")
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--svi-steps", type=int, default=1000)
+    parser.add_argument("--unseen", default="population", choices=("population", "bootstrap"),
+                        help="hierarchical predictor: how unseen questions are drawn")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
     args = parser.parse_args(argv)
     designs = DESIGNS
@@ -238,7 +241,7 @@ def main(argv=None) -> int:
 
     for dataset in args.datasets.split(","):
         rows += evaluate(dataset, designs, args.seeds, args.predictors.split(","), args.draws,
-                         args.svi_steps, log, save)
+                         args.svi_steps, log, save, args.unseen)
     save([])
     print(table(rows))
     return 0

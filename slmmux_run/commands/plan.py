@@ -31,6 +31,9 @@ def register(subparsers) -> None:
     parser.add_argument("--predictor", default="hierarchical", choices=("hierarchical", "plug-in"))
     parser.add_argument("--draws", type=int, default=100, help="posterior draws")
     parser.add_argument("--svi-steps", type=int, default=1000, help="SVI steps of the answer-model fit")
+    parser.add_argument("--unseen", default="population", choices=("population", "bootstrap"),
+                        help="hierarchical: unseen questions from the fitted population or a "
+                             "Bayesian bootstrap of the pilot questions")
     parser.add_argument("--models", default=None, help="comma-separated model names (default all)")
     parser.add_argument("--cost-per-sample", default=None,
                         help="one number for all models or NAME=COST,... (default 1 per sample)")
@@ -145,7 +148,7 @@ def run(args) -> int:
         replay_samples=recorded, k=args.k, subset_sizes=sizes, rules=rules,
         predictor=args.predictor, cost_per_sample=costs, budgets=budgets,
         max_budget_size=min(args.max_budget_size, sample_set.num_models), num_draws=args.draws,
-        svi_steps=args.svi_steps, names=sample_set.models,
+        svi_steps=args.svi_steps, names=sample_set.models, unseen=args.unseen,
     )
     names = sample_set.models
 
