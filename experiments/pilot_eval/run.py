@@ -213,7 +213,17 @@ def main(argv=None) -> int:
     parser.add_argument("--unseen", default="population", choices=("population", "bootstrap"),
                         help="hierarchical predictor: how unseen questions are drawn")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    parser.add_argument("--merge", nargs="+", default=None, metavar="RESULTS_JSON",
+                        help="only join results.json files of earlier (parallel) runs into --out")
     args = parser.parse_args(argv)
+    if args.merge:
+        rows = [row for name in args.merge for row in json.loads(Path(name).read_text())]
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(rows, indent=1))
+        (out / "table.md").write_text(table(rows))
+        print(table(rows))
+        return 0
     designs = DESIGNS
     if args.quick:
         args.seeds, args.draws, args.svi_steps = 1, min(args.draws, 40), min(args.svi_steps, 300)
