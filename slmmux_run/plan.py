@@ -254,7 +254,8 @@ def _predict_levels(predictor, key, pilot_counts, num_questions, replay_samples,
             if exact:
                 levels[k] = replay_levels(counts, k, hypergeometric=True)
             else:
-                probs = np.where(totals[..., None] > 0, counts / np.maximum(totals, 1)[..., None], 0)
+                probs = np.where(totals[..., None] > 0,
+                                 counts / np.maximum(totals, 1)[..., None], 0)
                 probs[..., -1] = np.where(totals > 0, probs[..., -1], 1.0)
                 levels[k] = replay_levels(probs, k, hypergeometric=False)
         return levels, 1
@@ -344,14 +345,15 @@ def _interval(values, level=0.9):
     return low, high
 
 
-def _accuracy_draws(levels, subsets, priority, draws, predictor, num_questions, rng):
+def _accuracy_draws(levels, subsets, priority, draws, predictor, num_questions, seed):
     if predictor != "plug-in":
         return subset_accuracy_draws(levels, subsets, priority, draws)
     # Per-question values of the pilot, then a bootstrap over pilot questions.
     per_question = np.asarray(mux_subset_accuracy(
         MuxLevels(jnp.asarray(levels.level), jnp.asarray(levels.level_correct)),
         subsets, priority, batch_size=32))
-    return _bootstrap(per_question, num_questions, rng)
+    # The same resampled questions for every subset and k: gains between candidates are paired.
+    return _bootstrap(per_question, num_questions, np.random.default_rng(seed))
 
 
 def plan(
@@ -399,7 +401,8 @@ def plan(
     counts = np.asarray(pilot_counts)
     models, pilot_size, _ = counts.shape
     if not pilot_size <= num_questions:
-        raise ValueError(f"the pilot has {pilot_size} questions, more than the population {num_questions}")
+        raise ValueError(
+            f"the pilot has {pilot_size} questions, more than the population {num_questions}")
     if k > replay_samples:
         raise ValueError(f"k = {k} exceeds the replayed samples per model {replay_samples}")
     unknown = set(rules) - set(PLAN_RULES)
@@ -416,7 +419,7 @@ def plan(
     k_values = sorted({k} | set(k_budget))
     levels, draws = _predict_levels(predictor, key, counts, num_questions, replay_samples,
                                     k_values, num_draws, svi_steps, unseen)
-    rng = np.random.default_rng(np.asarray(jax.random.key_data(jax.random.fold_in(key, 7))).ravel())
+    bootstrap_seed = np.asarray(jax.random.key_data(jax.random.fold_in(key, 7))).ravel().tolist()
 
     groups = []  # (rule, size, subsets)
     if "slm-mux" in rules:
@@ -426,7 +429,8 @@ def plan(
         groups.append(("self-consistency", 1, np.arange(models)[:, None]))
     candidates, all_draws, indistinct, warnings = [], [], {}, []
     for rule, size, subsets in groups:
-        values = _accuracy_draws(levels[k], subsets, priority, draws, predictor, num_questions, rng)
+        values = _accuracy_draws(levels[k], subsets, priority, draws, predictor, num_questions,
+                                 bootstrap_seed)
         winners = np.argmax(values, axis=0)
         p_best = np.bincount(winners, minlength=len(subsets)) / values.shape[1]
         low, high = _interval(values)
@@ -447,7 +451,7 @@ def plan(
     choices, front = (), ()
     if budgets:
         choices, front = _budget(levels, k_budget, budgets, costs, priority, draws, predictor,
-                                 num_questions, rng, min(max_budget_size, models), names)
+                                 num_questions, bootstrap_seed, min(max_budget_size, models), names)
     return Plan(tuple(candidates[i] for i in order), result_draws, indistinct, tuple(warnings),
                 choices, front)
 
@@ -455,13 +459,14 @@ def plan(
 # ----------------------------------------------------------------------------- budgets
 
 
-def _budget(levels, k_values, budgets, costs, priority, draws, predictor, num_questions, rng,
-            max_size, names):
+def _budget(levels, k_values, budgets, costs, priority, draws, predictor, num_questions,
+            bootstrap_seed, max_size, names):
     pool = all_subsets(len(costs), 1, max_size)
     unit_cost = np.array([fixed_cost(row[row >= 0], 1, costs) for row in pool])
     table = {}  # k -> draws [subsets, draws]
     for k in k_values:
-        table[k] = _accuracy_draws(levels[k], pool, priority, draws, predictor, num_questions, rng)
+        table[k] = _accuracy_draws(levels[k], pool, priority, draws, predictor, num_questions,
+                                   bootstrap_seed)
     grid = [(i, k) for k in k_values for i in range(len(pool))]
     grid_cost = np.array([k * unit_cost[i] for i, k in grid])
     grid_acc = np.array([table[k][i].mean() for i, k in grid])
@@ -517,7 +522,8 @@ def budget_choice(budget: float, pool: np.ndarray, unit_cost: np.ndarray, table:
         more_models = float(gain.mean())
         lo, hi = _interval(gain)
         lines.append(f"one more model {show(pool[j])} at k={k}: "
-                     f"gain {more_models:+.4f} [{lo:+.4f}, {hi:+.4f}] for {k * (unit_cost[j] - unit_cost[i]):+g} cost")
+                     f"gain {more_models:+.4f} [{lo:+.4f}, {hi:+.4f}] "
+                     f"for {k * (unit_cost[j] - unit_cost[i]):+g} cost")
     else:
         lines.append("one more model: not available")
     if k + 1 in table:

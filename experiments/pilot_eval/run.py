@@ -125,8 +125,8 @@ def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=la
             paper_pilot = search_subsets(pilot, min_size=2, max_size=MAX_SIZE, config=config)
             paper_full = search_subsets(full, min_size=2, max_size=MAX_SIZE)
             paper = {
-                "paper_pilot": regret(truth[K], {c.size: c.subset for c in paper_pilot.best}, pool_index),
-                "paper_full": regret(truth[K], {c.size: c.subset for c in paper_full.best}, pool_index),
+                name: regret(truth[K], {c.size: c.subset for c in found.best}, pool_index)
+                for name, found in (("paper_pilot", paper_pilot), ("paper_full", paper_full))
             }
             for predictor in predictors:
                 start = time.perf_counter()
@@ -156,7 +156,8 @@ def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=la
                 }
                 row = {
                     "dataset": dataset, "design": name, "questions": q, "samples": samples,
-                    "seed": seed, "predictor": predictor if predictor == "plug-in" else f"{predictor}/{unseen}", "seconds": seconds,
+                    "seed": seed, "seconds": seconds,
+                    "predictor": predictor if predictor == "plug-in" else f"{predictor}/{unseen}",
                     "mae": float(np.abs(predicted - true).mean()),
                     "coverage": float(((low <= true) & (true <= high)).mean()),
                     "spearman": float(spearmanr(predicted, true).statistic),
@@ -185,13 +186,15 @@ def table(rows) -> str:
     keys = sorted({(r["dataset"], r["design"], r["predictor"]) for r in rows},
                   key=lambda t: (t[0], [d[0] for d in DESIGNS].index(t[1]), t[2]))
     for dataset, design, predictor in keys:
-        group = [r for r in rows if (r["dataset"], r["design"], r["predictor"]) == (dataset, design, predictor)]
+        cell = (dataset, design, predictor)
+        group = [r for r in rows if (r["dataset"], r["design"], r["predictor"]) == cell]
 
         def mean(field):
             return float(np.mean([r[field] for r in group]))
 
         budgets = "/".join(
-            f"{100 * np.mean([r['budget_regret'][str(float(b))] for r in group]):.2f}" for b in BUDGETS
+            f"{100 * np.mean([r['budget_regret'][str(float(b))] for r in group]):.2f}"
+            for b in BUDGETS
         )
         lines.append(
             f"| {dataset} | {design} | {predictor} | {len(group)} | {100 * mean('mae'):.2f} | "
@@ -206,7 +209,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="1 seed, 3 designs, small fits")
     parser.add_argument("--datasets", default="samples13,routerdc7")
-    parser.add_argument("--designs", default=None, help="comma-separated design names (default all)")
+    parser.add_argument("--designs", default=None,
+                        help="semicolon-separated design names (default all)")
     parser.add_argument("--predictors", default="hierarchical,plug-in")
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--svi-steps", type=int, default=1000)

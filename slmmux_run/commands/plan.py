@@ -21,16 +21,22 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "plan", help="predict the best model subset and the models-vs-samples split from a pilot"
     )
-    parser.add_argument("--samples", required=True, help="samples JSONL (schema of the 13-model GSM8K file)")
-    parser.add_argument("--pilot-questions", type=int, default=None, help="questions in the pilot (default all)")
-    parser.add_argument("--pilot-samples", type=int, default=None, help="first S samples per model (default all)")
+    parser.add_argument("--samples", required=True,
+                        help="samples JSONL (schema of the 13-model GSM8K file)")
+    parser.add_argument("--pilot-questions", type=int, default=None,
+                        help="questions in the pilot (default all)")
+    parser.add_argument("--pilot-samples", type=int, default=None,
+                        help="first S samples per model (default all)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--k", type=int, default=3, help="samples per model of the ranked candidates")
+    parser.add_argument("--k", type=int, default=3,
+                        help="samples per model of the ranked candidates")
     parser.add_argument("--subset-sizes", default="2,3", help="comma-separated subset sizes")
-    parser.add_argument("--rules", default="slm-mux", help="comma-separated: slm-mux, self-consistency")
+    parser.add_argument("--rules", default="slm-mux",
+                        help="comma-separated: slm-mux, self-consistency")
     parser.add_argument("--predictor", default="hierarchical", choices=("hierarchical", "plug-in"))
     parser.add_argument("--draws", type=int, default=100, help="posterior draws")
-    parser.add_argument("--svi-steps", type=int, default=1000, help="SVI steps of the answer-model fit")
+    parser.add_argument("--svi-steps", type=int, default=1000,
+                        help="SVI steps of the answer-model fit")
     parser.add_argument("--unseen", default="population", choices=("population", "bootstrap"),
                         help="hierarchical: unseen questions from the fitted population or a "
                              "Bayesian bootstrap of the pilot questions")
@@ -38,11 +44,14 @@ def register(subparsers) -> None:
     parser.add_argument("--cost-per-sample", default=None,
                         help="one number for all models or NAME=COST,... (default 1 per sample)")
     parser.add_argument("--price-per-1k", default=None, help="NAME=PRICE,... per 1000 tokens")
-    parser.add_argument("--mean-tokens", default=None, help="NAME=TOKENS,... mean tokens per sample")
+    parser.add_argument("--mean-tokens", default=None,
+                        help="NAME=TOKENS,... mean tokens per sample")
     parser.add_argument("--budget", default=None, help="comma-separated budgets per question")
-    parser.add_argument("--max-budget-size", type=int, default=4, help="largest subset in the split")
+    parser.add_argument("--max-budget-size", type=int, default=4,
+                        help="largest subset in the split")
     parser.add_argument("--json", default=None, help="write the result JSON here")
-    parser.add_argument("--figure", default=None, help="write the Pareto front figure here (.png/.svg)")
+    parser.add_argument("--figure", default=None,
+                        help="write the Pareto front figure here (.png/.svg)")
     parser.set_defaults(handler=run)
 
 
@@ -115,7 +124,8 @@ def run(args) -> int:
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
     unknown = [r for r in rules if r not in planning.PLAN_RULES]
     if unknown or not rules:
-        raise UserError(f"--rules: unknown rule(s) {unknown}; plan supports {list(planning.PLAN_RULES)}")
+        raise UserError(
+            f"--rules: unknown rule(s) {unknown}; plan supports {list(planning.PLAN_RULES)}")
     budgets = [float(b) for b in _int_list(args.budget, "--budget")] if args.budget else []
     if any(b <= 0 for b in budgets):
         raise UserError(f"--budget must be positive, got {args.budget}")
@@ -140,7 +150,8 @@ def run(args) -> int:
     costs = parse_costs(list(sample_set.models), args.cost_per_sample, args.price_per_1k,
                         args.mean_tokens)
     if budgets and min(budgets) < costs.min():
-        raise UserError(f"--budget {min(budgets):g} is below the cost of one sample ({costs.min():g})")
+        raise UserError(
+            f"--budget {min(budgets):g} is below the cost of one sample ({costs.min():g})")
     questions = planning.draw_pilot(num_questions, pilot_questions, args.seed)
     pilot = sample_set.select(questions=questions.tolist(), samples=slice(0, pilot_samples))
     result = planning.plan(
@@ -185,10 +196,12 @@ def run(args) -> int:
     print(f"plan from a pilot of {pilot_questions} of {num_questions} questions x "
           f"{pilot_samples} of {recorded} samples ({sample_set.num_models} models, "
           f"{args.predictor} predictor); predicted accuracy over all {num_questions} questions")
-    print(f"{'rank':>4} {'rule':16} {'k':>2} {'accuracy':>8} {'90% interval':>17} {'p_best':>6}  models")
+    print(f"{'rank':>4} {'rule':16} {'k':>2} {'accuracy':>8} {'90% interval':>17} "
+          f"{'p_best':>6}  models")
     for rank, c in enumerate(result.candidates[:10], start=1):
         print(f"{rank:4d} {c.rule:16} {c.k:2d} {c.predicted_accuracy:8.4f} "
-              f"[{c.interval[0]:.4f}, {c.interval[1]:.4f}] {c.p_best:6.2f}  {', '.join(named(c.models))}")
+              f"[{c.interval[0]:.4f}, {c.interval[1]:.4f}] {c.p_best:6.2f}  "
+              f"{', '.join(named(c.models))}")
     for line in result.warnings:
         print(f"WARNING: {line}")
     for b in result.budget:

@@ -134,7 +134,8 @@ def test_end_to_end_plan_hierarchical_finds_the_best_pair(fixture_file, tmp_path
         (["--rules", "agent-forest"], "--rules: unknown rule(s)"),
         (["--budget", "0"], "--budget must be positive"),
         (["--cost-per-sample", "nobody=2"], "--cost-per-sample: unknown model 'nobody'"),
-        (["--price-per-1k", "strong-a=1"], "--price-per-1k and --mean-tokens must be given together"),
+        (["--price-per-1k", "strong-a=1"],
+         "--price-per-1k and --mean-tokens must be given together"),
     ],
 )
 def test_invalid_flags_give_one_line_errors(fixture_file, capsys, flags, message):
