@@ -247,7 +247,7 @@ def _short(text: str | None) -> str:
     return text if len(text) <= PEER_TEXT_CHARS else text[: PEER_TEXT_CHARS - 3] + "..."
 
 
-def _peer_block(peers: Sequence[int], replies: Sequence[str | None], answers, names) -> str:
+def _peer_block(peers: Sequence[int], replies: Sequence[str | None], names) -> str:
     return "\n".join(
         f"{names[j]}: {_short(replies[j])}" if replies[j] else f"{names[j]}: (no answer)"
         for j in peers
@@ -370,7 +370,7 @@ async def run_debate(
                 presented.append(())
                 continue
             peers = presented_peers(i, len(agents), presentation, rng)
-            block = _peer_block(peers, replies, None, names)
+            block = _peer_block(peers, replies, names)
             history = (("assistant", replies[i] or ""),)
             prompts.append(debate_messages(agent, item, history, block))
             presented.append(peers)
@@ -417,7 +417,7 @@ async def run_mixture_of_agents(
         for agent in group:
             prompt, stop = _first_prompt(agent, item)
             if layer > 1:
-                block = _peer_block(everyone, replies, None, names)
+                block = _peer_block(everyone, replies, names)
                 if isinstance(prompt, tuple):
                     prompt = prompt[:-1] + (("user", prompt[-1][1] + "\n\nAnswers of the agents:\n"
                                              + block + "\n\n" + AGGREGATE_INSTRUCTION),)

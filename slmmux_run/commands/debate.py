@@ -28,7 +28,6 @@ transcript file (resumable); ``experiments/groupthink_real/run.py`` is the full 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import tomllib
