@@ -410,11 +410,124 @@ def step_local_live(context: Context) -> StepResult:
     return StepResult("local-live", figures=[figure_path], tables=[out / "replay.json"], summary=summary)
 
 
+def _cli(argv) -> None:
+    """Run one ``slmmux`` command in-process, quietly; a non-zero exit is an error."""
+    import contextlib
+    import io
+
+    from slmmux_run.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main([str(a) for a in argv])
+    if code != 0:
+        raise RuntimeError(f"slmmux {' '.join(map(str, argv))} exited with {code}")
+
+
+def step_heldout(context: Context) -> StepResult:
+    """The held-out test of the fitted answer model (slmmux check) beside the plug-in."""
+    from slmmux_run.errors import UserError
+    from slmmux_run.paths import data_file
+
+    try:
+        path = data_file(SAMPLES_FILE, context.data_dir)
+    except UserError as error:
+        return StepResult("heldout", note=str(error))
+    out = context.out / "heldout"
+    out.mkdir(parents=True, exist_ok=True)
+    draws = 20 if context.quick else 60
+    _cli(["check", "--samples", path, "--fit-samples", 5, "--k", 3, "--predictor", "hierarchical",
+          "--draws", draws, "--json", out / "check.json"]
+         + (["--questions", 60] if context.quick else []))
+    result = json.loads((out / "check.json").read_text())
+    ours, base = result["by_rule"]["slm-mux"], result["baseline"]["slm-mux"]
+    summary = [SummaryRow(
+        "held-out pair accuracy, SLM-MUX k=3 (fit 5 samples)",
+        "— (the papers predict nothing)",
+        f"MAE {100 * ours['mae']:.2f} pt, 90% coverage {ours['coverage']:.2f} ({draws} draws)",
+        f"plug-in MAE {100 * base['mae']:.2f} pt; ratio {ours['mae'] / base['mae']:.2f}",
+    )]
+    return StepResult("heldout", tables=[out / "check.json"], summary=summary)
+
+
+def step_plan(context: Context) -> StepResult:
+    """Plan from a pilot (every question x 1 sample): predicted vs replayed pair accuracies."""
+    from slmmux_run.errors import UserError
+    from slmmux_run.paths import data_file
+
+    try:
+        path = data_file(SAMPLES_FILE, context.data_dir)
+    except UserError as error:
+        return StepResult("plan", note=str(error))
+    out = context.out / "plan"
+    out.mkdir(parents=True, exist_ok=True)
+    _cli(["plan", "--samples", path, "--pilot-questions", 250, "--pilot-samples", 1, "--seed", 0,
+          "--k", 3, "--subset-sizes", "2", "--draws", 40 if context.quick else 100,
+          "--json", out / "plan.json", "--figure", out / "pareto.png"])
+    candidates = json.loads((out / "plan.json").read_text())["candidates"]
+    sample_set = context.samples()
+    truth = {}
+    if sample_set is not None:
+        import slmmux_theory  # noqa: F401
+        from slmmux_run.heldout import default_priority
+        from slmmux_theory.distributions import compact_slots_per_model
+        from slmmux_theory.exact import hypergeometric_counts, mux_levels, mux_subset_accuracy
+
+        counts = sample_set.counts
+        pairs = [tuple(sample_set.models.index(m) for m in c["models"]) for c in candidates]
+        levels = mux_levels(hypergeometric_counts(compact_slots_per_model(counts), 3))
+        swept = np.asarray(mux_subset_accuracy(levels, np.array(pairs), default_priority(counts)))
+        truth = {pair: float(row.mean()) for pair, row in zip(pairs, swept)}
+    errors = [abs(c["predicted_accuracy"] - truth[tuple(sample_set.models.index(m) for m in c["models"])])
+              for c in candidates] if truth else []
+    covered = [c["interval"][0] <= truth[tuple(sample_set.models.index(m) for m in c["models"])] <= c["interval"][1]
+               for c in candidates] if truth else []
+    best = max(candidates, key=lambda c: c["predicted_accuracy"])
+    regret = (max(truth.values()) - truth[tuple(sample_set.models.index(m) for m in best["models"])]) if truth else float("nan")
+    (out / "plan_vs_truth.json").write_text(json.dumps(
+        {"mae": float(np.mean(errors)) if errors else None,
+         "coverage": float(np.mean(covered)) if covered else None, "regret": regret}, indent=1))
+    summary = [SummaryRow(
+        "pick the best pair from a 10 % pilot (250 q x 1 sample)",
+        "search on a full 500-question validation run",
+        f"MAE {100 * np.mean(errors):.2f} pt, coverage {np.mean(covered):.2f}" if errors else "—",
+        f"regret of the chosen pair {100 * regret:.2f} pt (exact replay, all 10 samples)",
+    )]
+    return StepResult("plan", figures=[out / "pareto.png"], tables=[out / "plan.json", out / "plan_vs_truth.json"],
+                      summary=summary)
+
+
+def step_groupthink(context: Context) -> StepResult:
+    """Debates of real local models: fitted conformity model, held-out check, comparison."""
+    transcripts = REPOSITORY / "experiments" / "groupthink_real" / "transcripts.jsonl"
+    if not transcripts.is_file():
+        return StepResult("groupthink", note=f"{transcripts} is missing")
+    out = context.out / "groupthink"
+    _cli(["debate", "report", "--transcripts", transcripts, "--out", out])
+    result = json.loads((out / "result.json").read_text())
+    measured, predicted = result["measured_held_out"], result["model"]["at_posterior_mean"]
+    labels = result["failure_labels_all"]
+    summary = [
+        SummaryRow("debate of small models loses to independent selection",
+                   f"Debate {result['paper'].get('A.1 SLMs MATH LLM-Debate')} vs SLM-MUX "
+                   f"{result['paper'].get('A.2 SLM-MUX MATH')} % (MATH)",
+                   f"debate {100 * predicted['debate_accuracy']:.1f} % (fitted conformity model)",
+                   f"debate {100 * measured['debate_accuracy']:.1f} % on held-out questions"),
+        SummaryRow("groupthink share of failed debates",
+                   f"{result['paper'].get('A.13 groupthink share of failed debates')} % (LLM labeller)",
+                   "—",
+                   f"{100 * labels['groupthink_share_of_failures']:.1f} % (operational, {labels['failed']} failures)"),
+    ]
+    return StepResult("groupthink", figures=[out / "figure.png"], tables=[out / "result.json"], summary=summary)
+
+
 STEPS: dict[str, Callable[[Context], StepResult]] = {
     "theory": step_theory,
     "replay": step_replay,
     "model-switch": step_model_switch,
     "search": step_search,
+    "heldout": step_heldout,
+    "plan": step_plan,
+    "groupthink": step_groupthink,
     "local-run": step_local_run,
     "local-live": step_local_live,
 }

@@ -1,0 +1,56 @@
+"""``slmmux fit``: fit the Bayesian answer model to a samples file; ``--check`` prints the
+posterior predictive checks (per model and per model pair, 90 % intervals)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("fit", help="fit the Bayesian answer model (NUTS or SVI)")
+    parser.add_argument("--samples", required=True, help="samples JSONL (13-model GSM8K schema)")
+    parser.add_argument("--method", default="svi", choices=("svi", "nuts"))
+    parser.add_argument("--svi-steps", type=int, default=3000)
+    parser.add_argument("--nuts-warmup", type=int, default=500)
+    parser.add_argument("--draws", type=int, default=500, help="posterior draws kept")
+    parser.add_argument("--check", action="store_true", help="print the predictive checks")
+    parser.add_argument("--replicates", type=int, default=200, help="replicated data sets")
+    parser.add_argument("--questions", type=int, default=None, help="first N questions only")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="write a summary JSON here")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    import jax
+    import numpy as np
+
+    from slmmux_run.datasets import load_samples
+    from slmmux_run.fit_report import population_check, print_check_table, replicated_check, timed_fit
+
+    sample_set = load_samples(args.samples)
+    if args.questions:
+        sample_set = sample_set.select(questions=list(range(min(args.questions, sample_set.num_questions))))
+    counts = np.asarray(sample_set.counts)
+    fit_key, check_key = jax.random.split(jax.random.PRNGKey(args.seed))
+    options = {"svi": dict(svi_steps=args.svi_steps), "nuts": dict(num_warmup=args.nuts_warmup)}[args.method]
+    fit, wall, cpu = timed_fit(fit_key, counts, method=args.method, num_draws=args.draws, **options)
+    print(f"{args.method.upper()} fit of {counts.shape[0]} models x {counts.shape[1]} questions x "
+          f"{int(counts.sum(-1).max())} samples: wall {wall:.1f} s, CPU {cpu:.1f} s"
+          + (f", divergences {fit.divergences}" if args.method == "nuts" else ""))
+    summary = {"method": args.method, "wall_seconds": wall, "cpu_seconds": cpu}
+    if args.check:
+        check = replicated_check(check_key, fit, counts, args.replicates)
+        print_check_table(check, list(sample_set.models))
+        population = population_check(check_key, fit, counts, args.replicates)
+        print(f"coverage (fitted questions): {check.coverage():.3f}; "
+              f"new questions from the population: {population.coverage():.3f}")
+        summary |= {"coverage": float(check.coverage()), "population_coverage": float(population.coverage()),
+                    "inside_fraction": [float(x) for x in check.inside_fraction()]}
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(summary, indent=1))
+    return 0
