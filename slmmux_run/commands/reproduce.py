@@ -35,7 +35,7 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     results = run_steps(Context(out=out, data_dir=args.data_dir, quick=args.quick), names)
     rows = [row for result in results for row in result.summary]
-    widths = [44, 34, 40, 40]
+    widths = [48, 46, 46, 56]
     header = ("claim", "paper", "ours-theory", "ours-real")
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
     for row in rows:
