@@ -51,18 +51,24 @@ class Context:
     quick: bool = False
     cache: dict = field(default_factory=dict)
 
+    def samples_path(self):
+        """Path of the 13-model GSM8K samples file, or None (reason in ``cache``) when absent."""
+        from slmmux_run.errors import UserError
+        from slmmux_run.paths import data_file
+
+        try:
+            return data_file(SAMPLES_FILE, self.data_dir)
+        except UserError as error:
+            self.cache["samples_error"] = str(error)
+            return None
+
     def samples(self):
         """The 13-model GSM8K sample set (loaded once), or None when the data is absent."""
         if "samples" not in self.cache:
             from slmmux_run.datasets import load_samples
-            from slmmux_run.errors import UserError
-            from slmmux_run.paths import data_file
 
-            try:
-                self.cache["samples"] = load_samples(data_file(SAMPLES_FILE, self.data_dir))
-            except UserError as error:
-                self.cache["samples"] = None
-                self.cache["samples_error"] = str(error)
+            path = self.samples_path()
+            self.cache["samples"] = None if path is None else load_samples(path)
         return self.cache["samples"]
 
 
@@ -425,13 +431,9 @@ def _cli(argv) -> None:
 
 def step_heldout(context: Context) -> StepResult:
     """The held-out test of the fitted answer model (slmmux check) beside the plug-in."""
-    from slmmux_run.errors import UserError
-    from slmmux_run.paths import data_file
-
-    try:
-        path = data_file(SAMPLES_FILE, context.data_dir)
-    except UserError as error:
-        return StepResult("heldout", note=str(error))
+    path = context.samples_path()
+    if path is None:
+        return StepResult("heldout", note=context.cache["samples_error"])
     out = context.out / "heldout"
     out.mkdir(parents=True, exist_ok=True)
     draws = 20 if context.quick else 60
@@ -451,13 +453,9 @@ def step_heldout(context: Context) -> StepResult:
 
 def step_plan(context: Context) -> StepResult:
     """Plan from a pilot (every question x 1 sample): predicted vs replayed pair accuracies."""
-    from slmmux_run.errors import UserError
-    from slmmux_run.paths import data_file
-
-    try:
-        path = data_file(SAMPLES_FILE, context.data_dir)
-    except UserError as error:
-        return StepResult("plan", note=str(error))
+    path = context.samples_path()
+    if path is None:
+        return StepResult("plan", note=context.cache["samples_error"])
     out = context.out / "plan"
     out.mkdir(parents=True, exist_ok=True)
     _cli(["plan", "--samples", path, "--pilot-questions", 250, "--pilot-samples", 1, "--seed", 0,
@@ -465,31 +463,27 @@ def step_plan(context: Context) -> StepResult:
           "--json", out / "plan.json", "--figure", out / "pareto.png"])
     candidates = json.loads((out / "plan.json").read_text())["candidates"]
     sample_set = context.samples()
-    truth = {}
-    if sample_set is not None:
-        import slmmux_theory  # noqa: F401
-        from slmmux_run.heldout import default_priority
-        from slmmux_theory.distributions import compact_slots_per_model
-        from slmmux_theory.exact import hypergeometric_counts, mux_levels, mux_subset_accuracy
+    pairs = [tuple(sample_set.models.index(m) for m in c["models"]) for c in candidates]
+    import slmmux_theory  # noqa: F401
+    from slmmux_run.heldout import default_priority
+    from slmmux_theory.distributions import compact_slots_per_model
+    from slmmux_theory.exact import hypergeometric_counts, mux_levels, mux_subset_accuracy
 
-        counts = sample_set.counts
-        pairs = [tuple(sample_set.models.index(m) for m in c["models"]) for c in candidates]
-        levels = mux_levels(hypergeometric_counts(compact_slots_per_model(counts), 3))
-        swept = np.asarray(mux_subset_accuracy(levels, np.array(pairs), default_priority(counts)))
-        truth = {pair: float(row.mean()) for pair, row in zip(pairs, swept)}
-    errors = [abs(c["predicted_accuracy"] - truth[tuple(sample_set.models.index(m) for m in c["models"])])
-              for c in candidates] if truth else []
-    covered = [c["interval"][0] <= truth[tuple(sample_set.models.index(m) for m in c["models"])] <= c["interval"][1]
-               for c in candidates] if truth else []
-    best = max(candidates, key=lambda c: c["predicted_accuracy"])
-    regret = (max(truth.values()) - truth[tuple(sample_set.models.index(m) for m in best["models"])]) if truth else float("nan")
+    # Truth: exact replay of k = 3 of all 10 recorded samples, every question.
+    counts = sample_set.counts
+    levels = mux_levels(hypergeometric_counts(compact_slots_per_model(counts), 3))
+    truth = np.asarray(mux_subset_accuracy(levels, np.array(pairs), default_priority(counts))).mean(axis=1)
+    predicted = np.array([c["predicted_accuracy"] for c in candidates])
+    low, high = np.array([c["interval"] for c in candidates]).T
+    errors = np.abs(predicted - truth)
+    covered = (low <= truth) & (truth <= high)
+    regret = float(truth.max() - truth[int(np.argmax(predicted))])
     (out / "plan_vs_truth.json").write_text(json.dumps(
-        {"mae": float(np.mean(errors)) if errors else None,
-         "coverage": float(np.mean(covered)) if covered else None, "regret": regret}, indent=1))
+        {"mae": float(errors.mean()), "coverage": float(covered.mean()), "regret": regret}, indent=1))
     summary = [SummaryRow(
         "pick the best pair from a 10 % pilot (250 q x 1 sample)",
         "search on a full 500-question validation run",
-        f"MAE {100 * np.mean(errors):.2f} pt, coverage {np.mean(covered):.2f}" if errors else "—",
+        f"MAE {100 * errors.mean():.2f} pt, coverage {covered.mean():.2f}",
         f"regret of the chosen pair {100 * regret:.2f} pt (exact replay, all 10 samples)",
     )]
     return StepResult("plan", figures=[out / "pareto.png"], tables=[out / "plan.json", out / "plan_vs_truth.json"],
