@@ -162,7 +162,7 @@ def predictive_check(observed_counts, replicated_counts, level: float = 0.9) -> 
     >>> obs = jnp.array([[[2, 0, 0]]])
     >>> rep = jnp.array([[[[2, 0, 0]]], [[[2, 0, 0]]], [[[1, 1, 0]]]])
     >>> check = predictive_check(obs, rep)
-    >>> bool(check.inside.all_agree_rate[0]), float(check.lower.all_agree_rate[0])
+    >>> bool(check.inside.all_agree_rate[0]), round(float(check.lower.all_agree_rate[0]), 12)
     (True, 0.1)
     """
     if not 0 < level < 1:
