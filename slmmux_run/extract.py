@@ -13,7 +13,7 @@ Two modes exist for the SLM-MUX lineage (METHODS §8.2–8.4):
   in :func:`normalize_math_answer`.
 
 Further extractors: :func:`extract_lenient_number` for tiny models that answer "7 + 5 = 12"
-(``/work/shared/models/README.md``), and the ModelSwitch parity extractors of METHODS §7.7.
+(``../shared/models/README.md``), and the ModelSwitch parity extractors of METHODS §7.7.
 
 Example:
   >>> extract_gsm8k("So the total is #### 1,000").answer
