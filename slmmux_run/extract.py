@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -145,7 +146,8 @@ _ROBUST_NUMBER = (
 )
 _ROBUST_NUMBER_RE = re.compile(_ROBUST_NUMBER)
 _REFERENCE_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
-_DECIMAL_RE = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?")
+_DECIMAL_RE = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
+_UNICODE_DIGIT_RE = re.compile(r"(?![0-9])\d")
 _GROUP_SEPARATOR_RE = re.compile(r"(?<=\d)(?:,|\{,\}|\\,|\u2009|\u202f|\u00a0)(?=\d{3}(?!\d))")
 
 
@@ -209,7 +211,10 @@ def normalize_gsm8k_reference(answer: str) -> str:
 
 def _prepare_numeric_text(text: str) -> str:
     # Unicode minus and full-width digits are common in chat output; map them before matching.
+    # Python's ``\d`` matches every Unicode decimal digit ("１２", "꯰"), so digits are mapped to
+    # ASCII here and the canonical answer is always an ASCII number.
     text = text.replace("\u2212", "-").replace("\u2013", "-")
+    text = _UNICODE_DIGIT_RE.sub(lambda m: str(unicodedata.decimal(m.group(0))), text)
     return remove_digit_group_separators(text)
 
 

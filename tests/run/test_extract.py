@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from slmmux_run.errors import UserError
@@ -151,9 +151,17 @@ def test_no_input_crashes_any_extractor(text, letters):
 
 @settings(max_examples=300, deadline=None)
 @given(text=_ANY_TEXT)
+@example(text="\uabf0")  # MEETEI MAYEK DIGIT ZERO: Python's \d matches it (found by CI)
+@example(text="The answer is \uff11\uff12.")  # full-width 12
 def test_robust_numeric_answers_are_canonical(text):
     for result in (extract_gsm8k(text, "robust"), extract_lenient_number(text)):
         assert result.answer is None or CANONICAL_NUMBER.fullmatch(result.answer), result
+
+
+def test_unicode_digits_are_read_as_ascii_numbers():
+    assert extract_gsm8k("The answer is \uff11\uff12.", "robust").answer == "12"
+    assert extract_gsm8k("#### \u0663\u0664", "robust").answer == "34"
+    assert extract_lenient_number("x = \uabf0").answer == "0"
 
 
 @settings(max_examples=300, deadline=None)
