@@ -19,7 +19,14 @@ slot ``A-1`` = ⊥ which never votes), ``R`` rounds (round 1 included).
     of the peer whose message comes **last** in its context (recency). When there is nothing to
     adopt (all peers ⊥, or the last peer ⊥) the agent keeps its own answer.
   - otherwise (a *private move*) keeps its previous answer with probability ``stubbornness`` and
-    else re-draws from its own distribution ``probs[i]``.
+    else re-derives an answer from its **revision law**: ``probs[i]`` tilted by ``revision_shift``
+    on the correct slot's log-odds and ``abstain_shift`` on ⊥'s (both ``0``: re-draw from
+    ``probs[i]``). Later rounds restate the question inside a longer prompt, so the agent's own
+    answer law there need not equal its round-1 law.
+  - before any of this, *recognition*: when at least one peer's previous answer is the correct
+    slot, with probability ``recognition`` the agent answers the correct slot outright (a shown
+    correct answer is checked and accepted: Laughlin's "truth-supported wins"); otherwise the
+    social/private mixture above applies. ``recognition = 0`` is the original model.
 
 * Final answer: plurality of round ``R`` (⊥ excluded, ties uniform; all-⊥ is wrong).
 
@@ -36,7 +43,8 @@ cannot see correctness, but an agent's correctness correlates with the quality o
 reasoning, which is what would make it resist. The SLM-MUX paper's dice example (Gemma right in
 round 1, abandons it in round 2) is the opposite case; fitting both lets transcripts decide.
 
-**Two checks built into the design.** With ``conformity = 0`` (and equal conformities) every agent
+**Two checks built into the design.** With ``conformity = 0`` (and equal conformities), no
+recognition and no revision shifts, every agent
 is an independent chain whose stationary law is ``probs[i]``, so every round, the last included, is
 distributed as fresh independent draws and debate accuracy equals independent plurality accuracy
 whatever the stubbornness. With ``conformity = 1`` and ``majority_weight = 1`` a unanimous state
@@ -84,6 +92,7 @@ __all__ = [
     "pool_measures",
     "predicted_groupthink_measures",
     "recency_adoption_rate",
+    "revision_probabilities",
     "simulate_debates",
     "state_distributions",
     "symmetric_answer_probabilities",
@@ -104,31 +113,86 @@ class DiscussionParams(NamedTuple):
       majority_weight: within a social move, probability of adopting the peers' plurality rather
         than the last peer's answer (recency).
       stubbornness: within a private move, probability of keeping the previous answer rather than
-        re-drawing from the agent's own distribution.
+        re-deriving one from the revision law.
+      recognition: probability of answering the correct slot outright when some peer's previous
+        answer is correct (before the social/private choice); ``0`` switches it off.
+      revision_shift: log-odds shift of the correct slot in the revision law of rounds ``>= 2``;
+        a scalar or one value per agent (shape [agents]).
+      abstain_shift: log-odds shift of ⊥ in the revision law; a scalar or shape [agents].
     """
 
     conformity: jnp.ndarray
     conformity_when_correct: jnp.ndarray
     majority_weight: jnp.ndarray
     stubbornness: jnp.ndarray
+    recognition: jnp.ndarray = 0.0
+    revision_shift: jnp.ndarray = 0.0
+    abstain_shift: jnp.ndarray = 0.0
 
 
 def discussion_params(
-    conformity, majority_weight, stubbornness, conformity_when_correct=None
+    conformity,
+    majority_weight,
+    stubbornness,
+    conformity_when_correct=None,
+    *,
+    recognition=0.0,
+    revision_shift=0.0,
+    abstain_shift=0.0,
 ) -> DiscussionParams:
     """Build :class:`DiscussionParams`; the correct-answer conformity defaults to ``conformity``.
+
+    The three later-round terms default to ``0`` (the original model). Scalar later-round terms
+    are broadcast to the shape of ``conformity``, so batched parameters stay ``vmap``-able.
 
     >>> float(discussion_params(0.5, 1.0, 0.0).conformity_when_correct)
     0.5
     """
     if conformity_when_correct is None:
         conformity_when_correct = conformity
+    conformity = jnp.asarray(conformity, dtype=float)
+
+    def batched(value):
+        value = jnp.asarray(value, dtype=float)
+        return jnp.broadcast_to(value, conformity.shape) if value.ndim == 0 else value
+
     return DiscussionParams(
-        conformity=jnp.asarray(conformity, dtype=float),
+        conformity=conformity,
         conformity_when_correct=jnp.asarray(conformity_when_correct, dtype=float),
         majority_weight=jnp.asarray(majority_weight, dtype=float),
         stubbornness=jnp.asarray(stubbornness, dtype=float),
+        recognition=batched(recognition),
+        revision_shift=batched(revision_shift),
+        abstain_shift=batched(abstain_shift),
     )
+
+
+def revision_probabilities(probs, revision_shift=0.0, abstain_shift=0.0):
+    """The revision law of rounds ``>= 2``: ``probs`` tilted on the correct slot and on ⊥.
+
+    ``q_a ∝ p_a · exp(revision_shift · [a = 0] + abstain_shift · [a = A-1])``, so with
+    ``abstain_shift = 0`` the correct slot's log-odds move by exactly ``revision_shift`` and the
+    other slots keep their ratios. Slots with probability 0 stay at 0.
+
+    Args:
+      probs: answer distributions, shape [..., agents, answers].
+      revision_shift: scalar or shape [agents] (broadcast against the leading axes of ``probs``).
+      abstain_shift: scalar or shape [agents].
+
+    Returns:
+      Distributions of the shape of ``probs``.
+
+    >>> q = revision_probabilities(jnp.array([[0.5, 0.25, 0.25]]), jnp.log(3.0))
+    >>> [round(float(x), 6) for x in q[0]]
+    [0.75, 0.125, 0.125]
+    """
+    probs = jnp.asarray(probs, dtype=float)
+    num_answers = probs.shape[-1]
+    slots = jnp.arange(num_answers)
+    tilt = (jnp.asarray(revision_shift, dtype=float)[..., None] * (slots == 0)
+            + jnp.asarray(abstain_shift, dtype=float)[..., None] * (slots == num_answers - 1))
+    weights = probs * jnp.exp(tilt)
+    return weights / weights.sum(axis=-1, keepdims=True)
 
 
 def last_peer_index(num_agents: int) -> np.ndarray:
@@ -170,7 +234,7 @@ def next_answer_probabilities(states, probs, params: DiscussionParams, last_peer
     Args:
       states: previous-round answers, integer array of shape [..., agents].
       probs: the agents' own answer distributions, shape [agents, answers].
-      params: the conformity parameters (scalars).
+      params: the conformity parameters (scalars; the two revision shifts may be [agents]).
       last_peer: presentation weights from :func:`last_peer_weights`, shape [agents, agents].
 
     Returns:
@@ -194,10 +258,16 @@ def next_answer_probabilities(states, probs, params: DiscussionParams, last_peer
     recency_valid = jnp.einsum("ij,...ja->...ia", jnp.asarray(last_peer, dtype=float), valid)
     recency = recency_valid + (1.0 - recency_valid.sum(axis=-1, keepdims=True)) * own
     social = params.majority_weight * majority + (1.0 - params.majority_weight) * recency
-    private = params.stubbornness * own + (1.0 - params.stubbornness) * probs
+    revised = revision_probabilities(probs, params.revision_shift, params.abstain_shift)
+    private = params.stubbornness * own + (1.0 - params.stubbornness) * revised
     conformity = jnp.where(states == 0, params.conformity_when_correct, params.conformity)
     conformity = conformity[..., None]
-    return conformity * social + (1.0 - conformity) * private
+    mixture = conformity * social + (1.0 - conformity) * private
+    # Recognition acts only on an agent not already correct, when a peer shows the correct slot
+    # (⊥ is never slot 0); a correct agent's staying is governed by its own conformity.
+    shown = ((peer_counts[..., 0] > 0) & (states != 0))[..., None]
+    recognise = jnp.asarray(params.recognition, dtype=float) * shown
+    return recognise * jax.nn.one_hot(0, num_answers) + (1.0 - recognise) * mixture
 
 
 def joint_states(num_agents: int, num_answers: int) -> np.ndarray:

@@ -11,6 +11,11 @@ latent with a symmetric Dirichlet prior per (question, agent). Fitting is by NUT
 ``AutoNormal`` guide, always with an explicit key. The posterior predictive of final accuracy and
 flip rates on held-out questions is exact per posterior draw (the Markov chain expectation), with
 an optional simulated version that adds the sampling noise of a finite held-out set.
+
+Two optional later-round terms (off by default, the original four-parameter model): ``recognition``
+(a correct answer shown by a peer is accepted outright with this probability) and a revision law
+(``revision_shift`` / ``abstain_shift``: log-odds shifts of the correct slot and of ⊥ in the answers
+re-derived in rounds ``>= 2``, one pair per *agent group*, e.g. per model).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from slmmux_theory.groupthink import (
 )
 
 __all__ = [
+    "EXTENSION_NAMES",
     "PARAMETER_NAMES",
     "DiscussionPosterior",
     "ParameterIntervals",
@@ -49,6 +55,8 @@ __all__ = [
 ]
 
 PARAMETER_NAMES = ("conformity", "conformity_when_correct", "majority_weight", "stubbornness")
+EXTENSION_NAMES = ("recognition", "revision_shift", "abstain_shift")
+SHIFT_PRIOR_SCALE = 1.5  # Normal(0, 1.5) on a log-odds shift: a factor e^3 ≈ 20 at two sd
 
 
 def _check_transcripts(answers, probs, question_index, num_answers):
@@ -74,6 +82,18 @@ def _check_transcripts(answers, probs, question_index, num_answers):
     return answers, probs, jnp.asarray(question_index)
 
 
+def _agent_groups(agent_groups, num_agents: int) -> tuple[int, ...]:
+    """Validated group index of each agent (default: all agents in group 0)."""
+    if agent_groups is None:
+        return (0,) * num_agents
+    groups = tuple(int(g) for g in agent_groups)
+    if len(groups) != num_agents or min(groups) < 0:
+        raise ValueError(
+            f"agent_groups must give a group >= 0 for each of the {num_agents} agents, got {groups}"
+        )
+    return groups
+
+
 def discussion_model(
     answers,
     probs=None,
@@ -84,6 +104,9 @@ def discussion_model(
     concentration: float = 1.0,
     asymmetric: bool = True,
     presentation: str = "index",
+    recognition: bool = False,
+    revision: bool = False,
+    agent_groups: tuple[int, ...] | None = None,
 ):
     """NumPyro model of debate transcripts.
 
@@ -98,8 +121,13 @@ def discussion_model(
       asymmetric: sample ``conformity_when_correct`` separately; otherwise tie it to
         ``conformity``.
       presentation: peer order of the debate (``"index"`` or ``"shuffled"``).
+      recognition: sample the ``recognition`` probability (else it is 0).
+      revision: sample the revision law's ``revision_shift`` and ``abstain_shift`` (else 0), one
+        each per agent group, sites ``revision_shift_group`` / ``abstain_shift_group`` [groups].
+      agent_groups: group of each agent (e.g. ``(0, 0, 1)`` for two copies of one model and
+        another model); default one group shared by all agents.
 
-    All four parameters have uniform ``Beta(1, 1)`` priors.
+    The probabilities have uniform ``Beta(1, 1)`` priors, the shifts ``Normal(0, 1.5)``.
     """
     answers, probs, question_index = _check_transcripts(answers, probs, question_index, num_answers)
     num_debates, _, num_agents = answers.shape
@@ -108,11 +136,23 @@ def discussion_model(
         conformity_when_correct = numpyro.sample("conformity_when_correct", dist.Beta(1.0, 1.0))
     else:
         conformity_when_correct = numpyro.deterministic("conformity_when_correct", conformity)
+    groups = _agent_groups(agent_groups, num_agents)
+    zero = jnp.zeros(())
+    if revision:
+        num_groups = max(groups) + 1
+        prior = dist.Normal(0.0, SHIFT_PRIOR_SCALE).expand([num_groups]).to_event(1)
+        revision_shift = numpyro.sample("revision_shift_group", prior)[jnp.asarray(groups)]
+        abstain_shift = numpyro.sample("abstain_shift_group", prior)[jnp.asarray(groups)]
+    else:
+        revision_shift = abstain_shift = zero
     params = DiscussionParams(
         conformity=conformity,
         conformity_when_correct=conformity_when_correct,
         majority_weight=numpyro.sample("majority_weight", dist.Beta(1.0, 1.0)),
         stubbornness=numpyro.sample("stubbornness", dist.Beta(1.0, 1.0)),
+        recognition=(numpyro.sample("recognition", dist.Beta(1.0, 1.0)) if recognition else zero),
+        revision_shift=revision_shift,
+        abstain_shift=abstain_shift,
     )
     if probs is None:
         if num_questions is None:
@@ -152,6 +192,9 @@ class DiscussionPosterior(NamedTuple):
       stubbornness: shape [draws].
       answer_probabilities: latent distributions, shape [draws, questions, agents, answers], or
         ``None`` when they were given.
+      recognition: shape [draws], or ``None`` when not fitted (then 0).
+      revision_shift: per agent (groups expanded), shape [draws, agents], or ``None`` (then 0).
+      abstain_shift: shape [draws, agents], or ``None`` (then 0).
     """
 
     conformity: jnp.ndarray
@@ -159,22 +202,46 @@ class DiscussionPosterior(NamedTuple):
     majority_weight: jnp.ndarray
     stubbornness: jnp.ndarray
     answer_probabilities: jnp.ndarray | None = None
+    recognition: jnp.ndarray | None = None
+    revision_shift: jnp.ndarray | None = None
+    abstain_shift: jnp.ndarray | None = None
 
     def params(self) -> DiscussionParams:
         """The draws as a batched :class:`DiscussionParams` (leading axis = draws)."""
+        zeros = jnp.zeros_like(jnp.asarray(self.conformity, dtype=float))
+
+        def given(value):
+            return zeros if value is None else value
+
         return DiscussionParams(
-            self.conformity, self.conformity_when_correct, self.majority_weight, self.stubbornness
+            self.conformity, self.conformity_when_correct, self.majority_weight, self.stubbornness,
+            given(self.recognition), given(self.revision_shift), given(self.abstain_shift),
+        )  # fmt: skip
+
+    def draw(self, index: int) -> "DiscussionPosterior":
+        """The posterior restricted to draw ``index`` (leading axis of length 1)."""
+        return DiscussionPosterior(
+            *(None if value is None else value[index:index + 1] for value in self)
         )
 
 
-def _posterior_from_samples(samples: dict) -> DiscussionPosterior:
+def _posterior_from_samples(samples: dict, agent_groups=None,
+                            num_agents: int | None = None) -> DiscussionPosterior:
     conformity = samples["conformity"]
+    groups = None if num_agents is None else jnp.asarray(_agent_groups(agent_groups, num_agents))
+
+    def per_agent(site):
+        return samples[site][:, groups] if site in samples else None
+
     return DiscussionPosterior(
         conformity=conformity,
         conformity_when_correct=samples.get("conformity_when_correct", conformity),
         majority_weight=samples["majority_weight"],
         stubbornness=samples["stubbornness"],
         answer_probabilities=samples.get("answer_probabilities"),
+        recognition=samples.get("recognition"),
+        revision_shift=per_agent("revision_shift_group"),
+        abstain_shift=per_agent("abstain_shift_group"),
     )
 
 
@@ -223,7 +290,8 @@ def fit_nuts(
         progress_bar=progress_bar,
     )
     mcmc.run(key, answers, probs, **_with_num_questions(answers, probs, model_kwargs))
-    return _posterior_from_samples(mcmc.get_samples())
+    return _posterior_from_samples(mcmc.get_samples(), model_kwargs.get("agent_groups"),
+                                   jnp.asarray(answers).shape[2])
 
 
 @partial(jax.jit, static_argnames=("num_steps", "learning_rate", "num_draws", "options"))
@@ -282,7 +350,7 @@ def fit_svi(
         num_draws,
         tuple(sorted(model_kwargs.items())),
     )
-    return _posterior_from_samples(samples)
+    return _posterior_from_samples(samples, model_kwargs.get("agent_groups"), answers.shape[2])
 
 
 class ParameterIntervals(NamedTuple):
@@ -290,12 +358,17 @@ class ParameterIntervals(NamedTuple):
 
     Attributes:
       conformity, conformity_when_correct, majority_weight, stubbornness: the intervals.
+      recognition: its interval, or ``None`` when not fitted.
+      revision_shift, abstain_shift: one ``(low, high)`` pair per agent, or ``None``.
     """
 
     conformity: tuple[float, float]
     conformity_when_correct: tuple[float, float]
     majority_weight: tuple[float, float]
     stubbornness: tuple[float, float]
+    recognition: tuple[float, float] | None = None
+    revision_shift: tuple[tuple[float, float], ...] | None = None
+    abstain_shift: tuple[tuple[float, float], ...] | None = None
 
 
 def posterior_intervals(posterior: DiscussionPosterior, mass: float = 0.9) -> ParameterIntervals:
@@ -306,14 +379,20 @@ def posterior_intervals(posterior: DiscussionPosterior, mass: float = 0.9) -> Pa
     [0.05, 0.95]
     """
     tail = (1.0 - mass) / 2.0
+
+    def interval(values):
+        low, high = jnp.quantile(values, jnp.array([tail, 1 - tail]), axis=0)
+        if jnp.ndim(low) == 0:
+            return float(low), float(high)
+        return tuple((float(lo), float(hi)) for lo, hi in zip(low, high))
+
+    def optional(name):
+        value = getattr(posterior, name)
+        return None if value is None else interval(value)
+
     return ParameterIntervals(
-        *(
-            tuple(
-                float(x)
-                for x in jnp.quantile(getattr(posterior, name), jnp.array([tail, 1 - tail]))
-            )
-            for name in PARAMETER_NAMES
-        )
+        *(interval(getattr(posterior, name)) for name in PARAMETER_NAMES),
+        *(optional(name) for name in EXTENSION_NAMES),
     )
 
 

@@ -78,7 +78,12 @@ __all__ = [
 ]
 
 DEFAULT_SETTINGS = {"fit_fraction": 0.5, "split_seed": 0, "max_answers": 7, "fit_steps": 2000,
-                    "draws": 200, "simulated_debates": 100, "fit_seed": 0}  # fmt: skip
+                    "draws": 200, "simulated_debates": 100, "fit_seed": 0,
+                    "recognition": True, "revision": False, "variant_draws": 40}  # fmt: skip
+# The fitted-model variants compared in the report (name -> discussion_model options): the
+# original four-parameter model, each later-round term alone, and both.
+VARIANTS = {"base": {}, "recognition": {"recognition": True},
+            "revision": {"revision": True}, "both": {"recognition": True, "revision": True}}
 MODELS = ("smollm2", "gemma3")
 
 
@@ -215,7 +220,77 @@ def _standard_errors(answers, num_answers) -> dict[str, float]:
     return out
 
 
-def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings) -> dict[str, Any]:
+def _model_options(settings: dict, agent_groups) -> dict[str, Any]:
+    """discussion_model options of the report's main fit (from the ``[report]`` settings)."""
+    options = {"recognition": bool(settings["recognition"]), "revision": bool(settings["revision"])}
+    return options | ({"agent_groups": tuple(agent_groups)} if options["revision"] else {})
+
+
+def _exact_draws(posterior, probs, rounds, count=None) -> dict[str, np.ndarray]:
+    """Exact predictive measures per posterior draw on ``probs``, field -> [draws]."""
+    from slmmux_theory.groupthink_fit import posterior_predictive
+
+    # One draw at a time: the A**N-state transition matrices of every question at once per draw
+    # fit in memory, all draws at once would not.
+    total = posterior.conformity.shape[0]
+    draws = [posterior_predictive(posterior.draw(i), probs, rounds)
+             for i in range(total if count is None else min(count, total))]  # fmt: skip
+    return {field: np.concatenate([np.asarray(getattr(d, field)) for d in draws])
+            for field in draws[0]._fields}  # fmt: skip
+
+
+def _parameter_summary(posterior) -> dict[str, Any]:
+    """Posterior mean and 90 % interval of every fitted parameter (per agent for shifts)."""
+    from slmmux_theory.groupthink_fit import EXTENSION_NAMES, PARAMETER_NAMES, posterior_intervals
+
+    intervals = posterior_intervals(posterior, 0.9)
+    summary = {}
+    for name in PARAMETER_NAMES + EXTENSION_NAMES:
+        values = getattr(posterior, name)
+        if values is None:
+            continue
+        mean = np.asarray(jnp.mean(values, axis=0))
+        summary[name] = {"mean": mean.tolist() if mean.ndim else float(mean),
+                         "interval90": [list(x) for x in getattr(intervals, name)]
+                         if mean.ndim else list(getattr(intervals, name))}  # fmt: skip
+    return summary
+
+
+def _variant_comparison(slots, fit_rows, held_rows, rounds, settings, agent_groups,
+                        fit_key) -> dict[str, Any]:  # fmt: skip
+    """Every model variant fitted on the fit half; predictions on both halves (fewer draws).
+
+    The in-sample (fit-half) check is what chooses a variant without looking at the held-out
+    half; the held-out predictions are what each variant is judged by.
+    """
+    import time
+
+    from slmmux_theory.groupthink_fit import fit_svi
+
+    answers, probs = jnp.asarray(slots.answers), jnp.asarray(slots.probs)
+    out = {}
+    for name, options in VARIANTS.items():
+        if options.get("revision"):
+            options = options | {"agent_groups": tuple(agent_groups)}
+        started = time.perf_counter()
+        posterior = fit_svi(fit_key, answers[fit_rows], probs[fit_rows],
+                            num_steps=int(settings["fit_steps"]),
+                            num_draws=int(settings["variant_draws"]), presentation="index",
+                            **options)  # fmt: skip
+        seconds = time.perf_counter() - started
+        held = _exact_draws(posterior, probs[held_rows], rounds)
+        fit = _exact_draws(posterior, probs[fit_rows], rounds)
+        out[name] = {"options": {k: v for k, v in options.items() if k != "agent_groups"},
+                     "fit_seconds": seconds, "parameters": _parameter_summary(posterior),
+                     "held_out": {k: float(np.nanmean(v)) for k, v in held.items()},
+                     "fit_half": {k: float(np.nanmean(v)) for k, v in fit.items()}}  # fmt: skip
+    return out
+
+
+def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings,
+                     agent_groups=None) -> dict[str, Any]:  # fmt: skip
+    import time
+
     from slmmux_theory.groupthink import (
         discussion_params,
         groupthink_measures,
@@ -223,38 +298,25 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings) -> dict[str, 
         pool_measures,
         simulate_debates,
     )
-    from slmmux_theory.groupthink_fit import (
-        DiscussionPosterior,
-        PARAMETER_NAMES,
-        fit_svi,
-        posterior_intervals,
-        posterior_predictive,
-        posterior_predictive_simulated,
-    )
+    from slmmux_theory.groupthink_fit import fit_svi, posterior_predictive_simulated
 
     answers = jnp.asarray(slots.answers)
     probs = jnp.asarray(slots.probs)
     num_answers = slots.num_answers
+    if agent_groups is None:
+        agent_groups = tuple(range(answers.shape[2]))
+    options = _model_options(settings, agent_groups)
     key = jax.random.PRNGKey(int(settings["fit_seed"]))
     fit_key, sim_key, fail_key = jax.random.split(key, 3)
+    started = time.perf_counter()
     posterior = fit_svi(fit_key, answers[fit_rows], probs[fit_rows],
                         num_steps=int(settings["fit_steps"]), num_draws=int(settings["draws"]),
-                        presentation="index")  # fmt: skip
-    intervals = posterior_intervals(posterior, 0.9)
-    parameters = {
-        name: {"mean": float(jnp.mean(getattr(posterior, name))),
-               "interval90": list(getattr(intervals, name))}
-        for name in PARAMETER_NAMES
-    }  # fmt: skip
+                        presentation="index", **options)  # fmt: skip
+    posterior.conformity.block_until_ready()
+    fit_seconds = time.perf_counter() - started
+    parameters = _parameter_summary(posterior)
     held_probs = probs[held_rows]
-    # One draw at a time: the A**N-state transition matrices of every question at once per draw
-    # fit in memory, all draws at once would not.
-    draws = []
-    for i in range(posterior.conformity.shape[0]):
-        one = DiscussionPosterior(*(getattr(posterior, n)[i:i + 1] for n in PARAMETER_NAMES))
-        draws.append(posterior_predictive(one, held_probs, rounds))
-    exact = {field: np.concatenate([np.asarray(getattr(d, field)) for d in draws])
-             for field in draws[0]._fields}  # fmt: skip
+    exact = _exact_draws(posterior, held_probs, rounds)
     simulated = posterior_predictive_simulated(sim_key, posterior, held_probs, rounds, 1)
     predicted = {}
     for field in exact:
@@ -267,9 +329,14 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings) -> dict[str, 
             "predictive90": ([float(np.quantile(noisy, 0.05)), float(np.quantile(noisy, 0.95))]
                              if noisy.size else [math.nan, math.nan]),
         }  # fmt: skip
+    def mean_of(name):
+        return parameters[name]["mean"] if name in parameters else 0.0
+
     mean_params = discussion_params(
         parameters["conformity"]["mean"], parameters["majority_weight"]["mean"],
         parameters["stubbornness"]["mean"], parameters["conformity_when_correct"]["mean"],
+        recognition=mean_of("recognition"), revision_shift=mean_of("revision_shift"),
+        abstain_shift=mean_of("abstain_shift"),
     )  # fmt: skip
     # Expected recency/capitulation at the posterior mean (extra, not in PredictiveMeasures).
     per_question = jax.vmap(lambda p: predicted_groupthink_measures(p, mean_params, rounds))(
@@ -283,9 +350,13 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings) -> dict[str, 
                                                                     held_probs.shape[1]),
                                num_answers)  # fmt: skip
     measured_fit = _measure_dict(groupthink_measures(answers[fit_rows], num_answers))
-    return {"parameters": parameters, "predicted": predicted, "at_posterior_mean": at_mean,
+    variants = (_variant_comparison(slots, fit_rows, held_rows, rounds, settings, agent_groups,
+                                    fit_key) if settings.get("variant_draws") else {})  # fmt: skip
+    return {"options": {k: v for k, v in options.items() if k != "agent_groups"},
+            "agent_groups": list(agent_groups), "fit_seconds": fit_seconds,
+            "parameters": parameters, "predicted": predicted, "at_posterior_mean": at_mean,
             "predicted_failure_labels": _label_shares(labels),
-            "fit_measured": measured_fit}  # fmt: skip
+            "fit_measured": measured_fit, "variants": variants}  # fmt: skip
 
 
 def _label_shares(labels) -> dict[str, Any]:
@@ -388,8 +459,13 @@ def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) ->
     held_answers = slots.answers[held_rows]
     measured = _measure_dict(groupthink_measures(held_answers, slots.num_answers))
     measured_se = _standard_errors(held_answers, slots.num_answers)
+    # Revision-law shifts are shared by agents of one model (group = model, in agent order).
+    first = sorted((t for t in debate_turns if t.round == 1 and t.discussion_id ==
+                    debate_turns[0].discussion_id), key=lambda t: t.agent)  # fmt: skip
+    model_names = list(dict.fromkeys(t.model for t in first))
+    agent_groups = tuple(model_names.index(t.model) for t in first)
     model = _fit_and_predict(slots, np.flatnonzero(fit_rows), np.flatnonzero(held_rows), rounds,
-                             settings)  # fmt: skip
+                             settings, agent_groups)  # fmt: skip
     held_debates = {k: v for k, v in debates.items() if v[0].question_id in set(held_ids)}
     debate_summary = _discussion_accuracy(held_debates)
     independent = _independent_rows(sample_records, models, fit_ids, held_ids,
@@ -435,6 +511,44 @@ def _pct(value, digits=1) -> str:
     return f"{100 * value:.{digits}f}"
 
 
+VARIANT_MEASURES = ("debate_accuracy", "flip_correct_to_wrong", "flip_wrong_to_correct",
+                    "lost_correct", "final_consensus_on_wrong")
+
+
+def _variant_lines(result: dict) -> list[str]:
+    """Markdown table: every model variant's predictions, in-sample (fit half) and held out."""
+    variants = result["model"].get("variants") or {}
+    if not variants:
+        return []
+    measured_fit, measured = result["model"]["fit_measured"], result["measured_held_out"]
+    head = " | ".join(name.replace("_", " ") for name in VARIANT_MEASURES)
+    lines = [
+        "",
+        "## Model variants: predicted (|measured − predicted|) in points",
+        "",
+        "Each variant fitted by SVI on the fit half (same key; "
+        f"{result['settings'].get('variant_draws')} draws). `base`: the four conformity "
+        "parameters; `recognition`: + a wrong agent shown the correct answer by a peer adopts it "
+        "outright with a fitted probability; `revision`: + a per-model log-odds shift of the "
+        "correct slot and of ⊥ in answers re-derived in rounds ≥ 2; `both`. The fit-half rows "
+        "are an in-sample check (they choose the variant without the held-out half).",
+        "",
+        f"| variant | half | fit s | {head} |",
+        "|---|---|---|" + "---|" * len(VARIANT_MEASURES),
+        "| measured | fit | | " + " | ".join(_pct(measured_fit[m]) for m in VARIANT_MEASURES) + " |",
+        "| measured | held-out | | " + " | ".join(_pct(measured[m]) for m in VARIANT_MEASURES)
+        + " |",
+    ]
+    for name, variant in variants.items():
+        for half, reference in (("fit", measured_fit), ("held-out", measured)):
+            values = variant["fit_half" if half == "fit" else "held_out"]
+            cells = [f"{_pct(values[m])} ({_pct(abs(values[m] - reference[m]))})"
+                     for m in VARIANT_MEASURES]  # fmt: skip
+            lines.append(f"| {name} | {half} | {variant['fit_seconds']:.0f} | "
+                         + " | ".join(cells) + " |")
+    return lines
+
+
 def format_report(result: dict) -> str:
     """Markdown tables of :func:`analyse`'s result."""
     measured, se = result["measured_held_out"], result["measured_held_out_se"]
@@ -447,12 +561,17 @@ def format_report(result: dict) -> str:
         f"held out {result['held_out_questions']} questions ({result['held_out_debates']} debates). "
         f"Slots per question A = {result['num_answers']}.",
         "",
-        "## Fitted conformity parameters (SVI, 90 % intervals)",
+        f"## Fitted parameters (SVI, 90 % intervals; model options "
+        f"{result['model'].get('options', {})}, fit {result['model'].get('fit_seconds', math.nan):.0f} s)",
         "",
         "| parameter | mean | 90 % interval |",
         "|---|---|---|",
     ]
     for name, value in result["model"]["parameters"].items():
+        if isinstance(value["mean"], list):  # per agent (revision-law shifts)
+            for agent, (mean, (low, high)) in enumerate(zip(value["mean"], value["interval90"])):
+                lines.append(f"| {name} (agent {agent}) | {mean:.3f} | [{low:.3f}, {high:.3f}] |")
+            continue
         low, high = value["interval90"]
         lines.append(f"| {name} | {value['mean']:.3f} | [{low:.3f}, {high:.3f}] |")
     lines += [
@@ -464,8 +583,9 @@ def format_report(result: dict) -> str:
         "draws; `90 % (predictive)`: simulated held-out sets of the same size (adds sampling "
         "noise); `|diff|`: |measured − predicted|, target ≤ 3 points.",
         "",
-        "| measure | measured ± se | predicted | 90 % (param) | 90 % (predictive) | |diff| |",
-        "|---|---|---|---|---|---|",
+        "| measure | measured ± se | predicted | 90 % (param) | 90 % (predictive) | |diff| "
+        "| ≤ 3? |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in ("debate_accuracy", "independent_accuracy", "flip_correct_to_wrong",
                  "flip_wrong_to_correct", "lost_correct", "final_consensus_on_wrong"):
@@ -474,10 +594,12 @@ def format_report(result: dict) -> str:
         lines.append(
             f"| {name} | {_pct(measured[name])} ± {_pct(se.get(name))} | {_pct(p['mean'])} | "
             f"[{_pct(p['interval90'][0])}, {_pct(p['interval90'][1])}] | "
-            f"[{_pct(p['predictive90'][0])}, {_pct(p['predictive90'][1])}] | {_pct(diff)} |")
+            f"[{_pct(p['predictive90'][0])}, {_pct(p['predictive90'][1])}] | {_pct(diff)} | "
+            f"{'yes' if diff <= 0.03 else '**no**'} |")
     for name in ("capitulation_to_wrong", "capitulation_to_correct", "recency_adoption"):
         lines.append(f"| {name} | {_pct(measured[name])} | {_pct(at_mean[name])} (at mean) | | | "
                      f"{_pct(abs(measured[name] - at_mean[name]))} |")
+    lines += _variant_lines(result)
     debate = result["debate_held_out"]
     independent = result["independent"]
     lines += [

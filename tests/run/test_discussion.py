@@ -314,6 +314,10 @@ def test_debate_report_end_to_end_on_simulated_transcripts(tmp_path):
     assert (out / "figure.png").stat().st_size > 0
     report = (out / "report.md").read_text()
     assert "LLM-Debate (3 agents, 3 rounds)" in report and "A.13" in report
+    # Every model variant is fitted and reported; the main fit has the recognition term.
+    assert set(result["model"]["variants"]) == {"base", "recognition", "revision", "both"}
+    assert "revision_shift" in result["model"]["variants"]["revision"]["parameters"]
+    assert "recognition" in result["model"]["parameters"] and "## Model variants" in report
     # Held-out debate accuracy measured on 6 debates equals the transcripts' own plurality.
     assert 0.0 <= result["measured_held_out"]["debate_accuracy"] <= 1.0
     assert result["paper"]["A.13 groupthink share of failed debates"] == 59.5

@@ -23,12 +23,33 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 # ----------------------------------------------------------------------------- brute force
+def brute_revision_law(row, correct_shift, abstain_shift):
+    """The revision law written out: p_a * exp(shift on slot 0 / on ⊥), renormalised."""
+    last = len(row) - 1
+    weights = [p * math.exp((correct_shift if a == 0 else 0.0)
+                            + (abstain_shift if a == last else 0.0)) for a, p in enumerate(row)]
+    return [w / sum(weights) for w in weights]
+
+
 def brute_choices(i, state, probs, params, presentation):
-    """(next answer, probability) for every choice path of agent i, in plain Python."""
-    conformity, conformity_correct, majority_weight, stubbornness = params
+    """(next answer, probability) for every choice path of agent i, in plain Python.
+
+    ``params`` is ``(c, c_correct, majority, stubborn)`` or that plus ``(recognition,
+    correct_shifts, abstain_shifts)`` with one shift per agent.
+    """
+    conformity, conformity_correct, majority_weight, stubbornness = params[:4]
+    recognition, correct_shifts, abstain_shifts = (
+        params[4:] if len(params) > 4 else (0.0, [0.0] * len(state), [0.0] * len(state)))
+    own = state[i]
+    shown = own != 0 and any(state[j] == 0 for j in range(len(state)) if j != i)
+    if shown and recognition > 0:
+        # Recognition first: the correct slot outright, else the original choice paths.
+        rest = brute_choices(i, state, probs, params[:4] + (0.0, correct_shifts, abstain_shifts),
+                             presentation)
+        return [(0, recognition)] + [(a, (1 - recognition) * p) for a, p in rest]
+    law = brute_revision_law(probs[i], correct_shifts[i], abstain_shifts[i])
     num_agents = len(state)
     abstain = len(probs[i]) - 1
-    own = state[i]
     social = conformity_correct if own == 0 else conformity
     branches = []
     peers = [state[j] for j in range(num_agents) if j != i and state[j] != abstain]
@@ -48,7 +69,7 @@ def brute_choices(i, state, probs, params, presentation):
         seen = state[j]
         branches.append((own if seen == abstain else seen, social * (1 - majority_weight) * weight))
     branches.append((own, (1 - social) * stubbornness))
-    for a, p in enumerate(probs[i]):
+    for a, p in enumerate(law):
         branches.append((a, (1 - social) * (1 - stubbornness) * p))
     return branches
 
@@ -109,6 +130,66 @@ def test_exact_matches_brute_force_enumeration(probs, params, rounds, presentati
         jnp.array(probs), gt.discussion_params(c, w, s, cc), rounds, presentation
     )
     assert abs(float(got) - expected) < 1e-10
+
+
+EXTENDED_CASES = [
+    # probs, (c, c_correct, majority, stubborn, recognition, correct shifts, ⊥ shifts), rounds
+    ([[0.5, 0.3, 0.2], [0.4, 0.4, 0.2]], (0.6, 0.6, 0.7, 0.3, 0.4, [0.8, 0.8], [0.0, 0.0]), 3,
+     "index"),
+    ([[0.5, 0.2, 0.2, 0.1], [0.3, 0.5, 0.1, 0.1]], (0.8, 0.2, 0.4, 0.5, 0.0, [-1.0, 0.5],
+                                                    [1.2, -0.3]), 3, "index"),
+    ([[0.5, 0.4, 0.1], [0.3, 0.6, 0.1], [0.45, 0.45, 0.1]],
+     (0.7, 0.5, 0.6, 0.2, 0.35, [0.3, 0.3, -0.7], [1.0, 1.0, 0.4]), 2, "index"),
+    ([[0.5, 0.4, 0.1], [0.3, 0.6, 0.1], [0.45, 0.45, 0.1]],
+     (0.7, 0.5, 0.6, 0.2, 0.6, [0.3, -0.2, 1.1], [-0.5, 0.2, 0.4]), 2, "shuffled"),
+]
+
+
+@pytest.mark.parametrize("probs, params, rounds, presentation", EXTENDED_CASES)
+def test_recognition_and_revision_law_match_brute_force_enumeration(probs, params, rounds,
+                                                                    presentation):
+    expected = brute_force_accuracy(probs, params, rounds, presentation)
+    c, cc, w, s, recognition, shifts, abstain = params
+    theta = gt.discussion_params(c, w, s, cc, recognition=recognition,
+                                 revision_shift=jnp.array(shifts), abstain_shift=jnp.array(abstain))
+    got = gt.debate_accuracy_exact(jnp.array(probs), theta, rounds, presentation)
+    assert abs(float(got) - expected) < 1e-10
+    # The new terms matter on these cases: the original model gives another value.
+    assert abs(brute_force_accuracy(probs, params[:4], rounds, presentation) - expected) > 1e-3
+
+
+def test_recognition_moves_only_wrong_agents_with_a_correct_peer():
+    # Agent 0 wrong, agent 1 correct: with recognition 1 and nothing else agent 0 jumps to the
+    # correct slot; agent 1 (already correct, no correct peer) follows its private law.
+    probs = jnp.array([[0.2, 0.5, 0.3], [0.6, 0.3, 0.1]])
+    theta = gt.discussion_params(0.0, 0.5, 1.0, recognition=1.0)
+    moves = np.asarray(gt.next_answer_probabilities(jnp.array([1, 0]), probs, theta,
+                                                    gt.last_peer_weights(2)))
+    np.testing.assert_allclose(moves, [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]], atol=1e-14)
+    # No correct peer: recognition has no effect (agent keeps its answer, stubbornness 1).
+    moves = np.asarray(gt.next_answer_probabilities(jnp.array([1, 2]), probs, theta,
+                                                    gt.last_peer_weights(2)))
+    np.testing.assert_allclose(moves, [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], atol=1e-14)
+
+
+def test_revision_shift_moves_the_correct_log_odds_by_exactly_the_shift():
+    probs = jnp.array([[0.3, 0.5, 0.15, 0.05], [0.6, 0.2, 0.1, 0.1]])
+    revised = np.asarray(gt.revision_probabilities(probs, jnp.array([0.7, -1.2])))
+    for row, new, shift in zip(np.asarray(probs), revised, (0.7, -1.2)):
+        logit = np.log(new[0] / (1 - new[0])) - np.log(row[0] / (1 - row[0]))
+        assert logit == pytest.approx(shift, abs=1e-12)
+        np.testing.assert_allclose(new[1:] / new[1:].sum(), row[1:] / row[1:].sum(), atol=1e-12)
+
+
+def test_monte_carlo_agrees_with_exact_with_the_later_round_terms():
+    probs = jnp.array(MC_PROBS[0])
+    theta = gt.discussion_params(0.5, 0.4, 0.3, 0.2, recognition=0.5,
+                                 revision_shift=jnp.array([1.0, 0.0, -0.5]), abstain_shift=0.8)
+    exact = float(gt.debate_accuracy_exact(probs, theta, 3))
+    estimate = gt.debate_accuracy_mc(jax.random.key(12), probs, theta, 3, 20000)
+    assert abs(float(estimate.mean) - exact) < 4 * float(estimate.standard_error)
+    base = float(gt.debate_accuracy_exact(probs, gt.discussion_params(0.5, 0.4, 0.3, 0.2), 3))
+    assert abs(base - exact) > 8 * float(estimate.standard_error)  # the test can tell them apart
 
 
 def test_transition_rows_sum_to_one_and_match_brute_choices():
@@ -295,9 +376,12 @@ def _cluster_standard_error(events, opportunities):
     return np.sqrt(((events - rate * opportunities) ** 2).sum()) / opportunities.sum()
 
 
-def test_predicted_measures_agree_with_simulated_transcripts():
+@pytest.mark.parametrize("extended", [False, True])
+def test_predicted_measures_agree_with_simulated_transcripts(extended):
     probs = jnp.array([[0.45, 0.3, 0.15, 0.1], [0.3, 0.4, 0.2, 0.1], [0.35, 0.25, 0.3, 0.1]])
-    params = gt.discussion_params(0.6, 0.5, 0.4, 0.3)
+    terms = ({"recognition": 0.4, "revision_shift": jnp.array([0.5, -0.5, 0.0]),
+              "abstain_shift": 1.0} if extended else {})
+    params = gt.discussion_params(0.6, 0.5, 0.4, 0.3, **terms)
     rounds, num_debates, num_answers = 3, 20000, 4
     predicted = gt.predicted_groupthink_measures(probs, params, rounds)
     answers = gt.simulate_debates(jax.random.key(8), probs, params, rounds, num_debates)
