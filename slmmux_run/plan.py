@@ -10,17 +10,20 @@ an unbiased, slightly noisy version of the accuracy under the answer distributio
 
 * **Hierarchical predictor** (the answer model of :mod:`slmmux_theory.answer_model`, fitted on
   the pilot counts). For each posterior draw: the pilot questions' distributions are the
-  posterior predictive conditioned on their pilot samples, the ``N - Q`` unseen questions are
-  new questions from the fitted population (their own difficulty and attractor per draw: this
-  is where "which questions were drawn" enters, with the finite-population correction built
-  in because the pilot questions are not redrawn). The ``n - S`` unrecorded samples of the
-  pilot questions and all ``n`` samples of the unseen ones are drawn from those distributions
-  and the rule is replayed exactly over the pool. Intervals and ``p_best`` come from the draws.
+  posterior predictive conditioned on their pilot samples; the ``N - Q`` unseen questions are
+  drawn by a finite-population Bayesian bootstrap of the pilot questions (Dirichlet(1) weights,
+  then ``N - Q`` draws with them; the default), or as new questions from the fitted parametric
+  population (``unseen="population"``, measured 3-5 points too hard on GSM8K). The ``n - S``
+  unrecorded samples of the pilot questions and all ``n`` samples of the unseen ones are drawn
+  from those distributions and the rule is replayed exactly over the pool. Intervals and
+  ``p_best`` come from the draws.
 * **Plug-in baseline**: per-question sample frequencies of the pilot (METHODS.md §5.3). It
   knows nothing about unseen questions, so it predicts the pilot questions' mean; its interval
   is a bootstrap over pilot questions shrunk by the finite-population factor ``1 - Q/N``.
 
-The exact engine for one k is :func:`replay_levels`: SLM-MUX factorises over models, so every
+Rules: SLM-MUX over subsets of the requested sizes, self-consistency of single models, and
+Agent Forest and ModelSwitch over pairs (:func:`pair_rule_values`; ModelSwitch's cost is its
+expected cost with early stopping). The SLM-MUX engine for one k is :func:`replay_levels`: SLM-MUX factorises over models, so every
 (model, question) row is enumerated on its own used slots only (rows grouped by how many wrong
 slots they use), which keeps k up to 10 exact on files with many distinct wrong answers.
 """
@@ -38,13 +41,16 @@ import slmmux_theory  # noqa: F401  (enables x64)
 from slmmux_theory.budget import fixed_cost, pareto_front
 from slmmux_theory.exact import (
     MuxLevels,
+    by_question_width,
     count_vectors,
     hypergeometric_counts,
+    model_switch_exact,
     multinomial_counts,
     mux_levels,
     mux_subset_accuracy,
+    pooled_vote_pairs_exact,
 )
-from slmmux_theory.rules import tie_priority
+from slmmux_theory.rules import SwitchConfig, tie_priority
 from slmmux_theory.search import all_subsets
 
 __all__ = [
@@ -56,6 +62,7 @@ __all__ = [
     "budget_choice",
     "draw_pilot",
     "pareto_figure",
+    "pair_rule_values",
     "pilot_priority",
     "plan",
     "population_draws",
@@ -63,7 +70,11 @@ __all__ = [
     "subset_accuracy_draws",
 ]
 
-PLAN_RULES = ("slm-mux", "self-consistency")
+PLAN_RULES = ("slm-mux", "agent-forest", "model-switch", "self-consistency")
+# Agent Forest and ModelSwitch enumerate products over members: they are ranked on pairs.
+PAIR_RULES = ("agent-forest", "model-switch")
+# Pairs per pooled-vote call: bounds memory (pairs · 2 · draws·N · answers floats).
+_PAIR_BLOCK = 6
 PREDICTORS = ("hierarchical", "plug-in")
 
 # Cells (rows × count vectors) of one exact enumeration call: bounds memory at ~160 MB.
@@ -120,21 +131,23 @@ def _row_levels(rows: np.ndarray, k: int, hypergeometric: bool):
         chunk = max(1, _MAX_CELLS // len(count_vectors(k, int(width) + 2)))
         for start in range(0, len(index), chunk):
             part = sub[None, start : start + chunk]
+            rows_here = part.shape[1]
+            # Pad the rows to a power of two (copies of the first row, dropped below): the
+            # engine is jitted per shape, and without padding every (width, chunk length)
+            # pair compiles anew, which dominated a plan's run time.
+            padded = min(chunk, 1 << max(6, (rows_here - 1).bit_length()))
+            if padded > rows_here:
+                part = np.concatenate(
+                    [part, np.repeat(part[:, :1], padded - rows_here, axis=1)], axis=1)
             if hypergeometric:
-                # exact.hypergeometric_counts sizes its log-factorial table by the largest
-                # slot count, which is too short when every slot of every row is below
-                # total - k - 1 (IndexError); one extra row with all samples in one slot
-                # lengthens it and is dropped again.
-                anchor = np.zeros_like(part[:, :1])
-                anchor[..., 0] = part.sum(-1).max()
-                law = hypergeometric_counts(np.concatenate([part, anchor], axis=1), k)
-                law = law._replace(probs=law.probs[:, :-1])
+                law = hypergeometric_counts(part, k)
             else:
                 part = part / part.sum(-1, keepdims=True)
                 law = multinomial_counts(part, k)
             levels = mux_levels(law)
-            level[index[start : start + chunk]] = np.asarray(levels.level[0])
-            level_correct[index[start : start + chunk]] = np.asarray(levels.level_correct[0])
+            level[index[start : start + chunk]] = np.asarray(levels.level[0, :rows_here])
+            level_correct[index[start : start + chunk]] = np.asarray(
+                levels.level_correct[0, :rows_here])
     return level, level_correct
 
 
@@ -184,11 +197,64 @@ def subset_accuracy_draws(levels: MuxLevels, subsets, priority, num_draws: int) 
     return np.concatenate(out, axis=1)
 
 
+def pair_rule_values(rule: str, array, pairs, k: int, hypergeometric: bool = True,
+                     cost_per_sample=None, switch_config: SwitchConfig = SwitchConfig()):
+    """Exact per-question accuracy and expected cost of a pair rule for many ordered pairs.
+
+    Args:
+      rule: ``"agent-forest"`` (plurality over both models' k samples, uniform ties) or
+        ``"model-switch"`` (the first model's k samples; if not unanimous the second's, then
+        the entropy-weighted vote; METHODS.md §5.4).
+      array: recorded counts (``hypergeometric``) or probabilities, [models, rows, answers].
+      pairs: ordered model pairs, int [pairs, 2] (ModelSwitch visits the first one first).
+      k: samples per model.
+      cost_per_sample: shape [models]; None = 1 per sample.
+
+    Returns:
+      (accuracy, cost), each shape [pairs, rows]; ModelSwitch's cost counts the second model
+      only when the first did not stop.
+
+    >>> acc, cost = pair_rule_values("model-switch", np.array([[[3, 0, 0]], [[0, 3, 0]]]),
+    ...                              np.array([[0, 1]]), 2)
+    >>> float(acc[0, 0]), float(cost[0, 0])
+    (1.0, 2.0)
+    """
+    array = np.asarray(array)
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    costs = np.ones(array.shape[0]) if cost_per_sample is None else np.asarray(cost_per_sample)
+    law = "hypergeometric" if hypergeometric else "multinomial"
+    if rule == "agent-forest":
+        accuracy = np.concatenate([
+            pooled_vote_pairs_exact(np.stack([array[pair] for pair in block]), k, law=law)
+            for block in np.array_split(pairs, max(1, -(-len(pairs) // _PAIR_BLOCK)))
+        ]) if len(pairs) else np.zeros((0, array.shape[1]))
+        cost = np.broadcast_to((k * costs[pairs].sum(1))[:, None], accuracy.shape).copy()
+        return accuracy, cost
+    if rule != "model-switch":
+        raise ValueError(f"rule must be one of {PAIR_RULES}, got {rule!r}")
+    make = hypergeometric_counts if hypergeometric else multinomial_counts
+
+    def switch(group):
+        if not hypergeometric:
+            group = group / group.sum(-1, keepdims=True)
+        result = model_switch_exact(make(group, k), config=switch_config)
+        return np.stack([np.asarray(result.per_question), np.asarray(result.expected_samples)],
+                        axis=-1)
+
+    accuracy = np.zeros((len(pairs), array.shape[1]))
+    cost = np.zeros_like(accuracy)
+    for i, (first, second) in enumerate(pairs):
+        values = by_question_width(array[[first, second]], switch)
+        accuracy[i] = values[:, 0]
+        cost[i] = k * costs[first] + (values[:, 1] - k) * costs[second]
+    return accuracy, cost
+
+
 # ----------------------------------------------------------------------------- predictors
 
 
 def population_draws(key, pilot_counts, num_questions: int, replay_samples: int, *,
-                     num_draws: int = 100, svi_steps: int = 1000, unseen: str = "population"):
+                     num_draws: int = 100, svi_steps: int = 1000, unseen: str = "bootstrap"):
     """Replay pools of the whole population, one per posterior draw (hierarchical predictor).
 
     Args:
@@ -196,11 +262,12 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
       pilot_counts: pilot counts, shape [models, Q, answers] (Q pilot questions).
       num_questions: N, the population size (N >= Q).
       replay_samples: n, recorded samples per (model, question) of the target replay.
-      unseen: how the N - Q unseen questions are drawn: ``"population"`` (new questions from
-        the fitted population: parametric difficulty and attractor) or ``"bootstrap"`` (per
-        draw, N - Q pilot questions resampled with replacement and their posterior
-        distributions reused: a Bayesian bootstrap of the question population that keeps the
-        models' joint behaviour per question and assumes no difficulty law).
+      unseen: how the N - Q unseen questions are drawn: ``"bootstrap"`` (default; per draw,
+        Dirichlet(1) weights over the pilot questions, then N - Q of them drawn with those
+        weights and their posterior distributions reused: the finite-population Bayesian
+        bootstrap, which keeps the models' joint behaviour per question and assumes no
+        difficulty law) or ``"population"`` (new questions from the fitted population:
+        parametric difficulty and attractor; measured ~3-5 points too hard on GSM8K).
 
     Returns:
       int pools, shape [models, draws * N, answers] (draw-major), each row holding n samples:
@@ -219,8 +286,16 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
             new = np.asarray(population_predictive_probs(pop_key, fit, num_questions - pilot_size,
                                                          num_draws=num_draws))
         elif unseen == "bootstrap":
-            picks = jax.random.randint(pop_key, (num_draws, num_questions - pilot_size), 0,
-                                       pilot_size)
+            # Finite-population Bayesian bootstrap (a Polya urn over the pilot questions):
+            # Dirichlet(1) weights carry the uncertainty of the question population itself
+            # (variance ~ sigma^2/Q), drawing N - Q questions from them the sampling of the
+            # unseen ones; the mean over all N then has the classical variance
+            # (1 - Q/N) sigma^2 / Q. Resampling with uniform weights alone would give only
+            # sigma^2 / (N - Q) around the pilot mean: intervals far too narrow.
+            weight_key, pick_key = jax.random.split(pop_key)
+            weights = jax.random.dirichlet(weight_key, jnp.ones(pilot_size), (num_draws,))
+            picks = jax.random.categorical(pick_key, jnp.log(weights)[:, None, :],
+                                           shape=(num_draws, num_questions - pilot_size))
             new = np.take_along_axis(probs, np.asarray(picks)[:, None, :, None], axis=2)
         else:
             raise ValueError(f"unseen must be 'population' or 'bootstrap', got {unseen!r}")
@@ -237,29 +312,36 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
     return np.transpose(pools, (1, 0, 2, 3)).reshape(models, -1, answers)
 
 
-def _predict_levels(predictor, key, pilot_counts, num_questions, replay_samples, k_values,
-                    num_draws, svi_steps, unseen="population"):
-    """{k: MuxLevels folded [models, draws*N', L]} and the number of draws and N'."""
+def _prediction_source(predictor, key, pilot_counts, num_questions, replay_samples, num_draws,
+                       svi_steps, unseen="bootstrap"):
+    """(array, hypergeometric, draws): what every rule's exact engine replays.
+
+    Hierarchical: pools of the whole population, one per draw, folded [models, draws*N, A]
+    (exact replay). Plug-in: the pilot counts themselves when they hold every recorded sample
+    (exact replay), else their frequencies as i.i.d. laws; one "draw".
+    """
     counts = np.asarray(pilot_counts)
     if predictor == "hierarchical":
         pools = population_draws(key, counts, num_questions, replay_samples,
                                  num_draws=num_draws, svi_steps=svi_steps, unseen=unseen)
-        return {k: replay_levels(pools, k) for k in k_values}, num_draws
+        return pools, True, num_draws
     if predictor == "plug-in":
         totals = counts.sum(-1)
-        # Exact replay when the pilot holds every recorded sample; else frequencies as laws.
-        exact = bool(np.all(totals == replay_samples))
-        levels = {}
-        for k in k_values:
-            if exact:
-                levels[k] = replay_levels(counts, k, hypergeometric=True)
-            else:
-                probs = np.where(totals[..., None] > 0,
-                                 counts / np.maximum(totals, 1)[..., None], 0)
-                probs[..., -1] = np.where(totals > 0, probs[..., -1], 1.0)
-                levels[k] = replay_levels(probs, k, hypergeometric=False)
-        return levels, 1
+        if bool(np.all(totals == replay_samples)):
+            return counts, True, 1
+        probs = np.where(totals[..., None] > 0, counts / np.maximum(totals, 1)[..., None], 0)
+        probs[..., -1] = np.where(totals > 0, probs[..., -1], 1.0)
+        return probs, False, 1
     raise ValueError(f"predictor must be one of {PREDICTORS}, got {predictor!r}")
+
+
+def _predict_levels(predictor, key, pilot_counts, num_questions, replay_samples, k_values,
+                    num_draws, svi_steps, unseen="bootstrap"):
+    """{k: MuxLevels folded [models, draws*N', L]}, the number of draws, and the source."""
+    source = _prediction_source(predictor, key, pilot_counts, num_questions, replay_samples,
+                                num_draws, svi_steps, unseen)
+    array, hypergeometric, draws = source
+    return {k: replay_levels(array, k, hypergeometric) for k in k_values}, draws, source
 
 
 def _bootstrap(per_question: np.ndarray, num_questions: int, rng, replicates: int = 400):
@@ -289,8 +371,9 @@ class PlanCandidate:
     Attributes:
       models: model indices.
       k: samples per model.
-      rule: ``"slm-mux"`` or ``"self-consistency"``.
-      cost: cost per question (k · Σ cost per sample).
+      rule: one of :data:`PLAN_RULES`.
+      cost: cost per question (k · Σ cost per sample; ModelSwitch: expected, with early
+        stopping, mean over draws).
       predicted_accuracy: mean over draws of the population accuracy.
       interval: central 90 % interval of the draws.
       p_best: share of draws in which this candidate is the best of its (rule, size, k) group.
@@ -345,6 +428,14 @@ def _interval(values, level=0.9):
     return low, high
 
 
+def _fold_rows(per_row, draws, predictor, num_questions, seed):
+    """Per-row values [candidates, draws*N'] -> accuracy draws [candidates, draws']."""
+    if predictor != "plug-in":
+        return per_row.reshape(per_row.shape[0], draws, -1).mean(-1)
+    # The same resampled questions for every candidate and k: gains are paired.
+    return _bootstrap(per_row, num_questions, np.random.default_rng(seed))
+
+
 def _accuracy_draws(levels, subsets, priority, draws, predictor, num_questions, seed):
     if predictor != "plug-in":
         return subset_accuracy_draws(levels, subsets, priority, draws)
@@ -352,8 +443,7 @@ def _accuracy_draws(levels, subsets, priority, draws, predictor, num_questions, 
     per_question = np.asarray(mux_subset_accuracy(
         MuxLevels(jnp.asarray(levels.level), jnp.asarray(levels.level_correct)),
         subsets, priority, batch_size=32))
-    # The same resampled questions for every subset and k: gains between candidates are paired.
-    return _bootstrap(per_question, num_questions, np.random.default_rng(seed))
+    return _fold_rows(per_question, draws, predictor, num_questions, seed)
 
 
 def plan(
@@ -373,7 +463,7 @@ def plan(
     svi_steps: int = 1000,
     priority=None,
     names=None,
-    unseen: str = "population",
+    unseen: str = "bootstrap",
 ) -> Plan:
     """Predict every candidate's population accuracy from pilot counts.
 
@@ -384,7 +474,9 @@ def plan(
       replay_samples: n, recorded samples per (model, question) the target replays (>= k).
       k: samples per model of the ranked candidates.
       subset_sizes: sizes of the subsets ranked (every subset of each size).
-      rules: some of :data:`PLAN_RULES` (self-consistency: single models).
+      rules: some of :data:`PLAN_RULES` (self-consistency: single models; Agent Forest and
+        ModelSwitch: every pair, ModelSwitch visiting the pilot's better model first, its cost
+        the expected cost with early stopping).
       predictor: one of :data:`PREDICTORS`.
       cost_per_sample: shape [models]; None = 1 per sample.
       budgets: budgets per question for the models-vs-samples split.
@@ -417,8 +509,9 @@ def plan(
     k_budget = sorted({j for b in budgets for j in range(1, int(b / unit + 1e-9) + 1)
                        if j <= replay_samples} | ({k + 1} if k + 1 <= replay_samples else set()))
     k_values = sorted({k} | set(k_budget))
-    levels, draws = _predict_levels(predictor, key, counts, num_questions, replay_samples,
-                                    k_values, num_draws, svi_steps, unseen)
+    levels, draws, source = _predict_levels(predictor, key, counts, num_questions,
+                                            replay_samples, k_values, num_draws, svi_steps,
+                                            unseen)
     bootstrap_seed = np.asarray(jax.random.key_data(jax.random.fold_in(key, 7))).ravel().tolist()
 
     groups = []  # (rule, size, subsets)
@@ -427,10 +520,21 @@ def plan(
                    for s in sizes]
     if "self-consistency" in rules:
         groups.append(("self-consistency", 1, np.arange(models)[:, None]))
+    pairs = np.array(list(itertools.combinations(range(models), 2)))
+    # ModelSwitch visits the pilot's better model first (the order the paper's chains use).
+    pairs = np.where((priority[pairs[:, 0]] > priority[pairs[:, 1]])[:, None], pairs[:, ::-1],
+                     pairs)
+    groups += [(rule, 2, pairs) for rule in PAIR_RULES if rule in rules and models >= 2]
     candidates, all_draws, indistinct, warnings = [], [], {}, []
     for rule, size, subsets in groups:
-        values = _accuracy_draws(levels[k], subsets, priority, draws, predictor, num_questions,
-                                 bootstrap_seed)
+        pair_cost = None
+        if rule in PAIR_RULES:
+            per_row, cost_rows = pair_rule_values(rule, source[0], subsets, k, source[1], costs)
+            values = _fold_rows(per_row, draws, predictor, num_questions, bootstrap_seed)
+            pair_cost = cost_rows.mean(1)
+        else:
+            values = _accuracy_draws(levels[k], subsets, priority, draws, predictor,
+                                     num_questions, bootstrap_seed)
         winners = np.argmax(values, axis=0)
         p_best = np.bincount(winners, minlength=len(subsets)) / values.shape[1]
         low, high = _interval(values)
@@ -441,9 +545,10 @@ def plan(
                 f"pilot too small to tell {rule} subsets of size {size} apart: the best has "
                 f"p_best {p_best.max():.2f} < {INDISTINCT_P_BEST}"
             )
-        for row, draw_row, lo, hi, p in zip(subsets, values, low, high, p_best):
+        for i, (row, draw_row, lo, hi, p) in enumerate(zip(subsets, values, low, high, p_best)):
+            cost = fixed_cost(row, k, costs) if pair_cost is None else pair_cost[i]
             candidates.append(PlanCandidate(
-                tuple(int(m) for m in row), k, rule, float(fixed_cost(row, k, costs)),
+                tuple(int(m) for m in row), k, rule, float(cost),
                 float(draw_row.mean()), (float(lo), float(hi)), float(p)))
             all_draws.append(draw_row)
     order = np.argsort([-c.predicted_accuracy for c in candidates], kind="stable")

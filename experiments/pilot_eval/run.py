@@ -98,7 +98,7 @@ def regret(truth, chosen_rows, pool_index):
 
 
 def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=lambda rows: None,
-             unseen="population"):
+             unseen="bootstrap"):
     """Rows of every (design, seed, predictor) pilot on one dataset; ``save(rows)`` after each."""
     full, model_names, kind = load(dataset)
     models, num_questions, num_answers = full.shape
@@ -112,7 +112,7 @@ def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=la
     rows = []
     for name, q_spec, samples in designs:
         q = int(round(q_spec * num_questions)) if isinstance(q_spec, float) else int(q_spec)
-        for seed in range(seeds):
+        for seed in seeds:
             questions = planning.draw_pilot(num_questions, q, seed)
             if kind == "ordered":
                 pilot = counts_of(ordered[:, questions, :samples], num_answers)
@@ -207,6 +207,8 @@ def table(rows) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed .. first-seed + seeds - 1 (to split runs)")
     parser.add_argument("--quick", action="store_true", help="1 seed, 3 designs, small fits")
     parser.add_argument("--datasets", default="samples13,routerdc7")
     parser.add_argument("--designs", default=None,
@@ -214,12 +216,17 @@ def main(argv=None) -> int:
     parser.add_argument("--predictors", default="hierarchical,plug-in")
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--svi-steps", type=int, default=1000)
-    parser.add_argument("--unseen", default="population", choices=("population", "bootstrap"),
+    parser.add_argument("--unseen", default="bootstrap", choices=("population", "bootstrap"),
                         help="hierarchical predictor: how unseen questions are drawn")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
     parser.add_argument("--merge", nargs="+", default=None, metavar="RESULTS_JSON",
                         help="only join results.json files of earlier (parallel) runs into --out")
+    parser.add_argument("--compilation-cache", default=None, metavar="DIR",
+                        help="persistent JAX compilation cache (reused by later runs)")
     args = parser.parse_args(argv)
+    if args.compilation_cache:
+        jax.config.update("jax_compilation_cache_dir", args.compilation_cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     if args.merge:
         rows = [row for name in args.merge for row in json.loads(Path(name).read_text())]
         out = Path(args.out)
@@ -254,7 +261,8 @@ def main(argv=None) -> int:
         (out / "table.md").write_text(table(rows + partial))
 
     for dataset in args.datasets.split(","):
-        rows += evaluate(dataset, designs, args.seeds, args.predictors.split(","), args.draws,
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        rows += evaluate(dataset, designs, seeds, args.predictors.split(","), args.draws,
                          args.svi_steps, log, save, args.unseen)
     save([])
     print(table(rows))

@@ -32,12 +32,13 @@ def register(subparsers) -> None:
                         help="samples per model of the ranked candidates")
     parser.add_argument("--subset-sizes", default="2,3", help="comma-separated subset sizes")
     parser.add_argument("--rules", default="slm-mux",
-                        help="comma-separated: slm-mux, self-consistency")
+                        help="comma-separated: slm-mux, agent-forest, model-switch (pairs; "
+                             "expected cost with early stopping), self-consistency")
     parser.add_argument("--predictor", default="hierarchical", choices=("hierarchical", "plug-in"))
     parser.add_argument("--draws", type=int, default=100, help="posterior draws")
     parser.add_argument("--svi-steps", type=int, default=1000,
                         help="SVI steps of the answer-model fit")
-    parser.add_argument("--unseen", default="population", choices=("population", "bootstrap"),
+    parser.add_argument("--unseen", default="bootstrap", choices=("population", "bootstrap"),
                         help="hierarchical: unseen questions from the fitted population or a "
                              "Bayesian bootstrap of the pilot questions")
     parser.add_argument("--models", default=None, help="comma-separated model names (default all)")

@@ -131,7 +131,7 @@ def test_end_to_end_plan_hierarchical_finds_the_best_pair(fixture_file, tmp_path
         (["--k", "9"], "--k must lie in 1..6"),
         (["--subset-sizes", "2,5"], "--subset-sizes: 5 is outside 1..4"),
         (["--subset-sizes", "two"], "--subset-sizes: expected comma-separated integers"),
-        (["--rules", "agent-forest"], "--rules: unknown rule(s)"),
+        (["--rules", "debate"], "--rules: unknown rule(s)"),
         (["--budget", "0"], "--budget must be positive"),
         (["--cost-per-sample", "nobody=2"], "--cost-per-sample: unknown model 'nobody'"),
         (["--price-per-1k", "strong-a=1"],
@@ -144,3 +144,62 @@ def test_invalid_flags_give_one_line_errors(fixture_file, capsys, flags, message
     assert code == 2
     assert message in err
     assert "\n" not in err
+
+
+# ----------------------------------------------------------------------------- pair rules
+
+
+def test_agent_forest_pair_replay_by_hand():
+    # Model a's pool (c, w1), model b's pool (w2, w2), k = 1: a draws c or w1 (1/2 each), b
+    # draws w2. {c, w2} is a two-way tie won by c with probability 1/2; {w1, w2} never wins.
+    pools = np.array([[[1, 1, 0, 0]], [[0, 0, 2, 0]]])
+    accuracy, cost = planning.pair_rule_values("agent-forest", pools, [[0, 1]], 1)
+    np.testing.assert_allclose(accuracy, [[0.25]])
+    np.testing.assert_allclose(cost, [[2.0]])
+
+
+def test_model_switch_pair_replay_by_hand():
+    # a's two samples are (c, w1): not unanimous, so b is called; b's (c, c) carries entropy
+    # weight 1 against a's 0, so c wins. Cost: both models, 2 samples each, b costs 5.
+    pools = np.array([[[1, 1, 0, 0]], [[2, 0, 0, 0]]])
+    accuracy, cost = planning.pair_rule_values("model-switch", pools, [[0, 1]], 2,
+                                               cost_per_sample=[1.0, 5.0])
+    np.testing.assert_allclose(accuracy, [[1.0]])
+    np.testing.assert_allclose(cost, [[12.0]])
+    # a unanimous on a wrong answer: ModelSwitch stops there, wrong, having paid for a only.
+    pools = np.array([[[0, 2, 0, 0]], [[2, 0, 0, 0]]])
+    accuracy, cost = planning.pair_rule_values("model-switch", pools, [[0, 1]], 2,
+                                               cost_per_sample=[1.0, 5.0])
+    np.testing.assert_allclose(accuracy, [[0.0]])
+    np.testing.assert_allclose(cost, [[2.0]])
+
+
+def test_model_switch_expected_cost_counts_the_second_model_only_when_needed():
+    # a's pool (c, c, w1), k = 2 without replacement: unanimous (c, c) with probability 1/3.
+    pools = np.array([[[2, 1, 0]], [[0, 3, 0]]])
+    _, cost = planning.pair_rule_values("model-switch", pools, [[0, 1]], 2)
+    np.testing.assert_allclose(cost, [[2.0 + 2.0 * (2 / 3)]])
+
+
+def test_pair_rule_values_rejects_unknown_rules():
+    with pytest.raises(ValueError, match="rule must be one of"):
+        planning.pair_rule_values("debate", np.ones((2, 1, 3)), [[0, 1]], 1)
+
+
+def test_plan_ranks_pair_rules_and_prices_model_switch_early_stopping(fixture_file):
+    sample_set = load_samples(fixture_file)
+    counts = np.asarray(sample_set.counts)
+    result = planning.plan(jax.random.PRNGKey(0), counts, counts.shape[1],
+                           replay_samples=SAMPLES, k=3, subset_sizes=(2,), predictor="plug-in",
+                           rules=("agent-forest", "model-switch"))
+    for rule in ("agent-forest", "model-switch"):
+        group = [c for c in result.candidates if c.rule == rule]
+        assert len(group) == 6  # every pair once
+        assert {MODELS[m] for m in group[0].models} == {"strong-a", "strong-b"}
+    switch = [c for c in result.candidates if c.rule == "model-switch"]
+    forest = [c for c in result.candidates if c.rule == "agent-forest"]
+    assert all(c.cost == 6.0 for c in forest)
+    # Early stopping: the strong models are unanimous on most questions, so a chain that
+    # starts with one of them pays much less than both models' 6 samples.
+    assert all(3.0 <= c.cost < 6.0 for c in switch)
+    assert min(c.cost for c in switch if "strong-a" == MODELS[c.models[0]]) < 4.5
