@@ -30,6 +30,7 @@ slots they use), which keeps k up to 10 exact on files with many distinct wrong 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -390,7 +391,8 @@ class PlanCandidate:
 
 @dataclass(frozen=True)
 class BudgetChoice:
-    """Best (subset, k) with k · Σcost ≤ budget, and why (one more model vs one more sample)."""
+    """Best (subset, k) with (expected) cost ≤ budget, and why (one more model vs one more
+    sample; for ModelSwitch, what early stopping saves)."""
 
     budget: float
     models: tuple[int, ...]
@@ -400,6 +402,8 @@ class BudgetChoice:
     more_models_gain: float | None
     more_samples_gain: float | None
     reason: str
+    rule: str = "slm-mux"
+    expected_cost: float | None = None
 
 
 @dataclass(frozen=True)
@@ -412,7 +416,8 @@ class Plan:
       indistinct: {"rule/size/k": True} for groups whose best candidate has p_best < 0.5.
       warnings: readable lines, e.g. "pilot too small to tell ... apart".
       budget: one BudgetChoice per budget.
-      front: (cost, accuracy, models, k) of the Pareto front over the budget grid.
+      front: (cost, accuracy, models, k, rule) of the Pareto front over the budget grid
+        (ModelSwitch at its expected cost, when it is among the rules).
     """
 
     candidates: tuple[PlanCandidate, ...]
@@ -557,6 +562,10 @@ def plan(
     if budgets:
         choices, front = _budget(levels, k_budget, budgets, costs, priority, draws, predictor,
                                  num_questions, bootstrap_seed, min(max_budget_size, models), names)
+        if "model-switch" in rules and models >= 2:
+            choices, front = _switch_budget(choices, front, source, pairs, k_budget, costs,
+                                            draws, predictor, num_questions, bootstrap_seed,
+                                            names)
     return Plan(tuple(candidates[i] for i in order), result_draws, indistinct, tuple(warnings),
                 choices, front)
 
@@ -579,10 +588,57 @@ def _budget(levels, k_values, budgets, costs, priority, draws, predictor, num_qu
     keep = pareto_front(grid_cost, grid_acc)
     front = tuple(
         (float(grid_cost[j]), float(grid_acc[j]),
-         tuple(int(m) for m in pool[grid[j][0]] if m >= 0), int(grid[j][1]))
+         tuple(int(m) for m in pool[grid[j][0]] if m >= 0), int(grid[j][1]), "slm-mux")
         for j in keep
     )
     return tuple(choices), front
+
+
+def _switch_budget(choices, front, source, pairs, k_values, costs, draws, predictor,
+                   num_questions, bootstrap_seed, names):
+    """Let ModelSwitch pairs compete for each budget at their EXPECTED cost.
+
+    Early stopping makes a chain of two models at n samples each cost far less than 2n on
+    easy questions, so at a fixed budget ModelSwitch can afford a larger n than SLM-MUX.
+    """
+    array, hypergeometric, _ = source
+    options = []  # (pair, n, accuracy draws, expected cost)
+    for n in k_values:
+        per_row, cost_rows = pair_rule_values("model-switch", array, pairs, n, hypergeometric,
+                                              costs)
+        values = _fold_rows(per_row, draws, predictor, num_questions, bootstrap_seed)
+        options += [(pair, n, values[i], float(cost_rows[i].mean()))
+                    for i, pair in enumerate(pairs)]
+
+    def show(members):
+        return " -> ".join(str(names[m]) if names else str(m) for m in members)
+
+    updated = []
+    for choice in choices:
+        feasible = [o for o in options if o[3] <= choice.budget * (1 + 1e-12)]
+        if not feasible:
+            updated.append(choice)
+            continue
+        pair, n, values, cost = max(feasible, key=lambda o: o[2].mean())
+        if values.mean() <= choice.predicted_accuracy + 1e-12:
+            updated.append(dataclasses.replace(choice, reason=choice.reason + (
+                f"\nbest ModelSwitch chain {show(pair)} at n={n}: {values.mean():.4f} for "
+                f"expected cost {cost:.3g}: not better")))
+            continue
+        low, high = _interval(values)
+        full = n * float(costs[list(pair)].sum())
+        updated.append(BudgetChoice(
+            choice.budget, tuple(int(m) for m in pair), int(n), float(values.mean()),
+            (float(low), float(high)), None, None,
+            f"budget {choice.budget:g}: ModelSwitch {show(pair)} x n={n}, predicted "
+            f"{values.mean():.4f} [{low:.4f}, {high:.4f}] at expected cost {cost:.3g} (early "
+            f"stopping saves {full - cost:.3g} of {full:g}); best SLM-MUX choice "
+            f"{choice.predicted_accuracy:.4f}", rule="model-switch", expected_cost=cost))
+    points = list(front) + [
+        (o[3], float(o[2].mean()), tuple(int(m) for m in o[0]), int(o[1]), "model-switch")
+        for o in options]
+    keep = pareto_front(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
+    return tuple(updated), tuple(points[j] for j in keep)
 
 
 def budget_choice(budget: float, pool: np.ndarray, unit_cost: np.ndarray, table: dict,

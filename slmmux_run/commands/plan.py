@@ -186,12 +186,13 @@ def run(args) -> int:
             {"budget": b.budget, "models": named(b.models), "K": len(b.models), "k": b.k,
              "predicted_accuracy": b.predicted_accuracy, "interval": list(b.interval),
              "more_models_gain": b.more_models_gain, "more_samples_gain": b.more_samples_gain,
-             "reason": b.reason}
+             "rule": b.rule, "expected_cost": b.expected_cost, "reason": b.reason}
             for b in result.budget
         ],
         "pareto_front": [
-            {"cost": cost, "predicted_accuracy": acc, "models": named(members), "k": k}
-            for cost, acc, members, k in result.front
+            {"cost": cost, "predicted_accuracy": acc, "models": named(members), "k": k,
+             "rule": rule}
+            for cost, acc, members, k, rule in result.front
         ],
     }
     print(f"plan from a pilot of {pilot_questions} of {num_questions} questions x "

@@ -203,3 +203,22 @@ def test_plan_ranks_pair_rules_and_prices_model_switch_early_stopping(fixture_fi
     # starts with one of them pays much less than both models' 6 samples.
     assert all(3.0 <= c.cost < 6.0 for c in switch)
     assert min(c.cost for c in switch if "strong-a" == MODELS[c.models[0]]) < 4.5
+
+
+def test_budget_split_lets_model_switch_compete_at_its_expected_cost(fixture_file):
+    # Budget 4 samples per question: SLM-MUX affords a pair at k = 2 at most, ModelSwitch a
+    # strong -> strong chain at n = 3 whenever the first model is usually unanimous.
+    sample_set = load_samples(fixture_file)
+    counts = np.asarray(sample_set.counts)
+    result = planning.plan(jax.random.PRNGKey(0), counts, counts.shape[1],
+                           replay_samples=SAMPLES, k=3, subset_sizes=(2,), predictor="plug-in",
+                           rules=("slm-mux", "model-switch"), budgets=(4,), max_budget_size=2)
+    (choice,) = result.budget
+    # By construction the strong pair is unanimous on 2/3 of the questions: its chain at n = 3
+    # costs ~3.6 in expectation, below the budget that caps SLM-MUX at k = 2.
+    assert choice.rule == "model-switch"
+    assert {MODELS[m] for m in choice.models} == {"strong-a", "strong-b"}
+    assert choice.k == 3 and choice.expected_cost <= 4.0
+    assert "best SLM-MUX choice" in choice.reason
+    assert all(len(point) == 5 for point in result.front)
+    assert any(point[4] == "model-switch" and point[3] == 3 for point in result.front)
