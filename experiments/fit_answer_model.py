@@ -33,6 +33,7 @@ from slmmux_theory.answer_model import AnswerModelConfig, fit_answer_model
 from slmmux_run.fit_report import (
     STATISTIC_LABELS,
     coverage_line,
+    load_average,
     population_check,
     print_check_table,
     replicated_check,
@@ -43,6 +44,7 @@ SAMPLES_FILE = "samples/gsm8k_train_250x10_13models.jsonl"
 
 ABLATIONS = {
     "full model": AnswerModelConfig(),
+    "no interaction s_m·t_q (K=0)": AnswerModelConfig(interaction_rank=0),
     "normal (not t) difficulty": AnswerModelConfig(heavy_tailed_difficulty=False),
     "no difficulty d_q": AnswerModelConfig(difficulty=False),
     "global attractor ω": AnswerModelConfig(attractor="global"),
@@ -56,12 +58,12 @@ def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None, help="shared data folder (default: resolved)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--svi-steps", type=int, default=3000)
+    parser.add_argument("--svi-steps", type=int, default=1500)
     parser.add_argument("--nuts-warmup", type=int, default=500)
     parser.add_argument("--nuts-draws", type=int, default=500)
     parser.add_argument("--skip-nuts", action="store_true")
     parser.add_argument("--skip-main", action="store_true", help="only the ablation table")
-    parser.add_argument("--ablation-steps", type=int, default=2000, help="SVI steps per ablation")
+    parser.add_argument("--ablation-steps", type=int, default=1500, help="SVI steps per ablation")
     parser.add_argument("--replicates", type=int, default=200, help="replicated data sets")
     parser.add_argument("--max-questions", type=int, default=None, help="first N questions only")
     parser.add_argument(
@@ -115,8 +117,9 @@ def main(argv=None) -> int:
         svi_key, counts, method="svi", svi_steps=args.svi_steps, num_draws=1000
     )
     print(
-        f"SVI  ({args.svi_steps} steps, AutoNormal, ClippedAdam): wall {svi_wall:7.1f} s, "
-        f"CPU {svi_cpu:7.1f} s, final loss {float(np.mean(svi_fit.losses[-100:])):.1f}"
+        f"SVI  ({args.svi_steps} steps, mean-field normal, Adam with decaying step): wall "
+        f"{svi_wall:7.1f} s, CPU {svi_cpu:7.1f} s, load average {load_average()}, "
+        f"final loss {float(np.mean(svi_fit.losses[-100:])):.1f}"
     )
     fits = {"SVI": svi_fit}
     if not args.skip_nuts:
@@ -126,7 +129,8 @@ def main(argv=None) -> int:
         )
         print(
             f"NUTS ({args.nuts_warmup} warm-up + {args.nuts_draws} draws, 1 chain): wall "
-            f"{nuts_wall:7.1f} s, CPU {nuts_cpu:7.1f} s, divergences {nuts_fit.divergences}"
+            f"{nuts_wall:7.1f} s, CPU {nuts_cpu:7.1f} s, load average {load_average()}, "
+            f"divergences {nuts_fit.divergences}"
         )
         fits["NUTS"] = nuts_fit
     print(

@@ -7,6 +7,7 @@ the table that prints it. The statistics themselves live in :mod:`slmmux_theory.
 
 from __future__ import annotations
 
+import os
 import time
 
 import jax
@@ -21,13 +22,22 @@ from slmmux_theory.predict import (
     replicate_counts,
 )
 
-__all__ = ["STATISTIC_LABELS", "coverage_line", "population_check", "print_check_table",
-           "replicated_check", "timed_fit"]
+__all__ = ["STATISTIC_LABELS", "coverage_line", "load_average", "population_check",
+           "print_check_table", "replicated_check", "timed_fit"]
 
 STATISTIC_LABELS = ("all-agree", "mode freq", "# distinct", "sample acc", "same-wrong pairs")
 
 
+def load_average() -> str:
+    """The 1-minute load average as text (other jobs on a shared machine stretch wall time)."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:  # not available on every platform
+        return "n/a"
+
+
 def timed_fit(key, counts, **options):
+    """Fit and time it: (fit, wall seconds, CPU seconds of this process)."""
     wall, cpu = time.perf_counter(), time.process_time()
     fit = fit_answer_model(key, counts, **options)
     jax.block_until_ready(fit.posterior)

@@ -10,12 +10,13 @@ Model (W = A - 2 wrong slots, m = model, q = question, n_mq = samples of m on q)
 
     ability        θ_m = μ_θ + σ_θ z_m                    (IRT ability, logit scale)
     difficulty     d_q = σ_d u_q, u_q ~ StudentT(ν)         (shared by all models: hard for all)
+    interaction    s_m = σ_s z^s_m ∈ R^K, t_q ~ StudentT(3)^K  (hard for some models only)
     abstention     η_mq = α_m + β d_q,  α_m = μ_α + σ_α z^α_m
     concentration  κ_m = exp(μ_κ + σ_κ z^κ_m)             (small κ: samples nearly identical)
     following      λ_m = exp(μ_λ + σ_λ z^λ_m)             (how closely m's wrong mass follows ω_q)
     attractor      v_qj ~ Beta(1, γ), ω_qj = v_qj ∏_{l<j} (1 - v_ql), ω_qW = ∏_{l<W} (1 - v_ql)
 
-    c_mq  = sigmoid(θ_m - d_q),   a_mq = sigmoid(η_mq)
+    c_mq  = sigmoid(θ_m - d_q + s_m · t_q),   a_mq = sigmoid(η_mq)
     μ_mq  = ((1 - a_mq) c_mq,  (1 - a_mq)(1 - c_mq),  a_mq)          over (correct, wrong, ⊥)
     (π_c, π_w, π_⊥)_mq ~ Dirichlet(κ_m μ_mq)
     ρ_mq ~ Dirichlet(λ_m ω_q)                                        split of the wrong mass
@@ -27,7 +28,12 @@ closed form: ``(C_c, C_w, C_⊥) ~ DirMult(κ_m μ_mq, n_mq)`` and, given ``C_w`
 tree (``κ μ + counts``, ``λ ω + wrong counts``), which is what :mod:`predict` samples.
 
 Why each part (METHODS.md §5.2 items 3, 5, 6): ``d_q`` makes errors of different models fall
-on the same questions, which decides complementarity; ``κ_m`` makes low-temperature samples
+on the same questions, which decides complementarity; ``s_m · t_q`` (a K-factor, by default
+K = 2, multidimensional IRT term) lets a question be hard for a *group* of models and easy for
+the others: on the GSM8K file a few questions are missed by most strong models with one shared
+wrong answer while weaker ones get them right, which a single difficulty cannot express, and
+without this term the rate at which two strong models share a wrong mode is under-predicted
+(``experiments/fit_answer_model.py``, ablation "no interaction"); ``κ_m`` makes low-temperature samples
 repeat (most models answer 10/10 identically on most questions); ``ω_q`` with ``λ_m`` makes
 two models' wrong answers coincide (shared attractor answers: contradictions, groupthink);
 ``α_m`` gives reasoning models their ⊥ rate. :class:`AnswerModelConfig` switches each part
@@ -39,7 +45,7 @@ attractor; new questions are drawn from the population (``σ_d``, ``γ``).
 
 Priors: μ_θ ~ N(2, 2), σ_θ ~ HalfNormal(2), σ_d ~ HalfNormal(3), μ_α ~ N(-4, 2),
 σ_α ~ HalfNormal(2), β ~ N(0, 1), μ_κ, μ_λ ~ N(0, 2), σ_κ, σ_λ ~ HalfNormal(1),
-γ ~ LogNormal(0, 1), ν ~ Gamma(2, 0.1); all z ~ N(0, 1) (non-centred). The heavy tail of u_q
+γ ~ LogNormal(0, 1), ν ~ Gamma(2, 0.1), σ_s ~ HalfNormal(1); all z ~ N(0, 1) (non-centred). The heavy tail of u_q
 is what lets a few questions be missed by every model with the same wrong answer (on the
 GSM8K file, 5 of 250 questions have all 13 models' modes on one wrong answer, likely gold
 errors); with u_q ~ N(0, 1) new questions from the population almost never do this.
@@ -57,8 +63,10 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from jax.scipy.special import gammaln
+from numpyro.distributions.transforms import biject_to
 from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO, init_to_median
-from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
+from numpyro.infer.util import log_density
+from numpyro.infer.autoguide import AutoLowRankMultivariateNormal
 from numpyro.optim import ClippedAdam
 
 from slmmux_theory.distributions import validate_counts
@@ -74,6 +82,7 @@ __all__ = [
     "attractor_from_sticks",
     "dirichlet_multinomial_log_prob",
     "fit_answer_model",
+    "interaction_logits",
     "level_means",
     "prior_fit",
 ]
@@ -91,7 +100,13 @@ PARAMETER_SITES = (
     "attractor",
     "difficulty_scale",
     "stick_concentration",
+    "interaction_loading",
+    "question_factor",
 )
+
+# Fixed degrees of freedom of the question factors: heavy tails let a few questions carry a
+# strong model-by-question interaction while most questions carry none.
+FACTOR_DF = 3.0
 
 # Keeps lgamma finite when a stick product underflows; far below any probability that matters.
 _TINY = 1e-30
@@ -107,6 +122,8 @@ class AnswerModelConfig(NamedTuple):
         all questions) or ``"none"`` (wrong mass spread uniformly over the wrong slots).
       model_concentration: per-model κ_m and λ_m (else one κ and one λ for all models).
       model_abstention: per-model ⊥ logit α_m (else one α for all models).
+      interaction_rank: number K of model-by-question factors s_m · t_q added to the correct
+        logit (0 switches the interaction off).
     """
 
     difficulty: bool = True
@@ -114,6 +131,7 @@ class AnswerModelConfig(NamedTuple):
     attractor: str = "question"
     model_concentration: bool = True
     model_abstention: bool = True
+    interaction_rank: int = 2
 
 
 class AnswerModelFit(NamedTuple):
@@ -127,7 +145,8 @@ class AnswerModelFit(NamedTuple):
         ``PARAMETER_SITES``: ability [draws, models], difficulty [draws, questions],
         abstain_logit [draws, models], abstain_slope [draws], concentration [draws, models],
         wrong_concentration [draws, models], attractor [draws, questions, answers - 2],
-        difficulty_scale [draws], stick_concentration [draws].
+        difficulty_scale [draws], stick_concentration [draws], interaction_loading
+        [draws, models, K], question_factor [draws, questions, K].
       losses: SVI loss per step, shape [steps] (empty for NUTS).
       divergences: number of divergent NUTS transitions (0 for SVI).
     """
@@ -194,7 +213,23 @@ def attractor_from_sticks(sticks):
     return jnp.concatenate([sticks * before, remaining[..., -1:]], axis=-1)
 
 
-def level_means(ability, difficulty, abstain_logit, abstain_slope):
+def interaction_logits(loading, factor):
+    """The model-by-question term Σ_k s_mk t_qk of the correct logit.
+
+    Args:
+      loading: s, shape [..., models, K].
+      factor: t, shape [..., questions, K] (K may be 0: the term is then 0).
+
+    Returns:
+      shape [..., models, questions].
+
+    >>> interaction_logits(jnp.array([[1.0], [-1.0]]), jnp.array([[2.0]])).tolist()
+    [[2.0], [-2.0]]
+    """
+    return jnp.einsum("...mk,...qk->...mq", loading, factor)
+
+
+def level_means(ability, difficulty, abstain_logit, abstain_slope, interaction=None):
     """The Dirichlet-tree mean over (correct, wrong, ⊥) for every (model, question).
 
     Args:
@@ -202,11 +237,16 @@ def level_means(ability, difficulty, abstain_logit, abstain_slope):
       difficulty: d, shape [..., questions].
       abstain_logit: α, shape [..., models].
       abstain_slope: β, shape [...].
+      interaction: optional model-by-question term of the correct logit (see
+        :func:`interaction_logits`), shape [..., models, questions].
 
     Returns:
       μ, shape [..., models, questions, 3].
     """
-    correct = jax.nn.sigmoid(ability[..., :, None] - difficulty[..., None, :])
+    logit = ability[..., :, None] - difficulty[..., None, :]
+    if interaction is not None:
+        logit = logit + interaction
+    correct = jax.nn.sigmoid(logit)
     abstain = jax.nn.sigmoid(
         abstain_logit[..., :, None] + jnp.asarray(abstain_slope)[..., None, None] * difficulty[..., None, :]
     )
@@ -261,6 +301,24 @@ def answer_model(
         difficulty = jnp.zeros((num_questions,))
     numpyro.deterministic("difficulty", difficulty)
 
+    rank = int(config.interaction_rank)
+    if rank > 0:
+        interaction_scale = numpyro.sample("interaction_scale", dist.HalfNormal(1.0))
+        with numpyro.plate("interaction_rank", rank, dim=-1), numpyro.plate(
+            "interaction_models", num_models, dim=-2
+        ):
+            loading_z = numpyro.sample("interaction_z", dist.Normal(0.0, 1.0))
+        with numpyro.plate("factor_rank", rank, dim=-1), numpyro.plate(
+            "factor_questions", num_questions, dim=-2
+        ):
+            factor = numpyro.sample("question_factor_z", dist.StudentT(FACTOR_DF, 0.0, 1.0))
+        loading = interaction_scale * loading_z
+    else:
+        loading = jnp.zeros((num_models, 0))
+        factor = jnp.zeros((num_questions, 0))
+    numpyro.deterministic("interaction_loading", loading)
+    numpyro.deterministic("question_factor", factor)
+
     abstain_logit = _model_effect(
         "abstain", num_models, dist.Normal(-4.0, 2.0), dist.HalfNormal(2.0), config.model_abstention
     )
@@ -301,20 +359,23 @@ def answer_model(
         return
     numpyro.factor("counts", _log_likelihood(
         counts, ability, difficulty, abstain_logit, abstain_slope, concentration,
-        wrong_concentration, attractor,
+        wrong_concentration, attractor, interaction_logits(loading, factor) if rank else None,
     ))
 
 
+# Jitted so that the eager model traces of SVI and NUTS set-up compile it once instead of
+# compiling each of its primitives separately (that was most of an SVI fit's time).
+@jax.jit
 def _log_likelihood(
     counts, ability, difficulty, abstain_logit, abstain_slope, concentration,
-    wrong_concentration, attractor,
+    wrong_concentration, attractor, interaction=None,
 ):
     """Sum of both Dirichlet-multinomial levels over all (model, question) pairs.
 
     The wrong-slot level visits only the non-zero counts (a few thousand of 13 × 250 × 17):
     zero slots contribute exactly 0 and ω sums to 1, so the per-pair normaliser needs only λ_m.
     """
-    means = level_means(ability, difficulty, abstain_logit, abstain_slope)
+    means = level_means(ability, difficulty, abstain_logit, abstain_slope, interaction)
     top_alpha = concentration[counts.top_index[0]] * means[tuple(counts.top_index)]
     wrong_alpha = wrong_concentration[counts.wrong_index[0]] * attractor[
         counts.wrong_index[1], counts.wrong_index[2]
@@ -381,10 +442,32 @@ def prior_fit(
 
 def _site_names(config, shape):
     """Every sample and deterministic site of the model, so Predictive returns all of them."""
-    trace = numpyro.handlers.trace(numpyro.handlers.seed(answer_model, 0)).get_trace(
-        None, config, num_models=shape[0], num_questions=shape[1], num_answers=shape[2]
-    )
-    return [name for name, site in trace.items() if site["type"] in ("sample", "deterministic")]
+    return [name for name, (kind, _, _) in _model_sites(config, shape).items()
+            if kind in ("sample", "deterministic")]
+
+
+def _model_sites(config, shape, counts=None):
+    """Site name -> (type, value shape, support or None), in model order.
+
+    The model is traced abstractly (``jax.eval_shape``): nothing is compiled or run, which an
+    eager trace would do primitive by primitive (seconds of compilation per fit).
+    """
+    sites = {}
+
+    def probe(key):
+        model = numpyro.handlers.seed(answer_model, key)
+        trace = numpyro.handlers.trace(model).get_trace(
+            counts, config, num_models=shape[0], num_questions=shape[1], num_answers=shape[2]
+        )
+        for name, site in trace.items():
+            if site["type"] == "sample" and not site["is_observed"]:
+                sites[name] = ("sample", tuple(site["value"].shape), site["fn"].support)
+            elif site["type"] in ("sample", "deterministic", "plate"):
+                sites[name] = (site["type"], tuple(jnp.shape(site["value"])), None)
+        return 0
+
+    jax.eval_shape(probe, jax.random.PRNGKey(0))
+    return sites
 
 
 class CountData(NamedTuple):
@@ -482,6 +565,162 @@ def count_data(counts) -> CountData:
     )
 
 
+def _moment_start(counts, config, sites):
+    """Constrained starting values from simple moments of the counts (no prior sampling).
+
+    Abilities and difficulties from the logits of per-model and per-question accuracy (an IRT
+    fit's usual start), ⊥ logits from per-model ⊥ rates, attractor sticks from per-question
+    wrong-answer frequencies; every other site starts at a neutral value of its support.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    num_models, num_questions, num_answers = counts.shape
+    totals = np.maximum(counts.sum(-1), 1.0)
+
+    def logit(p):
+        p = np.clip(p, 0.02, 0.98)
+        return np.log(p / (1 - p))
+
+    model_logit = logit((counts[..., 0].sum(1) + 0.5) / (counts.sum((1, 2)) + 1.0))
+    ability_mean = float(model_logit.mean())
+    ability_scale = max(float(model_logit.std()), 0.3)
+    # Per question, the logit of the mean correct share over models: high means easy.
+    question_logit = logit(((counts[..., 0] + 0.5) / (totals + 1.0)).mean(0))
+    difficulty = ability_mean - question_logit
+    difficulty = difficulty - difficulty.mean()
+    difficulty_scale = max(float(difficulty.std()), 0.3)
+    abstain = logit((counts[..., -1].sum(1) + 0.5) / (counts.sum((1, 2)) + 1.0))
+    # Interaction: the leading singular vectors of the double-centred logit matrix of
+    # per-(model, question) accuracy, i.e. what the additive θ_m - d_q leaves unexplained.
+    # Starting there (not at a random point) makes the factor fit the same on every seed.
+    rank = max(int(config.interaction_rank), 0)
+    cell = logit((counts[..., 0] + 0.5) / (totals + 1.0))
+    residual = cell - cell.mean(0, keepdims=True) - cell.mean(1, keepdims=True) + cell.mean()
+    left, singular, right = np.linalg.svd(residual, full_matrices=False)
+    loading = left[:, :rank] * np.sqrt(singular[:rank])
+    factor = right[:rank].T * np.sqrt(singular[:rank])
+    pad = rank - loading.shape[1]  # fewer models or questions than K
+    loading = np.pad(loading, ((0, 0), (0, pad)))
+    factor = np.pad(factor, ((0, 0), (0, pad)))
+    interaction_scale = max(float(loading.std()) if loading.size else 0.3, 0.1)
+    wrong = counts[..., 1:-1].sum(0) + 0.2
+    omega = wrong / wrong.sum(-1, keepdims=True)
+    left = 1.0 - np.concatenate([np.zeros((num_questions, 1)), np.cumsum(omega, -1)[:, :-1]], -1)
+    sticks = np.clip(omega / np.maximum(left, 1e-9), 0.02, 0.98)[:, :-1]
+    start = {
+        "ability_mean": ability_mean,
+        "ability_scale": ability_scale,
+        "ability_z": (model_logit - ability_mean) / ability_scale,
+        "difficulty_scale": difficulty_scale,
+        "difficulty_df": 5.0,
+        "difficulty_z": difficulty / difficulty_scale,
+        "abstain_mean": float(abstain.mean()),
+        "abstain_scale": max(float(abstain.std()), 0.3),
+        "abstain_z": (abstain - abstain.mean()) / max(float(abstain.std()), 0.3),
+        "abstain_slope": 0.0,
+        "concentration_scale": 0.5,
+        "wrong_concentration_scale": 0.5,
+        "stick_concentration": 1.0,
+        "interaction_scale": interaction_scale,
+        "interaction_z": loading / interaction_scale,
+        "question_factor_z": factor,
+    }
+    if config.attractor == "question":
+        start["sticks"] = sticks
+    elif config.attractor == "global":
+        start["sticks"] = sticks.mean(0)
+    out = {}
+    for name, (kind, shape, support) in sites.items():
+        if kind != "sample":
+            continue
+        if name in start:
+            value = jnp.broadcast_to(jnp.asarray(start[name], dtype=jnp.float64), shape)
+        else:
+            # The point of the support that the unconstrained 0 maps to (0, 1 or 1/2).
+            value = biject_to(support)(jnp.zeros(shape))
+        out[name] = value
+    return out
+
+
+class _Guide(NamedTuple):
+    """Mean-field normal guide in the unconstrained space of every latent site."""
+
+    loc: dict
+    log_scale: dict
+
+
+def _svi_mean_field(key, model, sites, start, steps, learning_rate, final_learning_rate):
+    """Maximise the ELBO of a mean-field normal guide; the whole loop is one jitted scan.
+
+    Adam with elementwise gradient clipping at 10 (as numpyro's ClippedAdam) and a step size
+    decaying geometrically from ``learning_rate`` to ``final_learning_rate``.
+
+    Returns:
+      (guide, losses [steps]).
+    """
+    latent = {name: support for name, (kind, _, support) in sites.items() if kind == "sample"}
+    transforms = {name: biject_to(support) for name, support in latent.items()}
+
+    def negative_elbo(guide, noise_key):
+        noise = jax.random.split(noise_key, len(latent))
+        values, log_q = {}, 0.0
+        for index, name in enumerate(latent):
+            loc, log_scale = guide.loc[name], guide.log_scale[name]
+            eps = jax.random.normal(noise[index], jnp.shape(loc))
+            unconstrained = loc + jnp.exp(log_scale) * eps
+            value = transforms[name](unconstrained)
+            jacobian = transforms[name].log_abs_det_jacobian(unconstrained, value)
+            # log q of the constrained value: normal density minus the Jacobian.
+            log_q = log_q + (-0.5 * eps**2 - log_scale - 0.5 * jnp.log(2 * jnp.pi)).sum()
+            log_q = log_q - jnp.sum(jacobian)
+            values[name] = value
+        log_p, _ = log_density(model, (), {}, values)
+        return log_q - log_p
+
+    decay = (final_learning_rate / learning_rate) ** (1.0 / max(steps - 1, 1))
+    grad = jax.value_and_grad(negative_elbo)
+
+    def step(carry, inputs):
+        guide, first, second = carry
+        t, noise_key = inputs
+        loss, gradient = grad(guide, noise_key)
+        gradient = jax.tree.map(lambda g: jnp.clip(g, -10.0, 10.0), gradient)
+        first = jax.tree.map(lambda m, g: 0.9 * m + 0.1 * g, first, gradient)
+        second = jax.tree.map(lambda v, g: 0.999 * v + 0.001 * g**2, second, gradient)
+        rate = learning_rate * decay**t
+        correction = jnp.sqrt(1 - 0.999 ** (t + 1)) / (1 - 0.9 ** (t + 1))
+        guide = jax.tree.map(
+            lambda x, m, v: x - rate * correction * m / (jnp.sqrt(v) + 1e-8), guide, first, second
+        )
+        return (guide, first, second), loss
+
+    @jax.jit
+    def run(start, run_key):
+        # Inside the jit: done eagerly, each transform would compile primitive by primitive.
+        guide = _Guide(
+            loc={name: transforms[name].inv(start[name]) for name in latent},
+            log_scale={name: jnp.full(jnp.shape(start[name]), jnp.log(0.1)) for name in latent},
+        )
+        zeros = jax.tree.map(jnp.zeros_like, guide)
+        (guide, _, _), losses = jax.lax.scan(
+            step, (guide, zeros, zeros),
+            (jnp.arange(steps, dtype=jnp.float64), jax.random.split(run_key, steps)),
+        )
+        return guide, losses
+
+    return run({name: start[name] for name in latent}, key), transforms
+
+
+def _guide_draws(key, guide, transforms, num_draws):
+    """Constrained draws [num_draws, ...] of every latent site from the fitted guide."""
+    draws = {}
+    keys = jax.random.split(key, len(transforms))
+    for index, (name, transform) in enumerate(transforms.items()):
+        loc, log_scale = guide.loc[name], guide.log_scale[name]
+        eps = jax.random.normal(keys[index], (num_draws, *jnp.shape(loc)))
+        draws[name] = transform(loc + jnp.exp(log_scale) * eps)
+    return draws
+
+
 def fit_answer_model(
     key,
     counts,
@@ -489,8 +728,9 @@ def fit_answer_model(
     method: str = "svi",
     config: AnswerModelConfig = AnswerModelConfig(),
     num_draws: int = 400,
-    svi_steps: int = 3000,
-    learning_rate: float = 0.02,
+    svi_steps: int = 1500,
+    learning_rate: float = 0.05,
+    final_learning_rate: float | None = 0.005,
     guide: str = "normal",
     num_warmup: int = 500,
     num_chains: int = 1,
@@ -505,8 +745,12 @@ def fit_answer_model(
       config: which components are on.
       num_draws: posterior draws kept (NUTS: samples per chain × chains; SVI: guide draws).
       svi_steps: optimisation steps for SVI.
-      learning_rate: ClippedAdam step size for SVI.
-      guide: ``"normal"`` (AutoNormal) or ``"lowrank"`` (AutoLowRankMultivariateNormal).
+      learning_rate: Adam step size for SVI (the first step's, with ``final_learning_rate``).
+      final_learning_rate: step size of the last SVI step, reached by geometric decay
+        (None: constant ``learning_rate``); the ``"lowrank"`` guide ignores it.
+      guide: ``"normal"`` (mean-field normal in the unconstrained space, started from moments
+        of the counts, the whole optimisation one jitted scan) or ``"lowrank"``
+        (numpyro's AutoLowRankMultivariateNormal with ClippedAdam).
       num_warmup: NUTS warm-up steps per chain.
       num_chains: NUTS chains, run sequentially.
       max_tree_depth: NUTS tree-depth cap.
@@ -545,17 +789,33 @@ def fit_answer_model(
         posterior = {**latent, **derived}
         losses = jnp.zeros((0,))
     elif method == "svi":
-        guides = {"normal": AutoNormal, "lowrank": AutoLowRankMultivariateNormal}
+        guides = ("normal", "lowrank")
         if guide not in guides:
-            raise ValueError(f"guide must be one of {sorted(guides)}, got {guide!r}")
-        auto = guides[guide](model, init_loc_fn=init_to_median(num_samples=15))
-        svi = SVI(model, auto, ClippedAdam(learning_rate, clip_norm=10.0), Trace_ELBO())
-        result = svi.run(fit_key, svi_steps, data, progress_bar=False)
-        posterior = Predictive(
-            parameters_only, guide=auto, params=result.params, num_samples=num_draws,
-            return_sites=sites,
-        )(draw_key)
-        losses = result.losses
+            raise ValueError(f"guide must be one of {list(guides)}, got {guide!r}")
+        if guide == "normal":
+            model_sites = _model_sites(config, data.shape)
+            start = _moment_start(counts, config, model_sites)
+            (fitted, losses), transforms = _svi_mean_field(
+                fit_key, functools.partial(model, data), model_sites, start, svi_steps,
+                learning_rate,
+                learning_rate if final_learning_rate is None else final_learning_rate,
+            )
+            latent = jax.jit(functools.partial(
+                _guide_draws, transforms=transforms, num_draws=num_draws
+            ))(draw_key, fitted)
+            derived = Predictive(
+                parameters_only, posterior_samples=latent, return_sites=sites
+            )(draw_key)
+            posterior = {**latent, **derived}
+        else:
+            auto = AutoLowRankMultivariateNormal(model, init_loc_fn=init_to_median(num_samples=15))
+            svi = SVI(model, auto, ClippedAdam(learning_rate, clip_norm=10.0), Trace_ELBO())
+            result = svi.run(fit_key, svi_steps, data, progress_bar=False)
+            posterior = Predictive(
+                parameters_only, guide=auto, params=result.params, num_samples=num_draws,
+                return_sites=sites,
+            )(draw_key)
+            losses = result.losses
         divergences = 0
     else:
         raise ValueError(f"method must be 'nuts' or 'svi', got {method!r}")

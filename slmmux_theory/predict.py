@@ -25,7 +25,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from slmmux_theory.answer_model import AnswerModelFit, attractor_from_sticks, level_means
+from slmmux_theory.answer_model import (
+    FACTOR_DF,
+    AnswerModelFit,
+    attractor_from_sticks,
+    interaction_logits,
+    level_means,
+)
 
 __all__ = [
     "population_predictive_probs",
@@ -64,14 +70,22 @@ def _dirichlet_tree(key, top_alpha, wrong_alpha):
     return jnp.concatenate([top[..., :1], top[..., 1:2] * split, top[..., 2:]], axis=-1)
 
 
-def _tree_parameters(posterior, draws, models, difficulty, attractor):
-    """Dirichlet-tree parameters [draws, models, questions, 3] and [..., W] before data."""
+def _tree_parameters(posterior, draws, models, difficulty, attractor, factor=None):
+    """Dirichlet-tree parameters [draws, models, questions, 3] and [..., W] before data.
+
+    ``factor`` [draws, questions, K] are the question factors of the interaction term (fits
+    made without one carry K = 0 or no such site).
+    """
     ability = posterior["ability"][draws][:, models]
     abstain_logit = posterior["abstain_logit"][draws][:, models]
     abstain_slope = posterior["abstain_slope"][draws]
     concentration = posterior["concentration"][draws][:, models]
     wrong_concentration = posterior["wrong_concentration"][draws][:, models]
-    means = level_means(ability, difficulty, abstain_logit, abstain_slope)
+    interaction = None
+    if factor is not None and "interaction_loading" in posterior and factor.shape[-1] > 0:
+        loading = posterior["interaction_loading"][draws][:, models]
+        interaction = interaction_logits(loading, factor)
+    means = level_means(ability, difficulty, abstain_logit, abstain_slope, interaction)
     top_alpha = concentration[..., None, None] * means
     wrong_alpha = wrong_concentration[..., None, None] * attractor[:, None, :, :]
     return top_alpha, wrong_alpha
@@ -115,7 +129,13 @@ def posterior_predictive_probs(
     posterior = fit.posterior
     difficulty = posterior["difficulty"][draws][:, question_index]
     attractor = posterior["attractor"][draws][:, question_index]
-    top_alpha, wrong_alpha = _tree_parameters(posterior, draws, model_index, difficulty, attractor)
+    factor = (
+        posterior["question_factor"][draws][:, question_index]
+        if "question_factor" in posterior else None
+    )
+    top_alpha, wrong_alpha = _tree_parameters(
+        posterior, draws, model_index, difficulty, attractor, factor
+    )
     if condition_on_counts:
         counts = fit.counts[model_index][:, question_index].astype(top_alpha.dtype)
         top_counts = jnp.stack(
@@ -136,7 +156,8 @@ def population_predictive_probs(
     """Per-question distributions of new questions drawn from the fitted population.
 
     For each posterior draw: new difficulties ``d = σ_d u`` with ``u ~ StudentT(ν)`` (or
-    ``N(0, 1)`` without heavy tails); new attractors from the
+    ``N(0, 1)`` without heavy tails); new question factors ``t ~ StudentT(3)`` of the
+    model-by-question interaction (when the fit has one); new attractors from the
     fitted stick-breaking prior (``attractor="question"``), the fitted common ω
     (``"global"``) or uniform (``"none"``); then π from the Dirichlet tree.
 
@@ -152,7 +173,7 @@ def population_predictive_probs(
     """
     if num_questions < 1:
         raise ValueError(f"num_questions must be >= 1, got {num_questions}")
-    draw_key, difficulty_key, stick_key, tree_key = jax.random.split(key, 4)
+    draw_key, difficulty_key, stick_key, tree_key, factor_key = jax.random.split(key, 5)
     draws = _draw_indices(draw_key, fit, num_draws)
     model_index = _model_indices(fit, models)
     posterior = fit.posterior
@@ -174,7 +195,13 @@ def population_predictive_probs(
         # "global" stores one ω repeated over questions; "none" stores the uniform ω.
         common = posterior["attractor"][draws][:, :1, :]
         attractor = jnp.broadcast_to(common, (draws.shape[0], num_questions, num_wrong))
-    top_alpha, wrong_alpha = _tree_parameters(posterior, draws, model_index, difficulty, attractor)
+    factor = None
+    if "question_factor" in posterior:
+        rank = posterior["question_factor"].shape[-1]
+        factor = jax.random.t(factor_key, FACTOR_DF, (draws.shape[0], num_questions, rank))
+    top_alpha, wrong_alpha = _tree_parameters(
+        posterior, draws, model_index, difficulty, attractor, factor
+    )
     return _dirichlet_tree(tree_key, top_alpha, wrong_alpha)
 
 

@@ -13,7 +13,10 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("fit", help="fit the Bayesian answer model (NUTS or SVI)")
     parser.add_argument("--samples", required=True, help="samples JSONL (13-model GSM8K schema)")
     parser.add_argument("--method", default="svi", choices=("svi", "nuts"))
-    parser.add_argument("--svi-steps", type=int, default=3000)
+    parser.add_argument("--svi-steps", type=int, default=None,
+                        help="SVI steps (default: the fit function's default)")
+    parser.add_argument("--rank", type=int, default=None,
+                        help="model-by-question interaction factors K (default: the model's; 0 = off)")
     parser.add_argument("--nuts-warmup", type=int, default=500)
     parser.add_argument("--draws", type=int, default=500, help="posterior draws kept")
     parser.add_argument("--check", action="store_true", help="print the predictive checks")
@@ -29,19 +32,34 @@ def run(args) -> int:
     import numpy as np
 
     from slmmux_run.datasets import load_samples
-    from slmmux_run.fit_report import population_check, print_check_table, replicated_check, timed_fit
+    from slmmux_run.fit_report import (
+        load_average,
+        population_check,
+        print_check_table,
+        replicated_check,
+        timed_fit,
+    )
+    from slmmux_run.errors import UserError
+    from slmmux_theory.answer_model import AnswerModelConfig
 
     sample_set = load_samples(args.samples)
     if args.questions:
         sample_set = sample_set.select(questions=list(range(min(args.questions, sample_set.num_questions))))
     counts = np.asarray(sample_set.counts)
     fit_key, check_key = jax.random.split(jax.random.PRNGKey(args.seed))
-    options = {"svi": dict(svi_steps=args.svi_steps), "nuts": dict(num_warmup=args.nuts_warmup)}[args.method]
+    options = {"svi": {} if args.svi_steps is None else dict(svi_steps=args.svi_steps),
+               "nuts": dict(num_warmup=args.nuts_warmup)}[args.method]
+    if args.rank is not None:
+        if args.rank < 0:
+            raise UserError(f"--rank must be 0 or more, got {args.rank}")
+        options["config"] = AnswerModelConfig(interaction_rank=args.rank)
     fit, wall, cpu = timed_fit(fit_key, counts, method=args.method, num_draws=args.draws, **options)
+    load = load_average()
     print(f"{args.method.upper()} fit of {counts.shape[0]} models x {counts.shape[1]} questions x "
-          f"{int(counts.sum(-1).max())} samples: wall {wall:.1f} s, CPU {cpu:.1f} s"
+          f"{int(counts.sum(-1).max())} samples: wall {wall:.1f} s, CPU {cpu:.1f} s, "
+          f"load average {load}"
           + (f", divergences {fit.divergences}" if args.method == "nuts" else ""))
-    summary = {"method": args.method, "wall_seconds": wall, "cpu_seconds": cpu}
+    summary = {"method": args.method, "wall_seconds": wall, "cpu_seconds": cpu, "load_average": load}
     if args.check:
         check = replicated_check(check_key, fit, counts, args.replicates)
         print_check_table(check, list(sample_set.models))

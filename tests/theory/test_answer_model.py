@@ -17,7 +17,10 @@ from slmmux_theory.answer_model import (
     attractor_from_sticks,
     count_data,
     dirichlet_multinomial_log_prob,
+    _moment_start,
+    _model_sites,
     fit_answer_model,
+    interaction_logits,
     level_means,
     prior_fit,
 )
@@ -53,6 +56,18 @@ def test_level_means_by_hand():
     np.testing.assert_allclose(means[0], [[0.25, 0.25, 0.5], [0.5 * s1, 0.5 * (1 - s1), 0.5]])
 
 
+def test_level_means_with_interaction_by_hand():
+    # ability 1, difficulty 1, interaction s·t = 2 · 1.5 = 3: correct = sigmoid(3); no ⊥.
+    interaction = interaction_logits(jnp.array([[2.0]]), jnp.array([[1.5]]))
+    means = level_means(jnp.array([1.0]), jnp.array([1.0]), jnp.array([-1e3]), 0.0, interaction)
+    s3 = 1 / (1 + np.exp(-3.0))
+    np.testing.assert_allclose(means[0, 0], [s3, 1 - s3, 0.0], atol=1e-12)
+
+
+def test_interaction_of_rank_zero_is_zero():
+    np.testing.assert_array_equal(interaction_logits(jnp.zeros((3, 0)), jnp.zeros((4, 0))), 0.0)
+
+
 def test_sparse_likelihood_equals_dense_dirichlet_tree():
     """The fast likelihood must equal the two Dirichlet-multinomial levels summed densely."""
     rng = np.random.default_rng(3)
@@ -66,11 +81,18 @@ def test_sparse_likelihood_equals_dense_dirichlet_tree():
     concentration = jnp.array([0.7, 2.0, 5.0])
     wrong_concentration = jnp.array([1.3, 0.4, 3.0])
     attractor = attractor_from_sticks(jnp.asarray(rng.uniform(0.1, 0.9, size=(5, 2))))
+    interaction = jnp.asarray(rng.normal(size=(3, 5)))
     got = _log_likelihood(
         count_data(counts), ability, difficulty, abstain, slope, concentration,
-        wrong_concentration, attractor,
+        wrong_concentration, attractor, interaction,
     )
-    means = np.asarray(level_means(ability, difficulty, abstain, slope))
+    # The dense reference adds the interaction to θ_m - d_q by hand.
+    logit = np.asarray(ability)[:, None] - np.asarray(difficulty)[None, :] + np.asarray(interaction)
+    correct = 1 / (1 + np.exp(-logit))
+    abstain_p = 1 / (1 + np.exp(-(np.asarray(abstain)[:, None] + slope * np.asarray(difficulty))))
+    means = np.stack(
+        [(1 - abstain_p) * correct, (1 - abstain_p) * (1 - correct), abstain_p], axis=-1
+    )
     want = 0.0
     for m in range(3):
         for q in range(5):
@@ -110,8 +132,56 @@ def test_svi_fit_shapes_and_reproducibility():
     assert first.posterior["attractor"].shape == (6, 2, 3)
     np.testing.assert_allclose(first.posterior["attractor"].sum(-1), 1.0)
     assert first.losses.shape == (30,)
+    assert first.posterior["interaction_loading"].shape == (6, 2, 2)
+    assert first.posterior["question_factor"].shape == (6, 2, 2)
     for name in first.posterior:
         np.testing.assert_array_equal(first.posterior[name], second.posterior[name])
+
+
+def test_lowrank_guide_still_fits():
+    fit = fit_answer_model(
+        jax.random.PRNGKey(4), COUNTS, method="svi", guide="lowrank", svi_steps=20, num_draws=4
+    )
+    assert fit.posterior["ability"].shape == (4, 2)
+    assert np.all(np.isfinite(np.asarray(fit.losses)))
+
+
+def test_moment_start_orders_models_and_questions_by_accuracy():
+    """The start puts the more accurate model higher and the less solved question harder, and
+    every value lies inside its site's support."""
+    counts = np.zeros((2, 3, 5), dtype=int)
+    counts[0] = [[9, 1, 0, 0, 0], [8, 0, 2, 0, 0], [1, 9, 0, 0, 0]]
+    counts[1] = [[5, 5, 0, 0, 0], [4, 0, 6, 0, 0], [0, 10, 0, 0, 0]]
+    config = AnswerModelConfig()
+    sites = _model_sites(config, counts.shape)
+    start = _moment_start(counts, config, sites)
+    assert set(start) == {name for name, (kind, _, _) in sites.items() if kind == "sample"}
+    assert float(start["ability_z"][0]) > float(start["ability_z"][1])
+    assert float(start["difficulty_z"][2]) > float(start["difficulty_z"][0])
+    for name, value in start.items():
+        assert value.shape == sites[name][1], name
+        assert bool(jnp.all(sites[name][2](value))), name
+    # Question 1's wrong answers sit in slot 2, so its first stick (slot 1) is small.
+    assert float(start["sticks"][1, 0]) < 0.1
+
+
+@pytest.mark.slow
+def test_svi_with_interaction_finds_a_group_of_models_that_fails_together():
+    """Synthetic data: models 0-2 miss questions 0-9 (one shared wrong answer) that models 3-5
+    solve, all models solve the other 30. The fitted interaction must make those 10 questions
+    hard for the first group only: the posterior mean correct-logit gap between the groups is
+    larger on each of them than on any other question, by a wide margin."""
+    counts = np.zeros((6, 40, 4), dtype=int)
+    counts[:, :, 0] = 10
+    counts[:3, :10, 0] = 0
+    counts[:3, :10, 1] = 10
+    fit = fit_answer_model(jax.random.PRNGKey(0), counts, svi_steps=1500, learning_rate=0.05,
+                           final_learning_rate=0.005, num_draws=200)
+    post = fit.posterior
+    logit = (post["ability"][:, :, None] - post["difficulty"][:, None, :]
+             + interaction_logits(post["interaction_loading"], post["question_factor"]))
+    gap = np.asarray(logit[:, 3:].mean(1) - logit[:, :3].mean(1)).mean(0)
+    assert gap[:10].min() > gap[10:].max() + 3.0, gap
 
 
 @pytest.mark.parametrize(
