@@ -10,7 +10,9 @@ and without calling any model:
    parameters of :mod:`slmmux_theory.groupthink` on the fit half by SVI
    (:func:`slmmux_theory.groupthink_fit.fit_svi`), and predicts the held-out debate accuracy,
    flip rates, lost-correct and consensus-on-wrong rates (exact per posterior draw, plus a
-   simulated predictive that includes the sampling noise of the held-out set);
+   simulated predictive that includes the sampling noise of the held-out set); the main fit's
+   later-round terms come from the ``[report]`` settings (``recognition``, ``revision``), and
+   every variant (:data:`VARIANTS`) is also fitted and predicted on both halves for comparison;
 3. on the held-out questions, compares debate with SLM-MUX, Agent Forest and the single models
    (exact hypergeometric replay of the independent samples, :func:`slmmux_run.orchestrate.exact_replay`,
    with the theory's plug-in prediction beside it) at the k whose tokens per question are closest
@@ -79,7 +81,8 @@ __all__ = [
 
 DEFAULT_SETTINGS = {"fit_fraction": 0.5, "split_seed": 0, "max_answers": 7, "fit_steps": 2000,
                     "draws": 200, "simulated_debates": 100, "fit_seed": 0,
-                    "recognition": True, "revision": False, "variant_draws": 40}  # fmt: skip
+                    "recognition": True, "revision": False, "variant_draws": 40,
+                    "smoothing": 0.5}  # fmt: skip
 # The fitted-model variants compared in the report (name -> discussion_model options): the
 # original four-parameter model, each later-round term alone, and both.
 VARIANTS = {"base": {}, "recognition": {"recognition": True},
@@ -448,7 +451,8 @@ def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) ->
     debate_turns = [t for group in debates.values() for t in group]
     answers_by_key, _ = sample_answers(sample_records)
     slots = transcript_slots(debate_turns, samples=answers_by_key,
-                             max_answers=int(settings["max_answers"]))  # fmt: skip
+                             max_answers=int(settings["max_answers"]),
+                             smoothing=float(settings["smoothing"]))  # fmt: skip
     rounds = slots.answers.shape[1]
     fit_ids, held_ids = split_questions(slots.question_ids, float(settings["fit_fraction"]),
                                         int(settings["split_seed"]))  # fmt: skip
