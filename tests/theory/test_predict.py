@@ -148,3 +148,41 @@ def test_unseen_pair_draws_equal_the_prior_draws(prior):
     a = posterior_predictive_probs(jax.random.PRNGKey(9), fit)
     b = posterior_predictive_probs(jax.random.PRNGKey(9), fit, condition_on_counts=False)
     np.testing.assert_allclose(a, b)
+
+
+def test_interaction_moves_the_correct_mean_by_hand():
+    """Two models, one question, loading (+2, -2) and factor 1 (abstain logit -1e3 so no ⊥):
+    without counts E π_c = sigmoid(±2) for the two models (ability and difficulty 0)."""
+    fit = _point_fit(np.zeros((2, 1, 4), dtype=int), 2.0, 2.0, [0.5, 0.5])
+    posterior = dict(fit.posterior)
+    posterior["abstain_logit"] = jnp.full((1, 2), -1e3)
+    posterior["interaction_loading"] = jnp.array([[[2.0], [-2.0]]])
+    posterior["question_factor"] = jnp.array([[[1.0]]])
+    fit = fit._replace(posterior=posterior)
+    probs = posterior_predictive_probs(jax.random.PRNGKey(0), fit, num_draws=40000)
+    mean = np.asarray(probs.mean(0))[:, 0, 0]
+    standard_error = np.asarray(probs.std(0))[:, 0, 0] / np.sqrt(40000)
+    want = 1 / (1 + np.exp(-np.array([2.0, -2.0])))
+    np.testing.assert_array_less(np.abs(mean - want), 5 * standard_error)
+
+
+def test_population_draws_include_new_question_factors():
+    """With a strong interaction (loadings ±5), new questions from the population make the two
+    models' correct rates differ question by question; without it (K = 0) they are equal."""
+    prior = prior_fit(jax.random.PRNGKey(0), 2, 3, 4, num_draws=1)
+    posterior = dict(prior.posterior)
+    posterior["concentration"] = jnp.full((1, 2), 1e6)  # π = μ, so the means show directly
+    posterior["ability"] = jnp.zeros((1, 2))
+    posterior["abstain_logit"] = jnp.full((1, 2), -1e3)
+    strong = prior._replace(posterior={**posterior,
+                                       "interaction_loading": jnp.array([[[5.0], [-5.0]]]),
+                                       "question_factor": jnp.zeros((1, 3, 1))})
+    none = prior._replace(posterior={**posterior,
+                                     "interaction_loading": jnp.zeros((1, 2, 0)),
+                                     "question_factor": jnp.zeros((1, 3, 0))})
+    gap_strong = np.abs(np.asarray(population_predictive_probs(jax.random.PRNGKey(3), strong, 50))
+                        [0, 0, :, 0] - np.asarray(population_predictive_probs(
+                            jax.random.PRNGKey(3), strong, 50))[0, 1, :, 0])
+    probs_none = np.asarray(population_predictive_probs(jax.random.PRNGKey(3), none, 50))
+    np.testing.assert_allclose(probs_none[0, 0, :, 0], probs_none[0, 1, :, 0], atol=0.01)
+    assert np.median(gap_strong) > 0.3
