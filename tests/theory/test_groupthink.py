@@ -376,7 +376,7 @@ def _cluster_standard_error(events, opportunities):
     return np.sqrt(((events - rate * opportunities) ** 2).sum()) / opportunities.sum()
 
 
-@pytest.mark.parametrize("extended", [False, True])
+@pytest.mark.parametrize("extended", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_predicted_measures_agree_with_simulated_transcripts(extended):
     probs = jnp.array([[0.45, 0.3, 0.15, 0.1], [0.3, 0.4, 0.2, 0.1], [0.35, 0.25, 0.3, 0.1]])
     terms = ({"recognition": 0.4, "revision_shift": jnp.array([0.5, -0.5, 0.0]),

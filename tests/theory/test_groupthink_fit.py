@@ -133,6 +133,7 @@ def simulate_extended(key, num_debates):
     return answers, probs
 
 
+@pytest.mark.slow
 def test_extended_log_likelihood_matches_transition_matrix():
     answers, probs = simulate_extended(jax.random.key(17), 5)
     t = EXTENDED_TRUE
