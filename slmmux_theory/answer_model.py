@@ -33,8 +33,9 @@ K = 2, multidimensional IRT term) lets a question be hard for a *group* of model
 the others: on the GSM8K file a few questions are missed by most strong models with one shared
 wrong answer while weaker ones get them right, which a single difficulty cannot express, and
 without this term the rate at which two strong models share a wrong mode is under-predicted
-(``experiments/fit_answer_model.py``, ablation "no interaction"); ``κ_m`` makes low-temperature samples
-repeat (most models answer 10/10 identically on most questions); ``ω_q`` with ``λ_m`` makes
+(``experiments/fit_answer_model.py``, ablation "no interaction"); ``κ_m`` makes
+low-temperature samples repeat (most models answer 10/10 identically on most questions);
+``ω_q`` with ``λ_m`` makes
 two models' wrong answers coincide (shared attractor answers: contradictions, groupthink);
 ``α_m`` gives reasoning models their ⊥ rate. :class:`AnswerModelConfig` switches each part
 off so that its effect on the predictive checks of :mod:`slmmux_theory.checks` can be measured.
@@ -45,10 +46,10 @@ attractor; new questions are drawn from the population (``σ_d``, ``γ``).
 
 Priors: μ_θ ~ N(2, 2), σ_θ ~ HalfNormal(2), σ_d ~ HalfNormal(3), μ_α ~ N(-4, 2),
 σ_α ~ HalfNormal(2), β ~ N(0, 1), μ_κ, μ_λ ~ N(0, 2), σ_κ, σ_λ ~ HalfNormal(1),
-γ ~ LogNormal(0, 1), ν ~ Gamma(2, 0.1), σ_s ~ HalfNormal(1); all z ~ N(0, 1) (non-centred). The heavy tail of u_q
-is what lets a few questions be missed by every model with the same wrong answer (on the
-GSM8K file, 5 of 250 questions have all 13 models' modes on one wrong answer, likely gold
-errors); with u_q ~ N(0, 1) new questions from the population almost never do this.
+γ ~ LogNormal(0, 1), ν ~ Gamma(2, 0.1), σ_s ~ HalfNormal(1); all z ~ N(0, 1) (non-centred).
+The heavy tail of u_q is what lets a few questions be missed by every model with the same
+wrong answer (on the GSM8K file, 5 of 250 questions have all 13 models' modes on one wrong
+answer, likely gold errors); with u_q ~ N(0, 1) new questions from the population almost never do this.
 """
 
 from __future__ import annotations

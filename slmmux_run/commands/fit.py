@@ -16,7 +16,8 @@ def register(subparsers) -> None:
     parser.add_argument("--svi-steps", type=int, default=None,
                         help="SVI steps (default: the fit function's default)")
     parser.add_argument("--rank", type=int, default=None,
-                        help="model-by-question interaction factors K (default: the model's; 0 = off)")
+                        help="model-by-question interaction factors K "
+                             "(default: the model's; 0 = off)")
     parser.add_argument("--nuts-warmup", type=int, default=500)
     parser.add_argument("--draws", type=int, default=500, help="posterior draws kept")
     parser.add_argument("--check", action="store_true", help="print the predictive checks")
