@@ -13,6 +13,10 @@ questions drawn from the population, and (4) an ablation table: the coverage wit
 component switched off (each fitted by SVI; the "pop." column is the coverage for new
 questions, the "loss" column the final negative ELBO, lower is better).
 
+The output of a run (with the NUTS check of ``slmmux fit --method nuts --check``, the held-out
+``slmmux check`` summary, and the numbers of the model before the interaction term) is kept in
+``experiments/fit_answer_model_results.txt``.
+
     PYTHONPATH=. python experiments/fit_answer_model.py
     PYTHONPATH=. python experiments/fit_answer_model.py --svi-steps 20 --nuts-warmup 5 \\
         --nuts-draws 5 --replicates 5 --max-questions 20 --ablations none   # smoke run
