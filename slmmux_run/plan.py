@@ -69,6 +69,7 @@ __all__ = [
     "population_draws",
     "replay_levels",
     "subset_accuracy_draws",
+    "unseen_question_picks",
 ]
 
 PLAN_RULES = ("slm-mux", "agent-forest", "model-switch", "self-consistency")
@@ -254,8 +255,45 @@ def pair_rule_values(rule: str, array, pairs, k: int, hypergeometric: bool = Tru
 # ----------------------------------------------------------------------------- predictors
 
 
+def unseen_question_picks(key, pilot_size: int, num_unseen: int, num_draws: int,
+                          concentration: float = 0.0) -> np.ndarray:
+    """Which pilot question stands in for each unseen question, per draw.
+
+    The finite-population Bayesian bootstrap (a Polya urn): per draw, weights
+    ``w ~ Dirichlet(1, ..., 1[, concentration])`` over the Q pilot questions (and, with a
+    positive ``concentration``, one more atom, index Q: "a new question from the base
+    population", the Dirichlet-process posterior), then ``num_unseen`` picks from ``w``.
+    The weights carry the uncertainty of the question population itself (variance of the
+    mean ~ sigma^2/Q); picking uniformly without them would only add sigma^2/(N - Q) around
+    the pilot mean.
+
+    Args:
+      key: jax.random key.
+      pilot_size: Q.
+      num_unseen: N - Q.
+      num_draws: draws.
+      concentration: Dirichlet-process concentration; 0 = plain Bayesian bootstrap.
+
+    Returns:
+      int picks in 0..Q (Q only when ``concentration > 0``), shape [draws, num_unseen].
+
+    >>> picks = unseen_question_picks(jax.random.PRNGKey(0), 3, 5, 2)
+    >>> picks.shape, bool(picks.max() < 3)
+    ((2, 5), True)
+    """
+    if not concentration >= 0:
+        raise ValueError(f"concentration must be >= 0, got {concentration}")
+    weight_key, pick_key = jax.random.split(key)
+    alpha = jnp.concatenate([jnp.ones(pilot_size),
+                             jnp.full(int(concentration > 0), float(concentration))])
+    weights = jax.random.dirichlet(weight_key, alpha, (num_draws,))
+    return np.asarray(jax.random.categorical(pick_key, jnp.log(weights)[:, None, :],
+                                             shape=(num_draws, num_unseen)))
+
+
 def population_draws(key, pilot_counts, num_questions: int, replay_samples: int, *,
-                     num_draws: int = 100, svi_steps: int = 1000, unseen: str = "bootstrap"):
+                     num_draws: int = 100, svi_steps: int = 1000, unseen: str = "bootstrap",
+                     concentration: float = 1.0):
     """Replay pools of the whole population, one per posterior draw (hierarchical predictor).
 
     Args:
@@ -268,7 +306,12 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
         weights and their posterior distributions reused: the finite-population Bayesian
         bootstrap, which keeps the models' joint behaviour per question and assumes no
         difficulty law) or ``"population"`` (new questions from the fitted population:
-        parametric difficulty and attractor; measured ~3-5 points too hard on GSM8K).
+        parametric difficulty and attractor; measured ~3-5 points too hard on GSM8K), or
+        ``"dirichlet-process"``: the Dirichlet-process posterior whose base measure is that
+        fitted population, i.e. the bootstrap with one more weight ``concentration`` on "a
+        new question from the population". A handful of pilot questions may all be easy;
+        the plain bootstrap then cannot imagine a hard one and its interval collapses.
+      concentration: the Dirichlet-process concentration α (pseudo-questions of the base).
 
     Returns:
       int pools, shape [models, draws * N, answers] (draw-major), each row holding n samples:
@@ -286,20 +329,21 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
         if unseen == "population":
             new = np.asarray(population_predictive_probs(pop_key, fit, num_questions - pilot_size,
                                                          num_draws=num_draws))
-        elif unseen == "bootstrap":
-            # Finite-population Bayesian bootstrap (a Polya urn over the pilot questions):
-            # Dirichlet(1) weights carry the uncertainty of the question population itself
-            # (variance ~ sigma^2/Q), drawing N - Q questions from them the sampling of the
-            # unseen ones; the mean over all N then has the classical variance
-            # (1 - Q/N) sigma^2 / Q. Resampling with uniform weights alone would give only
-            # sigma^2 / (N - Q) around the pilot mean: intervals far too narrow.
-            weight_key, pick_key = jax.random.split(pop_key)
-            weights = jax.random.dirichlet(weight_key, jnp.ones(pilot_size), (num_draws,))
-            picks = jax.random.categorical(pick_key, jnp.log(weights)[:, None, :],
-                                           shape=(num_draws, num_questions - pilot_size))
-            new = np.take_along_axis(probs, np.asarray(picks)[:, None, :, None], axis=2)
+        elif unseen in ("bootstrap", "dirichlet-process"):
+            # Unseen questions reuse the posteriors of the pilot questions picked for them.
+            pick_key, base_key = jax.random.split(pop_key)
+            base = unseen == "dirichlet-process"
+            picks = unseen_question_picks(pick_key, pilot_size, num_questions - pilot_size,
+                                          num_draws, concentration if base else 0.0)
+            new = np.take_along_axis(probs, np.minimum(picks, pilot_size - 1)[:, None, :, None],
+                                     axis=2)
+            if base:
+                fresh = np.asarray(population_predictive_probs(
+                    base_key, fit, num_questions - pilot_size, num_draws=num_draws))
+                new = np.where((picks == pilot_size)[:, None, :, None], fresh, new)
         else:
-            raise ValueError(f"unseen must be 'population' or 'bootstrap', got {unseen!r}")
+            raise ValueError("unseen must be 'population', 'bootstrap' or 'dirichlet-process', "
+                             f"got {unseen!r}")
         probs = np.concatenate([probs, new], axis=2)
     rng = np.random.default_rng(np.asarray(jax.random.key_data(sim_key)).ravel())
     recorded = np.zeros((models, num_questions), dtype=np.int64)
@@ -314,7 +358,7 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
 
 
 def _prediction_source(predictor, key, pilot_counts, num_questions, replay_samples, num_draws,
-                       svi_steps, unseen="bootstrap"):
+                       svi_steps, unseen="bootstrap", concentration=1.0):
     """(array, hypergeometric, draws): what every rule's exact engine replays.
 
     Hierarchical: pools of the whole population, one per draw, folded [models, draws*N, A]
@@ -324,7 +368,8 @@ def _prediction_source(predictor, key, pilot_counts, num_questions, replay_sampl
     counts = np.asarray(pilot_counts)
     if predictor == "hierarchical":
         pools = population_draws(key, counts, num_questions, replay_samples,
-                                 num_draws=num_draws, svi_steps=svi_steps, unseen=unseen)
+                                 num_draws=num_draws, svi_steps=svi_steps, unseen=unseen,
+                                 concentration=concentration)
         return pools, True, num_draws
     if predictor == "plug-in":
         totals = counts.sum(-1)
@@ -337,10 +382,10 @@ def _prediction_source(predictor, key, pilot_counts, num_questions, replay_sampl
 
 
 def _predict_levels(predictor, key, pilot_counts, num_questions, replay_samples, k_values,
-                    num_draws, svi_steps, unseen="bootstrap"):
+                    num_draws, svi_steps, unseen="bootstrap", concentration=1.0):
     """{k: MuxLevels folded [models, draws*N', L]}, the number of draws, and the source."""
     source = _prediction_source(predictor, key, pilot_counts, num_questions, replay_samples,
-                                num_draws, svi_steps, unseen)
+                                num_draws, svi_steps, unseen, concentration)
     array, hypergeometric, draws = source
     return {k: replay_levels(array, k, hypergeometric) for k in k_values}, draws, source
 
@@ -469,6 +514,7 @@ def plan(
     priority=None,
     names=None,
     unseen: str = "bootstrap",
+    concentration: float = 1.0,
 ) -> Plan:
     """Predict every candidate's population accuracy from pilot counts.
 
@@ -491,6 +537,7 @@ def plan(
       priority: SLM-MUX tie ranks (default: :func:`pilot_priority`).
       names: model names used in the budget reason lines.
       unseen: hierarchical predictor's unseen questions, see :func:`population_draws`.
+      concentration: Dirichlet-process concentration (``unseen="dirichlet-process"``).
 
     Returns:
       A :class:`Plan`.
@@ -516,7 +563,7 @@ def plan(
     k_values = sorted({k} | set(k_budget))
     levels, draws, source = _predict_levels(predictor, key, counts, num_questions,
                                             replay_samples, k_values, num_draws, svi_steps,
-                                            unseen)
+                                            unseen, concentration)
     bootstrap_seed = np.asarray(jax.random.key_data(jax.random.fold_in(key, 7))).ravel().tolist()
 
     groups = []  # (rule, size, subsets)

@@ -98,7 +98,7 @@ def regret(truth, chosen_rows, pool_index):
 
 
 def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=lambda rows: None,
-             unseen="bootstrap"):
+             unseen="bootstrap", concentration=1.0):
     """Rows of every (design, seed, predictor) pilot on one dataset; ``save(rows)`` after each."""
     full, model_names, kind = load(dataset)
     models, num_questions, num_answers = full.shape
@@ -134,7 +134,7 @@ def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=la
                     jax.random.PRNGKey(seed), pilot, num_questions, replay_samples=RECORDED, k=K,
                     subset_sizes=(2, 3, 4), predictor=predictor, budgets=BUDGETS,
                     max_budget_size=MAX_SIZE, num_draws=draws, svi_steps=svi_steps,
-                    priority=priority, unseen=unseen,
+                    priority=priority, unseen=unseen, concentration=concentration,
                 )
                 seconds = time.perf_counter() - start
                 predicted = np.array([c.predicted_accuracy for c in result.candidates])
@@ -157,7 +157,9 @@ def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=la
                 row = {
                     "dataset": dataset, "design": name, "questions": q, "samples": samples,
                     "seed": seed, "seconds": seconds,
-                    "predictor": predictor if predictor == "plug-in" else f"{predictor}/{unseen}",
+                    "predictor": predictor if predictor == "plug-in" else (
+                        f"{predictor}/{unseen}" + (f"(a={concentration:g})"
+                                                   if unseen == "dirichlet-process" else "")),
                     "mae": float(np.abs(predicted - true).mean()),
                     "coverage": float(((low <= true) & (true <= high)).mean()),
                     "spearman": float(spearmanr(predicted, true).statistic),
@@ -216,11 +218,14 @@ def main(argv=None) -> int:
     parser.add_argument("--predictors", default="hierarchical,plug-in")
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--svi-steps", type=int, default=1000)
-    parser.add_argument("--unseen", default="bootstrap", choices=("population", "bootstrap"),
+    parser.add_argument("--unseen", default="bootstrap",
+                        choices=("population", "bootstrap", "dirichlet-process"),
                         help="hierarchical predictor: how unseen questions are drawn")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
     parser.add_argument("--merge", nargs="+", default=None, metavar="RESULTS_JSON",
                         help="only join results.json files of earlier (parallel) runs into --out")
+    parser.add_argument("--concentration", type=float, default=1.0,
+                        help="Dirichlet-process concentration (--unseen dirichlet-process)")
     parser.add_argument("--compilation-cache", default=None, metavar="DIR",
                         help="persistent JAX compilation cache (reused by later runs)")
     args = parser.parse_args(argv)
@@ -263,7 +268,7 @@ def main(argv=None) -> int:
     for dataset in args.datasets.split(","):
         seeds = range(args.first_seed, args.first_seed + args.seeds)
         rows += evaluate(dataset, designs, seeds, args.predictors.split(","), args.draws,
-                         args.svi_steps, log, save, args.unseen)
+                         args.svi_steps, log, save, args.unseen, args.concentration)
     save([])
     print(table(rows))
     return 0

@@ -38,9 +38,13 @@ def register(subparsers) -> None:
     parser.add_argument("--draws", type=int, default=100, help="posterior draws")
     parser.add_argument("--svi-steps", type=int, default=1000,
                         help="SVI steps of the answer-model fit")
-    parser.add_argument("--unseen", default="bootstrap", choices=("population", "bootstrap"),
-                        help="hierarchical: unseen questions from the fitted population or a "
-                             "Bayesian bootstrap of the pilot questions")
+    parser.add_argument("--unseen", default="bootstrap",
+                        choices=("population", "bootstrap", "dirichlet-process"),
+                        help="hierarchical: unseen questions as a Bayesian bootstrap of the "
+                             "pilot questions, new questions of the fitted population, or the "
+                             "Dirichlet-process mix of both")
+    parser.add_argument("--concentration", type=float, default=1.0,
+                        help="Dirichlet-process concentration (--unseen dirichlet-process)")
     parser.add_argument("--models", default=None, help="comma-separated model names (default all)")
     parser.add_argument("--cost-per-sample", default=None,
                         help="one number for all models or NAME=COST,... (default 1 per sample)")
@@ -161,6 +165,7 @@ def run(args) -> int:
         predictor=args.predictor, cost_per_sample=costs, budgets=budgets,
         max_budget_size=min(args.max_budget_size, sample_set.num_models), num_draws=args.draws,
         svi_steps=args.svi_steps, names=sample_set.models, unseen=args.unseen,
+        concentration=args.concentration,
     )
     names = sample_set.models
 

@@ -222,3 +222,38 @@ def test_budget_split_lets_model_switch_compete_at_its_expected_cost(fixture_fil
     assert "best SLM-MUX choice" in choice.reason
     assert all(len(point) == 5 for point in result.front)
     assert any(point[4] == "model-switch" and point[3] == 3 for point in result.front)
+
+
+# ----------------------------------------------------------------------------- unseen questions
+
+
+def test_polya_bootstrap_gives_the_population_mean_its_classical_variance():
+    # Two pilot questions with values 0 and 1; the share of unseen questions standing in for
+    # question 1 is w + noise with w ~ U(0, 1) (Dirichlet(1, 1)): mean 1/2, variance
+    # 1/12 + E[w(1 - w)]/n = 1/12 + 1/(6n). Uniform resampling would give only 1/(4n).
+    n, draws = 40, 4000
+    picks = planning.unseen_question_picks(jax.random.PRNGKey(3), 2, n, draws)
+    share = (picks == 1).mean(axis=1)
+    variance = 1 / 12 + 1 / (6 * n)
+    standard_error = variance / np.sqrt(draws)  # rough; the share is nearly uniform
+    assert abs(share.mean() - 0.5) < 4 * np.sqrt(variance / draws)
+    assert abs(share.var() - variance) < 6 * standard_error
+    assert share.var() > 5 * (1 / (4 * n))
+
+
+def test_dirichlet_process_picks_the_base_population_at_the_prior_rate():
+    # One more Dirichlet atom of weight alpha: its expected share is alpha / (alpha + Q).
+    q, alpha, draws = 8, 2.0, 3000
+    picks = planning.unseen_question_picks(jax.random.PRNGKey(4), q, 30, draws, alpha)
+    base = (picks == q).mean(axis=1)
+    expected = alpha / (alpha + q)
+    # Var of the share: Var(Beta(alpha, q)) + E[w(1-w)]/30.
+    var = alpha * q / ((alpha + q) ** 2 * (alpha + q + 1)) + expected * (1 - expected) / 30
+    assert abs(base.mean() - expected) < 4 * np.sqrt(var / draws)
+    assert picks.max() == q
+    assert planning.unseen_question_picks(jax.random.PRNGKey(4), q, 30, 50).max() < q
+
+
+def test_unseen_question_picks_reject_a_negative_concentration():
+    with pytest.raises(ValueError, match="concentration must be >= 0"):
+        planning.unseen_question_picks(jax.random.PRNGKey(0), 3, 4, 2, -1.0)
