@@ -63,6 +63,8 @@ import numpy as np
 
 __all__ = [
     "PRESENTATIONS",
+    "PRIVATE_OUTCOMES",
+    "PRIVATE_STATES",
     "DebateComparison",
     "DiscussionParams",
     "FlipRates",
@@ -89,6 +91,7 @@ __all__ = [
     "next_answer_probabilities",
     "phase_grid",
     "plurality_answer",
+    "private_move_probabilities",
     "pool_measures",
     "predicted_groupthink_measures",
     "recency_adoption_rate",
@@ -100,6 +103,8 @@ __all__ = [
 ]
 
 PRESENTATIONS = ("index", "shuffled")
+PRIVATE_STATES = ("correct", "wrong", "abstain")  # rows of ``private_law``: own previous state
+PRIVATE_OUTCOMES = ("keep", "correct", "abstain", "fresh_wrong")  # its columns
 
 
 class DiscussionParams(NamedTuple):
@@ -119,6 +124,11 @@ class DiscussionParams(NamedTuple):
       revision_shift: log-odds shift of the correct slot in the revision law of rounds ``>= 2``;
         a scalar or one value per agent (shape [agents]).
       abstain_shift: log-odds shift of ⊥ in the revision law; a scalar or shape [agents].
+      private_law: ``None`` (the private move keeps with ``stubbornness``, else re-derives from
+        the revision law) or the state-dependent private law, rows :data:`PRIVATE_STATES` (own
+        previous state), columns :data:`PRIVATE_OUTCOMES`, each row a distribution; shape
+        [3, 4] (shared) or [agents, 3, 4]. When given it replaces ``stubbornness`` and the
+        revision shifts inside the private move.
     """
 
     conformity: jnp.ndarray
@@ -128,6 +138,7 @@ class DiscussionParams(NamedTuple):
     recognition: jnp.ndarray = 0.0
     revision_shift: jnp.ndarray = 0.0
     abstain_shift: jnp.ndarray = 0.0
+    private_law: jnp.ndarray | None = None
 
 
 def discussion_params(
@@ -139,6 +150,7 @@ def discussion_params(
     recognition=0.0,
     revision_shift=0.0,
     abstain_shift=0.0,
+    private_law=None,
 ) -> DiscussionParams:
     """Build :class:`DiscussionParams`; the correct-answer conformity defaults to ``conformity``.
 
@@ -164,6 +176,7 @@ def discussion_params(
         recognition=batched(recognition),
         revision_shift=batched(revision_shift),
         abstain_shift=batched(abstain_shift),
+        private_law=None if private_law is None else jnp.asarray(private_law, dtype=float),
     )
 
 
@@ -193,6 +206,50 @@ def revision_probabilities(probs, revision_shift=0.0, abstain_shift=0.0):
             + jnp.asarray(abstain_shift, dtype=float)[..., None] * (slots == num_answers - 1))
     weights = probs * jnp.exp(tilt)
     return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def private_move_probabilities(states, probs, private_law):
+    """Next-answer law of a private move under the state-dependent private law.
+
+    Args:
+      states: previous answers, integer array [..., agents].
+      probs: the agents' answer distributions, shape [agents, answers] (or with leading axes
+        that broadcast against ``states``).
+      private_law: rows :data:`PRIVATE_STATES`, columns :data:`PRIVATE_OUTCOMES`, shape [3, 4]
+        or [agents, 3, 4].
+
+    Returns:
+      Probabilities of shape [..., agents, answers].
+
+    >>> law = jnp.array([[0.5, 0.0, 0.5, 0.0], [0.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]])
+    >>> p = jnp.array([[0.4, 0.2, 0.2, 0.2], [0.4, 0.2, 0.2, 0.2]])
+    >>> private_move_probabilities(jnp.array([0, 1]), p, law).tolist()
+    [[0.5, 0.0, 0.0, 0.5], [0.0, 0.5, 0.5, 0.0]]
+    """
+    probs = jnp.asarray(probs, dtype=float)
+    num_agents, num_answers = probs.shape[-2:]
+    law = jnp.broadcast_to(jnp.asarray(private_law, dtype=float), (num_agents, 3, 4))
+    slots = jnp.arange(num_answers)
+    is_wrong = (slots > 0) & (slots < num_answers - 1)
+    wrong_mass = (probs * is_wrong).sum(axis=-1, keepdims=True)
+    # A question whose plug-in law has no wrong mass still needs somewhere to send "fresh wrong".
+    fresh_wrong = jnp.where(
+        wrong_mass > 0, probs * is_wrong / jnp.where(wrong_mass > 0, wrong_mass, 1.0),
+        is_wrong / jnp.maximum(is_wrong.sum(), 1),
+    )
+    state_class = jnp.where(states == 0, 0, jnp.where(states == num_answers - 1, 2, 1))
+    rows = jnp.einsum("...ic,ick->...ik", jax.nn.one_hot(state_class, 3), law)
+    shape = jnp.broadcast_shapes(states.shape + (num_answers,), fresh_wrong.shape)
+    outcomes = jnp.stack(
+        [
+            jnp.broadcast_to(jax.nn.one_hot(states, num_answers), shape),
+            jnp.broadcast_to(jax.nn.one_hot(0, num_answers), shape),
+            jnp.broadcast_to(jax.nn.one_hot(num_answers - 1, num_answers), shape),
+            jnp.broadcast_to(fresh_wrong, shape),
+        ],
+        axis=-2,
+    )  # [..., agents, 4, answers]
+    return jnp.einsum("...ik,...ika->...ia", rows, outcomes)
 
 
 def last_peer_index(num_agents: int) -> np.ndarray:
@@ -258,8 +315,11 @@ def next_answer_probabilities(states, probs, params: DiscussionParams, last_peer
     recency_valid = jnp.einsum("ij,...ja->...ia", jnp.asarray(last_peer, dtype=float), valid)
     recency = recency_valid + (1.0 - recency_valid.sum(axis=-1, keepdims=True)) * own
     social = params.majority_weight * majority + (1.0 - params.majority_weight) * recency
-    revised = revision_probabilities(probs, params.revision_shift, params.abstain_shift)
-    private = params.stubbornness * own + (1.0 - params.stubbornness) * revised
+    if params.private_law is None:
+        revised = revision_probabilities(probs, params.revision_shift, params.abstain_shift)
+        private = params.stubbornness * own + (1.0 - params.stubbornness) * revised
+    else:
+        private = private_move_probabilities(states, probs, params.private_law)
     conformity = jnp.where(states == 0, params.conformity_when_correct, params.conformity)
     conformity = conformity[..., None]
     mixture = conformity * social + (1.0 - conformity) * private

@@ -15,7 +15,12 @@ an optional simulated version that adds the sampling noise of a finite held-out 
 Two optional later-round terms (off by default, the original four-parameter model): ``recognition``
 (a correct answer shown by a peer is accepted outright with this probability) and a revision law
 (``revision_shift`` / ``abstain_shift``: log-odds shifts of the correct slot and of ⊥ in the answers
-re-derived in rounds ``>= 2``, one pair per *agent group*, e.g. per model).
+re-derived in rounds ``>= 2``, one pair per *agent group*, e.g. per model). A third,
+``private_law``, replaces the whole private move (stubbornness and revision law) by a categorical
+over ``{keep, correct, ⊥, fresh wrong}`` that depends on the agent's own previous state (correct,
+wrong, ⊥), one law shared by all agents or one per agent group; the outcomes that coincide with
+the previous state (keep/correct when correct, keep/⊥ when ⊥) are one outcome, so each row has a
+``Dirichlet(1)`` prior over its distinct outcomes only (3, 4 and 3 of them).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from numpyro.infer.autoguide import AutoNormal
 
 from slmmux_theory.groupthink import (
     DiscussionParams,
+    PRIVATE_STATES,
     groupthink_measures,
     last_peer_weights,
     next_answer_probabilities,
@@ -44,6 +50,7 @@ __all__ = [
     "EXTENSION_NAMES",
     "PARAMETER_NAMES",
     "DiscussionPosterior",
+    "PRIVATE_LAW_SITES",
     "ParameterIntervals",
     "PredictiveMeasures",
     "discussion_model",
@@ -56,6 +63,11 @@ __all__ = [
 
 PARAMETER_NAMES = ("conformity", "conformity_when_correct", "majority_weight", "stubbornness")
 EXTENSION_NAMES = ("recognition", "revision_shift", "abstain_shift")
+# Sample site of each row of the private law and the columns (keep, correct, ⊥, fresh wrong) its
+# distinct outcomes fill: staying correct is "keep", staying ⊥ is "keep".
+PRIVATE_LAW_SITES = {"correct": ("private_law_correct", (0, 2, 3)),
+                     "wrong": ("private_law_wrong", (0, 1, 2, 3)),
+                     "abstain": ("private_law_abstain", (0, 1, 3))}
 SHIFT_PRIOR_SCALE = 1.5  # Normal(0, 1.5) on a log-odds shift: a factor e^3 ≈ 20 at two sd
 
 
@@ -107,6 +119,8 @@ def discussion_model(
     recognition: bool = False,
     revision: bool = False,
     agent_groups: tuple[int, ...] | None = None,
+    private_law: bool = False,
+    private_law_by_group: bool = False,
 ):
     """NumPyro model of debate transcripts.
 
@@ -126,6 +140,10 @@ def discussion_model(
         each per agent group, sites ``revision_shift_group`` / ``abstain_shift_group`` [groups].
       agent_groups: group of each agent (e.g. ``(0, 0, 1)`` for two copies of one model and
         another model); default one group shared by all agents.
+      private_law: sample the state-dependent private law (sites ``private_law_correct`` [g, 3],
+        ``private_law_wrong`` [g, 4], ``private_law_abstain`` [g, 3]); ``stubbornness`` is then
+        not sampled (the law's "keep" replaces it) and the revision shifts are ignored.
+      private_law_by_group: one law per agent group (``g`` groups) instead of one shared law.
 
     The probabilities have uniform ``Beta(1, 1)`` priors, the shifts ``Normal(0, 1.5)``.
     """
@@ -145,14 +163,25 @@ def discussion_model(
         abstain_shift = numpyro.sample("abstain_shift_group", prior)[jnp.asarray(groups)]
     else:
         revision_shift = abstain_shift = zero
+    law = None
+    if private_law:
+        law_groups = max(groups) + 1 if private_law_by_group else 1
+        law = jnp.zeros((law_groups, len(PRIVATE_STATES), 4))
+        for row, state in enumerate(PRIVATE_STATES):
+            site, columns = PRIVATE_LAW_SITES[state]
+            prior = dist.Dirichlet(jnp.ones(len(columns))).expand([law_groups]).to_event(1)
+            law = law.at[:, row, jnp.asarray(columns)].set(numpyro.sample(site, prior))
+        law = law[jnp.asarray(groups) if private_law_by_group else jnp.zeros(num_agents, int)]
     params = DiscussionParams(
         conformity=conformity,
         conformity_when_correct=conformity_when_correct,
         majority_weight=numpyro.sample("majority_weight", dist.Beta(1.0, 1.0)),
-        stubbornness=numpyro.sample("stubbornness", dist.Beta(1.0, 1.0)),
+        stubbornness=(zero if private_law
+                      else numpyro.sample("stubbornness", dist.Beta(1.0, 1.0))),
         recognition=(numpyro.sample("recognition", dist.Beta(1.0, 1.0)) if recognition else zero),
         revision_shift=revision_shift,
         abstain_shift=abstain_shift,
+        private_law=law,
     )
     if probs is None:
         if num_questions is None:
@@ -195,6 +224,8 @@ class DiscussionPosterior(NamedTuple):
       recognition: shape [draws], or ``None`` when not fitted (then 0).
       revision_shift: per agent (groups expanded), shape [draws, agents], or ``None`` (then 0).
       abstain_shift: shape [draws, agents], or ``None`` (then 0).
+      private_law: the state-dependent private law per agent, shape [draws, agents, 3, 4], or
+        ``None`` (the stubbornness / revision-law private move).
     """
 
     conformity: jnp.ndarray
@@ -205,6 +236,7 @@ class DiscussionPosterior(NamedTuple):
     recognition: jnp.ndarray | None = None
     revision_shift: jnp.ndarray | None = None
     abstain_shift: jnp.ndarray | None = None
+    private_law: jnp.ndarray | None = None
 
     def params(self) -> DiscussionParams:
         """The draws as a batched :class:`DiscussionParams` (leading axis = draws)."""
@@ -216,6 +248,7 @@ class DiscussionPosterior(NamedTuple):
         return DiscussionParams(
             self.conformity, self.conformity_when_correct, self.majority_weight, self.stubbornness,
             given(self.recognition), given(self.revision_shift), given(self.abstain_shift),
+            self.private_law,
         )  # fmt: skip
 
     def draw(self, index: int) -> "DiscussionPosterior":
@@ -223,6 +256,21 @@ class DiscussionPosterior(NamedTuple):
         return DiscussionPosterior(
             *(None if value is None else value[index:index + 1] for value in self)
         )
+
+
+def _private_law_from_samples(samples: dict, groups) -> jnp.ndarray | None:
+    """Per-agent private law [draws, agents, 3, 4] from the row sites, or ``None``."""
+    site, _ = PRIVATE_LAW_SITES["wrong"]
+    if site not in samples:
+        return None
+    draws, law_groups = samples[site].shape[:2]
+    law = jnp.zeros((draws, law_groups, len(PRIVATE_STATES), 4))
+    for row, state in enumerate(PRIVATE_STATES):
+        site, columns = PRIVATE_LAW_SITES[state]
+        law = law.at[:, :, row, jnp.asarray(columns)].set(samples[site])
+    # One shared law (a single group) is expanded to every agent.
+    index = groups if law_groups > 1 else jnp.zeros_like(groups)
+    return law[:, index]
 
 
 def _posterior_from_samples(samples: dict, agent_groups=None,
@@ -237,11 +285,12 @@ def _posterior_from_samples(samples: dict, agent_groups=None,
         conformity=conformity,
         conformity_when_correct=samples.get("conformity_when_correct", conformity),
         majority_weight=samples["majority_weight"],
-        stubbornness=samples["stubbornness"],
+        stubbornness=samples.get("stubbornness", jnp.zeros_like(conformity)),
         answer_probabilities=samples.get("answer_probabilities"),
         recognition=samples.get("recognition"),
         revision_shift=per_agent("revision_shift_group"),
         abstain_shift=per_agent("abstain_shift_group"),
+        private_law=(None if groups is None else _private_law_from_samples(samples, groups)),
     )
 
 

@@ -69,6 +69,8 @@ from slmmux_run.records import RecordStore
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "SELECTION_MEASURES",
+    "VARIANTS",
     "analyse",
     "complete_discussions",
     "format_report",
@@ -76,17 +78,27 @@ __all__ = [
     "run",
     "run_live",
     "sample_answers",
+    "select_variant",
     "split_questions",
 ]
 
 DEFAULT_SETTINGS = {"fit_fraction": 0.5, "split_seed": 0, "max_answers": 7, "fit_steps": 2000,
                     "draws": 200, "simulated_debates": 100, "fit_seed": 0,
-                    "recognition": True, "revision": False, "variant_draws": 40,
+                    "recognition": True, "revision": False, "private_law": False,
+                    "private_law_by_group": False, "select_on_fit_half": False,
+                    "variant_draws": 40,
                     "smoothing": 0.5}  # fmt: skip
 # The fitted-model variants compared in the report (name -> discussion_model options): the
-# original four-parameter model, each later-round term alone, and both.
+# original four-parameter model, each later-round term alone, both, and the state-dependent
+# private law (with recognition; one law shared by all agents, or one per model).
 VARIANTS = {"base": {}, "recognition": {"recognition": True},
-            "revision": {"revision": True}, "both": {"recognition": True, "revision": True}}
+            "revision": {"revision": True}, "both": {"recognition": True, "revision": True},
+            "state_law": {"recognition": True, "private_law": True},
+            "state_law_by_model": {"recognition": True, "private_law": True,
+                                   "private_law_by_group": True}}
+# Measures whose largest in-sample (fit-half) miss selects a variant; never the held-out half.
+SELECTION_MEASURES = ("debate_accuracy", "flip_correct_to_wrong", "flip_wrong_to_correct",
+                      "lost_correct", "final_consensus_on_wrong")
 MODELS = ("smollm2", "gemma3")
 
 
@@ -225,8 +237,16 @@ def _standard_errors(answers, num_answers) -> dict[str, float]:
 
 def _model_options(settings: dict, agent_groups) -> dict[str, Any]:
     """discussion_model options of the report's main fit (from the ``[report]`` settings)."""
-    options = {"recognition": bool(settings["recognition"]), "revision": bool(settings["revision"])}
-    return options | ({"agent_groups": tuple(agent_groups)} if options["revision"] else {})
+    options = {"recognition": bool(settings["recognition"]), "revision": bool(settings["revision"]),
+               "private_law": bool(settings.get("private_law", False)),
+               "private_law_by_group": bool(settings.get("private_law_by_group", False))}
+    return _with_groups(options, agent_groups)
+
+
+def _with_groups(options: dict, agent_groups) -> dict[str, Any]:
+    """Add ``agent_groups`` when an option is per group (revision shifts, per-model law)."""
+    per_group = options.get("revision") or options.get("private_law_by_group")
+    return options | ({"agent_groups": tuple(agent_groups)} if per_group else {})
 
 
 def _exact_draws(posterior, probs, rounds, count=None) -> dict[str, np.ndarray]:
@@ -259,6 +279,32 @@ def _parameter_summary(posterior) -> dict[str, Any]:
     return summary
 
 
+def _private_law_summary(posterior) -> dict[str, Any] | None:
+    """Mean and 90 % interval of the state-dependent private law, [agents, 3, 4] each."""
+    if posterior.private_law is None:
+        return None
+    law = np.asarray(posterior.private_law)
+    return {"mean": law.mean(axis=0).tolist(),
+            "low90": np.quantile(law, 0.05, axis=0).tolist(),
+            "high90": np.quantile(law, 0.95, axis=0).tolist()}  # fmt: skip
+
+
+def select_variant(variants: dict, measured_fit: dict) -> dict[str, Any]:
+    """The variant with the smallest largest fit-half miss over :data:`SELECTION_MEASURES`.
+
+    Uses only the fit half (in-sample predictions against fit-half measurements).
+
+    >>> select_variant({"a": {"fit_half": {m: 0.1 for m in SELECTION_MEASURES}},
+    ...                 "b": {"fit_half": {m: 0.4 for m in SELECTION_MEASURES}}},
+    ...                {m: 0.2 for m in SELECTION_MEASURES})["name"]
+    'a'
+    """
+    worst = {name: max(abs(v["fit_half"][m] - measured_fit[m]) for m in SELECTION_MEASURES)
+             for name, v in variants.items()}  # fmt: skip
+    name = min(worst, key=worst.get)
+    return {"name": name, "largest_fit_half_miss": worst}
+
+
 def _variant_comparison(slots, fit_rows, held_rows, rounds, settings, agent_groups,
                         fit_key) -> dict[str, Any]:  # fmt: skip
     """Every model variant fitted on the fit half; predictions on both halves (fewer draws).
@@ -273,8 +319,7 @@ def _variant_comparison(slots, fit_rows, held_rows, rounds, settings, agent_grou
     answers, probs = jnp.asarray(slots.answers), jnp.asarray(slots.probs)
     out = {}
     for name, options in VARIANTS.items():
-        if options.get("revision"):
-            options = options | {"agent_groups": tuple(agent_groups)}
+        options = _with_groups(options, agent_groups)
         started = time.perf_counter()
         posterior = fit_svi(fit_key, answers[fit_rows], probs[fit_rows],
                             num_steps=int(settings["fit_steps"]),
@@ -285,6 +330,7 @@ def _variant_comparison(slots, fit_rows, held_rows, rounds, settings, agent_grou
         fit = _exact_draws(posterior, probs[fit_rows], rounds)
         out[name] = {"options": {k: v for k, v in options.items() if k != "agent_groups"},
                      "fit_seconds": seconds, "parameters": _parameter_summary(posterior),
+                     "private_law": _private_law_summary(posterior),
                      "held_out": {k: float(np.nanmean(v)) for k, v in held.items()},
                      "fit_half": {k: float(np.nanmean(v)) for k, v in fit.items()}}  # fmt: skip
     return out
@@ -311,6 +357,13 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings,
     options = _model_options(settings, agent_groups)
     key = jax.random.PRNGKey(int(settings["fit_seed"]))
     fit_key, sim_key, fail_key = jax.random.split(key, 3)
+    measured_fit = _measure_dict(groupthink_measures(answers[fit_rows], num_answers))
+    variants = (_variant_comparison(slots, fit_rows, held_rows, rounds, settings, agent_groups,
+                                    fit_key) if settings.get("variant_draws") else {})  # fmt: skip
+    selection = select_variant(variants, measured_fit) if variants else None
+    if selection and settings.get("select_on_fit_half"):
+        # The main fit is the variant the fit half chose; the held-out half never enters.
+        options = _with_groups(dict(VARIANTS[selection["name"]]), agent_groups)
     started = time.perf_counter()
     posterior = fit_svi(fit_key, answers[fit_rows], probs[fit_rows],
                         num_steps=int(settings["fit_steps"]), num_draws=int(settings["draws"]),
@@ -340,6 +393,8 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings,
         parameters["stubbornness"]["mean"], parameters["conformity_when_correct"]["mean"],
         recognition=mean_of("recognition"), revision_shift=mean_of("revision_shift"),
         abstain_shift=mean_of("abstain_shift"),
+        private_law=(None if posterior.private_law is None
+                     else jnp.mean(posterior.private_law, axis=0)),
     )  # fmt: skip
     # Expected recency/capitulation at the posterior mean (extra, not in PredictiveMeasures).
     per_question = jax.vmap(lambda p: predicted_groupthink_measures(p, mean_params, rounds))(
@@ -352,12 +407,10 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings,
     labels = classify_failures(np.asarray(simulated_answers).reshape(-1, rounds,
                                                                     held_probs.shape[1]),
                                num_answers)  # fmt: skip
-    measured_fit = _measure_dict(groupthink_measures(answers[fit_rows], num_answers))
-    variants = (_variant_comparison(slots, fit_rows, held_rows, rounds, settings, agent_groups,
-                                    fit_key) if settings.get("variant_draws") else {})  # fmt: skip
     return {"options": {k: v for k, v in options.items() if k != "agent_groups"},
             "agent_groups": list(agent_groups), "fit_seconds": fit_seconds,
-            "parameters": parameters, "predicted": predicted, "at_posterior_mean": at_mean,
+            "parameters": parameters, "private_law": _private_law_summary(posterior),
+            "predicted": predicted, "at_posterior_mean": at_mean, "selection": selection,
             "predicted_failure_labels": _label_shares(labels),
             "fit_measured": measured_fit, "variants": variants}  # fmt: skip
 
@@ -534,8 +587,11 @@ def _variant_lines(result: dict) -> list[str]:
         f"{result['settings'].get('variant_draws')} draws). `base`: the four conformity "
         "parameters; `recognition`: + a wrong agent shown the correct answer by a peer adopts it "
         "outright with a fitted probability; `revision`: + a per-model log-odds shift of the "
-        "correct slot and of ⊥ in answers re-derived in rounds ≥ 2; `both`. The fit-half rows "
-        "are an in-sample check (they choose the variant without the held-out half).",
+        "correct slot and of ⊥ in answers re-derived in rounds ≥ 2; `both`; `state_law`: "
+        "recognition + a private move whose law over {keep, correct, ⊥, fresh wrong} depends on "
+        "the agent's own previous state (correct / wrong / ⊥), one law for all agents; "
+        "`state_law_by_model`: the same, one law per model. The fit-half rows are an in-sample "
+        "check (they choose the variant without the held-out half).",
         "",
         f"| variant | half | fit s | {head} |",
         "|---|---|---|" + "---|" * len(VARIANT_MEASURES),
@@ -550,6 +606,38 @@ def _variant_lines(result: dict) -> list[str]:
                      for m in VARIANT_MEASURES]  # fmt: skip
             lines.append(f"| {name} | {half} | {variant['fit_seconds']:.0f} | "
                          + " | ".join(cells) + " |")
+    selection = result["model"].get("selection")
+    if selection:
+        chosen = selection["name"]
+        held = variants[chosen]["held_out"]
+        worst = ", ".join(f"{n} {_pct(v)}" for n, v in selection["largest_fit_half_miss"].items())
+        within = all(abs(held[m] - measured[m]) <= 0.03 for m in VARIANT_MEASURES)
+        lines += [
+            "",
+            f"Selected on the fit half (smallest largest in-sample miss over these measures; "
+            f"largest misses: {worst}): **{chosen}**; its held-out misses are "
+            + ", ".join(f"{m.replace('_', ' ')} {_pct(abs(held[m] - measured[m]))}"
+                        for m in VARIANT_MEASURES)
+            + f" — {'all' if within else 'not all'} within 3 points.",
+        ]
+    return lines
+
+
+def _private_law_lines(law: dict | None, agents: list[str]) -> list[str]:
+    """Markdown table of a fitted state-dependent private law (mean [90 % interval])."""
+    from slmmux_theory.groupthink import PRIVATE_OUTCOMES, PRIVATE_STATES
+
+    if not law:
+        return []
+    lines = ["", "State-dependent private law (probability of each outcome of a private move, "
+             "mean [90 %]; rows: own previous state):", "",
+             "| agent | previous | " + " | ".join(PRIVATE_OUTCOMES) + " |",
+             "|---|---|" + "---|" * len(PRIVATE_OUTCOMES)]  # fmt: skip
+    for agent, name in enumerate(agents):
+        for row, state in enumerate(PRIVATE_STATES):
+            cells = [f"{law['mean'][agent][row][k]:.2f} [{law['low90'][agent][row][k]:.2f}, "
+                     f"{law['high90'][agent][row][k]:.2f}]" for k in range(len(PRIVATE_OUTCOMES))]
+            lines.append(f"| {agent} {name} | {state} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -578,6 +666,7 @@ def format_report(result: dict) -> str:
             continue
         low, high = value["interval90"]
         lines.append(f"| {name} | {value['mean']:.3f} | [{low:.3f}, {high:.3f}] |")
+    lines += _private_law_lines(result["model"].get("private_law"), result["agents"])
     lines += [
         "",
         "## Held-out check: measured vs predicted (percent)",

@@ -31,11 +31,28 @@ def brute_revision_law(row, correct_shift, abstain_shift):
     return [w / sum(weights) for w in weights]
 
 
-def brute_choices(i, state, probs, params, presentation):
+def brute_private_law_choices(i, state, probs, law):
+    """(next answer, probability) of agent i's private move under a state-dependent law.
+
+    ``law[agent][row]`` with rows (correct, wrong, ⊥) and columns (keep, correct, ⊥, fresh
+    wrong); fresh wrong draws from probs[i] restricted to the wrong slots 1..A-2.
+    """
+    own, abstain = state[i], len(probs[i]) - 1
+    row = law[i][0 if own == 0 else (2 if own == abstain else 1)]
+    wrong = {a: probs[i][a] for a in range(1, abstain)}
+    mass = sum(wrong.values())
+    branches = [(own, row[0]), (0, row[1]), (abstain, row[2])]
+    for a, p in wrong.items():
+        branches.append((a, row[3] * (p / mass if mass > 0 else 1.0 / len(wrong))))
+    return branches
+
+
+def brute_choices(i, state, probs, params, presentation, private_law=None):
     """(next answer, probability) for every choice path of agent i, in plain Python.
 
     ``params`` is ``(c, c_correct, majority, stubborn)`` or that plus ``(recognition,
-    correct_shifts, abstain_shifts)`` with one shift per agent.
+    correct_shifts, abstain_shifts)`` with one shift per agent; ``private_law`` (per agent,
+    see :func:`brute_private_law_choices`) replaces the keep / revision-law private move.
     """
     conformity, conformity_correct, majority_weight, stubbornness = params[:4]
     recognition, correct_shifts, abstain_shifts = (
@@ -45,7 +62,7 @@ def brute_choices(i, state, probs, params, presentation):
     if shown and recognition > 0:
         # Recognition first: the correct slot outright, else the original choice paths.
         rest = brute_choices(i, state, probs, params[:4] + (0.0, correct_shifts, abstain_shifts),
-                             presentation)
+                             presentation, private_law)
         return [(0, recognition)] + [(a, (1 - recognition) * p) for a, p in rest]
     law = brute_revision_law(probs[i], correct_shifts[i], abstain_shifts[i])
     num_agents = len(state)
@@ -68,6 +85,10 @@ def brute_choices(i, state, probs, params, presentation):
     for j, weight in last_peers:
         seen = state[j]
         branches.append((own if seen == abstain else seen, social * (1 - majority_weight) * weight))
+    if private_law is not None:
+        for a, p in brute_private_law_choices(i, state, probs, private_law):
+            branches.append((a, (1 - social) * p))
+        return branches
     branches.append((own, (1 - social) * stubbornness))
     for a, p in enumerate(law):
         branches.append((a, (1 - social) * (1 - stubbornness) * p))
@@ -84,7 +105,7 @@ def brute_plurality_correct(state, num_answers):
     return (1.0 / len(tied)) if 0 in tied else 0.0
 
 
-def brute_force_accuracy(probs, params, rounds, presentation="index"):
+def brute_force_accuracy(probs, params, rounds, presentation="index", private_law=None):
     """Sum over every path of round-1 answers and later choices; returns P(final correct)."""
     num_agents, num_answers = len(probs), len(probs[0])
 
@@ -92,7 +113,8 @@ def brute_force_accuracy(probs, params, rounds, presentation="index"):
         if remaining == 0:
             return weight * brute_plurality_correct(state, num_answers)
         per_agent = [
-            brute_choices(i, state, probs, params, presentation) for i in range(num_agents)
+            brute_choices(i, state, probs, params, presentation, private_law)
+            for i in range(num_agents)
         ]
         total = 0.0
         for combo in itertools.product(*per_agent):
@@ -156,6 +178,67 @@ def test_recognition_and_revision_law_match_brute_force_enumeration(probs, param
     assert abs(float(got) - expected) < 1e-10
     # The new terms matter on these cases: the original model gives another value.
     assert abs(brute_force_accuracy(probs, params[:4], rounds, presentation) - expected) > 1e-3
+
+
+LAW_A = [[0.6, 0.0, 0.15, 0.25], [0.5, 0.2, 0.1, 0.2], [0.3, 0.3, 0.0, 0.4]]
+LAW_B = [[0.3, 0.0, 0.5, 0.2], [0.2, 0.4, 0.3, 0.1], [0.7, 0.1, 0.0, 0.2]]
+PRIVATE_LAW_CASES = [
+    # probs (3 slots: correct, one wrong, ⊥), (c, c_correct, majority, stubborn, recognition),
+    # per-agent law, rounds, presentation
+    ([[0.5, 0.3, 0.2], [0.4, 0.4, 0.2]], (0.4, 0.2, 0.7, 0.9, 0.3), [LAW_A, LAW_B], 2, "index"),
+    ([[0.5, 0.4, 0.1], [0.3, 0.6, 0.1], [0.45, 0.45, 0.1]], (0.3, 0.1, 0.6, 0.9, 0.25),
+     [LAW_A, LAW_A, LAW_B], 2, "index"),
+    ([[0.5, 0.4, 0.1], [0.3, 0.6, 0.1], [0.45, 0.45, 0.1]], (0.2, 0.5, 0.4, 0.0, 0.0),
+     [LAW_B, LAW_A, LAW_A], 2, "shuffled"),
+    # four slots (two wrong) and a zero-wrong-mass agent: fresh wrong falls back to uniform
+    ([[0.5, 0.2, 0.2, 0.1], [0.9, 0.0, 0.0, 0.1]], (0.3, 0.2, 0.5, 0.4, 0.5), [LAW_B, LAW_A], 3,
+     "index"),
+]
+
+
+@pytest.mark.parametrize("probs, params, law, rounds, presentation", PRIVATE_LAW_CASES)
+def test_state_dependent_private_law_matches_brute_force_enumeration(probs, params, law, rounds,
+                                                                     presentation):
+    c, cc, w, s, recognition = params
+    full = params[:4] + (recognition, [0.0] * len(probs), [0.0] * len(probs))
+    expected = brute_force_accuracy(probs, full, rounds, presentation, private_law=law)
+    theta = gt.discussion_params(c, w, s, cc, recognition=recognition,
+                                 private_law=jnp.array(law))
+    got = gt.debate_accuracy_exact(jnp.array(probs), theta, rounds, presentation)
+    assert abs(float(got) - expected) < 1e-10
+    # The law matters here (the same parameters without it give another value).
+    assert abs(brute_force_accuracy(probs, full, rounds, presentation) - expected) > 1e-3
+
+
+def test_private_law_rows_follow_the_agents_own_previous_state():
+    # Pure private moves (conformity 0): a correct agent uses row 0, a wrong one row 1, ⊥ row 2.
+    probs = jnp.array([[0.4, 0.2, 0.3, 0.1]] * 3)
+    law = jnp.array(LAW_A)
+    theta = gt.discussion_params(0.0, 0.5, 0.0, private_law=law)
+    moves = np.asarray(gt.next_answer_probabilities(jnp.array([0, 2, 3]), probs, theta,
+                                                    gt.last_peer_weights(3)))
+    fresh = np.array([0.0, 0.4, 0.6, 0.0])  # wrong slots 1, 2 renormalised
+    np.testing.assert_allclose(moves[0], [0.6, 0, 0, 0.15] + 0.25 * fresh, atol=1e-14)
+    np.testing.assert_allclose(moves[1], [0.2, 0, 0.5, 0.1] + 0.2 * fresh, atol=1e-14)
+    np.testing.assert_allclose(moves[2], [0.3, 0, 0, 0.3] + 0.4 * fresh, atol=1e-14)
+    # A shared [3, 4] law equals the same law given per agent.
+    per_agent = gt.discussion_params(0.0, 0.5, 0.0, private_law=jnp.stack([law] * 3))
+    np.testing.assert_allclose(
+        gt.next_answer_probabilities(jnp.array([0, 2, 3]), probs, per_agent,
+                                     gt.last_peer_weights(3)), moves, atol=1e-14)
+
+
+def test_monte_carlo_agrees_with_exact_with_the_private_law():
+    probs = jnp.array(MC_PROBS[0])
+    law = jnp.array([LAW_A, LAW_B, LAW_A])
+    theta = gt.discussion_params(0.4, 0.5, 0.0, 0.2, recognition=0.3, private_law=law)
+    exact = float(gt.debate_accuracy_exact(probs, theta, 3))
+    estimate = gt.debate_accuracy_mc(jax.random.key(21), probs, theta, 3, 10000)
+    # 4 standard errors: a false alarm about once in 16,000 runs (the seed is fixed anyway).
+    assert abs(float(estimate.mean) - exact) < 4 * float(estimate.standard_error)
+    without = float(gt.debate_accuracy_exact(
+        probs, gt.discussion_params(0.4, 0.5, 0.0, 0.2, recognition=0.3), 3))
+    assert abs(without - exact) > 8 * float(estimate.standard_error)
 
 
 def test_recognition_moves_only_wrong_agents_with_a_correct_peer():
