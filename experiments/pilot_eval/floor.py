@@ -1,0 +1,53 @@
+"""The error floor that question sampling alone sets on any pilot predictor.
+
+An oracle that knows the TRUE replayed accuracy of every subset on every pilot question, and
+predicts the unseen questions by the pilot questions' mean, still misses the population
+accuracy by |mean over pilot questions - mean over all questions| (times 1 - Q/N). This prints
+that MAE (subsets of 2-4 models, k = 3, the same pilots as ``run.py``: ``draw_pilot(N, Q,
+seed)``, seeds 0..19) for each pilot size, so the table's MAE can be read against it.
+
+    python experiments/pilot_eval/floor.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from slmmux_run import plan as planning  # noqa: E402
+from slmmux_theory.exact import MuxLevels, mux_subset_accuracy  # noqa: E402
+from slmmux_theory.search import all_subsets  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import K, load  # noqa: E402
+
+
+def main() -> int:
+    for dataset in ("samples13", "routerdc7"):
+        full, _, _ = load(dataset)
+        models, num_questions, _ = full.shape
+        levels = planning.replay_levels(full, K)
+        pool = all_subsets(models, 2, 4)
+        per_question = np.asarray(mux_subset_accuracy(
+            MuxLevels(jnp.asarray(levels.level), jnp.asarray(levels.level_correct)), pool,
+            planning.pilot_priority(full), batch_size=64))
+        truth = per_question.mean(1)
+        for label, q in (("N/20", num_questions // 20), ("25", 25), ("N/5", num_questions // 5),
+                         ("N/3", num_questions // 3), ("N/2", num_questions // 2)):
+            errors = []
+            for seed in range(20):
+                pilot = planning.draw_pilot(num_questions, q, seed)
+                errors.append(np.abs(per_question[:, pilot].mean(1) - truth).mean())
+            print(f"{dataset:10} Q = {label:>4} ({q:4d} questions): oracle MAE "
+                  f"{100 * np.mean(errors):.2f} pt over 20 seeds (seeds 0-9: "
+                  f"{100 * np.mean(errors[:10]):.2f}; median {100 * np.median(errors):.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
