@@ -496,7 +496,10 @@ def step_groupthink(context: Context) -> StepResult:
     if not transcripts.is_file():
         return StepResult("groupthink", note=f"{transcripts} is missing")
     out = context.out / "groupthink"
-    _cli(["debate", "report", "--transcripts", transcripts, "--out", out])
+    # The fit half chooses among the variants; reproduce refits the three leading ones (the
+    # full six-variant table is `slmmux debate report` without --variants, several minutes more).
+    _cli(["debate", "report", "--transcripts", transcripts, "--out", out,
+          "--variants", "recognition,state_law,state_law_by_model"])
     result = json.loads((out / "result.json").read_text())
     measured, predicted = result["measured_held_out"], result["model"]["at_posterior_mean"]
     labels = result["failure_labels_all"]

@@ -124,6 +124,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--out", required=True, help="output folder")
     report.add_argument("--fit-steps", type=int, default=None, help="SVI steps (override)")
     report.add_argument("--draws", type=int, default=None, help="posterior draws used")
+    report.add_argument("--variants", default=None,
+                        help="comma-separated model variants to fit and compare (default all: "
+                             + ", ".join(VARIANTS) + ")")
     live = actions.add_parser("run", help="run debates (or MoA / MAV) against served models")
     live.add_argument("--config", required=True, help="model config TOML")
     live.add_argument("--agents", required=True,
@@ -318,7 +321,8 @@ def _variant_comparison(slots, fit_rows, held_rows, rounds, settings, agent_grou
 
     answers, probs = jnp.asarray(slots.answers), jnp.asarray(slots.probs)
     out = {}
-    for name, options in VARIANTS.items():
+    wanted = settings.get("variants") or tuple(VARIANTS)
+    for name, options in ((n, o) for n, o in VARIANTS.items() if n in wanted):
         options = _with_groups(options, agent_groups)
         started = time.perf_counter()
         posterior = fit_svi(fit_key, answers[fit_rows], probs[fit_rows],
@@ -916,6 +920,13 @@ def run(args: argparse.Namespace) -> int:
         settings["fit_steps"] = args.fit_steps
     if args.draws:
         settings["draws"] = args.draws
+    if getattr(args, "variants", None):
+        wanted = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+        unknown = [v for v in wanted if v not in VARIANTS]
+        if unknown or not wanted:
+            raise UserError(f"--variants: unknown variant(s) {unknown}; choose from "
+                            f"{list(VARIANTS)}")
+        settings["variants"] = wanted
     turns = TranscriptStore(transcripts).turns()
     records = list(RecordStore(samples).latest().values())
     result = analyse(turns, records, settings, tuple(args.models.split(",")))

@@ -314,13 +314,28 @@ def test_debate_report_end_to_end_on_simulated_transcripts(tmp_path):
     assert (out / "figure.png").stat().st_size > 0
     report = (out / "report.md").read_text()
     assert "LLM-Debate (3 agents, 3 rounds)" in report and "A.13" in report
-    # Every model variant is fitted and reported; the main fit has the recognition term.
-    assert set(result["model"]["variants"]) == {"base", "recognition", "revision", "both"}
+    # Every model variant is fitted and reported.
+    assert set(result["model"]["variants"]) == {"base", "recognition", "revision", "both",
+                                                "state_law", "state_law_by_model"}
     assert "revision_shift" in result["model"]["variants"]["revision"]["parameters"]
     assert "recognition" in result["model"]["parameters"] and "## Model variants" in report
     # Held-out debate accuracy measured on 6 debates equals the transcripts' own plurality.
     assert 0.0 <= result["measured_held_out"]["debate_accuracy"] <= 1.0
     assert result["paper"]["A.13 groupthink share of failed debates"] == 59.5
+
+
+def test_debate_report_rejects_unknown_variants(tmp_path):
+    import argparse
+
+    from slmmux_run.commands import debate
+    from slmmux_run.errors import UserError
+
+    transcripts, samples = synthetic_study(tmp_path)
+    args = argparse.Namespace(transcripts=str(transcripts), samples=str(samples), config=None,
+                              models="smollm2,gemma3", out=str(tmp_path / "out"), fit_steps=10,
+                              draws=2, variants="recognition,loyalty")
+    with pytest.raises(UserError, match=r"--variants: unknown variant\(s\) \['loyalty'\]"):
+        debate.run(args)
 
 
 @pytest.mark.live
