@@ -355,10 +355,11 @@ def private_law_coverage(num_sets: int, num_debates: int):
 @pytest.mark.slow
 def test_private_law_fit_coverage_over_synthetic_data_sets():
     # Six pre-fixed data sets (keys 2000..2005) of 300 debates, 84 intervals. Calibrated 90 %
-    # intervals cover ~76 (sd ~2.7); measured 71/84 (0.845), 64 s on a loaded 2-core machine. A fit without the law cannot place its entries (no
-    # intervals); a fit that confuses rows (e.g. uses the wrong row for ⊥) misses them on every
-    # set; one that returns the prior covers all but fails the width bound (prior 90 % widths of
-    # Dirichlet(1) entries are 0.7-0.8).
+    # intervals cover ~76 (sd ~2.7); measured 71/84 (0.845), 64 s on a loaded 2-core machine.
+    # A fit without the law cannot place its entries (no intervals); a fit that confuses rows
+    # (e.g. uses the wrong row for ⊥) misses them on every set; one that returns the prior
+    # covers all but fails the width bound (prior 90 % widths of Dirichlet(1) entries are
+    # 0.7-0.8).
     covered, widths = private_law_coverage(6, 300)
     rate = covered.mean()
     print(f"coverage {covered.sum()}/{covered.size} = {rate:.3f}; per parameter "
