@@ -51,6 +51,12 @@ class Context:
     quick: bool = False
     cache: dict = field(default_factory=dict)
 
+    def step_dir(self, name: str) -> Path:
+        """The output folder of one step, created."""
+        out = self.out / name
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+
     def samples_path(self):
         """Path of the 13-model GSM8K samples file, or None (reason in ``cache``) when absent."""
         from slmmux_run.errors import UserError
@@ -172,8 +178,7 @@ def step_replay(context: Context) -> StepResult:
                 for k, rules in by_k.items()}
         for label, by_k in curves.items()
     }
-    out = context.out / "replay"
-    out.mkdir(parents=True, exist_ok=True)
+    out = context.step_dir("replay")
     (out / "replay_pairs.json").write_text(json.dumps({
         "models": list(sample_set.models), "pairs": pairs, "mean_over_pairs_percent": table,
         "per_pair_percent": {str(k): {rule: (100 * v).round(3).tolist() for rule, v in r.items()}
@@ -255,8 +260,7 @@ def step_model_switch(context: Context) -> StepResult:
                 "slm_mux_accuracy": float(mux.mean()),
             }
         rows.append(record)
-    out = context.out / "model_switch"
-    out.mkdir(parents=True, exist_ok=True)
+    out = context.step_dir("model_switch")
     (out / "model_switch_pairs.json").write_text(json.dumps(rows, indent=1))
     fig, ax = figure()
     ax.scatter([r["real"]["expected_samples"] for r in rows],
@@ -295,8 +299,7 @@ def step_search(context: Context) -> StepResult:
     result = search_subsets(validation, min_size=1, max_size=3 if context.quick else 5, config=config)
     table = [{"K": len(c.subset), "models": [sample_set.models[m] for m in c.subset],
               "union": c.union_accuracy, "score": c.objective, "penalty": c.penalty} for c in result.best]
-    out = context.out / "search"
-    out.mkdir(parents=True, exist_ok=True)
+    out = context.step_dir("search")
     (out / "search_real.json").write_text(json.dumps(table, indent=1))
     fig, ax = figure()
     ks = [row["K"] for row in table]
@@ -434,8 +437,7 @@ def step_heldout(context: Context) -> StepResult:
     path = context.samples_path()
     if path is None:
         return StepResult("heldout", note=context.cache["samples_error"])
-    out = context.out / "heldout"
-    out.mkdir(parents=True, exist_ok=True)
+    out = context.step_dir("heldout")
     draws = 20 if context.quick else 60
     _cli(["check", "--samples", path, "--fit-samples", 5, "--k", 3, "--predictor", "hierarchical",
           "--draws", draws, "--json", out / "check.json"]
@@ -456,8 +458,7 @@ def step_plan(context: Context) -> StepResult:
     path = context.samples_path()
     if path is None:
         return StepResult("plan", note=context.cache["samples_error"])
-    out = context.out / "plan"
-    out.mkdir(parents=True, exist_ok=True)
+    out = context.step_dir("plan")
     _cli(["plan", "--samples", path, "--pilot-questions", 250, "--pilot-samples", 1, "--seed", 0,
           "--k", 3, "--subset-sizes", "2", "--draws", 40 if context.quick else 100,
           "--json", out / "plan.json", "--figure", out / "pareto.png"])
