@@ -219,7 +219,7 @@ def main(argv=None) -> int:
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--svi-steps", type=int, default=1000)
     parser.add_argument("--unseen", default="bootstrap",
-                        choices=("population", "bootstrap", "dirichlet-process"),
+                        choices=("population", *planning.UNSEEN_LAWS),
                         help="hierarchical predictor: how unseen questions are drawn")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
     parser.add_argument("--merge", nargs="+", default=None, metavar="RESULTS_JSON",

@@ -257,3 +257,67 @@ def test_dirichlet_process_picks_the_base_population_at_the_prior_rate():
 def test_unseen_question_picks_reject_a_negative_concentration():
     with pytest.raises(ValueError, match="concentration must be >= 0"):
         planning.unseen_question_picks(jax.random.PRNGKey(0), 3, 4, 2, -1.0)
+
+
+def test_shared_failures_are_the_questions_the_pooled_crowd_gets_wrong():
+    # Slots: correct, wrong 1, wrong 2, ⊥. Two models, five questions, counted by hand.
+    counts = np.array([
+        [[3, 0, 0, 0], [1, 2, 0, 0], [0, 0, 0, 3], [1, 1, 1, 0], [0, 1, 0, 0]],
+        [[0, 3, 0, 0], [1, 1, 0, 0], [0, 0, 0, 3], [0, 1, 0, 0], [1, 0, 0, 0]],
+    ])
+    # q0: 3 correct vs 3 on one wrong answer (a tie is not a failure); q1: 2 vs 3 -> failure;
+    # q2: nothing answered -> failure; q3: 1 correct vs 2 on wrong 1 -> failure;
+    # q4: 1 vs 1 -> not a failure.
+    assert planning.shared_failure_questions(counts).tolist() == [False, True, True, True, False]
+
+
+def test_stratified_picks_allow_unseen_failures_after_a_pilot_with_none():
+    # No pilot failure: each unseen question is the generic failure (index Q) with probability
+    # r ~ Beta(1/2, Q + 1/2), so its expected share is 0.5 / (Q + 1) and, unlike the plain
+    # bootstrap, it is positive.
+    q, n, draws = 9, 40, 4000
+    picks = planning.stratified_unseen_picks(jax.random.PRNGKey(5), np.zeros(q, bool), n, draws)
+    share = (picks == q).mean(axis=1)
+    expected = 0.5 / (q + 1)
+    var = 0.5 * (q + 0.5) / ((q + 1) ** 2 * (q + 2)) + expected * (1 - expected) / n
+    assert abs(share.mean() - expected) < 4 * np.sqrt(var / draws)
+    assert picks.min() >= 0 and picks.max() == q
+
+
+def test_stratified_picks_draw_failures_only_from_the_pilot_failures():
+    hard = np.array([False, True, False, False, True])
+    picks = planning.stratified_unseen_picks(jax.random.PRNGKey(6), hard, 50, 2000)
+    assert picks.max() < hard.size  # failures seen: no generic one
+    share = np.isin(picks, [1, 4]).mean(axis=1)
+    # Failure share r ~ Beta(2 + 1/2, 3 + 1/2): mean 2.5 / 6.
+    assert abs(share.mean() - 2.5 / 6) < 0.02
+    # Inside each stratum a Bayesian bootstrap: both failures are used.
+    assert (picks == 1).any() and (picks == 4).any()
+
+
+def test_stratified_population_draws_put_generic_failures_among_unseen_questions():
+    # A pilot where every model is right on every question: the plain bootstrap predicts 100 %
+    # for every draw, the stratified law predicts some unseen questions that all models miss.
+    counts = np.zeros((2, 6, 3), dtype=int)
+    counts[:, :, 0] = 2
+    kwargs = dict(num_draws=20, svi_steps=30)
+    plain = planning.population_draws(jax.random.PRNGKey(7), counts, 40, 2, **kwargs)
+    strat = planning.population_draws(jax.random.PRNGKey(7), counts, 40, 2, unseen="stratified",
+                                      **kwargs)
+    assert plain.shape == strat.shape == (2, 20 * 40, 3)
+    # Questions on which every model gave both samples to the shared wrong answer: the plain
+    # bootstrap gets them only by chance from the pilot posteriors (near-certain correct); the
+    # stratified law puts ~0.5/7 of the 34 x 20 unseen questions there.
+    plain_failed = int((plain[:, :, 1] == 2).all(axis=0).sum())
+    strat_failed = int((strat[:, :, 1] == 2).all(axis=0).sum())
+    assert plain_failed <= 5
+    assert 15 <= strat_failed <= 34 * 20 / 4
+
+
+def test_plan_command_offers_every_unseen_law():
+    from slmmux_run.cli import build_parser
+
+    parser = build_parser()
+    plan_parser = parser._subparsers._group_actions[0].choices["plan"]
+    (unseen,) = [a for a in plan_parser._actions if a.dest == "unseen"]
+    assert set(unseen.choices) == {*planning.UNSEEN_LAWS, "population"}
