@@ -72,10 +72,15 @@ __all__ = [
     "SELECTION_MEASURES",
     "VARIANTS",
     "analyse",
+    "choose_smoothing",
     "complete_discussions",
+    "format_crossfit",
     "format_report",
+    "halves",
+    "pool_folds",
     "register",
     "run",
+    "run_crossfit",
     "run_live",
     "sample_answers",
     "select_variant",
@@ -87,7 +92,8 @@ DEFAULT_SETTINGS = {"fit_fraction": 0.5, "split_seed": 0, "max_answers": 7, "fit
                     "recognition": True, "revision": False, "private_law": False,
                     "private_law_by_group": False, "select_on_fit_half": False,
                     "variant_draws": 40,
-                    "smoothing": 0.5}  # fmt: skip
+                    "smoothing": 0.5, "smoothing_grid": None, "swap_halves": False,
+                    "comparison_samples": None}  # fmt: skip
 # The fitted-model variants compared in the report (name -> discussion_model options): the
 # original four-parameter model, each later-round term alone, both, and the state-dependent
 # private law (with recognition; one law shared by all agents, or one per model).
@@ -124,9 +130,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--out", required=True, help="output folder")
     report.add_argument("--fit-steps", type=int, default=None, help="SVI steps (override)")
     report.add_argument("--draws", type=int, default=None, help="posterior draws used")
+    report.add_argument("--swap-halves", action="store_true",
+                        help="fit on the complementary half of the seeded split and predict the "
+                        "usual fit half (second fold of a 2-fold cross-fit; the smoothing and "
+                        "the variant are then chosen on that fold's own fit half)")
     report.add_argument("--variants", default=None,
                         help="comma-separated model variants to fit and compare (default all: "
                              + ", ".join(VARIANTS) + ")")
+    crossfit = actions.add_parser(
+        "crossfit", help="pool the held-out checks of two reports fitted on complementary halves")
+    crossfit.add_argument("--folds", nargs="+", required=True,
+                          help="result.json of each fold (e.g. a report and its --swap-halves "
+                          "twin)")  # fmt: skip
+    crossfit.add_argument("--out", required=True, help="output folder (crossfit.md, .json)")
     live = actions.add_parser("run", help="run debates (or MoA / MAV) against served models")
     live.add_argument("--config", required=True, help="model config TOML")
     live.add_argument("--agents", required=True,
@@ -192,6 +208,58 @@ def split_questions(question_ids, fit_fraction: float, seed: int) -> tuple[list,
     order = np.random.default_rng(seed).permutation(len(unique))
     count = int(round(fit_fraction * len(unique)))
     return [unique[i] for i in order[:count]], [unique[i] for i in order[count:]]
+
+
+def halves(question_ids, settings: dict) -> tuple[list, list]:
+    """(fit, held-out) question ids of the report's settings; swapped when ``swap_halves``.
+
+    The swapped split is the second fold of a 2-fold cross-fit: every question is held out
+    exactly once over the two folds.
+
+    >>> settings = {"fit_fraction": 0.5, "split_seed": 0, "swap_halves": False}
+    >>> fit, held = halves(["a", "b", "c", "d"], settings)
+    >>> halves(["a", "b", "c", "d"], settings | {"swap_halves": True}) == (held, fit)
+    True
+    """
+    fit, held = split_questions(question_ids, float(settings["fit_fraction"]),
+                                int(settings["split_seed"]))  # fmt: skip
+    return (held, fit) if settings.get("swap_halves") else (fit, held)
+
+
+def choose_smoothing(debate_turns, answers_by_key, settings: dict) -> tuple[Any, dict[str, Any]]:
+    """Slot arrays at the pseudo-count that fits the FIT half's round-1 plurality best.
+
+    For every value of ``settings["smoothing_grid"]`` (or just ``settings["smoothing"]``), the
+    plug-in round-1 (no-communication) plurality accuracy predicted from the answer
+    distributions is compared with the measured one on the fit half only; the value with the
+    smallest |predicted − measured| wins (first in grid order on ties). The held-out half never
+    enters. Measured values do not depend on the pseudo-count (it changes ``probs`` only).
+
+    Returns:
+      (slots at the chosen value, {"chosen", "rows": [{"smoothing", "predicted", "measured",
+      "agent_mean_correct_probability", "agent_round_one_accuracy"}]}), all on the fit half.
+    """
+    from slmmux_theory.groupthink import groupthink_measures, independent_plurality_accuracy_exact
+
+    grid = settings.get("smoothing_grid")
+    values = [float(v) for v in grid] if grid else [float(settings["smoothing"])]
+    rows, slots_of = [], {}
+    for value in values:
+        slots = transcript_slots(debate_turns, samples=answers_by_key,
+                                 max_answers=int(settings["max_answers"]), smoothing=value)
+        fit_ids, _ = halves(slots.question_ids, settings)
+        fit_rows = np.array([q in set(fit_ids) for q in slots.question_ids])
+        probs = jnp.asarray(slots.probs)[fit_rows]
+        answers = np.asarray(slots.answers)[fit_rows]
+        predicted = float(jnp.mean(jax.vmap(independent_plurality_accuracy_exact)(probs)))
+        measured = float(groupthink_measures(jnp.asarray(answers), slots.num_answers)
+                         .independent_accuracy.rate)  # fmt: skip
+        rows.append({"smoothing": value, "predicted": predicted, "measured": measured,
+                     "agent_mean_correct_probability": np.asarray(probs[:, :, 0].mean(0)).tolist(),
+                     "agent_round_one_accuracy": (answers[:, 0, :] == 0).mean(0).tolist()})
+        slots_of[value] = slots
+    chosen = min(rows, key=lambda row: abs(row["predicted"] - row["measured"]))["smoothing"]
+    return slots_of[chosen], {"chosen": chosen, "rows": rows}
 
 
 # --------------------------------------------------------------------------- analysis
@@ -467,6 +535,12 @@ def _independent_rows(sample_records, models, fit_ids, held_ids, debate_tokens) 
             "k_max": k_max}  # fmt: skip
 
 
+def _samples_per_key(answers_by_key) -> dict[str, int]:
+    """Smallest and largest number of independent samples per (question, model)."""
+    counts = [len(v) for v in answers_by_key.values()] or [0]
+    return {"min": int(min(counts)), "max": int(max(counts))}
+
+
 def _paper_references() -> dict[str, Any]:
     refs = {}
     for series in ("Single-Model Max", "Mixture-of-Agents", "LLM-Debate",
@@ -507,12 +581,10 @@ def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) ->
         raise UserError(f"need at least 4 complete debates, found {len(debates)}")
     debate_turns = [t for group in debates.values() for t in group]
     answers_by_key, _ = sample_answers(sample_records)
-    slots = transcript_slots(debate_turns, samples=answers_by_key,
-                             max_answers=int(settings["max_answers"]),
-                             smoothing=float(settings["smoothing"]))  # fmt: skip
+    # The pseudo-count is chosen on this report's fit half only (a grid, or the one value).
+    slots, smoothing = choose_smoothing(debate_turns, answers_by_key, settings)
     rounds = slots.answers.shape[1]
-    fit_ids, held_ids = split_questions(slots.question_ids, float(settings["fit_fraction"]),
-                                        int(settings["split_seed"]))  # fmt: skip
+    fit_ids, held_ids = halves(slots.question_ids, settings)
     fit_rows = np.array([q in set(fit_ids) for q in slots.question_ids])
     held_rows = ~fit_rows
     from slmmux_theory.groupthink import groupthink_measures
@@ -529,7 +601,12 @@ def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) ->
                              settings, agent_groups)  # fmt: skip
     held_debates = {k: v for k, v in debates.items() if v[0].question_id in set(held_ids)}
     debate_summary = _discussion_accuracy(held_debates)
-    independent = _independent_rows(sample_records, models, fit_ids, held_ids,
+    # The comparison may use only the first n samples per key (``comparison_samples``): the
+    # model's answer distributions use them all, but exact replay of agent-forest / SLM-MUX over
+    # many samples enumerates too many slot combinations (16 samples: > 4 GB at k = 8).
+    limit = settings.get("comparison_samples")
+    compared = [r for r in sample_records if limit is None or r.sample_index < int(limit)]
+    independent = _independent_rows(compared, models, fit_ids, held_ids,
                                     debate_summary["tokens_per_question"])  # fmt: skip
     all_labels = classify_failures(slots.answers, slots.num_answers)
     others = {}
@@ -542,6 +619,8 @@ def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) ->
             others[method] = summary
     return {
         "settings": settings,
+        "smoothing": smoothing,
+        "samples_per_model_question": _samples_per_key(answers_by_key),
         "agents": [t.agent_name for t in sorted(next(iter(debates.values())), key=lambda t: t.agent)
                    if t.round == 1],
         "rounds": rounds,
@@ -549,6 +628,7 @@ def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) ->
         "debates": len(debates),
         "fit_questions": len(fit_ids),
         "held_out_questions": len(held_ids),
+        "held_out_question_ids": sorted(held_ids),
         "held_out_debates": int(held_rows.sum()),
         "measured_held_out": measured,
         "measured_held_out_se": measured_se,
@@ -645,6 +725,28 @@ def _private_law_lines(law: dict | None, agents: list[str]) -> list[str]:
     return lines
 
 
+def _smoothing_lines(result: dict) -> list[str]:
+    """The pseudo-count choice on the fit half (round-1 plurality, predicted vs measured)."""
+    smoothing = result.get("smoothing")
+    if not smoothing:
+        return []
+    count = result.get("samples_per_model_question", {})
+    lines = [(f"Answer distributions: {count.get('min')}–{count.get('max')} independent samples "
+              f"per (model, question), plus a pseudo-count on every slot seen on the question, "
+              f"chosen on the fit half: **{smoothing['chosen']}** (fit half, percent; per agent: "
+              "mean plug-in p(correct) / measured round-1 accuracy)."), "",
+             "| pseudo-count | round-1 plurality predicted | measured | |diff| | per agent |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for row in smoothing["rows"]:
+        agents = ", ".join(f"{_pct(p)}/{_pct(a)}" for p, a in
+                           zip(row["agent_mean_correct_probability"],
+                               row["agent_round_one_accuracy"]))  # fmt: skip
+        lines.append(f"| {row['smoothing']} | {_pct(row['predicted'])} | "
+                     f"{_pct(row['measured'])} | {_pct(abs(row['predicted'] - row['measured']))} "
+                     f"| {agents} |")
+    return lines + [""]
+
+
 def format_report(result: dict) -> str:
     """Markdown tables of :func:`analyse`'s result."""
     measured, se = result["measured_held_out"], result["measured_held_out_se"]
@@ -655,8 +757,13 @@ def format_report(result: dict) -> str:
         f"Agents {', '.join(result['agents'])}; {result['rounds']} rounds; "
         f"{result['debates']} complete debates; fit on {result['fit_questions']} questions, "
         f"held out {result['held_out_questions']} questions ({result['held_out_debates']} debates). "
-        f"Slots per question A = {result['num_answers']}.",
+        f"Slots per question A = {result['num_answers']}."
+        + (" **Halves swapped** (`--swap-halves`: fit on the complement of the seeded fit "
+           "half; second fold of the cross-fit)." if result["settings"].get("swap_halves") else ""),
         "",
+    ]
+    lines += _smoothing_lines(result)
+    lines += [
         f"## Fitted parameters (SVI, 90 % intervals; model options "
         f"{result['model'].get('options', {})}, fit {result['model'].get('fit_seconds', math.nan):.0f} s)",
         "",
@@ -712,7 +819,10 @@ def format_report(result: dict) -> str:
         "samples; `predicted`: the theory's plug-in (multinomial) value, in-sample. SLM-MUX ties "
         f"by validation accuracy on the fit questions {independent['validation_accuracy']}. "
         "Debate accuracy: plurality of the last round, ties by expectation (as the theory); "
-        f"final-answer rule with lowest-index tie-break gives {_pct(debate['accuracy'])}.",
+        f"final-answer rule with lowest-index tie-break gives {_pct(debate['accuracy'])}."
+        + (f" The independent methods replay only the first {limit} samples per (model, "
+           "question); the groupthink model's answer distributions use all of them."
+           if (limit := result["settings"].get("comparison_samples")) else ""),
         "",
         "| method | k | tokens/q | calls/q | accuracy ± se | predicted |",
         "|---|---|---|---|---|---|",
@@ -844,6 +954,117 @@ def plot(result: dict, path: Path) -> Path:
     return save(fig, path)
 
 
+POOLED_MEASURES = ("debate_accuracy", "independent_accuracy", "flip_correct_to_wrong",
+                   "flip_wrong_to_correct", "lost_correct", "final_consensus_on_wrong")
+
+
+def pool_folds(folds: list[dict]) -> dict[str, Any]:
+    """Pool the held-out checks of reports fitted on complementary halves (cross-fitting).
+
+    Each fold's held-out measurement and prediction are weighted by its held-out debates; the
+    folds' held-out debates are disjoint, so the pooled measurement's standard error is
+    ``sqrt(sum((w * se) ** 2))``. Flip rates are pooled the same way (a debate-weighted mean of
+    the folds' ratio estimates, not the ratio over all debates).
+
+    Args:
+      folds: :func:`analyse` results (``result.json``), one per fold.
+
+    Raises:
+      UserError: if two folds hold out the same question.
+
+    >>> fold = lambda ids, m, p: {"held_out_question_ids": ids, "held_out_debates": 4,
+    ...     "measured_held_out": dict.fromkeys(POOLED_MEASURES, m),
+    ...     "measured_held_out_se": dict.fromkeys(POOLED_MEASURES, 0.1),
+    ...     "model": {"predicted": {k: {"mean": p} for k in POOLED_MEASURES}}}
+    >>> pooled = pool_folds([fold(["a"], 0.2, 0.3), fold(["b"], 0.4, 0.3)])["pooled"]
+    >>> [round(pooled["debate_accuracy"][k], 4) for k in ("measured", "se", "predicted")]
+    [0.3, 0.0707, 0.3]
+    """
+    if len(folds) < 2:
+        raise UserError("--folds: give at least two result.json files")
+    seen: set = set()
+    for fold in folds:
+        ids = set(fold.get("held_out_question_ids") or ())
+        if not ids:
+            raise UserError("--folds: a result.json has no held_out_question_ids (rerun the "
+                            "report with this version)")
+        if ids & seen:
+            raise UserError(f"--folds: the folds hold out {len(ids & seen)} question(s) twice; "
+                            "give a report and its --swap-halves twin")
+        seen |= ids
+    debates = np.array([float(fold["held_out_debates"]) for fold in folds])
+    weights = debates / debates.sum()
+    pooled = {}
+    for name in POOLED_MEASURES:
+        measured = np.array([fold["measured_held_out"][name] for fold in folds], dtype=float)
+        se = np.array([fold["measured_held_out_se"].get(name, math.nan) for fold in folds],
+                      dtype=float)  # fmt: skip
+        predicted = np.array([fold["model"]["predicted"][name]["mean"] for fold in folds],
+                             dtype=float)  # fmt: skip
+        pooled[name] = {"measured": float(weights @ measured),
+                        "se": float(math.sqrt(float(((weights * se) ** 2).sum()))),
+                        "predicted": float(weights @ predicted),
+                        "difference": float(weights @ (measured - predicted))}  # fmt: skip
+    return {"questions": len(seen), "debates": int(debates.sum()),
+            "weights": weights.tolist(), "pooled": pooled}  # fmt: skip
+
+
+def format_crossfit(folds: list[dict], pooled: dict, names: list[str]) -> str:
+    """Markdown: each fold's held-out check and the pooled cross-fit result (percent)."""
+    lines = ["# Groupthink model: 2-fold cross-fit of the held-out check", "",
+             f"{len(folds)} folds, each fitted on one half and predicting the other; every "
+             f"question held out once ({pooled['questions']} questions, {pooled['debates']} "
+             "debates). Pooled = debate-weighted mean of the folds; se of the pooled "
+             "measurement = sqrt(sum (w·se)²) over disjoint folds. Predicted: posterior mean of "
+             "the exact expectation of each fold's main fit. Target |measured − predicted| ≤ 3.",
+             "", "| fold | fit/held-out questions | pseudo-count | main variant |",
+             "|---|---|---|---|"]  # fmt: skip
+    for name, fold in zip(names, folds):
+        selection = fold["model"].get("selection") or {}
+        smoothing = (fold.get("smoothing") or {}).get("chosen", fold["settings"].get("smoothing"))
+        lines.append(f"| {name} | {fold['fit_questions']}/{fold['held_out_questions']} | "
+                     f"{smoothing} | {selection.get('name', fold['model'].get('options'))} |")
+    header = " | ".join(f"{n}: measured ± se / predicted / |diff|" for n in names)
+    lines += ["", f"| measure | {header} | pooled measured ± se | pooled predicted | |diff| | "
+              "≤ 3? |", "|---|" + "---|" * (len(folds) + 4)]
+    for measure in POOLED_MEASURES:
+        cells = []
+        for fold in folds:
+            m = fold["measured_held_out"][measure]
+            p = fold["model"]["predicted"][measure]["mean"]
+            cells.append(f"{_pct(m)} ± {_pct(fold['measured_held_out_se'].get(measure))} / "
+                         f"{_pct(p)} / {_pct(abs(m - p))}")
+        row = pooled["pooled"][measure]
+        diff = abs(row["difference"])
+        lines.append(f"| {measure} | " + " | ".join(cells) + f" | {_pct(row['measured'])} ± "
+                     f"{_pct(row['se'])} | {_pct(row['predicted'])} | {_pct(diff)} | "
+                     f"{'yes' if diff <= 0.03 else '**no**'} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_crossfit(args: argparse.Namespace) -> int:
+    """Handler of ``slmmux debate crossfit``: pool two folds' ``result.json``."""
+    folds = []
+    for path in map(Path, args.folds):
+        if not path.is_file():
+            raise UserError(f"--folds: {path} does not exist")
+        try:
+            folds.append(json.loads(path.read_text()))
+        except json.JSONDecodeError as error:
+            raise UserError(f"--folds: {path} is not JSON ({error})") from None
+    pooled = pool_folds(folds)
+    names = [("swapped" if fold["settings"].get("swap_halves") else "pre-registered")
+             for fold in folds]  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pooled["folds"] = [str(path) for path in args.folds]
+    (out / "crossfit.json").write_text(json.dumps(_clean(pooled), indent=2, sort_keys=True) + "\n")
+    report = format_crossfit(folds, pooled, names)
+    (out / "crossfit.md").write_text(report)
+    print(report)
+    return 0
+
+
 def _clean(value):
     if isinstance(value, float) and math.isnan(value):
         return None
@@ -903,6 +1124,8 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``slmmux debate report`` and ``slmmux debate run``."""
     if getattr(args, "action", "report") == "run":
         return run_live(args)
+    if getattr(args, "action", "report") == "crossfit":
+        return run_crossfit(args)
     transcripts = Path(args.transcripts)
     if not transcripts.exists():
         raise UserError(f"--transcripts {transcripts} does not exist")
@@ -920,6 +1143,8 @@ def run(args: argparse.Namespace) -> int:
         settings["fit_steps"] = args.fit_steps
     if args.draws:
         settings["draws"] = args.draws
+    if getattr(args, "swap_halves", False):
+        settings["swap_halves"] = True
     if getattr(args, "variants", None):
         wanted = tuple(v.strip() for v in args.variants.split(",") if v.strip())
         unknown = [v for v in wanted if v not in VARIANTS]
