@@ -12,19 +12,21 @@ an unbiased, slightly noisy version of the accuracy under the answer distributio
   the pilot counts). For each posterior draw: the pilot questions' distributions are the
   posterior predictive conditioned on their pilot samples; the ``N - Q`` unseen questions are
   drawn by a finite-population Bayesian bootstrap of the pilot questions (Dirichlet(1) weights,
-  then ``N - Q`` draws with them; the default), or as new questions from the fitted parametric
-  population (``unseen="population"``, measured 3-5 points too hard on GSM8K). The ``n - S``
-  unrecorded samples of the pilot questions and all ``n`` samples of the unseen ones are drawn
-  from those distributions and the rule is replayed exactly over the pool. Intervals and
-  ``p_best`` come from the draws.
+  then ``N - Q`` draws with them; the default), by the same bootstrap within two strata, shared
+  failures and the rest, with the failures' share under a Beta posterior (``"stratified"``: a
+  small pilot that saw no shared failure still allows some), or as new questions from the fitted
+  parametric population (``unseen="population"``, measured 3-5 points too hard on GSM8K).
+  The ``n - S`` unrecorded samples of the pilot questions and all ``n`` samples of the unseen
+  ones are drawn from those distributions and the rule is replayed exactly over the pool.
+  Intervals and ``p_best`` come from the draws.
 * **Plug-in baseline**: per-question sample frequencies of the pilot (METHODS.md §5.3). It
   knows nothing about unseen questions, so it predicts the pilot questions' mean; its interval
   is a bootstrap over pilot questions shrunk by the finite-population factor ``1 - Q/N``.
 
 Rules: SLM-MUX over subsets of the requested sizes, self-consistency of single models, and
 Agent Forest and ModelSwitch over pairs (:func:`pair_rule_values`; ModelSwitch's cost is its
-expected cost with early stopping). The SLM-MUX engine for one k is :func:`replay_levels`: SLM-MUX factorises over models, so every
-(model, question) row is enumerated on its own used slots only (rows grouped by how many wrong
+expected cost with early stopping). The SLM-MUX engine for one k is :func:`replay_levels`:
+SLM-MUX factorises over models, so every (model, question) row is enumerated on its own used slots only (rows grouped by how many wrong
 slots they use), which keeps k up to 10 exact on files with many distinct wrong answers.
 """
 
