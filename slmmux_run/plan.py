@@ -26,8 +26,9 @@ an unbiased, slightly noisy version of the accuracy under the answer distributio
 Rules: SLM-MUX over subsets of the requested sizes, self-consistency of single models, and
 Agent Forest and ModelSwitch over pairs (:func:`pair_rule_values`; ModelSwitch's cost is its
 expected cost with early stopping). The SLM-MUX engine for one k is :func:`replay_levels`:
-SLM-MUX factorises over models, so every (model, question) row is enumerated on its own used slots only (rows grouped by how many wrong
-slots they use), which keeps k up to 10 exact on files with many distinct wrong answers.
+SLM-MUX factorises over models, so every (model, question) row is enumerated on its own used
+slots only (rows grouped by how many wrong slots they use), which keeps k up to 10 exact on
+files with many distinct wrong answers.
 """
 
 from __future__ import annotations
