@@ -963,7 +963,8 @@ def pool_folds(folds: list[dict]) -> dict[str, Any]:
 
     Each fold's held-out measurement and prediction are weighted by its held-out debates; the
     folds' held-out debates are disjoint, so the pooled measurement's standard error is
-    ``sqrt(sum((w * se) ** 2))``. Flip rates are pooled the same way (a debate-weighted mean of
+    ``sqrt(sum((w * se) ** 2))``. Misses of opposite sign cancel in the pooled difference, so
+    the debate-weighted mean of the folds' |measured − predicted| is reported beside it. Flip rates are pooled the same way (a debate-weighted mean of
     the folds' ratio estimates, not the ratio over all debates).
 
     Args:
@@ -1004,7 +1005,10 @@ def pool_folds(folds: list[dict]) -> dict[str, Any]:
         pooled[name] = {"measured": float(weights @ measured),
                         "se": float(math.sqrt(float(((weights * se) ** 2).sum()))),
                         "predicted": float(weights @ predicted),
-                        "difference": float(weights @ (measured - predicted))}  # fmt: skip
+                        "difference": float(weights @ (measured - predicted)),
+                        # Opposite fold misses cancel in the pooled difference; this does not.
+                        "mean_abs_fold_difference": float(weights @ np.abs(measured - predicted))}
+
     return {"questions": len(seen), "debates": int(debates.sum()),
             "weights": weights.tolist(), "pooled": pooled}  # fmt: skip
 
@@ -1026,7 +1030,7 @@ def format_crossfit(folds: list[dict], pooled: dict, names: list[str]) -> str:
                      f"{smoothing} | {selection.get('name', fold['model'].get('options'))} |")
     header = " | ".join(f"{n}: measured ± se / predicted / |diff|" for n in names)
     lines += ["", f"| measure | {header} | pooled measured ± se | pooled predicted | |diff| | "
-              "≤ 3? |", "|---|" + "---|" * (len(folds) + 4)]
+              "≤ 3? | mean fold |diff| |", "|---|" + "---|" * (len(folds) + 5)]
     for measure in POOLED_MEASURES:
         cells = []
         for fold in folds:
@@ -1038,7 +1042,8 @@ def format_crossfit(folds: list[dict], pooled: dict, names: list[str]) -> str:
         diff = abs(row["difference"])
         lines.append(f"| {measure} | " + " | ".join(cells) + f" | {_pct(row['measured'])} ± "
                      f"{_pct(row['se'])} | {_pct(row['predicted'])} | {_pct(diff)} | "
-                     f"{'yes' if diff <= 0.03 else '**no**'} |")
+                     f"{'yes' if diff <= 0.03 else '**no**'} | "
+                     f"{_pct(row['mean_abs_fold_difference'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -95,6 +95,7 @@ def test_pool_folds_weights_by_debates():
     assert row["measured"] == pytest.approx(0.35)
     assert row["predicted"] == pytest.approx(0.30)
     assert row["difference"] == pytest.approx(0.05)
+    assert row["mean_abs_fold_difference"] == pytest.approx(0.75 * 0.10 + 0.25 * 0.10)
     assert row["se"] == pytest.approx(math.sqrt(0.0013))
     assert pooled["questions"] == 4 and pooled["debates"] == 16
 
@@ -125,7 +126,7 @@ def test_cli_parses_swap_halves_and_writes_the_crossfit_table(tmp_path, capsys):
     assert run(args) == 0
     table = (tmp_path / "out" / "crossfit.md").read_text()
     row = ("| debate_accuracy | 40.0 ± 4.0 / 30.0 / 10.0 | 20.0 ± 8.0 / 30.0 / 10.0 "
-           "| 35.0 ± 3.6 | 30.0 | 5.0 | **no** |")
+           "| 35.0 ± 3.6 | 30.0 | 5.0 | **no** | 10.0 |")
     assert row in table
     stored = json.loads((tmp_path / "out" / "crossfit.json").read_text())
     assert stored["pooled"]["debate_accuracy"]["measured"] == pytest.approx(0.35)
