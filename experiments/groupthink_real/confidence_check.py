@@ -65,11 +65,13 @@ def agent_rounds(slots, params):
     return np.array(rows, dtype=float)
 
 
-def logistic_slope(switched, log_confidence, offset):
-    """ML fit of logit P(switch) = offset + a + b · log_confidence; ((a, b), standard errors).
+def logistic_slope(switched, log_confidence, offset, clusters):
+    """ML fit of logit P(switch) = offset + a + b · log_confidence.
 
-    Naive standard errors (inverse Hessian): the 4 debates of a question share its
-    distributions, so they are somewhat too small.
+    Returns ((a, b), naive standard errors, cluster-robust standard errors): the naive ones
+    (inverse Hessian) treat agent-rounds as independent; the robust ones (sandwich with the
+    scores summed per cluster, here per question) allow the rounds, agents and 4 debates of a
+    question to be correlated.
     """
     from scipy.optimize import minimize
 
@@ -82,7 +84,13 @@ def logistic_slope(switched, log_confidence, offset):
     beta = minimize(loss, np.zeros(2), method="BFGS").x
     prob = 1.0 / (1.0 + np.exp(-(offset + design @ beta)))
     hessian = design.T @ (design * (prob * (1 - prob))[:, None])
-    return beta, np.sqrt(np.diag(np.linalg.inv(hessian)))
+    inverse = np.linalg.inv(hessian)
+    scores = design * (switched - prob)[:, None]
+    _, cluster = np.unique(clusters, return_inverse=True)
+    summed = np.zeros((cluster.max() + 1, 2))
+    np.add.at(summed, cluster, scores)
+    robust = inverse @ (summed.T @ summed) @ inverse
+    return beta, np.sqrt(np.diag(inverse)), np.sqrt(np.diag(robust))
 
 
 def main() -> None:
@@ -100,6 +108,7 @@ def main() -> None:
     half_a, half_b = halves(slots.question_ids, settings | {"swap_halves": False})
     in_a = np.array([q in set(half_a) for q in slots.question_ids])
     abstain = slots.num_answers - 1
+    question_of = np.unique(np.asarray(slots.question_ids), return_inverse=True)[1]
     for fold, result in (("A", "report"), ("B", "report_swapped")):
         rows = agent_rounds(slots, fitted_params(HERE / result / "result.json"))
         print(f"\n## expected switch from the main fit of fold {fold} ({result}/result.json)")
@@ -125,7 +134,8 @@ def main() -> None:
                           f"{100 * np.sqrt(meas * (1 - meas) / len(sub)):.1f} | {100 * exp:.1f} | "
                           f"{100 * (meas - exp):+.1f} |")
         print(f"\nlogistic slope of switching on log own-answer probability (centred), fold {fold}: "
-              "raw | with the fit's expected switch probability as offset")
+              "raw | with the fit's expected switch probability as offset; ± naive se "
+              "(question-clustered se)")
         wrong = (rows[:, 2] > 0) & (rows[:, 2] < abstain)
         for kind, select in (("correct", rows[:, 2] == 0), ("wrong", wrong),
                              ("wrong, a peer correct", wrong & (rows[:, 5] > 0)),
@@ -135,10 +145,13 @@ def main() -> None:
                 sub = rows[select & mask[rows[:, 0].astype(int)]]
                 x = np.log(sub[:, 1]) - centre
                 expected = np.clip(sub[:, 4], 1e-6, 1 - 1e-6)
-                raw, raw_se = logistic_slope(sub[:, 3], x, np.zeros(len(sub)))
-                off, off_se = logistic_slope(sub[:, 3], x, np.log(expected / (1 - expected)))
-                print(f"  {kind:22s} {half:3s} n={len(sub):4d}  slope {raw[1]:+.2f} ± {raw_se[1]:.2f}"
-                      f" | {off[1]:+.2f} ± {off_se[1]:.2f}")
+                question = question_of[sub[:, 0].astype(int)]
+                raw, raw_se, raw_rob = logistic_slope(sub[:, 3], x, np.zeros(len(sub)), question)
+                off, off_se, off_rob = logistic_slope(
+                    sub[:, 3], x, np.log(expected / (1 - expected)), question)
+                print(f"  {kind:22s} {half:3s} n={len(sub):4d}  slope {raw[1]:+.2f} ± "
+                      f"{raw_se[1]:.2f} ({raw_rob[1]:.2f}) | {off[1]:+.2f} ± {off_se[1]:.2f} "
+                      f"({off_rob[1]:.2f})")
     # Confidence mix: all agent-rounds t >= 2's previous answers (the states agents revise from).
     print("\n## own-answer probability of the previous answer, all agent-rounds t >= 2")
     print("| half | own answer | n | mean | < 0.3 | 0.3–0.7 | > 0.7 |")
