@@ -98,7 +98,7 @@ def regret(truth, chosen_rows, pool_index):
 
 
 def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=lambda rows: None,
-             unseen="bootstrap", concentration=1.0):
+             unseen="stratified", concentration=1.0):
     """Rows of every (design, seed, predictor) pilot on one dataset; ``save(rows)`` after each."""
     full, model_names, kind = load(dataset)
     models, num_questions, num_answers = full.shape
@@ -218,7 +218,7 @@ def main(argv=None) -> int:
     parser.add_argument("--predictors", default="hierarchical,plug-in")
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--svi-steps", type=int, default=1000)
-    parser.add_argument("--unseen", default="bootstrap",
+    parser.add_argument("--unseen", default="stratified",
                         choices=("population", *planning.UNSEEN_LAWS),
                         help="hierarchical predictor: how unseen questions are drawn")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))

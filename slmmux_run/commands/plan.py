@@ -38,13 +38,14 @@ def register(subparsers) -> None:
     parser.add_argument("--draws", type=int, default=100, help="posterior draws")
     parser.add_argument("--svi-steps", type=int, default=1000,
                         help="SVI steps of the answer-model fit")
-    parser.add_argument("--unseen", default="bootstrap",
+    parser.add_argument("--unseen", default="stratified",
                         choices=("bootstrap", "stratified", "dirichlet-process", "population"),
                         help="hierarchical: unseen questions as a Bayesian bootstrap of the "
                              "pilot questions, the same bootstrap stratified by shared failures "
                              "(their share under a Beta posterior, so a small pilot without "
                              "one still allows some), new questions of the fitted population, "
-                             "or the Dirichlet-process mix of bootstrap and population")
+                             "or the Dirichlet-process mix of bootstrap and population "
+                             "(default: stratified)")
     parser.add_argument("--concentration", type=float, default=1.0,
                         help="Dirichlet-process concentration (--unseen dirichlet-process)")
     parser.add_argument("--models", default=None, help="comma-separated model names (default all)")

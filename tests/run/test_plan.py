@@ -301,7 +301,8 @@ def test_stratified_population_draws_put_generic_failures_among_unseen_questions
     counts = np.zeros((2, 6, 3), dtype=int)
     counts[:, :, 0] = 2
     kwargs = dict(num_draws=20, svi_steps=30)
-    plain = planning.population_draws(jax.random.PRNGKey(7), counts, 40, 2, **kwargs)
+    plain = planning.population_draws(jax.random.PRNGKey(7), counts, 40, 2, unseen="bootstrap",
+                                      **kwargs)
     strat = planning.population_draws(jax.random.PRNGKey(7), counts, 40, 2, unseen="stratified",
                                       **kwargs)
     assert plain.shape == strat.shape == (2, 20 * 40, 3)
