@@ -223,7 +223,8 @@ def main(argv=None) -> int:
                         help="hierarchical predictor: how unseen questions are drawn")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
     parser.add_argument("--merge", nargs="+", default=None, metavar="RESULTS_JSON",
-                        help="only join results.json files of earlier (parallel) runs into --out")
+                        help="only join results.json files of earlier (parallel) runs into --out "
+                             "(a row of a later file replaces the same row of an earlier one)")
     parser.add_argument("--concentration", type=float, default=1.0,
                         help="Dirichlet-process concentration (--unseen dirichlet-process)")
     parser.add_argument("--compilation-cache", default=None, metavar="DIR",
@@ -233,7 +234,13 @@ def main(argv=None) -> int:
         jax.config.update("jax_compilation_cache_dir", args.compilation_cache)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     if args.merge:
-        rows = [row for name in args.merge for row in json.loads(Path(name).read_text())]
+        # A (dataset, design, predictor, seed) row of a later file replaces an earlier one, so
+        # a rerun of some seeds merges without counting them twice.
+        merged = {}
+        for name in args.merge:
+            for row in json.loads(Path(name).read_text()):
+                merged[(row["dataset"], row["design"], row["predictor"], row["seed"])] = row
+        rows = list(merged.values())
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(rows, indent=1))
