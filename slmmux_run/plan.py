@@ -58,6 +58,12 @@ from slmmux_theory.exact import (
 )
 from slmmux_theory.rules import SwitchConfig, tie_priority
 from slmmux_theory.search import all_subsets
+from slmmux_theory.unseen import (
+    generic_failure_probs,
+    shared_failure_questions,
+    stratified_unseen_picks,
+    unseen_question_picks,
+)
 
 __all__ = [
     "PLAN_RULES",
@@ -74,10 +80,7 @@ __all__ = [
     "plan",
     "population_draws",
     "replay_levels",
-    "shared_failure_questions",
-    "stratified_unseen_picks",
     "subset_accuracy_draws",
-    "unseen_question_picks",
 ]
 
 PLAN_RULES = ("slm-mux", "agent-forest", "model-switch", "self-consistency")
@@ -266,123 +269,6 @@ def pair_rule_values(rule: str, array, pairs, k: int, hypergeometric: bool = Tru
 # ----------------------------------------------------------------------------- predictors
 
 
-def unseen_question_picks(key, pilot_size: int, num_unseen: int, num_draws: int,
-                          concentration: float = 0.0) -> np.ndarray:
-    """Which pilot question stands in for each unseen question, per draw.
-
-    The finite-population Bayesian bootstrap (a Polya urn): per draw, weights
-    ``w ~ Dirichlet(1, ..., 1[, concentration])`` over the Q pilot questions (and, with a
-    positive ``concentration``, one more atom, index Q: "a new question from the base
-    population", the Dirichlet-process posterior), then ``num_unseen`` picks from ``w``.
-    The weights carry the uncertainty of the question population itself (variance of the
-    mean ~ sigma^2/Q); picking uniformly without them would only add sigma^2/(N - Q) around
-    the pilot mean.
-
-    Args:
-      key: jax.random key.
-      pilot_size: Q.
-      num_unseen: N - Q.
-      num_draws: draws.
-      concentration: Dirichlet-process concentration; 0 = plain Bayesian bootstrap.
-
-    Returns:
-      int picks in 0..Q (Q only when ``concentration > 0``), shape [draws, num_unseen].
-
-    >>> picks = unseen_question_picks(jax.random.PRNGKey(0), 3, 5, 2)
-    >>> picks.shape, bool(picks.max() < 3)
-    ((2, 5), True)
-    """
-    if not concentration >= 0:
-        raise ValueError(f"concentration must be >= 0, got {concentration}")
-    weight_key, pick_key = jax.random.split(key)
-    alpha = jnp.concatenate([jnp.ones(pilot_size),
-                             jnp.full(int(concentration > 0), float(concentration))])
-    weights = jax.random.dirichlet(weight_key, alpha, (num_draws,))
-    return np.asarray(jax.random.categorical(pick_key, jnp.log(weights)[:, None, :],
-                                             shape=(num_draws, num_unseen)))
-
-
-def shared_failure_questions(pilot_counts) -> np.ndarray:
-    """Pilot questions on which the crowd of all models is wrong.
-
-    A question is a shared failure when, pooling every model's pilot answers, no answer is
-    correct or some wrong answer is given more often than the correct one. On such a question
-    almost every subset fails together (on the 13-model GSM8K file: 5 questions where all
-    models share one wrong answer, likely gold errors, and a few where the strong models do).
-
-    Args:
-      pilot_counts: shape [models, Q, answers] (slot 0 correct, last slot ⊥).
-
-    Returns:
-      bool, shape [Q].
-
-    >>> counts = np.array([[[2, 0, 0], [0, 2, 0]], [[1, 1, 0], [1, 1, 0]]])
-    >>> shared_failure_questions(counts).tolist()
-    [False, True]
-    """
-    pooled = np.asarray(pilot_counts).sum(0)
-    correct = pooled[:, 0]
-    wrong = pooled[:, 1:-1].max(-1) if pooled.shape[-1] > 2 else np.zeros_like(correct)
-    return (correct == 0) | (wrong > correct)
-
-
-def stratified_unseen_picks(key, hard, num_unseen: int, num_draws: int,
-                            prior=(0.5, 0.5)) -> np.ndarray:
-    """Which pilot question stands in for each unseen question: a bootstrap in two strata.
-
-    The plain Bayesian bootstrap (:func:`unseen_question_picks`) can only reuse questions the
-    pilot saw: if a pilot of 25 questions holds no shared failure, every draw says none of
-    the unseen questions is one, and the interval collapses onto the pilot's ~100 %. Here the
-    share ``r`` of shared failures gets a conjugate posterior
-    ``r ~ Beta(h + prior[0], Q - h + prior[1])`` (h of the Q pilot questions are failures,
-    :func:`shared_failure_questions`; Jeffreys prior by default); each unseen question is a
-    failure with probability ``r`` and is then a Bayesian-bootstrap pick among the h failures
-    (or, when h = 0, the generic failure, index Q: every model wrong on one shared answer),
-    else a pick among the Q - h other questions. With h > 0 this is close to the plain
-    bootstrap (whose failure share is ~Beta(h, Q - h)); with h = 0 the failure share still
-    has mean 0.5/(Q + 1) and a 95 % quantile near 1.9/(Q + 1).
-
-    Args:
-      key: jax.random key.
-      hard: bool, shape [Q]: the pilot's shared failures.
-      num_unseen: N - Q.
-      num_draws: draws.
-      prior: Beta prior (a, b) of the failure share.
-
-    Returns:
-      int picks in 0..Q (Q = the generic failure, only when no pilot question is one), shape
-      [draws, num_unseen].
-
-    >>> picks = stratified_unseen_picks(jax.random.PRNGKey(0), np.array([False, True]), 4, 3)
-    >>> picks.shape, bool(picks.max() < 2)
-    ((3, 4), True)
-    """
-    hard = np.asarray(hard, dtype=bool)
-    pilot_size = hard.shape[0]
-    num_hard = int(hard.sum())
-    if num_hard == pilot_size:
-        return unseen_question_picks(key, pilot_size, num_unseen, num_draws)
-    share_key, stratum_key, easy_key, hard_key = jax.random.split(key, 4)
-    share = np.asarray(jax.random.beta(share_key, num_hard + prior[0],
-                                       pilot_size - num_hard + prior[1], (num_draws, 1)))
-    is_hard = np.asarray(jax.random.uniform(stratum_key, (num_draws, num_unseen))) < share
-    easy_index = np.flatnonzero(~hard)
-    easy = easy_index[unseen_question_picks(easy_key, easy_index.size, num_unseen, num_draws)]
-    if num_hard:
-        hard_index = np.flatnonzero(hard)
-        failure = hard_index[unseen_question_picks(hard_key, num_hard, num_unseen, num_draws)]
-    else:
-        failure = np.full((num_draws, num_unseen), pilot_size)
-    return np.where(is_hard, failure, easy)
-
-
-def _generic_failure(shape_prefix, num_answers: int) -> np.ndarray:
-    """Per-question laws of the generic shared failure: all mass on wrong slot 1 (⊥ if none)."""
-    probs = np.zeros((*shape_prefix, num_answers))
-    probs[..., 1 if num_answers > 2 else num_answers - 1] = 1.0
-    return probs
-
-
 def population_draws(key, pilot_counts, num_questions: int, replay_samples: int, *,
                      num_draws: int = 100, svi_steps: int = 1000, unseen: str = "stratified",
                      concentration: float = 1.0):
@@ -405,7 +291,7 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
         the plain bootstrap then cannot imagine a hard one and its interval collapses.
         ``"stratified"`` (default): the bootstrap within two strata, shared failures and the
         rest, with the share of shared failures under a Beta posterior, so that a pilot that saw
-        none still allows some (:func:`stratified_unseen_picks`).
+        none still allows some (:func:`slmmux_theory.unseen.stratified_unseen_picks`).
       concentration: the Dirichlet-process concentration α (pseudo-questions of the base).
 
     Returns:
@@ -442,7 +328,7 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
                 new = np.where((picks == pilot_size)[:, None, :, None], fresh, new)
             elif unseen == "stratified":
                 new = np.where((picks == pilot_size)[:, None, :, None],
-                               _generic_failure(new.shape[:-1], answers), new)
+                               generic_failure_probs(new.shape[:-1], answers), new)
         else:
             raise ValueError(f"unseen must be one of {UNSEEN_LAWS + ('population',)}, "
                              f"got {unseen!r}")

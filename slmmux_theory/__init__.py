@@ -5,8 +5,8 @@ each module is re-exported below; the modules themselves hold one job each:
 ``distributions`` (answer distributions), ``rules`` (selection rules), ``exact`` (exact
 accuracy), ``montecarlo``, ``closed_forms``, ``symbolic``, ``bounds``, ``claims``, ``search``
 (the paper's subset search), ``budget`` (models vs samples), ``answer_model`` and ``predict``
-(the Bayesian answer model), ``checks`` (predictive checks), ``groupthink`` and
-``groupthink_fit`` (discussion), ``sharding``.
+(the Bayesian answer model), ``checks`` (predictive checks), ``unseen`` (laws of a pilot's
+unseen questions), ``groupthink`` and ``groupthink_fit`` (discussion), ``sharding``.
 """
 
 import jax
