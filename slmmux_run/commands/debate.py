@@ -156,6 +156,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     live.add_argument("--presentation", choices=("index", "shuffled"), default="index")
     live.add_argument("--transcripts", required=True, help="transcript JSONL (appended to)")
     add_task_arguments(live)
+    from slmmux_run.commands.debate_transfer import register_actions
+
+    register_actions(actions)
     parser.set_defaults(handler=run)
 
 
@@ -1131,6 +1134,11 @@ def run(args: argparse.Namespace) -> int:
         return run_live(args)
     if getattr(args, "action", "report") == "crossfit":
         return run_crossfit(args)
+    if getattr(args, "action", "report") in ("predict", "check"):
+        from slmmux_run.commands import debate_transfer
+
+        handler = debate_transfer.run_predict if args.action == "predict" else debate_transfer.run_check
+        return handler(args)
     transcripts = Path(args.transcripts)
     if not transcripts.exists():
         raise UserError(f"--transcripts {transcripts} does not exist")
