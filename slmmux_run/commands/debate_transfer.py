@@ -182,7 +182,14 @@ def predict_new_questions(fit_turns, fit_records, target_records, settings: dict
 
     target_answers, _ = report.sample_answers(target_records)
     golds = _golds(target_records)
-    question_ids = sorted({q for q, _ in target_answers})
+    every = sorted({q for q, _ in target_answers})
+    # A question some agent's model has no sample on cannot be predicted; it is listed, not
+    # guessed (the check then never uses it).
+    question_ids = [q for q in every if all(target_answers.get((q, m)) for m in agent_models)]
+    skipped = [q for q in every if q not in set(question_ids)]
+    if not question_ids:
+        raise UserError("no target question has independent samples of every agent's model "
+                        f"{sorted(set(agent_models))}")
     target_probs = sample_slot_probs(target_answers, golds, question_ids, agent_models,
                                      slots.num_answers, smoothing["chosen"])  # fmt: skip
     predictions = {}
@@ -220,6 +227,7 @@ def predict_new_questions(fit_turns, fit_records, target_records, settings: dict
         "private_law": report._private_law_summary(posterior),
         "debates_per_question": debates_per_question,
         "target_questions": len(question_ids),
+        "skipped_questions": skipped,
         "target_round_one_probability_correct": np.asarray(target_probs[:, :, 0].mean(0)).tolist(),
         "predictions": predictions,
     }
