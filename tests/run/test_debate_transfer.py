@@ -109,3 +109,41 @@ def test_cli_check_reports_a_bad_prediction_file_by_name(tmp_path):
                               str(transcripts), "--out", str(tmp_path / "o")])
     with pytest.raises(UserError, match="prediction.json: field 'debates_per_question'"):
         run(args)
+
+
+def test_predict_new_questions_end_to_end_on_a_tiny_study():
+    # Fit study: 6 debates of 2 agents on 3 questions; targets: 3 new questions, one of which
+    # lacks samples of the model and must be listed as skipped, never predicted. The round-1
+    # (no-communication) plurality does not depend on any fitted parameter, so its prediction
+    # must equal the exact plurality accuracy of the sample-based distributions.
+    import jax
+    import jax.numpy as jnp
+
+    from slmmux_run.commands.debate import DEFAULT_SETTINGS
+    from slmmux_run.commands.debate_transfer import predict_new_questions
+    from slmmux_theory.groupthink import independent_plurality_accuracy_exact
+
+    rng = np.random.default_rng(0)
+    fit_turns, fit_records = [], []
+    for q in range(3):
+        for r in range(2):
+            rows = [tuple(str(rng.choice(["2", "3", "4"])) for _ in range(2)) for _ in range(2)]
+            fit_turns += _debate(f"f{q}", r, rows)
+        fit_records += [_Record(f"f{q}", str(rng.choice(["2", "3"])), i) for i in range(4)]
+    target = [_Record("t0", a, i) for i, a in enumerate(["2", "2", "5", None])]
+    target += [_Record("t1", a, i) for i, a in enumerate(["7", "2", "7", "7"])]
+    target += [_Record("t2", "2", 0)]
+    for record in target[-1:]:
+        record.model = "other"
+    settings = DEFAULT_SETTINGS | {"fit_steps": 20, "draws": 4, "variant_draws": 2,
+                                   "simulated_debates": 2, "smoothing_grid": [0.1],
+                                   "variants": ("state_law",)}
+    result = predict_new_questions(fit_turns, fit_records, target, settings, 2)
+    assert result["skipped_questions"] == ["t2"] and result["target_questions"] == 2
+    prediction = result["predictions"]["2"]
+    assert prediction["question_ids"] == ["t0", "t1"]
+    probs = sample_slot_probs({("t0", "m"): ["2", "2", "5", None], ("t1", "m"): ["7", "2", "7", "7"]},
+                              {"t0": "2", "t1": "2"}, ["t0", "t1"], ["m", "m"], 7, 0.1)
+    expected = float(jnp.mean(jax.vmap(independent_plurality_accuracy_exact)(jnp.asarray(probs))))
+    assert prediction["measures"]["independent_accuracy"]["mean"] == pytest.approx(expected, abs=1e-6)
+    assert result["selection"]["name"] == "state_law"
