@@ -246,7 +246,7 @@ def voting_helps_threshold(num_samples: int, tie: TieConvention = "counted") -> 
     return float(brentq(gain, low, high, xtol=1e-14, rtol=1e-14))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=None)
 def multinomial_count_vectors(num_samples: int, num_answers: int) -> np.ndarray:
     """All count vectors of ``num_samples`` draws over ``num_answers`` slots.
 

@@ -31,6 +31,7 @@ import numpy as np
 from jax.scipy.special import gammaln
 from scipy.special import gammaln as scipy_gammaln
 
+from slmmux_theory.closed_forms import multinomial_count_vectors
 from slmmux_theory.distributions import validate_counts, validate_probabilities
 from slmmux_theory.rules import MuxConfig, SwitchConfig, tie_priority
 
@@ -98,9 +99,11 @@ class ExactResult(NamedTuple):
     expected_samples: jnp.ndarray
 
 
-@functools.lru_cache(maxsize=None)
 def count_vectors(samples_per_model: int, num_answers: int) -> np.ndarray:
     """All count vectors of ``k`` samples over ``A`` slots, shape [C(k+A-1, A-1), A].
+
+    The engine's validated entry to :func:`slmmux_theory.closed_forms.multinomial_count_vectors`
+    (one stars-and-bars enumeration for the package, cached and read-only).
 
     >>> count_vectors(2, 2).tolist()
     [[0, 2], [1, 1], [2, 0]]
@@ -109,14 +112,7 @@ def count_vectors(samples_per_model: int, num_answers: int) -> np.ndarray:
         raise ValueError(f"samples_per_model must be >= 1, got {samples_per_model}")
     if num_answers < 2:
         raise ValueError(f"num_answers must be >= 2, got {num_answers}")
-    k, a = samples_per_model, num_answers
-    rows = []
-    for bars in itertools.combinations(range(k + a - 1), a - 1):
-        edges = (-1,) + bars + (k + a - 1,)
-        rows.append([edges[i + 1] - edges[i] - 1 for i in range(a)])
-    vectors = np.array(rows, dtype=np.int64)
-    vectors.setflags(write=False)
-    return vectors
+    return multinomial_count_vectors(int(samples_per_model), int(num_answers))
 
 
 def multinomial_counts(probs, samples_per_model: int) -> CountDistribution:
