@@ -178,11 +178,39 @@ def kill_resume_loop(tmp_path: Path, kills: int, questions: int, seed: int) -> N
     cap = 3 * questions  # generous: a cap that binds is tested separately
     env = child_env()
     reference = tmp_path / "reference.jsonl"
-    with running_server(plan) as server:
-        done = subprocess.run(child_args(reference, server.base_url, "reference", questions, cap),
-                              env=env, capture_output=True, timeout=120)
-        assert done.returncode == 0, done.stderr.decode()[-2000:]
+    reference_log = tmp_path / "reference.log"
+    # The uninterrupted reference run has its own server (faults are drawn per server, from the
+    # request body and how often that server has seen it), so it runs beside the kill loop
+    # instead of before it. Its output goes to a file: a pipe nobody reads could fill and block it.
+    with running_server(plan) as reference_server, reference_log.open("wb") as log:
+        reference_process = subprocess.Popen(
+            child_args(reference, reference_server.base_url, "reference", questions, cap),
+            env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            per_run = resumed_run(tmp_path, plan, kills, questions, cap, seed)
+            reference_process.wait(timeout=120)
+        finally:
+            if reference_process.poll() is None:
+                reference_process.kill()
+                reference_process.wait()
+    assert reference_process.returncode == 0, reference_log.read_text()[-2000:]
 
+    assert all(count <= cap for count in per_run.values()), per_run
+    store = tmp_path / "resumed.jsonl"
+    lines = store.read_text().splitlines()
+    keys = [(json.loads(x)["question_id"], json.loads(x)["sample_index"]) for x in lines]
+    assert len(keys) == len(set(keys)) == questions * 3  # none lost, none duplicated
+    assert all(json.loads(x)["error"] is None for x in lines)
+    assert comparable(store) == comparable(reference)
+
+
+def resumed_run(tmp_path: Path, plan: FaultPlan, kills: int, questions: int, cap: int,
+                seed: int) -> dict[str, int]:
+    """Kill the collection ``kills`` times at random moments, then let a final run finish it.
+
+    Returns the number of requests the server saw from each run.
+    """
+    env = child_env()
     rng = np.random.default_rng(seed)
     store = tmp_path / "resumed.jsonl"
     killed = torn = 0
@@ -215,13 +243,8 @@ def kill_resume_loop(tmp_path: Path, kills: int, questions: int, seed: int) -> N
         per_run = dict(server.stats.by_run)
 
     assert killed == kills, f"only {killed} kills landed mid-run"
-    assert all(count <= cap for count in per_run.values()), per_run
-    lines = store.read_text().splitlines()
-    keys = [(json.loads(x)["question_id"], json.loads(x)["sample_index"]) for x in lines]
-    assert len(keys) == len(set(keys)) == questions * 3  # none lost, none duplicated
-    assert all(json.loads(x)["error"] is None for x in lines)
-    assert comparable(store) == comparable(reference)
     print(f"kills={killed} torn={torn} runs={len(per_run)} requests={sum(per_run.values())}")
+    return per_run
 
 
 def test_kill_and_resume_quick(tmp_path):
