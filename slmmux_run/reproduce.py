@@ -517,7 +517,28 @@ def step_groupthink(context: Context) -> StepResult:
                    "—",
                    f"{100 * labels['groupthink_share_of_failures']:.1f} % (operational, {labels['failed']} failures)"),
     ]
-    return StepResult("groupthink", figures=[out / "figure.png"], tables=[out / "result.json"], summary=summary)
+    tables = [out / "result.json"]
+    # Transfer test: the committed FROZEN prediction for debates on new questions, checked
+    # against their transcripts (no refit; seconds).
+    transfer = transcripts.parent / "transfer"
+    frozen = transfer / "prediction" / "prediction.json"
+    if frozen.is_file() and (transfer / "transcripts.jsonl").is_file():
+        _cli(["debate", "check", "--prediction", frozen, "--transcripts",
+              transfer / "transcripts.jsonl", "--out", out / "transfer"])
+        checked = json.loads((out / "transfer" / "check.json").read_text())
+        rows = checked["rows"]
+        summary.append(SummaryRow(
+            f"debate on {checked['questions']} NEW questions ({checked['debates']} debates), "
+            "predicted before they were read",
+            "—",
+            f"debate {100 * rows['debate_accuracy']['predicted']:.1f} %, wrong→correct "
+            f"{100 * rows['flip_wrong_to_correct']['predicted']:.1f} %, correct→wrong "
+            f"{100 * rows['flip_correct_to_wrong']['predicted']:.1f} % (frozen)",
+            f"{100 * rows['debate_accuracy']['measured']:.1f} / "
+            f"{100 * rows['flip_wrong_to_correct']['measured']:.1f} / "
+            f"{100 * rows['flip_correct_to_wrong']['measured']:.1f} % measured"))
+        tables.append(out / "transfer" / "check.json")
+    return StepResult("groupthink", figures=[out / "figure.png"], tables=tables, summary=summary)
 
 
 STEPS: dict[str, Callable[[Context], StepResult]] = {
