@@ -78,6 +78,7 @@ __all__ = [
     "format_report",
     "halves",
     "pool_folds",
+    "prediction_summary",
     "register",
     "run",
     "run_crossfit",
@@ -336,6 +337,26 @@ def _exact_draws(posterior, probs, rounds, count=None) -> dict[str, np.ndarray]:
             for field in draws[0]._fields}  # fmt: skip
 
 
+def prediction_summary(exact: dict, simulated) -> dict[str, dict[str, Any]]:
+    """Per measure: posterior mean, 90 % posterior interval, 90 % predictive interval.
+
+    Args:
+      exact: field -> exact predictive values per posterior draw (:func:`_exact_draws`).
+      simulated: PredictiveMeasures of simulated held-out sets (sampling noise included).
+    """
+    summary = {}
+    for field, values in exact.items():
+        noisy = np.asarray(getattr(simulated, field))
+        noisy = noisy[np.isfinite(noisy)]
+        summary[field] = {
+            "mean": float(np.nanmean(values)),
+            "interval90": [float(np.nanquantile(values, 0.05)), float(np.nanquantile(values, 0.95))],
+            "predictive90": ([float(np.quantile(noisy, 0.05)), float(np.quantile(noisy, 0.95))]
+                             if noisy.size else [math.nan, math.nan]),
+        }  # fmt: skip
+    return summary
+
+
 def _parameter_summary(posterior) -> dict[str, Any]:
     """Posterior mean and 90 % interval of every fitted parameter (per agent for shifts)."""
     from slmmux_theory.groupthink_fit import EXTENSION_NAMES, PARAMETER_NAMES, posterior_intervals
@@ -449,17 +470,7 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings,
     held_probs = probs[held_rows]
     exact = _exact_draws(posterior, held_probs, rounds)
     simulated = posterior_predictive_simulated(sim_key, posterior, held_probs, rounds, 1)
-    predicted = {}
-    for field in exact:
-        values = exact[field]
-        noisy = np.asarray(getattr(simulated, field))
-        noisy = noisy[np.isfinite(noisy)]
-        predicted[field] = {
-            "mean": float(np.nanmean(values)),
-            "interval90": [float(np.nanquantile(values, 0.05)), float(np.nanquantile(values, 0.95))],
-            "predictive90": ([float(np.quantile(noisy, 0.05)), float(np.quantile(noisy, 0.95))]
-                             if noisy.size else [math.nan, math.nan]),
-        }  # fmt: skip
+    predicted = prediction_summary(exact, simulated)
     def mean_of(name):
         return parameters[name]["mean"] if name in parameters else 0.0
 

@@ -198,17 +198,7 @@ def predict_new_questions(fit_turns, fit_records, target_records, settings: dict
         exact = report._exact_draws(posterior, part, rounds)
         simulated = posterior_predictive_simulated(sim_key, posterior, part, rounds,
                                                    debates_per_question)  # fmt: skip
-        rows = {}
-        for field, values in exact.items():
-            noisy = np.asarray(getattr(simulated, field))
-            noisy = noisy[np.isfinite(noisy)]
-            rows[field] = {
-                "mean": float(np.nanmean(values)),
-                "interval90": [float(np.nanquantile(values, 0.05)),
-                               float(np.nanquantile(values, 0.95))],
-                "predictive90": ([float(np.quantile(noisy, 0.05)), float(np.quantile(noisy, 0.95))]
-                                 if noisy.size else [math.nan, math.nan]),
-            }  # fmt: skip
+        rows = report.prediction_summary(exact, simulated)
         predictions[str(size)] = {"question_ids": question_ids[:size], "measures": rows}
     return {
         "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()},
