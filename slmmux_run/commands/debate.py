@@ -77,8 +77,11 @@ __all__ = [
     "format_crossfit",
     "format_report",
     "halves",
+    "parse_variants",
     "pool_folds",
     "prediction_summary",
+    "ratio_standard_error",
+    "report_settings",
     "register",
     "run",
     "run_crossfit",
@@ -298,16 +301,23 @@ def _standard_errors(answers, num_answers) -> dict[str, float]:
     # Flip rates: ratio estimator; delta-method SE over debates.
     for name, pick in (("flip_correct_to_wrong", lambda m: m.flips.correct_to_wrong),
                        ("flip_wrong_to_correct", lambda m: m.flips.wrong_to_correct)):
-        events = np.array([float(pick(m).events) for m in per])
-        chances = np.array([float(pick(m).opportunities) for m in per])
-        total = chances.sum()
-        if total <= 0 or len(per) < 2:
-            out[name] = math.nan
-            continue
-        ratio = events.sum() / total
-        residual = events - ratio * chances
-        out[name] = float(math.sqrt(len(per) / (len(per) - 1) * (residual ** 2).sum()) / total)
+        out[name] = ratio_standard_error([float(pick(m).events) for m in per],
+                                         [float(pick(m).opportunities) for m in per])
     return out
+
+
+def ratio_standard_error(events, opportunities) -> float:
+    """Delta-method standard error of sum(events) / sum(opportunities) over independent units.
+
+    >>> round(ratio_standard_error([1, 0, 1, 0], [1, 1, 1, 1]), 4)
+    0.2887
+    """
+    events, opportunities = np.asarray(events, float), np.asarray(opportunities, float)
+    total, units = opportunities.sum(), len(events)
+    if total <= 0 or units < 2:
+        return math.nan
+    residual = events - events.sum() / total * opportunities
+    return float(math.sqrt(units / (units - 1) * (residual ** 2).sum()) / total)
 
 
 def _model_options(settings: dict, agent_groups) -> dict[str, Any]:
@@ -1139,6 +1149,30 @@ def run_live(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_settings(config: Path) -> dict[str, Any]:
+    """:data:`DEFAULT_SETTINGS` overridden by the ``[report]`` table of ``config`` if it exists."""
+    settings = dict(DEFAULT_SETTINGS)
+    if config.exists():
+        try:
+            settings.update(tomllib.loads(config.read_text()).get("report", {}))
+        except tomllib.TOMLDecodeError as error:
+            raise UserError(f"{config}: not valid TOML ({error})") from None
+    return settings
+
+
+def parse_variants(text: str) -> tuple[str, ...]:
+    """``--variants`` as a tuple of known :data:`VARIANTS` names.
+
+    >>> parse_variants("state_law, base")
+    ('state_law', 'base')
+    """
+    wanted = tuple(v.strip() for v in text.split(",") if v.strip())
+    unknown = [v for v in wanted if v not in VARIANTS]
+    if unknown or not wanted:
+        raise UserError(f"--variants: unknown variant(s) {unknown}; choose from {list(VARIANTS)}")
+    return wanted
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``slmmux debate report`` and ``slmmux debate run``."""
     if getattr(args, "action", "report") == "run":
@@ -1156,13 +1190,8 @@ def run(args: argparse.Namespace) -> int:
     samples = Path(args.samples) if args.samples else transcripts.with_name("samples.jsonl")
     if not samples.exists():
         raise UserError(f"independent samples {samples} do not exist (give --samples)")
-    settings = dict(DEFAULT_SETTINGS)
-    config = Path(args.config) if args.config else transcripts.with_name("config.toml")
-    if config.exists():
-        try:
-            settings.update(tomllib.loads(config.read_text()).get("report", {}))
-        except tomllib.TOMLDecodeError as error:
-            raise UserError(f"{config}: not valid TOML ({error})") from None
+    settings = report_settings(Path(args.config) if args.config
+                               else transcripts.with_name("config.toml"))
     if args.fit_steps:
         settings["fit_steps"] = args.fit_steps
     if args.draws:
@@ -1170,12 +1199,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "swap_halves", False):
         settings["swap_halves"] = True
     if getattr(args, "variants", None):
-        wanted = tuple(v.strip() for v in args.variants.split(",") if v.strip())
-        unknown = [v for v in wanted if v not in VARIANTS]
-        if unknown or not wanted:
-            raise UserError(f"--variants: unknown variant(s) {unknown}; choose from "
-                            f"{list(VARIANTS)}")
-        settings["variants"] = wanted
+        settings["variants"] = parse_variants(args.variants)
     turns = TranscriptStore(transcripts).turns()
     records = list(RecordStore(samples).latest().values())
     result = analyse(turns, records, settings, tuple(args.models.split(",")))

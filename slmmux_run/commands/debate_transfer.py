@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import time
-import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -239,12 +237,7 @@ def _clustered_se(answers, num_answers, question_ids, measure: str) -> float:
             rate = getattr(m, measure)
         events.append(float(rate.events))
         chances.append(float(rate.opportunities))
-    events, chances = np.array(events), np.array(chances)
-    total, n = chances.sum(), len(events)
-    if total <= 0 or n < 2:
-        return math.nan
-    ratio = events.sum() / total
-    return float(math.sqrt(n / (n - 1) * ((events - ratio * chances) ** 2).sum()) / total)
+    return report.ratio_standard_error(events, chances)
 
 
 def check_prediction(prediction: dict, turns, target_records, tolerance: float = 0.03
@@ -307,16 +300,6 @@ def check_prediction(prediction: dict, turns, target_records, tolerance: float =
                 classify_failures(answers, slots.num_answers))}  # fmt: skip
 
 
-def _load_settings(config: Path | None) -> dict:
-    settings = dict(report.DEFAULT_SETTINGS)
-    if config is not None and config.exists():
-        try:
-            settings.update(tomllib.loads(config.read_text()).get("report", {}))
-        except tomllib.TOMLDecodeError as error:
-            raise UserError(f"{config}: not valid TOML ({error})") from None
-    return settings
-
-
 def _existing(path: str, flag: str) -> Path:
     found = Path(path)
     if not found.exists():
@@ -331,18 +314,13 @@ def run_predict(args: argparse.Namespace) -> int:
         _existing(str(transcripts.with_name("samples.jsonl")), "--samples")
     target = _existing(args.target_samples, "--target-samples")
     config = Path(args.config) if args.config else transcripts.with_name("config.toml")
-    settings = _load_settings(config)
+    settings = report.report_settings(config)
     if args.fit_steps:
         settings["fit_steps"] = args.fit_steps
     if args.draws:
         settings["draws"] = args.draws
     if args.variants:
-        wanted = tuple(v.strip() for v in args.variants.split(",") if v.strip())
-        unknown = [v for v in wanted if v not in report.VARIANTS]
-        if unknown or not wanted:
-            raise UserError(f"--variants: unknown variant(s) {unknown}; choose from "
-                            f"{list(report.VARIANTS)}")
-        settings["variants"] = wanted
+        settings["variants"] = report.parse_variants(args.variants)
     result = predict_new_questions(
         TranscriptStore(transcripts).turns(), list(RecordStore(samples).latest().values()),
         list(RecordStore(target).latest().values()), settings, args.debates_per_question)
