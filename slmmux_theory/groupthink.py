@@ -27,6 +27,15 @@ slot ``A-1`` = ⊥ which never votes), ``R`` rounds (round 1 included).
     slot, with probability ``recognition`` the agent answers the correct slot outright (a shown
     correct answer is checked and accepted: Laughlin's "truth-supported wins"); otherwise the
     social/private mixture above applies. ``recognition = 0`` is the original model.
+  - *ability links* (both slopes ``0`` by default): a model that rarely finds the correct answer
+    on its own also rarely re-derives it in a later round or recognises it when shown, so the
+    recognition probability and the "success" outcome of the state-dependent private law (keep
+    when correct, correct when wrong or ⊥) may have their odds multiplied by
+    ``exp(slope · ability_i)``, where ``ability_i = logit(probs[i, 0])`` (clipped to
+    ``[ABILITY_FLOOR, 1 - ABILITY_FLOOR]``) is the agent's own per-question probability of the
+    correct answer. The constants then describe an agent with ``probs[i, 0] = 1/2``, and a
+    harder question or question family changes the discussion through the answer
+    distributions alone.
 
 * Final answer: plurality of round ``R`` (⊥ excluded, ties uniform; all-⊥ is wrong).
 
@@ -62,6 +71,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
+    "ABILITY_FLOOR",
     "PRESENTATIONS",
     "PRIVATE_OUTCOMES",
     "PRIVATE_STATES",
@@ -74,6 +84,8 @@ __all__ = [
     "PhaseGrid",
     "Rate",
     "capitulation_rates",
+    "ability_logit",
+    "ability_tilted_law",
     "debate_accuracy_exact",
     "debate_accuracy_mc",
     "debate_minus_independent",
@@ -105,6 +117,12 @@ __all__ = [
 PRESENTATIONS = ("index", "shuffled")
 PRIVATE_STATES = ("correct", "wrong", "abstain")  # rows of ``private_law``: own previous state
 PRIVATE_OUTCOMES = ("keep", "correct", "abstain", "fresh_wrong")  # its columns
+# The outcome of each private-law row that leaves the agent correct ("keep" when correct,
+# "correct" when wrong or ⊥): the one whose odds the ability link scales.
+_SUCCESS_OUTCOME = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0]], dtype=float)
+# A plug-in distribution that never saw the correct answer has probs[i, 0] = 0 (logit -inf);
+# the floor keeps the ability link finite: about a third of one sample in sixteen.
+ABILITY_FLOOR = 0.02
 
 
 class DiscussionParams(NamedTuple):
@@ -129,6 +147,9 @@ class DiscussionParams(NamedTuple):
         previous state), columns :data:`PRIVATE_OUTCOMES`, each row a distribution; shape
         [3, 4] (shared) or [agents, 3, 4]. When given it replaces ``stubbornness`` and the
         revision shifts inside the private move.
+      ability_slope: log-odds of the private law's success outcome per unit of the agent's
+        :func:`ability_logit` (acts only with ``private_law``; ``0`` switches it off).
+      recognition_slope: log-odds of ``recognition`` per unit of :func:`ability_logit`.
     """
 
     conformity: jnp.ndarray
@@ -139,6 +160,8 @@ class DiscussionParams(NamedTuple):
     revision_shift: jnp.ndarray = 0.0
     abstain_shift: jnp.ndarray = 0.0
     private_law: jnp.ndarray | None = None
+    ability_slope: jnp.ndarray = 0.0
+    recognition_slope: jnp.ndarray = 0.0
 
 
 def discussion_params(
@@ -151,10 +174,12 @@ def discussion_params(
     revision_shift=0.0,
     abstain_shift=0.0,
     private_law=None,
+    ability_slope=0.0,
+    recognition_slope=0.0,
 ) -> DiscussionParams:
     """Build :class:`DiscussionParams`; the correct-answer conformity defaults to ``conformity``.
 
-    The three later-round terms default to ``0`` (the original model). Scalar later-round terms
+    The later-round terms and ability slopes default to ``0`` (the original model). Scalar ones
     are broadcast to the shape of ``conformity``, so batched parameters stay ``vmap``-able.
 
     >>> float(discussion_params(0.5, 1.0, 0.0).conformity_when_correct)
@@ -177,7 +202,55 @@ def discussion_params(
         revision_shift=batched(revision_shift),
         abstain_shift=batched(abstain_shift),
         private_law=None if private_law is None else jnp.asarray(private_law, dtype=float),
+        ability_slope=batched(ability_slope),
+        recognition_slope=batched(recognition_slope),
     )
+
+
+def ability_logit(probs):
+    """Each agent's ability on the question: ``logit`` of its own correct-slot probability.
+
+    Clipped to ``[ABILITY_FLOOR, 1 - ABILITY_FLOOR]`` so plug-in distributions that never
+    saw (or always saw) the correct answer stay finite.
+
+    Args:
+      probs: answer distributions, shape [..., agents, answers] (slot 0 correct).
+
+    Returns:
+      Shape [..., agents].
+
+    >>> [round(float(x), 4) for x in ability_logit(jnp.array([[0.5, 0.5], [0.0, 1.0]]))]
+    [0.0, -3.8918]
+    """
+    correct = jnp.clip(jnp.asarray(probs, dtype=float)[..., 0], ABILITY_FLOOR, 1.0 - ABILITY_FLOOR)
+    return jax.scipy.special.logit(correct)
+
+
+def _odds_scaled(probability, log_factor):
+    """``probability`` with its odds multiplied by ``exp(log_factor)`` (0 and 1 stay put)."""
+    factor = jnp.exp(log_factor)
+    return probability * factor / (1.0 - probability + probability * factor)
+
+
+def ability_tilted_law(private_law, log_factor):
+    """The private law with each row's success outcome's odds scaled by ``exp(log_factor)``.
+
+    Args:
+      private_law: shape [3, 4] or [agents, 3, 4] (rows :data:`PRIVATE_STATES`).
+      log_factor: per agent, shape [..., agents] (``ability_slope · ability_logit``).
+
+    Returns:
+      Per-agent laws, shape [..., agents, 3, 4]; rows still sum to one and zero entries stay 0.
+
+    >>> law = jnp.array([[0.5, 0.0, 0.25, 0.25], [0.2, 0.2, 0.2, 0.4], [0.5, 0.5, 0.0, 0.0]])
+    >>> tilted = ability_tilted_law(law, jnp.log(jnp.array([3.0])))
+    >>> [round(float(x), 4) for x in tilted[0, 1]]
+    [0.1429, 0.4286, 0.1429, 0.2857]
+    """
+    law = jnp.asarray(private_law, dtype=float)
+    tilt = jnp.exp(jnp.asarray(log_factor, dtype=float)[..., None, None] * _SUCCESS_OUTCOME)
+    weights = law * tilt
+    return weights / weights.sum(axis=-1, keepdims=True)
 
 
 def revision_probabilities(probs, revision_shift=0.0, abstain_shift=0.0):
@@ -216,7 +289,7 @@ def private_move_probabilities(states, probs, private_law):
       probs: the agents' answer distributions, shape [agents, answers] (or with leading axes
         that broadcast against ``states``).
       private_law: rows :data:`PRIVATE_STATES`, columns :data:`PRIVATE_OUTCOMES`, shape [3, 4]
-        or [agents, 3, 4].
+        or [..., agents, 3, 4] (leading axes broadcast against ``states``).
 
     Returns:
       Probabilities of shape [..., agents, answers].
@@ -227,8 +300,8 @@ def private_move_probabilities(states, probs, private_law):
     [[0.5, 0.0, 0.0, 0.5], [0.0, 0.5, 0.5, 0.0]]
     """
     probs = jnp.asarray(probs, dtype=float)
-    num_agents, num_answers = probs.shape[-2:]
-    law = jnp.broadcast_to(jnp.asarray(private_law, dtype=float), (num_agents, 3, 4))
+    num_answers = probs.shape[-1]
+    law = jnp.asarray(private_law, dtype=float)
     slots = jnp.arange(num_answers)
     is_wrong = (slots > 0) & (slots < num_answers - 1)
     wrong_mass = (probs * is_wrong).sum(axis=-1, keepdims=True)
@@ -238,7 +311,7 @@ def private_move_probabilities(states, probs, private_law):
         is_wrong / jnp.maximum(is_wrong.sum(), 1),
     )
     state_class = jnp.where(states == 0, 0, jnp.where(states == num_answers - 1, 2, 1))
-    rows = jnp.einsum("...ic,ick->...ik", jax.nn.one_hot(state_class, 3), law)
+    rows = (jax.nn.one_hot(state_class, 3)[..., None] * law).sum(axis=-2)
     shape = jnp.broadcast_shapes(states.shape + (num_answers,), fresh_wrong.shape)
     outcomes = jnp.stack(
         [
@@ -319,14 +392,22 @@ def next_answer_probabilities(states, probs, params: DiscussionParams, last_peer
         revised = revision_probabilities(probs, params.revision_shift, params.abstain_shift)
         private = params.stubbornness * own + (1.0 - params.stubbornness) * revised
     else:
-        private = private_move_probabilities(states, probs, params.private_law)
+        ability = ability_logit(probs)
+        law = ability_tilted_law(
+            params.private_law, jnp.asarray(params.ability_slope, dtype=float) * ability
+        )
+        private = private_move_probabilities(states, probs, law)
     conformity = jnp.where(states == 0, params.conformity_when_correct, params.conformity)
     conformity = conformity[..., None]
     mixture = conformity * social + (1.0 - conformity) * private
     # Recognition acts only on an agent not already correct, when a peer shows the correct slot
     # (⊥ is never slot 0); a correct agent's staying is governed by its own conformity.
     shown = ((peer_counts[..., 0] > 0) & (states != 0))[..., None]
-    recognise = jnp.asarray(params.recognition, dtype=float) * shown
+    recognition = _odds_scaled(
+        jnp.asarray(params.recognition, dtype=float),
+        jnp.asarray(params.recognition_slope, dtype=float) * ability_logit(probs),
+    )
+    recognise = recognition[..., None] * shown
     return recognise * jax.nn.one_hot(0, num_answers) + (1.0 - recognise) * mixture
 
 

@@ -20,7 +20,10 @@ re-derived in rounds ``>= 2``, one pair per *agent group*, e.g. per model). A th
 over ``{keep, correct, ⊥, fresh wrong}`` that depends on the agent's own previous state (correct,
 wrong, ⊥), one law shared by all agents or one per agent group; the outcomes that coincide with
 the previous state (keep/correct when correct, keep/⊥ when ⊥) are one outcome, so each row has a
-``Dirichlet(1)`` prior over its distinct outcomes only (3, 4 and 3 of them).
+``Dirichlet(1)`` prior over its distinct outcomes only (3, 4 and 3 of them). With ``ability``,
+the recognition probability and the private law's success outcome also get a slope on the agent's
+own per-question log-odds of the correct answer (:func:`~slmmux_theory.groupthink.ability_logit`),
+so that ability enters through the answer distributions and only the social parameters are shared.
 """
 
 from __future__ import annotations
@@ -62,7 +65,8 @@ __all__ = [
 ]
 
 PARAMETER_NAMES = ("conformity", "conformity_when_correct", "majority_weight", "stubbornness")
-EXTENSION_NAMES = ("recognition", "revision_shift", "abstain_shift")
+EXTENSION_NAMES = ("recognition", "revision_shift", "abstain_shift", "ability_slope",
+                   "recognition_slope")
 # Sample site of each row of the private law and the columns (keep, correct, ⊥, fresh wrong) its
 # distinct outcomes fill: staying correct is "keep", staying ⊥ is "keep".
 PRIVATE_LAW_SITES = {"correct": ("private_law_correct", (0, 2, 3)),
@@ -121,6 +125,7 @@ def discussion_model(
     agent_groups: tuple[int, ...] | None = None,
     private_law: bool = False,
     private_law_by_group: bool = False,
+    ability: bool = False,
 ):
     """NumPyro model of debate transcripts.
 
@@ -144,6 +149,9 @@ def discussion_model(
         ``private_law_wrong`` [g, 4], ``private_law_abstain`` [g, 3]); ``stubbornness`` is then
         not sampled (the law's "keep" replaces it) and the revision shifts are ignored.
       private_law_by_group: one law per agent group (``g`` groups) instead of one shared law.
+      ability: sample the ability slopes (``recognition_slope`` when ``recognition``,
+        ``ability_slope`` when ``private_law``; ``Normal(0, 1.5)``), see
+        :class:`~slmmux_theory.groupthink.DiscussionParams`.
 
     The probabilities have uniform ``Beta(1, 1)`` priors, the shifts ``Normal(0, 1.5)``.
     """
@@ -182,6 +190,10 @@ def discussion_model(
         revision_shift=revision_shift,
         abstain_shift=abstain_shift,
         private_law=law,
+        ability_slope=(numpyro.sample("ability_slope", dist.Normal(0.0, SHIFT_PRIOR_SCALE))
+                       if ability and private_law else zero),
+        recognition_slope=(numpyro.sample("recognition_slope", dist.Normal(0.0, SHIFT_PRIOR_SCALE))
+                           if ability and recognition else zero),
     )
     if probs is None:
         if num_questions is None:
@@ -226,6 +238,8 @@ class DiscussionPosterior(NamedTuple):
       abstain_shift: shape [draws, agents], or ``None`` (then 0).
       private_law: the state-dependent private law per agent, shape [draws, agents, 3, 4], or
         ``None`` (the stubbornness / revision-law private move).
+      ability_slope: shape [draws], or ``None`` (then 0).
+      recognition_slope: shape [draws], or ``None`` (then 0).
     """
 
     conformity: jnp.ndarray
@@ -237,6 +251,8 @@ class DiscussionPosterior(NamedTuple):
     revision_shift: jnp.ndarray | None = None
     abstain_shift: jnp.ndarray | None = None
     private_law: jnp.ndarray | None = None
+    ability_slope: jnp.ndarray | None = None
+    recognition_slope: jnp.ndarray | None = None
 
     def params(self) -> DiscussionParams:
         """The draws as a batched :class:`DiscussionParams` (leading axis = draws)."""
@@ -248,7 +264,7 @@ class DiscussionPosterior(NamedTuple):
         return DiscussionParams(
             self.conformity, self.conformity_when_correct, self.majority_weight, self.stubbornness,
             given(self.recognition), given(self.revision_shift), given(self.abstain_shift),
-            self.private_law,
+            self.private_law, given(self.ability_slope), given(self.recognition_slope),
         )  # fmt: skip
 
     def draw(self, index: int) -> "DiscussionPosterior":
@@ -291,6 +307,8 @@ def _posterior_from_samples(samples: dict, agent_groups=None,
         revision_shift=per_agent("revision_shift_group"),
         abstain_shift=per_agent("abstain_shift_group"),
         private_law=(None if groups is None else _private_law_from_samples(samples, groups)),
+        ability_slope=samples.get("ability_slope"),
+        recognition_slope=samples.get("recognition_slope"),
     )
 
 
@@ -409,6 +427,7 @@ class ParameterIntervals(NamedTuple):
       conformity, conformity_when_correct, majority_weight, stubbornness: the intervals.
       recognition: its interval, or ``None`` when not fitted.
       revision_shift, abstain_shift: one ``(low, high)`` pair per agent, or ``None``.
+      ability_slope, recognition_slope: their intervals, or ``None`` when not fitted.
     """
 
     conformity: tuple[float, float]
@@ -418,6 +437,8 @@ class ParameterIntervals(NamedTuple):
     recognition: tuple[float, float] | None = None
     revision_shift: tuple[tuple[float, float], ...] | None = None
     abstain_shift: tuple[tuple[float, float], ...] | None = None
+    ability_slope: tuple[float, float] | None = None
+    recognition_slope: tuple[float, float] | None = None
 
 
 def posterior_intervals(posterior: DiscussionPosterior, mass: float = 0.9) -> ParameterIntervals:

@@ -100,12 +100,17 @@ DEFAULT_SETTINGS = {"fit_fraction": 0.5, "split_seed": 0, "max_answers": 7, "fit
                     "comparison_samples": None}  # fmt: skip
 # The fitted-model variants compared in the report (name -> discussion_model options): the
 # original four-parameter model, each later-round term alone, both, and the state-dependent
-# private law (with recognition; one law shared by all agents, or one per model).
+# private law (with recognition; one law shared by all agents, or one per model), and those two
+# with ability links (recognition and the private law's success outcome scaled by the agent's own
+# per-question log-odds of the correct answer).
 VARIANTS = {"base": {}, "recognition": {"recognition": True},
             "revision": {"revision": True}, "both": {"recognition": True, "revision": True},
             "state_law": {"recognition": True, "private_law": True},
             "state_law_by_model": {"recognition": True, "private_law": True,
-                                   "private_law_by_group": True}}
+                                   "private_law_by_group": True},
+            "state_law_ability": {"recognition": True, "private_law": True, "ability": True},
+            "state_law_by_model_ability": {"recognition": True, "private_law": True,
+                                           "private_law_by_group": True, "ability": True}}
 # Measures whose largest in-sample (fit-half) miss selects a variant; never the held-out half.
 SELECTION_MEASURES = ("debate_accuracy", "flip_correct_to_wrong", "flip_wrong_to_correct",
                       "lost_correct", "final_consensus_on_wrong")
@@ -491,6 +496,7 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings,
         abstain_shift=mean_of("abstain_shift"),
         private_law=(None if posterior.private_law is None
                      else jnp.mean(posterior.private_law, axis=0)),
+        ability_slope=mean_of("ability_slope"), recognition_slope=mean_of("recognition_slope"),
     )  # fmt: skip
     # Expected recency/capitulation at the posterior mean (extra, not in PredictiveMeasures).
     per_question = jax.vmap(lambda p: predicted_groupthink_measures(p, mean_params, rounds))(
@@ -698,7 +704,10 @@ def _variant_lines(result: dict) -> list[str]:
         "correct slot and of ⊥ in answers re-derived in rounds ≥ 2; `both`; `state_law`: "
         "recognition + a private move whose law over {keep, correct, ⊥, fresh wrong} depends on "
         "the agent's own previous state (correct / wrong / ⊥), one law for all agents; "
-        "`state_law_by_model`: the same, one law per model. The fit-half rows are an in-sample "
+        "`state_law_by_model`: the same, one law per model; `…_ability`: the same with the "
+        "recognition probability and the private law's success outcome scaled, on the odds "
+        "scale, by the agent's own per-question log-odds of the correct answer (fitted slopes). "
+        "The fit-half rows are an in-sample "
         "check (they choose the variant without the held-out half).",
         "",
         f"| variant | half | fit s | {head} |",

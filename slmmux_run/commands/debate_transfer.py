@@ -307,13 +307,22 @@ def _existing(path: str, flag: str) -> Path:
     return found
 
 
+def _fit_studies(transcripts_args, samples_args) -> list[tuple[Path, Path]]:
+    """(transcripts, samples) of every fitted study; samples default to the sibling file."""
+    transcripts = [_existing(t, "--transcripts") for t in transcripts_args]
+    if samples_args and len(samples_args) != len(transcripts):
+        raise UserError(f"--samples: give one file per --transcripts file ({len(transcripts)}), "
+                        f"got {len(samples_args)}")
+    samples = ([_existing(s, "--samples") for s in samples_args] if samples_args else
+               [_existing(str(t.with_name("samples.jsonl")), "--samples") for t in transcripts])
+    return list(zip(transcripts, samples))
+
+
 def run_predict(args: argparse.Namespace) -> int:
     """Handler of ``slmmux debate predict``."""
-    transcripts = _existing(args.transcripts, "--transcripts")
-    samples = _existing(args.samples, "--samples") if args.samples else \
-        _existing(str(transcripts.with_name("samples.jsonl")), "--samples")
+    studies = _fit_studies(args.transcripts, args.samples)
     target = _existing(args.target_samples, "--target-samples")
-    config = Path(args.config) if args.config else transcripts.with_name("config.toml")
+    config = Path(args.config) if args.config else studies[0][0].with_name("config.toml")
     settings = report.report_settings(config)
     if args.fit_steps:
         settings["fit_steps"] = args.fit_steps
@@ -321,12 +330,14 @@ def run_predict(args: argparse.Namespace) -> int:
         settings["draws"] = args.draws
     if args.variants:
         settings["variants"] = report.parse_variants(args.variants)
-    result = predict_new_questions(
-        TranscriptStore(transcripts).turns(), list(RecordStore(samples).latest().values()),
-        list(RecordStore(target).latest().values()), settings, args.debates_per_question)
+    fit_turns = [t for transcripts, _ in studies for t in TranscriptStore(transcripts).turns()]
+    fit_records = [r for _, samples in studies for r in RecordStore(samples).latest().values()]
+    result = predict_new_questions(fit_turns, fit_records,
+                                   list(RecordStore(target).latest().values()), settings,
+                                   args.debates_per_question)  # fmt: skip
     result["inputs"] = {
-        "fit_transcripts": {"path": str(transcripts), "sha256": _sha256(transcripts)},
-        "fit_samples": {"path": str(samples), "sha256": _sha256(samples)},
+        "fit_transcripts": [{"path": str(t), "sha256": _sha256(t)} for t, _ in studies],
+        "fit_samples": [{"path": str(s), "sha256": _sha256(s)} for _, s in studies],
         "target_samples": {"path": str(target), "sha256": _sha256(target)},
         "written_at_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -407,10 +418,11 @@ def register_actions(actions) -> None:
     predict = actions.add_parser(
         "predict", help="fit on every debate of a study; predict debates on new questions from "
         "their independent samples only (frozen prediction.json)")
-    predict.add_argument("--transcripts", required=True, help="fitted study's transcripts (JSONL)")
-    predict.add_argument("--samples", default=None,
-                         help="fitted study's independent samples (default samples.jsonl beside "
-                         "the transcripts)")  # fmt: skip
+    predict.add_argument("--transcripts", required=True, nargs="+",
+                         help="fitted studies' transcripts (JSONL; several studies are pooled)")
+    predict.add_argument("--samples", default=None, nargs="+",
+                         help="fitted studies' independent samples, one per transcripts file "
+                         "(default samples.jsonl beside each)")  # fmt: skip
     predict.add_argument("--target-samples", required=True,
                          help="independent samples of the same models on the new questions")
     predict.add_argument("--config", default=None,
@@ -418,7 +430,8 @@ def register_actions(actions) -> None:
                          "transcripts)")  # fmt: skip
     predict.add_argument("--debates-per-question", type=int, default=2,
                          help="debates planned per new question (for the predictive interval)")
-    predict.add_argument("--variants", default=None, help="variants to choose among")
+    predict.add_argument("--variants", default=None,
+                         help="variants to choose among (by the largest in-sample miss)")
     predict.add_argument("--fit-steps", type=int, default=None)
     predict.add_argument("--draws", type=int, default=None)
     predict.add_argument("--out", required=True, help="output folder (prediction.json)")

@@ -147,3 +147,18 @@ def test_predict_new_questions_end_to_end_on_a_tiny_study():
     expected = float(jnp.mean(jax.vmap(independent_plurality_accuracy_exact)(jnp.asarray(probs))))
     assert prediction["measures"]["independent_accuracy"]["mean"] == pytest.approx(expected, abs=1e-6)
     assert result["selection"]["name"] == "state_law"
+
+
+def test_predict_names_a_samples_count_that_does_not_match_the_studies(tmp_path):
+    from slmmux_run.commands import debate_transfer
+
+    files = []
+    for name in ("a.jsonl", "b.jsonl", "s.jsonl"):
+        (tmp_path / name).write_text("")
+        files.append(str(tmp_path / name))
+    with pytest.raises(UserError, match=r"--samples: give one file per --transcripts file \(2\)"):
+        debate_transfer._fit_studies(files[:2], files[2:])
+    pairs = debate_transfer._fit_studies(files[:2], files[2:] * 2)
+    assert [str(t) for t, _ in pairs] == files[:2]
+    with pytest.raises(UserError, match="--transcripts .*missing.jsonl does not exist"):
+        debate_transfer._fit_studies([str(tmp_path / "missing.jsonl")], None)

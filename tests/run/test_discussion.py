@@ -316,7 +316,10 @@ def test_debate_report_end_to_end_on_simulated_transcripts(tmp_path):
     assert "LLM-Debate (3 agents, 3 rounds)" in report and "A.13" in report
     # Every model variant is fitted and reported.
     assert set(result["model"]["variants"]) == {"base", "recognition", "revision", "both",
-                                                "state_law", "state_law_by_model"}
+                                                "state_law", "state_law_by_model",
+                                                "state_law_ability",
+                                                "state_law_by_model_ability"}
+    assert "ability_slope" in result["model"]["variants"]["state_law_ability"]["parameters"]
     assert "revision_shift" in result["model"]["variants"]["revision"]["parameters"]
     assert "recognition" in result["model"]["parameters"] and "## Model variants" in report
     # Held-out debate accuracy measured on 6 debates equals the transcripts' own plurality.

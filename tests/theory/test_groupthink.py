@@ -105,15 +105,21 @@ def brute_plurality_correct(state, num_answers):
     return (1.0 / len(tied)) if 0 in tied else 0.0
 
 
-def brute_force_accuracy(probs, params, rounds, presentation="index", private_law=None):
-    """Sum over every path of round-1 answers and later choices; returns P(final correct)."""
+def brute_force_accuracy(probs, params, rounds, presentation="index", private_law=None,
+                         agent_params=None):
+    """Sum over every path of round-1 answers and later choices; returns P(final correct).
+
+    ``agent_params`` (optional) gives each agent its own ``params`` tuple (ability links make
+    recognition differ between agents).
+    """
     num_agents, num_answers = len(probs), len(probs[0])
+    agent_params = agent_params or [params] * num_agents
 
     def later(state, weight, remaining):
         if remaining == 0:
             return weight * brute_plurality_correct(state, num_answers)
         per_agent = [
-            brute_choices(i, state, probs, params, presentation, private_law)
+            brute_choices(i, state, probs, agent_params[i], presentation, private_law)
             for i in range(num_agents)
         ]
         total = 0.0
@@ -208,6 +214,95 @@ def test_state_dependent_private_law_matches_brute_force_enumeration(probs, para
     assert abs(float(got) - expected) < 1e-10
     # The law matters here (the same parameters without it give another value).
     assert abs(brute_force_accuracy(probs, full, rounds, presentation) - expected) > 1e-3
+
+
+def brute_ability_agents(probs, params, law, slopes):
+    """Per-agent (params, private law) with the ability links applied by hand.
+
+    Ability is the log-odds of the agent's own correct-slot probability clipped to
+    [0.02, 0.98]; recognition's odds and the success entry of each law row (keep when correct,
+    correct when wrong or ⊥) are multiplied by exp(slope * ability) and the row renormalised.
+    """
+    c, cc, w, s, recognition = params
+    private_slope, recognition_slope = slopes
+    success = (0, 1, 1)
+    agent_params, agent_laws = [], []
+    for i, row in enumerate(probs):
+        p0 = min(max(row[0], 0.02), 0.98)
+        ability = math.log(p0 / (1.0 - p0))
+        odds = recognition / (1.0 - recognition) * math.exp(recognition_slope * ability)
+        agent_params.append((c, cc, w, s, odds / (1.0 + odds), [0.0] * len(probs),
+                             [0.0] * len(probs)))
+        tilted = []
+        for r, law_row in enumerate(law[i]):
+            weights = [v * (math.exp(private_slope * ability) if k == success[r] else 1.0)
+                       for k, v in enumerate(law_row)]
+            tilted.append([v / sum(weights) for v in weights])
+        agent_laws.append(tilted)
+    return agent_params, agent_laws
+
+
+ABILITY_CASES = [
+    # probs, (c, c_correct, majority, stubborn, recognition), law, (law slope, recognition
+    # slope), rounds, presentation; the second case has an agent that never answers correctly
+    # in round 1 (ability at the floor) and still reaches the correct slot later.
+    ([[0.5, 0.3, 0.2], [0.2, 0.6, 0.2]], (0.4, 0.2, 0.7, 0.0, 0.3), [LAW_A, LAW_B], (1.3, 0.8),
+     3, "index"),
+    ([[0.7, 0.2, 0.1], [0.0, 0.9, 0.1], [0.45, 0.45, 0.1]], (0.3, 0.1, 0.6, 0.0, 0.4),
+     [LAW_A, LAW_A, LAW_B], (0.9, -0.6), 2, "index"),
+    ([[0.5, 0.2, 0.2, 0.1], [0.15, 0.5, 0.25, 0.1]], (0.3, 0.2, 0.5, 0.0, 0.5), [LAW_B, LAW_A],
+     (-0.7, 1.5), 3, "shuffled"),
+]
+
+
+@pytest.mark.parametrize("probs, params, law, slopes, rounds, presentation", ABILITY_CASES)
+def test_ability_links_match_brute_force_enumeration(probs, params, law, slopes, rounds,
+                                                     presentation):
+    agent_params, agent_laws = brute_ability_agents(probs, params, law, slopes)
+    expected = brute_force_accuracy(probs, None, rounds, presentation, private_law=agent_laws,
+                                    agent_params=agent_params)
+    c, cc, w, s, recognition = params
+    theta = gt.discussion_params(c, w, s, cc, recognition=recognition, private_law=jnp.array(law),
+                                 ability_slope=slopes[0], recognition_slope=slopes[1])
+    got = gt.debate_accuracy_exact(jnp.array(probs), theta, rounds, presentation)
+    assert abs(float(got) - expected) < 1e-10
+    # The slopes matter on these cases: without them the value differs.
+    plain = gt.discussion_params(c, w, s, cc, recognition=recognition, private_law=jnp.array(law))
+    assert abs(float(gt.debate_accuracy_exact(jnp.array(probs), plain, rounds, presentation))
+               - expected) > 1e-3
+
+
+def test_ability_tilt_scales_the_success_odds_exactly():
+    law = jnp.array(LAW_B)
+    tilt = jnp.array([0.0, 0.7, -1.2])
+    tilted = np.asarray(gt.ability_tilted_law(law, tilt))  # [agents, 3, 4]
+    np.testing.assert_allclose(tilted.sum(axis=-1), 1.0, atol=1e-14)
+    np.testing.assert_allclose(tilted[0], np.asarray(law), atol=1e-14)  # zero tilt: unchanged
+    for agent, factor in enumerate(np.exp(np.asarray(tilt))):
+        for row, success in enumerate((0, 1, 1)):
+            odds = tilted[agent, row, success] / (1 - tilted[agent, row, success])
+            base = LAW_B[row][success] / (1 - LAW_B[row][success])
+            assert odds == pytest.approx(base * factor, rel=1e-12)
+            # The other outcomes keep their ratios.
+            others = [k for k in range(4) if k != success and LAW_B[row][k] > 0]
+            ratios = tilted[agent, row, others] / np.asarray(LAW_B[row])[others]
+            np.testing.assert_allclose(ratios, ratios[0], rtol=1e-12)
+    assert float(gt.ability_logit(jnp.array([[0.0, 1.0]]))[0]) == pytest.approx(
+        math.log(0.02 / 0.98))
+
+
+def test_monte_carlo_agrees_with_exact_with_ability_links():
+    probs = jnp.array(MC_PROBS[0])
+    law = jnp.array([LAW_A, LAW_B, LAW_A])
+    theta = gt.discussion_params(0.4, 0.5, 0.0, 0.2, recognition=0.3, private_law=law,
+                                 ability_slope=1.1, recognition_slope=0.9)
+    exact = float(gt.debate_accuracy_exact(probs, theta, 3))
+    estimate = gt.debate_accuracy_mc(jax.random.key(22), probs, theta, 3, 10000)
+    assert abs(float(estimate.mean) - exact) < 4 * float(estimate.standard_error)
+    # Under jit/vmap over a batch of questions the exact value is the same.
+    batch = jnp.stack([probs, probs[::-1]])
+    batched = jax.jit(jax.vmap(lambda p: gt.debate_accuracy_exact(p, theta, 3)))(batch)
+    assert float(batched[0]) == pytest.approx(exact, abs=1e-12)
 
 
 def test_private_law_rows_follow_the_agents_own_previous_state():

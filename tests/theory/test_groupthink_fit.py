@@ -367,3 +367,64 @@ def test_private_law_fit_coverage_over_synthetic_data_sets():
     assert 0.7 <= rate <= 0.99
     assert covered.sum(axis=0).min() >= 3  # no parameter is systematically missed
     assert np.median(widths) < 0.3  # informative, not the prior
+
+
+# Ability links on the private law and on recognition (slopes on the agent's own log-odds).
+ABILITY_SLOPES = {"ability_slope": 1.2, "recognition_slope": 0.8}
+
+
+def ability_params():
+    return law_params()._replace(ability_slope=jnp.asarray(ABILITY_SLOPES["ability_slope"]),
+                                 recognition_slope=jnp.asarray(ABILITY_SLOPES["recognition_slope"]))
+
+
+def simulate_with_ability(key, num_debates):
+    probs_key, debate_key = jax.random.split(key)
+    probs = jax.random.dirichlet(probs_key, jnp.ones(ANSWERS), shape=(num_debates, AGENTS))
+    keys = jax.random.split(debate_key, num_debates)
+    answers = jax.vmap(
+        lambda k, p: gt.simulate_debates(k, p, ability_params(), ROUNDS, 1)[0])(keys, probs)
+    return answers, probs
+
+
+def test_ability_log_likelihood_matches_transition_matrix():
+    answers, probs = simulate_with_ability(jax.random.key(29), 4)
+    values = {name: jnp.asarray(LAW_SCALARS[name]) for name in LAW_SCALARS}
+    values |= {name: jnp.asarray(value) for name, value in ABILITY_SLOPES.items()}
+    for row, state in enumerate(gt.PRIVATE_STATES):
+        site, columns = gf.PRIVATE_LAW_SITES[state]
+        values[site] = jnp.asarray(LAW_TRUE[row, list(columns)])[None]
+    kwargs = {"recognition": True, "private_law": True, "ability": True}
+    got = jax.jit(lambda v: log_density(gf.discussion_model, (answers, probs), kwargs, v)[0])(
+        values)
+    states = [tuple(s) for s in gt.joint_states(AGENTS, ANSWERS)]
+    matrices = np.asarray(jax.jit(jax.vmap(
+        lambda p: gt.transition_matrix(p, ability_params())))(probs))
+    expected = 0.0
+    for debate in range(4):
+        path = [states.index(tuple(int(a) for a in answers[debate, r])) for r in range(ROUNDS)]
+        expected += sum(
+            np.log(float(probs[debate, i, answers[debate, 0, i]])) for i in range(AGENTS))
+        expected += sum(np.log(matrices[debate][path[r], path[r + 1]]) for r in range(ROUNDS - 1))
+    expected += float(scipy.special.gammaln(3) * 2 + scipy.special.gammaln(4))
+    expected += scipy.stats.norm(0.0, gf.SHIFT_PRIOR_SCALE).logpdf(
+        np.array(list(ABILITY_SLOPES.values()))).sum()
+    assert float(got) == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_svi_recovers_the_ability_slopes():
+    # One fixed synthetic set of 400 debates: both slopes inside their 90 % intervals, and the
+    # intervals exclude 0 (a fit that ignored ability would centre them at the prior's 0).
+    answers, probs = simulate_with_ability(jax.random.key(31), 400)
+    posterior = gf.fit_svi(jax.random.key(3), answers, probs, num_steps=1500, learning_rate=0.05,
+                           num_draws=1000, recognition=True, private_law=True, ability=True)
+    intervals = gf.posterior_intervals(posterior, 0.9)
+    for name, truth in ABILITY_SLOPES.items():
+        low, high = getattr(intervals, name)
+        assert low < truth < high, (name, low, high)
+        assert low > 0.0, (name, low, high)
+    # Without the option no slope is sampled (the posterior reports None, i.e. 0).
+    plain = gf.fit_svi(jax.random.key(3), answers[:20], probs[:20], num_steps=20, num_draws=5,
+                       recognition=True, private_law=True)
+    assert plain.ability_slope is None and plain.recognition_slope is None
