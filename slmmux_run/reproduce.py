@@ -518,18 +518,21 @@ def step_groupthink(context: Context) -> StepResult:
                    f"{100 * labels['groupthink_share_of_failures']:.1f} % (operational, {labels['failed']} failures)"),
     ]
     tables = [out / "result.json"]
-    # Transfer test: the committed FROZEN prediction for debates on new questions, checked
-    # against their transcripts (no refit; seconds).
-    transfer = transcripts.parent / "transfer"
-    frozen = transfer / "prediction" / "prediction.json"
-    if frozen.is_file() and (transfer / "transcripts.jsonl").is_file():
+    # Transfer tests: each committed FROZEN prediction for debates on new questions, checked
+    # against their transcripts (no refit; seconds each): the `easy-word` sibling family
+    # (session 4) and the blind `medium` family (session 5).
+    for folder in ("transfer", "blind_medium"):
+        study = transcripts.parent / folder
+        frozen = study / "prediction" / "prediction.json"
+        if not (frozen.is_file() and (study / "transcripts.jsonl").is_file()):
+            continue
         _cli(["debate", "check", "--prediction", frozen, "--transcripts",
-              transfer / "transcripts.jsonl", "--out", out / "transfer"])
-        checked = json.loads((out / "transfer" / "check.json").read_text())
+              study / "transcripts.jsonl", "--out", out / folder])
+        checked = json.loads((out / folder / "check.json").read_text())
         rows = checked["rows"]
         summary.append(SummaryRow(
-            f"debate on {checked['questions']} NEW questions ({checked['debates']} debates), "
-            "predicted before they were read",
+            f"debate on {checked['questions']} NEW questions ({folder}, {checked['debates']} "
+            "debates), predicted before they were read",
             "—",
             f"debate {100 * rows['debate_accuracy']['predicted']:.1f} %, wrong→correct "
             f"{100 * rows['flip_wrong_to_correct']['predicted']:.1f} %, correct→wrong "
@@ -537,7 +540,7 @@ def step_groupthink(context: Context) -> StepResult:
             f"{100 * rows['debate_accuracy']['measured']:.1f} / "
             f"{100 * rows['flip_wrong_to_correct']['measured']:.1f} / "
             f"{100 * rows['flip_correct_to_wrong']['measured']:.1f} % measured"))
-        tables.append(out / "transfer" / "check.json")
+        tables.append(out / folder / "check.json")
     return StepResult("groupthink", figures=[out / "figure.png"], tables=tables, summary=summary)
 
 
