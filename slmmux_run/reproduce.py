@@ -520,8 +520,8 @@ def step_groupthink(context: Context) -> StepResult:
     tables = [out / "result.json"]
     # Transfer tests: each committed FROZEN prediction for debates on new questions, checked
     # against their transcripts (no refit; seconds each): the `easy-word` sibling family
-    # (session 4) and the blind `medium` family (session 5).
-    for folder in ("transfer", "blind_medium"):
+    # (session 4), the blind `medium` family and new `easy-word` questions (session 5).
+    for folder in ("transfer", "blind_medium", "next_blind_word_seed1"):
         study = transcripts.parent / folder
         frozen = study / "prediction" / "prediction.json"
         if not (frozen.is_file() and (study / "transcripts.jsonl").is_file()):
