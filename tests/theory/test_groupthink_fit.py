@@ -26,13 +26,30 @@ def true_params():
 
 def simulate(key, num_debates):
     """One debate per question; per-question distributions drawn from a flat Dirichlet."""
+    return simulate_with(key, num_debates, true_params())
+
+
+def simulate_with(key, num_debates, params):
+    """One debate per question under ``params``; distributions from a flat Dirichlet."""
     probs_key, debate_key = jax.random.split(key)
     probs = jax.random.dirichlet(probs_key, jnp.ones(ANSWERS), shape=(num_debates, AGENTS))
     keys = jax.random.split(debate_key, num_debates)
-    answers = jax.vmap(lambda k, p: gt.simulate_debates(k, p, true_params(), ROUNDS, 1)[0])(
-        keys, probs
-    )
+    answers = jax.vmap(lambda k, p: gt.simulate_debates(k, p, params, ROUNDS, 1)[0])(keys, probs)
     return answers, probs
+
+
+def chain_log_likelihood(answers, probs, params):
+    """Independent route to the transcripts' log-likelihood: round-1 product law plus the
+    joint-state transition matrix (checked against brute force in test_groupthink.py)."""
+    states = [tuple(s) for s in gt.joint_states(AGENTS, ANSWERS)]
+    matrices = np.asarray(jax.jit(jax.vmap(lambda p: gt.transition_matrix(p, params)))(probs))
+    total = 0.0
+    for debate in range(answers.shape[0]):
+        path = [states.index(tuple(int(a) for a in answers[debate, r])) for r in range(ROUNDS)]
+        total += sum(
+            np.log(float(probs[debate, i, answers[debate, 0, i]])) for i in range(AGENTS))
+        total += sum(np.log(matrices[debate][path[r], path[r + 1]]) for r in range(ROUNDS - 1))
+    return total
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +68,7 @@ def test_log_likelihood_matches_transition_matrix():
     )(values)
     # Independent route: round-1 product law and joint-state transition matrix (checked against
     # brute-force enumeration in test_groupthink.py). Beta(1, 1) priors add log 1 = 0.
-    states = [tuple(s) for s in gt.joint_states(AGENTS, ANSWERS)]
-    expected = 0.0
-    matrices = np.asarray(jax.vmap(lambda p: gt.transition_matrix(p, params))(probs))
-    for debate in range(5):
-        matrix = matrices[debate]
-        path = [states.index(tuple(int(a) for a in answers[debate, t])) for t in range(ROUNDS)]
-        expected += sum(
-            np.log(float(probs[debate, i, answers[debate, 0, i]])) for i in range(AGENTS)
-        )
-        expected += sum(np.log(matrix[path[t], path[t + 1]]) for t in range(ROUNDS - 1))
+    expected = chain_log_likelihood(answers, probs, params)
     assert float(model_log_density) == pytest.approx(expected, abs=1e-9)
 
 
@@ -126,12 +134,7 @@ def extended_params():
 
 
 def simulate_extended(key, num_debates):
-    probs_key, debate_key = jax.random.split(key)
-    probs = jax.random.dirichlet(probs_key, jnp.ones(ANSWERS), shape=(num_debates, AGENTS))
-    keys = jax.random.split(debate_key, num_debates)
-    answers = jax.vmap(
-        lambda k, p: gt.simulate_debates(k, p, extended_params(), ROUNDS, 1)[0])(keys, probs)
-    return answers, probs
+    return simulate_with(key, num_debates, extended_params())
 
 
 @pytest.mark.slow
@@ -144,14 +147,7 @@ def test_extended_log_likelihood_matches_transition_matrix():
     kwargs = {"recognition": True, "revision": True, "agent_groups": EXTENDED_GROUPS}
     got = jax.jit(lambda v: log_density(gf.discussion_model, (answers, probs), kwargs, v)[0])(
         values)
-    states = [tuple(s) for s in gt.joint_states(AGENTS, ANSWERS)]
-    matrices = np.asarray(jax.vmap(lambda p: gt.transition_matrix(p, extended_params()))(probs))
-    expected = 0.0
-    for debate in range(5):
-        path = [states.index(tuple(int(a) for a in answers[debate, r])) for r in range(ROUNDS)]
-        expected += sum(
-            np.log(float(probs[debate, i, answers[debate, 0, i]])) for i in range(AGENTS))
-        expected += sum(np.log(matrices[debate][path[r], path[r + 1]]) for r in range(ROUNDS - 1))
+    expected = chain_log_likelihood(answers, probs, extended_params())
     # The two shift priors are Normal(0, 1.5) per group (4 values); Beta(1, 1) priors add 0.
     shifts = np.concatenate([values["revision_shift_group"], values["abstain_shift_group"]])
     expected += scipy.stats.norm(0.0, gf.SHIFT_PRIOR_SCALE).logpdf(np.asarray(shifts)).sum()
@@ -295,12 +291,7 @@ def law_params():
 
 
 def simulate_with_law(key, num_debates):
-    probs_key, debate_key = jax.random.split(key)
-    probs = jax.random.dirichlet(probs_key, jnp.ones(ANSWERS), shape=(num_debates, AGENTS))
-    keys = jax.random.split(debate_key, num_debates)
-    answers = jax.vmap(
-        lambda k, p: gt.simulate_debates(k, p, law_params(), ROUNDS, 1)[0])(keys, probs)
-    return answers, probs
+    return simulate_with(key, num_debates, law_params())
 
 
 @pytest.mark.slow
@@ -313,15 +304,7 @@ def test_private_law_log_likelihood_matches_transition_matrix():
     kwargs = {"recognition": True, "private_law": True}
     got = jax.jit(lambda v: log_density(gf.discussion_model, (answers, probs), kwargs, v)[0])(
         values)
-    states = [tuple(s) for s in gt.joint_states(AGENTS, ANSWERS)]
-    matrices = np.asarray(jax.jit(jax.vmap(lambda p: gt.transition_matrix(p, law_params())))(
-        probs))
-    expected = 0.0
-    for debate in range(4):
-        path = [states.index(tuple(int(a) for a in answers[debate, r])) for r in range(ROUNDS)]
-        expected += sum(
-            np.log(float(probs[debate, i, answers[debate, 0, i]])) for i in range(AGENTS))
-        expected += sum(np.log(matrices[debate][path[r], path[r + 1]]) for r in range(ROUNDS - 1))
+    expected = chain_log_likelihood(answers, probs, law_params())
     # Dirichlet(1) priors on the rows: log Γ(k) for k = 3, 4, 3 outcomes; Beta(1, 1) adds 0.
     expected += float(scipy.special.gammaln(3) * 2 + scipy.special.gammaln(4))
     assert float(got) == pytest.approx(expected, abs=1e-9)
@@ -379,12 +362,7 @@ def ability_params():
 
 
 def simulate_with_ability(key, num_debates):
-    probs_key, debate_key = jax.random.split(key)
-    probs = jax.random.dirichlet(probs_key, jnp.ones(ANSWERS), shape=(num_debates, AGENTS))
-    keys = jax.random.split(debate_key, num_debates)
-    answers = jax.vmap(
-        lambda k, p: gt.simulate_debates(k, p, ability_params(), ROUNDS, 1)[0])(keys, probs)
-    return answers, probs
+    return simulate_with(key, num_debates, ability_params())
 
 
 def test_ability_log_likelihood_matches_transition_matrix():
@@ -397,15 +375,7 @@ def test_ability_log_likelihood_matches_transition_matrix():
     kwargs = {"recognition": True, "private_law": True, "ability": True}
     got = jax.jit(lambda v: log_density(gf.discussion_model, (answers, probs), kwargs, v)[0])(
         values)
-    states = [tuple(s) for s in gt.joint_states(AGENTS, ANSWERS)]
-    matrices = np.asarray(jax.jit(jax.vmap(
-        lambda p: gt.transition_matrix(p, ability_params())))(probs))
-    expected = 0.0
-    for debate in range(4):
-        path = [states.index(tuple(int(a) for a in answers[debate, r])) for r in range(ROUNDS)]
-        expected += sum(
-            np.log(float(probs[debate, i, answers[debate, 0, i]])) for i in range(AGENTS))
-        expected += sum(np.log(matrices[debate][path[r], path[r + 1]]) for r in range(ROUNDS - 1))
+    expected = chain_log_likelihood(answers, probs, ability_params())
     expected += float(scipy.special.gammaln(3) * 2 + scipy.special.gammaln(4))
     expected += scipy.stats.norm(0.0, gf.SHIFT_PRIOR_SCALE).logpdf(
         np.array(list(ABILITY_SLOPES.values()))).sum()
