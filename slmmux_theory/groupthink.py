@@ -388,11 +388,11 @@ def next_answer_probabilities(states, probs, params: DiscussionParams, last_peer
     recency_valid = jnp.einsum("ij,...ja->...ia", jnp.asarray(last_peer, dtype=float), valid)
     recency = recency_valid + (1.0 - recency_valid.sum(axis=-1, keepdims=True)) * own
     social = params.majority_weight * majority + (1.0 - params.majority_weight) * recency
+    ability = ability_logit(probs)
     if params.private_law is None:
         revised = revision_probabilities(probs, params.revision_shift, params.abstain_shift)
         private = params.stubbornness * own + (1.0 - params.stubbornness) * revised
     else:
-        ability = ability_logit(probs)
         law = ability_tilted_law(
             params.private_law, jnp.asarray(params.ability_slope, dtype=float) * ability
         )
@@ -405,7 +405,7 @@ def next_answer_probabilities(states, probs, params: DiscussionParams, last_peer
     shown = ((peer_counts[..., 0] > 0) & (states != 0))[..., None]
     recognition = _odds_scaled(
         jnp.asarray(params.recognition, dtype=float),
-        jnp.asarray(params.recognition_slope, dtype=float) * ability_logit(probs),
+        jnp.asarray(params.recognition_slope, dtype=float) * ability,
     )
     recognise = recognition[..., None] * shown
     return recognise * jax.nn.one_hot(0, num_answers) + (1.0 - recognise) * mixture
