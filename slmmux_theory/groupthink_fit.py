@@ -267,6 +267,17 @@ class DiscussionPosterior(NamedTuple):
             self.private_law, given(self.ability_slope), given(self.recognition_slope),
         )  # fmt: skip
 
+    def mean_params(self) -> DiscussionParams:
+        """The posterior mean of every parameter as one :class:`DiscussionParams`.
+
+        Fields that were not fitted are 0 (``private_law`` stays ``None``).
+
+        >>> post = DiscussionPosterior(*(jnp.array([0.2, 0.4]),) * 4)
+        >>> round(float(post.mean_params().conformity), 6)
+        0.3
+        """
+        return jax.tree_util.tree_map(lambda value: jnp.mean(value, axis=0), self.params())
+
     def draw(self, index: int) -> "DiscussionPosterior":
         """The posterior restricted to draw ``index`` (leading axis of length 1)."""
         return DiscussionPosterior(

@@ -452,7 +452,6 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings,
     import time
 
     from slmmux_theory.groupthink import (
-        discussion_params,
         groupthink_measures,
         predicted_groupthink_measures,
         pool_measures,
@@ -486,18 +485,7 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings,
     exact = _exact_draws(posterior, held_probs, rounds)
     simulated = posterior_predictive_simulated(sim_key, posterior, held_probs, rounds, 1)
     predicted = prediction_summary(exact, simulated)
-    def mean_of(name):
-        return parameters[name]["mean"] if name in parameters else 0.0
-
-    mean_params = discussion_params(
-        parameters["conformity"]["mean"], parameters["majority_weight"]["mean"],
-        parameters["stubbornness"]["mean"], parameters["conformity_when_correct"]["mean"],
-        recognition=mean_of("recognition"), revision_shift=mean_of("revision_shift"),
-        abstain_shift=mean_of("abstain_shift"),
-        private_law=(None if posterior.private_law is None
-                     else jnp.mean(posterior.private_law, axis=0)),
-        ability_slope=mean_of("ability_slope"), recognition_slope=mean_of("recognition_slope"),
-    )  # fmt: skip
+    mean_params = posterior.mean_params()
     # Expected recency/capitulation at the posterior mean (extra, not in PredictiveMeasures).
     per_question = jax.vmap(lambda p: predicted_groupthink_measures(p, mean_params, rounds))(
         held_probs)
