@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 import slmmux_theory  # noqa: F401
-from slmmux_theory.exact import multinomial_counts, mux_levels, mux_subset_accuracy
+from slmmux_theory.engines.exact import multinomial_counts, mux_levels, mux_subset_accuracy
 
 NUM_MODELS, NUM_QUESTIONS, NUM_ANSWERS, MAX_SUBSET = 13, 250, 6, 4
 

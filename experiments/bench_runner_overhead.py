@@ -26,8 +26,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from slmmux_run.client import Client, SampleRequest  # noqa: E402
-from slmmux_run.config import ModelConfig, RunnerConfig  # noqa: E402
+from slmmux_run.sampling.client import Client, SampleRequest  # noqa: E402
+from slmmux_run.sampling.config import ModelConfig, RunnerConfig  # noqa: E402
 
 RESPONSE = json.dumps({
     "choices": [{"index": 0, "finish_reason": "stop",
@@ -114,7 +114,7 @@ async def bare_httpx(base_url: str, requests: int, concurrency: int) -> Rate:
 
 
 async def slmmux_client(base_url: str, requests: int, concurrency: int) -> Rate:
-    """Requests per second through :class:`slmmux_run.client.Client` (limits, retries, budget)."""
+    """Requests per second through :class:`slmmux_run.sampling.client.Client` (limits, retries, budget)."""
     model = ModelConfig(name="stub", base_urls=(base_url,), model="stub",
                         max_concurrency=concurrency)
     config = RunnerConfig(models={"stub": model}, max_concurrency=concurrency)

@@ -3,7 +3,7 @@
 The shared data README (section B) lists, per model: mean sample accuracy, fraction of questions
 with 10 identical answers, mean number of distinct answers, questions with 10/10 correct, null
 answers and majority-vote accuracy. This script loads the file with
-:func:`slmmux_run.datasets.load_samples`, recomputes every column from the slot indices, prints
+:func:`slmmux_run.data.datasets.load_samples`, recomputes every column from the slot indices, prints
 the table, and compares it cell by cell with the README's table when the README is there. It
 also prints how long loading took (best of a few loads).
 
@@ -27,9 +27,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from slmmux_run.datasets import SampleSet, load_samples
+from slmmux_run.data.datasets import SampleSet, load_samples
 from slmmux_run.errors import UserError
-from slmmux_run.paths import data_dir, data_file
+from slmmux_run.data.paths import data_dir, data_file
 
 __all__ = ["ModelSummary", "main", "readme_table", "summarize"]
 

@@ -2,7 +2,7 @@
 
 Data: ``samples/gsm8k_train_250x10_13models.jsonl`` of the shared data folder (13 models ×
 250 GSM8K train questions × 10 samples; data README section B), loaded with
-:func:`slmmux_run.datasets.load_samples`.
+:func:`slmmux_run.data.datasets.load_samples`.
 
 Prints (1) wall-clock and CPU seconds of the SVI and NUTS fits, (2) the posterior predictive
 check table: for every model the observed all-agree rate, mean mode frequency, mean number of
@@ -31,9 +31,9 @@ import jax
 import numpy as np
 
 import slmmux_theory  # noqa: F401  (enables x64)
-from slmmux_run.datasets import load_samples
-from slmmux_run.paths import data_file
-from slmmux_theory.answer_model import AnswerModelConfig, fit_answer_model
+from slmmux_run.data.datasets import load_samples
+from slmmux_run.data.paths import data_file
+from slmmux_theory.inference.answer_model import AnswerModelConfig, fit_answer_model
 from slmmux_run.fit_report import (
     STATISTIC_LABELS,
     coverage_line,

@@ -1,6 +1,6 @@
 """Phase diagram of the discussion model: where LLM-Debate beats or loses to independent plurality.
 
-For identical agents (METHODS §6; model in :mod:`slmmux_theory.groupthink`) the script computes,
+For identical agents (METHODS §6; model in :mod:`slmmux_theory.discussion.model`) the script computes,
 exactly, debate accuracy minus the accuracy of the plurality of the agents' independent round-1
 answers over a grid of
 
@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from slmmux_theory.groupthink import PhaseGrid, phase_grid  # noqa: E402
+from slmmux_theory.discussion.model import PhaseGrid, phase_grid  # noqa: E402
 
 __all__ = ["compute", "main", "phase_figure", "summary_rows"]
 

@@ -2,7 +2,7 @@
 
 Shared by ``slmmux fit --check`` and ``experiments/fit_answer_model.py``: timing of a fit, the
 replicated-data check for the fitted questions and for new questions from the population, and
-the table that prints it. The statistics themselves live in :mod:`slmmux_theory.checks`.
+the table that prints it. The statistics themselves live in :mod:`slmmux_theory.inference.checks`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import jax
 import numpy as np
 
 import slmmux_theory  # noqa: F401  (enables x64)
-from slmmux_theory.answer_model import fit_answer_model
-from slmmux_theory.checks import predictive_check
-from slmmux_theory.predict import (
+from slmmux_theory.inference.answer_model import fit_answer_model
+from slmmux_theory.inference.checks import predictive_check
+from slmmux_theory.inference.predict import (
     population_predictive_probs,
     posterior_predictive_probs,
     replicate_counts,

@@ -3,7 +3,7 @@
 Fit on the first samples of every model, predict the k-sample accuracy of SLM-MUX, Agent Forest
 and self-consistency for model pairs, and compare with what the held-out samples show. The
 observed value is the exact expectation over drawing k of the held-out samples without
-replacement (:func:`slmmux_theory.exact.hypergeometric_counts`), so it carries no Monte Carlo
+replacement (:func:`slmmux_theory.engines.exact.hypergeometric_counts`), so it carries no Monte Carlo
 noise; it does carry the noise of having only a few held-out samples per question, and the
 predictive interval includes that noise by replicating the held-out draw from each posterior
 draw of the answer distributions.
@@ -12,7 +12,7 @@ Predictors are functions ``(key, fit_counts [M, Q, A], num_draws) -> probs [D, M
 
 * :func:`plug_in_predictor` -- the empirical frequencies (one draw, no uncertainty);
 * :func:`dirichlet_predictor` -- independent Dirichlet posteriors per (model, question);
-* the hierarchical NumPyro model of :mod:`slmmux_theory.answer_model` (see ``slmmux check``).
+* the hierarchical NumPyro model of :mod:`slmmux_theory.inference.answer_model` (see ``slmmux check``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 
 import slmmux_theory  # noqa: F401
 from slmmux_theory.distributions import compact_slots_per_model
-from slmmux_theory.exact import (
+from slmmux_theory.engines.exact import (
     hypergeometric_counts,
     multinomial_counts,
     mux_levels,
@@ -33,7 +33,7 @@ from slmmux_theory.exact import (
     pooled_vote_pairs_exact,
     self_consistency_accuracy_exact,
 )
-from slmmux_theory.rules import tie_priority
+from slmmux_theory.rules.base import tie_priority
 
 __all__ = [
     "HELDOUT_RULES",
@@ -98,7 +98,7 @@ def _pairs(num_models):
     return list(itertools.combinations(range(num_models), 2))
 
 
-def _pair_values(array, pairs, rules, priority, samples_per_model, law):
+def _pair_values(array, pairs, rules, priority, k, law):
     """Accuracy of every (pair, rule).
 
     Args:
@@ -108,7 +108,7 @@ def _pair_values(array, pairs, rules, priority, samples_per_model, law):
     """
     values = {}
     if "slm-mux" in rules or "self-consistency" in rules:
-        everyone = law(compact_slots_per_model(array), samples_per_model)
+        everyone = law(compact_slots_per_model(array), k)
         if "slm-mux" in rules:
             levels = mux_levels(everyone)
             swept = mux_subset_accuracy(levels, np.array(pairs), priority)
@@ -121,18 +121,18 @@ def _pair_values(array, pairs, rules, priority, samples_per_model, law):
     if "agent-forest" in rules:
         kind = "hypergeometric" if law is hypergeometric_counts else "multinomial"
         stacked = np.stack([array[list(p)] for p in pairs])
-        accuracy = pooled_vote_pairs_exact(stacked, samples_per_model, kind)
+        accuracy = pooled_vote_pairs_exact(stacked, k, kind)
         for pair, row in zip(pairs, accuracy):
             values[(pair, "agent-forest")] = float(row.mean())
     return values
 
 
-def observed_accuracies(heldout_counts, samples_per_model, rules=HELDOUT_RULES, priority=None):
+def observed_accuracies(heldout_counts, k, rules=HELDOUT_RULES, priority=None):
     """Exact held-out accuracies: every (pair, rule) replayed over the held-out samples.
 
     Args:
       heldout_counts: recorded counts, shape [models, questions, answers].
-      samples_per_model: k.
+      k: k.
       rules: subset of :data:`HELDOUT_RULES`.
       priority: SLM-MUX tie ranks, shape [models]; default list order.
 
@@ -141,12 +141,12 @@ def observed_accuracies(heldout_counts, samples_per_model, rules=HELDOUT_RULES, 
     """
     counts = np.asarray(heldout_counts)
     priority = np.arange(counts.shape[0]) if priority is None else np.asarray(priority)
-    return _pair_values(counts, _pairs(counts.shape[0]), rules, priority, samples_per_model,
+    return _pair_values(counts, _pairs(counts.shape[0]), rules, priority, k,
                         hypergeometric_counts)
 
 
 def predicted_accuracies(
-    key, probs_draws, heldout_sizes, samples_per_model, rules=HELDOUT_RULES, priority=None
+    key, probs_draws, heldout_sizes, k, rules=HELDOUT_RULES, priority=None
 ):
     """Predictive distribution of the held-out accuracies.
 
@@ -159,7 +159,7 @@ def predicted_accuracies(
       key: jax.random key of the replication.
       probs_draws: shape [draws, models, questions, answers].
       heldout_sizes: recorded held-out samples per (model, question), shape [models, questions].
-      samples_per_model: k.
+      k: k.
 
     Returns:
       {(model indices, rule): values [draws]} (predictive draws of the observed statistic).
@@ -169,7 +169,7 @@ def predicted_accuracies(
     priority = np.arange(num_models) if priority is None else np.asarray(priority)
     pairs = _pairs(num_models)
     if num_draws == 1:
-        values = _pair_values(probs_draws[0], pairs, rules, priority, samples_per_model,
+        values = _pair_values(probs_draws[0], pairs, rules, priority, k,
                               multinomial_counts)
         return {cell: np.array([value]) for cell, value in values.items()}
     sizes = np.asarray(heldout_sizes)
@@ -179,7 +179,7 @@ def predicted_accuracies(
         rng = np.random.default_rng(np.asarray(jax.random.key_data(keys[d])).ravel())
         probs = probs_draws[d] / probs_draws[d].sum(-1, keepdims=True)
         replicated = rng.multinomial(sizes, probs)
-        for cell, value in observed_accuracies(replicated, samples_per_model, rules, priority).items():
+        for cell, value in observed_accuracies(replicated, k, rules, priority).items():
             draws.setdefault(cell, []).append(value)
     return {cell: np.array(values) for cell, values in draws.items()}
 

@@ -1,22 +1,22 @@
 """Records -> answer-slot arrays -> the theory's rules: replay and live orchestration.
 
 Floor 2 of the runner. Nothing here decides anything about answers: the selection rules are
-:mod:`slmmux_theory.rules` (literal replay) and their expectations :mod:`slmmux_theory.exact`
+:mod:`slmmux_theory.rules.base` (literal replay) and their expectations :mod:`slmmux_theory.engines.exact`
 (exact replay). This module only
 
-* loads stored records into a :class:`~slmmux_run.datasets.SampleSet` in the package-wide slot
+* loads stored records into a :class:`~slmmux_run.data.datasets.SampleSet` in the package-wide slot
   convention (slot 0 = graded correct, shared wrong slots per question ordered by frequency then
   first appearance, last slot ⊥; a failed request is ⊥ and counted separately);
 * splits questions into a validation part (the SLM-MUX tie-break ranks models by their
   per-sample accuracy there) and a disjoint evaluation part, or cross-fits over folds;
 * replays a rule two ways on the evaluation questions: **literally** on the first k recorded
   samples with seeded ties, and **exactly** as the expectation over drawing k of the recorded
-  samples without replacement (:func:`slmmux_theory.exact.hypergeometric_counts`);
+  samples without replacement (:func:`slmmux_theory.engines.exact.hypergeometric_counts`);
 * runs ModelSwitch **live**: model j+1 is sampled only when the theory's stop rule did not end
   the question at model j, so calls are really saved (the record store is the cache).
 
 Example:
-  >>> from slmmux_run.records import Record
+  >>> from slmmux_run.data.records import Record
   >>> rows = [Record("t", "q", m, "v", i, text="x", answer=a, extra={"gold": "7"})
   ...         for m, answers in (("a", ["7", "8", "7"]), ("b", ["8", "8", None]))
   ...         for i, a in enumerate(answers)]
@@ -42,8 +42,8 @@ import numpy as np
 
 import slmmux_theory  # noqa: F401  (enables float64)
 from slmmux_theory.distributions import compact_slots
-from slmmux_theory.exact import exact_accuracy, hypergeometric_counts, multinomial_counts
-from slmmux_theory.rules import (
+from slmmux_theory.engines.exact import exact_accuracy, hypergeometric_counts, multinomial_counts
+from slmmux_theory.rules.base import (
     MuxConfig,
     SwitchConfig,
     first_seen_positions,
@@ -54,10 +54,10 @@ from slmmux_theory.rules import (
     pooled_vote,
     tie_priority,
 )
-from slmmux_run.collect import collect_question, estimate_plan, keys_of
-from slmmux_run.datasets import MISSING_SAMPLE, PADDING_LABEL, SampleSet
+from slmmux_run.sampling.collect import collect_question, estimate_plan, keys_of
+from slmmux_run.data.datasets import MISSING_SAMPLE, PADDING_LABEL, SampleSet
 from slmmux_run.errors import UserError
-from slmmux_run.records import Record
+from slmmux_run.data.records import Record
 
 __all__ = [
     "REPLAY_RULES",
@@ -258,18 +258,18 @@ def _rule_model_indices(rule: str, model: int | None, num_models: int) -> list[i
 def literal_replay(
     sample_set: SampleSet,
     rule: str,
-    samples_per_model: int,
+    k: int,
     key,
     *,
     priority=None,
     model: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Apply a rule of :mod:`slmmux_theory.rules` to the first k recorded samples.
+    """Apply a rule of :mod:`slmmux_theory.rules.base` to the first k recorded samples.
 
     Args:
       sample_set: slots, shape [models, questions, samples].
       rule: one of :data:`REPLAY_RULES`.
-      samples_per_model: k.
+      k: k.
       key: jax.random key; question q uses ``split(key, Q)[q]`` for its ties.
       priority: SLM-MUX tie ranks, shape [models] (default list order).
       model: the model of ``self-consistency``.
@@ -277,7 +277,7 @@ def literal_replay(
     Returns:
       (correct [questions] float, samples spent [questions] float).
     """
-    k = samples_per_model
+    k = k
     if k > sample_set.num_samples:
         raise UserError(f"k={k} but only {sample_set.num_samples} samples are recorded")
     chosen = sample_set.select(samples=slice(0, k))
@@ -323,7 +323,7 @@ def _literal_answers(counts, first_seen, keys, rank, rule, model):
 def _exact_by_slot_buckets(
     counts: np.ndarray,
     rule: str,
-    samples_per_model: int,
+    k: int,
     distribution_for: Callable[[np.ndarray, int], Any],
     validation: np.ndarray | None,
     max_slots: int,
@@ -352,8 +352,8 @@ def _exact_by_slot_buckets(
             continue
         result = exact_accuracy(
             rule,
-            distribution_for(compact_slots(counts[:, questions]), samples_per_model),
-            samples_per_model,
+            distribution_for(compact_slots(counts[:, questions]), k),
+            k,
             validation_accuracy=validation if rule == "slm-mux" else None,
         )
         correct[questions] = np.asarray(result.per_question)
@@ -364,7 +364,7 @@ def _exact_by_slot_buckets(
 def exact_replay(
     sample_set: SampleSet,
     rule: str,
-    samples_per_model: int,
+    k: int,
     *,
     validation: np.ndarray | None = None,
     model: int | None = None,
@@ -383,19 +383,19 @@ def exact_replay(
     """
     models = _rule_model_indices(rule, model, sample_set.num_models)
     counts = np.asarray(sample_set.counts)[models]
-    if counts.sum(axis=2).min() < samples_per_model:
-        raise UserError(f"exact replay at k={samples_per_model} needs k recorded samples of "
+    if counts.sum(axis=2).min() < k:
+        raise UserError(f"exact replay at k={k} needs k recorded samples of "
                         "every model on every question; collect the missing ones first")
     if rule == "slm-mux" and validation is None:
         validation = np.full(len(models), np.nan)
-    return _exact_by_slot_buckets(counts, rule, samples_per_model, hypergeometric_counts,
+    return _exact_by_slot_buckets(counts, rule, k, hypergeometric_counts,
                                   validation, max_slots)  # fmt: skip
 
 
 def plug_in_prediction(
     sample_set: SampleSet,
     rule: str,
-    samples_per_model: int,
+    k: int,
     *,
     validation: np.ndarray | None = None,
     model: int | None = None,
@@ -417,7 +417,7 @@ def plug_in_prediction(
 
     if rule == "slm-mux" and validation is None:
         validation = np.full(len(models), np.nan)
-    return _exact_by_slot_buckets(counts, rule, samples_per_model, multinomial, validation,
+    return _exact_by_slot_buckets(counts, rule, k, multinomial, validation,
                                   max_slots)  # fmt: skip
 
 
@@ -562,9 +562,9 @@ async def live_model_switch(client, store, plan_by_model: Mapping[str, Sequence[
     """ModelSwitch sampling on demand: model j+1 only when the stop rule did not fire at j.
 
     Args:
-      client: an open :class:`~slmmux_run.client.Client`.
-      store: the :class:`~slmmux_run.records.RecordStore` used as the cache.
-      plan_by_model: per model, its :class:`~slmmux_run.collect.QuestionRequest` list (same
+      client: an open :class:`~slmmux_run.sampling.client.Client`.
+      store: the :class:`~slmmux_run.data.records.RecordStore` used as the cache.
+      plan_by_model: per model, its :class:`~slmmux_run.sampling.collect.QuestionRequest` list (same
         questions, same order).
       models: visiting order.
     """

@@ -8,7 +8,7 @@ population, a finite set), replayed exactly over ``n`` recorded samples per (mod
 (``replay_samples``; drawing ``k`` of ``n`` i.i.d. samples is ``k`` i.i.d. samples, so this is
 an unbiased, slightly noisy version of the accuracy under the answer distributions).
 
-* **Hierarchical predictor** (the answer model of :mod:`slmmux_theory.answer_model`, fitted on
+* **Hierarchical predictor** (the answer model of :mod:`slmmux_theory.inference.answer_model`, fitted on
   the pilot counts). For each posterior draw: the pilot questions' distributions are the
   posterior predictive conditioned on their pilot samples; the ``N - Q`` unseen questions are
   drawn by a finite-population Bayesian bootstrap of the pilot questions (Dirichlet(1) weights,
@@ -44,8 +44,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import slmmux_theory  # noqa: F401  (enables x64)
-from slmmux_theory.budget import fixed_cost, pareto_front
-from slmmux_theory.exact import (
+from slmmux_theory.planning.budget import fixed_cost, pareto_front
+from slmmux_theory.engines.exact import (
     MuxLevels,
     by_question_width,
     count_vectors,
@@ -56,9 +56,9 @@ from slmmux_theory.exact import (
     mux_subset_accuracy,
     pooled_vote_pairs_exact,
 )
-from slmmux_theory.rules import SwitchConfig, tie_priority
-from slmmux_theory.search import all_subsets
-from slmmux_theory.unseen import (
+from slmmux_theory.rules.base import SwitchConfig, tie_priority
+from slmmux_theory.planning.search import all_subsets
+from slmmux_theory.inference.unseen import (
     generic_failure_probs,
     shared_failure_questions,
     stratified_unseen_picks,
@@ -291,15 +291,15 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
         the plain bootstrap then cannot imagine a hard one and its interval collapses.
         ``"stratified"`` (default): the bootstrap within two strata, shared failures and the
         rest, with the share of shared failures under a Beta posterior, so that a pilot that saw
-        none still allows some (:func:`slmmux_theory.unseen.stratified_unseen_picks`).
+        none still allows some (:func:`slmmux_theory.inference.unseen.stratified_unseen_picks`).
       concentration: the Dirichlet-process concentration α (pseudo-questions of the base).
 
     Returns:
       int pools, shape [models, draws * N, answers] (draw-major), each row holding n samples:
       the pilot samples plus simulated ones on pilot questions, simulated ones elsewhere.
     """
-    from slmmux_theory.answer_model import fit_answer_model
-    from slmmux_theory.predict import population_predictive_probs, posterior_predictive_probs
+    from slmmux_theory.inference.answer_model import fit_answer_model
+    from slmmux_theory.inference.predict import population_predictive_probs, posterior_predictive_probs
 
     counts = np.asarray(pilot_counts)
     models, pilot_size, answers = counts.shape

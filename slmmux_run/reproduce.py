@@ -60,7 +60,7 @@ class Context:
     def samples_path(self):
         """Path of the 13-model GSM8K samples file, or None (reason in ``cache``) when absent."""
         from slmmux_run.errors import UserError
-        from slmmux_run.paths import data_file
+        from slmmux_run.data.paths import data_file
 
         try:
             return data_file(SAMPLES_FILE, self.data_dir)
@@ -71,7 +71,7 @@ class Context:
     def samples(self):
         """The 13-model GSM8K sample set (loaded once), or None when the data is absent."""
         if "samples" not in self.cache:
-            from slmmux_run.datasets import load_samples
+            from slmmux_run.data.datasets import load_samples
 
             path = self.samples_path()
             self.cache["samples"] = None if path is None else load_samples(path)
@@ -79,7 +79,7 @@ class Context:
 
 
 def _paper(table, **filters) -> float | None:
-    from slmmux_run.papers import PaperLookupError, reference_value
+    from slmmux_run.data.papers import PaperLookupError, reference_value
 
     try:
         return reference_value(table, **filters)
@@ -141,9 +141,9 @@ def step_replay(context: Context) -> StepResult:
     import slmmux_theory  # noqa: F401
     from slmmux_run.figures import PAPER_MARK, figure, save
     from slmmux_run.heldout import default_priority
-    from slmmux_run.papers import load_table, select
+    from slmmux_run.data.papers import load_table, select
     from slmmux_theory.distributions import compact_slots_per_model
-    from slmmux_theory.exact import (
+    from slmmux_theory.engines.exact import (
         hypergeometric_counts,
         multinomial_counts,
         mux_levels,
@@ -222,14 +222,14 @@ def step_model_switch(context: Context) -> StepResult:
     """ModelSwitch's early-stopping saving and accuracy on real pairs (4 + 4 samples)."""
     import slmmux_theory  # noqa: F401
     from slmmux_run.figures import figure, save
-    from slmmux_theory.exact import (
+    from slmmux_theory.engines.exact import (
         by_question_width,
         exact_accuracy,
         hypergeometric_counts,
         model_switch_exact,
         multinomial_counts,
     )
-    from slmmux_theory.rules import SwitchConfig
+    from slmmux_theory.rules.base import SwitchConfig
 
     sample_set = context.samples()
     if sample_set is None:
@@ -288,8 +288,8 @@ def step_model_switch(context: Context) -> StepResult:
 def step_search(context: Context) -> StepResult:
     """The paper's search objective on the real 13-model samples beside the paper's A.7."""
     from slmmux_run.figures import figure, save
-    from slmmux_run.papers import load_table, select
-    from slmmux_theory.search import SearchConfig, search_subsets
+    from slmmux_run.data.papers import load_table, select
+    from slmmux_theory.planning.search import SearchConfig, search_subsets
 
     sample_set = context.samples()
     if sample_set is None:
@@ -348,7 +348,7 @@ def _local_run_figure(rows, title):
 def _replay_local(record_path: Path, ks, out: Path, title: str):
     from slmmux_run.figures import save
     from slmmux_run.orchestrate import load_records, replay_table
-    from slmmux_run.records import RecordStore
+    from slmmux_run.data.records import RecordStore
 
     record_set = load_records(RecordStore(record_path).latest().values())
     rules = ("slm-mux", "agent-forest", "self-consistency", "oracle")
@@ -394,7 +394,7 @@ def step_local_live(context: Context) -> StepResult:
     import importlib.util
 
     from slmmux_run.errors import UserError
-    from slmmux_run.serve import check_available
+    from slmmux_run.sampling.serve import check_available
 
     try:
         for name in ("smollm2", "gemma3"):
@@ -468,7 +468,7 @@ def step_plan(context: Context) -> StepResult:
     import slmmux_theory  # noqa: F401
     from slmmux_run.heldout import default_priority
     from slmmux_theory.distributions import compact_slots_per_model
-    from slmmux_theory.exact import hypergeometric_counts, mux_levels, mux_subset_accuracy
+    from slmmux_theory.engines.exact import hypergeometric_counts, mux_levels, mux_subset_accuracy
 
     # Truth: exact replay of k = 3 of all 10 recorded samples, every question.
     counts = sample_set.counts

@@ -21,7 +21,7 @@ from slmmux_theory.distributions import (  # noqa: E402
     from_counts,
     from_probabilities,
 )
-from slmmux_theory.rules import (  # noqa: E402
+from slmmux_theory.rules.base import (  # noqa: E402
     MuxConfig,
     SwitchConfig,
     model_switch_select,
@@ -31,7 +31,7 @@ from slmmux_theory.rules import (  # noqa: E402
     pooled_vote,
     tie_priority,
 )
-from slmmux_theory.exact import (  # noqa: E402
+from slmmux_theory.engines.exact import (  # noqa: E402
     CountDistribution,
     ExactResult,
     exact_accuracy,
@@ -44,8 +44,8 @@ from slmmux_theory.exact import (  # noqa: E402
     pooled_vote_accuracy_exact,
     self_consistency_accuracy_exact,
 )
-from slmmux_theory.montecarlo import MonteCarloResult, monte_carlo_accuracy  # noqa: E402
-from slmmux_theory.closed_forms import (  # noqa: E402
+from slmmux_theory.engines.montecarlo import MonteCarloResult, monte_carlo_accuracy  # noqa: E402
+from slmmux_theory.closed.closed_forms import (  # noqa: E402
     binomial_majority_accuracy,
     dispersed_plurality_accuracy,
     plurality_accuracy,
@@ -53,7 +53,7 @@ from slmmux_theory.closed_forms import (  # noqa: E402
     voting_helps,
     voting_helps_threshold,
 )
-from slmmux_theory.bounds import MuxAccuracyBounds, mux_accuracy_bounds  # noqa: E402
+from slmmux_theory.closed.bounds import MuxAccuracyBounds, mux_accuracy_bounds  # noqa: E402
 
 __all__ = [
     "AnswerDistribution",

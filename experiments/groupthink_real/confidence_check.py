@@ -24,9 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from slmmux_run.commands.debate import complete_discussions, halves, sample_answers
-from slmmux_run.discussion import TranscriptStore, transcript_slots
-from slmmux_run.records import RecordStore
-from slmmux_theory.groupthink import discussion_params, last_peer_weights, next_answer_probabilities
+from slmmux_run.sampling.discussion import TranscriptStore, transcript_slots
+from slmmux_run.data.records import RecordStore
+from slmmux_theory.discussion.model import discussion_params, last_peer_weights, next_answer_probabilities
 
 HERE = Path(__file__).resolve().parent
 BINS = ((0.0, 0.3), (0.3, 0.7), (0.7, 1.01))

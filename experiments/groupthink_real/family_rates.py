@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from slmmux_run.commands.debate import complete_discussions, sample_answers
-from slmmux_run.discussion import TranscriptStore, transcript_slots
-from slmmux_run.records import RecordStore
+from slmmux_run.sampling.discussion import TranscriptStore, transcript_slots
+from slmmux_run.data.records import RecordStore
 
 HERE = Path(__file__).resolve().parent
 STUDIES = {"easy": HERE, "easy-word": HERE / "transfer", "medium": HERE / "blind_medium"}

@@ -1,14 +1,14 @@
 """Groupthink study with real local models: LLM-Debate vs SLM-MUX vs Agent Forest on arithmetic.
 
 Starts SmolLM2-135M-Instruct (chat) and Gemma-3-270M base (completions) on 127.0.0.1
-(:func:`slmmux_run.serve.local_server`) and, on the same generated single-digit additions:
+(:func:`slmmux_run.sampling.serve.local_server`) and, on the same generated single-digit additions:
 
 1. collects ``--samples`` independent samples per question per model into ``samples.jsonl``
-   (:func:`slmmux_run.collect.collect`; SLM-MUX, Agent Forest and the single models are replayed
+   (:func:`slmmux_run.sampling.collect.collect`; SLM-MUX, Agent Forest and the single models are replayed
    from these, and they estimate each agent's answer distribution for the groupthink model);
 2. runs ``--debates-per-question`` LLM-Debates per question with three agents (SmolLM2 twice with
    different seeds, Gemma-3 once), ``--rounds`` rounds, into ``transcripts.jsonl``
-   (:func:`slmmux_run.discussion.run_debate`), and optionally Mixture-of-Agents and Multi-Agent
+   (:func:`slmmux_run.sampling.discussion.run_debate`), and optionally Mixture-of-Agents and Multi-Agent
    Verification on the first ``--moa-questions`` / ``--mav-questions`` questions.
 
 Both stores are caches: a rerun (or a run after a kill) only does what is missing. Nothing is
@@ -31,20 +31,20 @@ import time
 import tomllib
 from pathlib import Path
 
-from slmmux_run.client import Client
-from slmmux_run.collect import build_task, collect, plan_requests
-from slmmux_run.config import load_config
-from slmmux_run.discussion import (
+from slmmux_run.sampling.client import Client
+from slmmux_run.sampling.collect import build_task, collect, plan_requests
+from slmmux_run.sampling.config import load_config
+from slmmux_run.sampling.discussion import (
     DiscussionAgent,
     TranscriptStore,
     run_debate,
     run_mixture_of_agents,
     run_verification,
 )
-from slmmux_run.records import RecordStore
-from slmmux_run.serve import local_server
-from slmmux_run.spending import Budget
-from slmmux_run.tasks import NUMERIC_CHAT
+from slmmux_run.data.records import RecordStore
+from slmmux_run.sampling.serve import local_server
+from slmmux_run.sampling.spending import Budget
+from slmmux_run.sampling.tasks import NUMERIC_CHAT
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,6 +1,6 @@
 """The package's first real run: SmolLM2-135M and Gemma-3-270M on generated arithmetic.
 
-Starts both local servers (:func:`slmmux_run.serve.local_server`), collects k samples per
+Starts both local servers (:func:`slmmux_run.sampling.serve.local_server`), collects k samples per
 question per model into ``records.jsonl`` (the store is the cache: a rerun pays nothing twice),
 then replays SLM-MUX, Agent Forest, self-consistency of each model, ModelSwitch and the oracle
 at k = 1..K (:func:`slmmux_run.orchestrate.replay_table`) with the theory's plug-in prediction
@@ -29,15 +29,15 @@ import platform
 import time
 from pathlib import Path
 
-from slmmux_run.client import Client
-from slmmux_run.collect import build_task, collect, estimate_plan, plan_requests
+from slmmux_run.sampling.client import Client
+from slmmux_run.sampling.collect import build_task, collect, estimate_plan, plan_requests
 from slmmux_run.commands.mux import failure_summary, format_table
-from slmmux_run.config import load_config
+from slmmux_run.sampling.config import load_config
 from slmmux_run.orchestrate import REPLAY_RULES, ReplayRow, load_records, replay_table
-from slmmux_run.records import RecordStore
-from slmmux_run.serve import local_server
-from slmmux_run.spending import Budget, format_estimate
-from slmmux_run.tasks import NUMERIC_CHAT
+from slmmux_run.data.records import RecordStore
+from slmmux_run.sampling.serve import local_server
+from slmmux_run.sampling.spending import Budget, format_estimate
+from slmmux_run.sampling.tasks import NUMERIC_CHAT
 
 HERE = Path(__file__).resolve().parent
 TARGET_SECONDS = 600
@@ -142,7 +142,7 @@ def summary_markdown(args, result: dict, table: str) -> str:
         "to the first k recorded samples (seeded ties), ± standard error over questions. "
         f"`exact`: expectation over drawing k of the {args.samples} recorded samples without "
         "replacement "
-        "(hypergeometric replay through `slmmux_theory.exact`), ± standard error over questions; "
+        "(hypergeometric replay through `slmmux_theory.engines.exact`), ± standard error over questions; "
         "`(nq)` marks a value over the n questions whose answers fit the enumeration limit. "
         "`predicted`: the theory's `exact_accuracy` with each (model, question)'s recorded answer "
         "frequencies plugged in as its answer distribution (multinomial, k i.i.d. samples). This "

@@ -20,8 +20,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from slmmux_run import plan as planning  # noqa: E402
-from slmmux_theory.exact import MuxLevels, mux_subset_accuracy  # noqa: E402
-from slmmux_theory.search import all_subsets  # noqa: E402
+from slmmux_theory.engines.exact import MuxLevels, mux_subset_accuracy  # noqa: E402
+from slmmux_theory.planning.search import all_subsets  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import K, load  # noqa: E402

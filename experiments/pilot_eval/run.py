@@ -37,9 +37,9 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from slmmux_run import plan as planning  # noqa: E402
-from slmmux_run.datasets import correctness_to_counts, load_correctness, load_samples  # noqa: E402
-from slmmux_run.paths import data_file  # noqa: E402
-from slmmux_theory.search import SearchConfig, all_subsets, search_subsets  # noqa: E402
+from slmmux_run.data.datasets import correctness_to_counts, load_correctness, load_samples  # noqa: E402
+from slmmux_run.data.paths import data_file  # noqa: E402
+from slmmux_theory.planning.search import SearchConfig, all_subsets, search_subsets  # noqa: E402
 
 K = 3
 BUDGETS = (3, 6, 9)

@@ -48,8 +48,8 @@ def _predictor(name, method, draws):
         return lambda key, counts: heldout.dirichlet_predictor(key, counts, draws)
 
     def hierarchical(key, counts):
-        from slmmux_theory.answer_model import fit_answer_model
-        from slmmux_theory.predict import posterior_predictive_probs
+        from slmmux_theory.inference.answer_model import fit_answer_model
+        from slmmux_theory.inference.predict import posterior_predictive_probs
 
         fit_key, draw_key = jax.random.split(key)
         fit = fit_answer_model(fit_key, counts, method=method, num_draws=max(draws, 50))
@@ -65,7 +65,7 @@ def run_check(sample_set, *, fit_samples, k, predictor, method="svi", draws=100,
     import numpy as np
 
     from slmmux_run import heldout
-    from slmmux_run.datasets import split_samples
+    from slmmux_run.data.datasets import split_samples
 
     if not 1 <= fit_samples < sample_set.num_samples:
         raise UserError(
@@ -112,7 +112,7 @@ def run_check(sample_set, *, fit_samples, k, predictor, method="svi", draws=100,
 
 
 def run(args) -> int:
-    from slmmux_run.datasets import load_samples
+    from slmmux_run.data.datasets import load_samples
 
     from slmmux_run.heldout import HELDOUT_RULES
 

@@ -1,4 +1,4 @@
-"""``slmmux collect``: sample models on a task into a JSONL record file (see slmmux_run.collect)."""
+"""``slmmux collect``: sample models on a task into a JSONL record file (see slmmux_run.sampling.collect)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import argparse
 import asyncio
 import sys
 
-from slmmux_run.client import Client
-from slmmux_run.collect import TASKS, build_task, collect, estimate_plan, plan_requests, style_of
-from slmmux_run.config import load_config
+from slmmux_run.sampling.client import Client
+from slmmux_run.sampling.collect import TASKS, build_task, collect, estimate_plan, plan_requests, style_of
+from slmmux_run.sampling.config import load_config
 from slmmux_run.errors import UserError
-from slmmux_run.records import RecordStore
-from slmmux_run.spending import Budget, ProgressReporter, format_estimate
+from slmmux_run.data.records import RecordStore
+from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
 
 __all__ = ["add_task_arguments", "register", "run", "task_options", "tasks_for_models"]
 
@@ -39,7 +39,7 @@ def add_task_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def task_options(args: argparse.Namespace) -> dict:
-    """Task options from the parsed flags (see :func:`slmmux_run.collect.build_task`)."""
+    """Task options from the parsed flags (see :func:`slmmux_run.sampling.collect.build_task`)."""
     return {
         "n_questions": args.questions, "preset": args.preset, "digits": args.digits,
         "steps": args.steps, "ops": args.ops, "distractors": args.distractors,

@@ -1,14 +1,14 @@
 """``slmmux debate report`` / ``run``: the groupthink comparison table and figure from stored transcripts.
 
-Reads debate transcripts (:class:`slmmux_run.discussion.TranscriptStore`) and the independent
-samples of the same models on the same questions (a :class:`~slmmux_run.records.RecordStore`),
+Reads debate transcripts (:class:`slmmux_run.sampling.discussion.TranscriptStore`) and the independent
+samples of the same models on the same questions (a :class:`~slmmux_run.data.records.RecordStore`),
 and without calling any model:
 
-1. converts debates to shared slot arrays (:func:`slmmux_run.discussion.transcript_slots`), with
+1. converts debates to shared slot arrays (:func:`slmmux_run.sampling.discussion.transcript_slots`), with
    each agent's answer distribution estimated from its model's independent samples;
 2. splits the questions (seeded) into a fit half and a held-out half, fits the conformity
-   parameters of :mod:`slmmux_theory.groupthink` on the fit half by SVI
-   (:func:`slmmux_theory.groupthink_fit.fit_svi`), and predicts the held-out debate accuracy,
+   parameters of :mod:`slmmux_theory.discussion.model` on the fit half by SVI
+   (:func:`slmmux_theory.discussion.fit.fit_svi`), and predicts the held-out debate accuracy,
    flip rates, lost-correct and consensus-on-wrong rates (exact per posterior draw, plus a
    simulated predictive that includes the sampling noise of the held-out set); the main fit's
    later-round terms come from the ``[report]`` settings (``recognition``, ``revision``), and
@@ -17,7 +17,7 @@ and without calling any model:
    (exact hypergeometric replay of the independent samples, :func:`slmmux_run.orchestrate.exact_replay`,
    with the theory's plug-in prediction beside it) at the k whose tokens per question are closest
    to the debate's, and the independent (round-1 plurality) counterfactual;
-4. labels every failed debate by the operational definition (:func:`slmmux_run.discussion.classify_failures`)
+4. labels every failed debate by the operational definition (:func:`slmmux_run.sampling.discussion.classify_failures`)
    and predicts the same shares by simulating the fitted model;
 5. shows the SLM-MUX paper's A.1 and A.13 values as labelled references (MATH, other models:
    context, not targets).
@@ -42,8 +42,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from slmmux_run.commands.collect import add_task_arguments, task_options, tasks_for_models
-from slmmux_run.config import load_config
-from slmmux_run.discussion import (
+from slmmux_run.sampling.config import load_config
+from slmmux_run.sampling.discussion import (
     FAILURE_KINDS,
     DiscussionAgent,
     TranscriptStore,
@@ -64,8 +64,8 @@ from slmmux_run.orchestrate import (
     plug_in_prediction,
     validation_accuracy,
 )
-from slmmux_run.papers import reference_value
-from slmmux_run.records import RecordStore
+from slmmux_run.data.papers import reference_value
+from slmmux_run.data.records import RecordStore
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -251,7 +251,7 @@ def choose_smoothing(debate_turns, answers_by_key, settings: dict) -> tuple[Any,
       (slots at the chosen value, {"chosen", "rows": [{"smoothing", "predicted", "measured",
       "agent_mean_correct_probability", "agent_round_one_accuracy"}]}), all on the fit half.
     """
-    from slmmux_theory.groupthink import groupthink_measures, independent_plurality_accuracy_exact
+    from slmmux_theory.discussion.model import groupthink_measures, independent_plurality_accuracy_exact
 
     grid = settings.get("smoothing_grid")
     values = [float(v) for v in grid] if grid else [float(settings["smoothing"])]
@@ -294,7 +294,7 @@ def _measure_dict(measures) -> dict[str, float]:
 
 def _standard_errors(answers, num_answers) -> dict[str, float]:
     """Bootstrap-free standard errors: per-debate values for the debate-level rates."""
-    from slmmux_theory.groupthink import groupthink_measures
+    from slmmux_theory.discussion.model import groupthink_measures
 
     per = [groupthink_measures(answers[d:d + 1], num_answers) for d in range(answers.shape[0])]
     out = {}
@@ -341,7 +341,7 @@ def _with_groups(options: dict, agent_groups) -> dict[str, Any]:
 
 def _exact_draws(posterior, probs, rounds, count=None) -> dict[str, np.ndarray]:
     """Exact predictive measures per posterior draw on ``probs``, field -> [draws]."""
-    from slmmux_theory.groupthink_fit import posterior_predictive
+    from slmmux_theory.discussion.fit import posterior_predictive
 
     # One draw at a time: the A**N-state transition matrices of every question at once per draw
     # fit in memory, all draws at once would not.
@@ -374,7 +374,7 @@ def prediction_summary(exact: dict, simulated) -> dict[str, dict[str, Any]]:
 
 def _parameter_summary(posterior) -> dict[str, Any]:
     """Posterior mean and 90 % interval of every fitted parameter (per agent for shifts)."""
-    from slmmux_theory.groupthink_fit import EXTENSION_NAMES, PARAMETER_NAMES, posterior_intervals
+    from slmmux_theory.discussion.fit import EXTENSION_NAMES, PARAMETER_NAMES, posterior_intervals
 
     intervals = posterior_intervals(posterior, 0.9)
     summary = {}
@@ -424,7 +424,7 @@ def _variant_comparison(slots, fit_rows, held_rows, rounds, settings, agent_grou
     """
     import time
 
-    from slmmux_theory.groupthink_fit import fit_svi
+    from slmmux_theory.discussion.fit import fit_svi
 
     answers, probs = jnp.asarray(slots.answers), jnp.asarray(slots.probs)
     out = {}
@@ -451,13 +451,13 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings,
                      agent_groups=None) -> dict[str, Any]:  # fmt: skip
     import time
 
-    from slmmux_theory.groupthink import (
+    from slmmux_theory.discussion.model import (
         groupthink_measures,
         predicted_groupthink_measures,
         pool_measures,
         simulate_debates,
     )
-    from slmmux_theory.groupthink_fit import fit_svi, posterior_predictive_simulated
+    from slmmux_theory.discussion.fit import fit_svi, posterior_predictive_simulated
 
     answers = jnp.asarray(slots.answers)
     probs = jnp.asarray(slots.probs)
@@ -605,7 +605,7 @@ def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) ->
     fit_ids, held_ids = halves(slots.question_ids, settings)
     fit_rows = np.array([q in set(fit_ids) for q in slots.question_ids])
     held_rows = ~fit_rows
-    from slmmux_theory.groupthink import groupthink_measures
+    from slmmux_theory.discussion.model import groupthink_measures
 
     held_answers = slots.answers[held_rows]
     measured = _measure_dict(groupthink_measures(held_answers, slots.num_answers))
@@ -730,7 +730,7 @@ def _variant_lines(result: dict) -> list[str]:
 
 def _private_law_lines(law: dict | None, agents: list[str]) -> list[str]:
     """Markdown table of a fitted state-dependent private law (mean [90 % interval])."""
-    from slmmux_theory.groupthink import PRIVATE_OUTCOMES, PRIVATE_STATES
+    from slmmux_theory.discussion.model import PRIVATE_OUTCOMES, PRIVATE_STATES
 
     if not law:
         return []
@@ -1107,7 +1107,7 @@ def run_live(args: argparse.Namespace) -> int:
     """Handler of ``slmmux debate run``: one discussion per question, resumable."""
     import asyncio
 
-    from slmmux_run.client import Client
+    from slmmux_run.sampling.client import Client
 
     config = load_config(args.config)
     models = [m.strip() for m in args.agents.split(",") if m.strip()]

@@ -28,9 +28,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from slmmux_run.commands import debate as report
-from slmmux_run.discussion import TranscriptStore, classify_failures, transcript_slots
+from slmmux_run.sampling.discussion import TranscriptStore, classify_failures, transcript_slots
 from slmmux_run.errors import UserError
-from slmmux_run.records import RecordStore
+from slmmux_run.data.records import RecordStore
 
 __all__ = [
     "CHECKED_MEASURES",
@@ -52,7 +52,7 @@ def sample_slot_probs(answers_by_key, golds: dict, question_ids, agent_models,
                       max_answers: int, smoothing: float) -> np.ndarray:  # fmt: skip
     """Each agent's answer distribution on each question, from independent samples only.
 
-    The slot layout follows :func:`slmmux_run.discussion.transcript_slots` without debates:
+    The slot layout follows :func:`slmmux_run.sampling.discussion.transcript_slots` without debates:
     slot 0 is the gold answer, wrong answers get slots 1.. by total frequency over the agents'
     models' samples (first appearance breaks ties; beyond ``max_answers - 2`` the rarer ones
     share the last wrong slot), the last slot is ⊥; ``smoothing`` is added to every slot seen
@@ -142,8 +142,8 @@ def predict_new_questions(fit_turns, fit_records, target_records, settings: dict
       JSON-ready dict: choices, fitted parameters, and per question prefix the predicted mean,
       the 90 % posterior interval and the 90 % predictive interval of every measure.
     """
-    from slmmux_theory.groupthink import groupthink_measures
-    from slmmux_theory.groupthink_fit import fit_svi, posterior_predictive_simulated
+    from slmmux_theory.discussion.model import groupthink_measures
+    from slmmux_theory.discussion.fit import fit_svi, posterior_predictive_simulated
 
     all_in = settings | {"fit_fraction": 1.0, "swap_halves": False}
     debates = report.complete_discussions(fit_turns, "debate")
@@ -223,7 +223,7 @@ def predict_new_questions(fit_turns, fit_records, target_records, settings: dict
 
 def _clustered_se(answers, num_answers, question_ids, measure: str) -> float:
     """Standard error of a pooled rate with debates clustered by question (ratio estimator)."""
-    from slmmux_theory.groupthink import groupthink_measures
+    from slmmux_theory.discussion.model import groupthink_measures
 
     by_question: dict[str, list[int]] = {}
     for d, q in enumerate(question_ids):
@@ -251,7 +251,7 @@ def check_prediction(prediction: dict, turns, target_records, tolerance: float =
       JSON-ready dict: the prefix used, debates, and per measure measured, se (per debate and
       clustered by question), predicted mean and intervals, |diff| and ``within``.
     """
-    from slmmux_theory.groupthink import groupthink_measures
+    from slmmux_theory.discussion.model import groupthink_measures
 
     wanted = int(prediction["debates_per_question"])
     debates = report.complete_discussions(turns, "debate")

@@ -109,9 +109,9 @@ def run(args) -> int:
     import numpy as np
 
     import slmmux_theory  # noqa: F401
-    from slmmux_theory.exact import exact_accuracy
-    from slmmux_theory.montecarlo import monte_carlo_accuracy
-    from slmmux_theory.rules import MuxConfig, SwitchConfig, mux_preset
+    from slmmux_theory.engines.exact import exact_accuracy
+    from slmmux_theory.engines.montecarlo import monte_carlo_accuracy
+    from slmmux_theory.rules.base import MuxConfig, SwitchConfig, mux_preset
 
     if args.k < 1:
         raise UserError(f"--k must be >= 1, got {args.k}")

@@ -32,7 +32,7 @@ def run(args) -> int:
     import jax
     import numpy as np
 
-    from slmmux_run.datasets import load_samples
+    from slmmux_run.data.datasets import load_samples
     from slmmux_run.fit_report import (
         load_average,
         population_check,
@@ -41,7 +41,7 @@ def run(args) -> int:
         timed_fit,
     )
     from slmmux_run.errors import UserError
-    from slmmux_theory.answer_model import AnswerModelConfig
+    from slmmux_theory.inference.answer_model import AnswerModelConfig
 
     sample_set = load_samples(args.samples)
     if args.questions:

@@ -16,10 +16,10 @@ import math
 import sys
 from pathlib import Path
 
-from slmmux_run.client import Client
-from slmmux_run.collect import collect, estimate_plan, plan_requests
+from slmmux_run.sampling.client import Client
+from slmmux_run.sampling.collect import collect, estimate_plan, plan_requests
 from slmmux_run.commands.collect import add_task_arguments, task_options, tasks_for_models
-from slmmux_run.config import load_config
+from slmmux_run.sampling.config import load_config
 from slmmux_run.errors import UserError
 from slmmux_run.orchestrate import (
     REPLAY_RULES,
@@ -28,8 +28,8 @@ from slmmux_run.orchestrate import (
     mean_and_standard_error,
     replay_table,
 )
-from slmmux_run.records import RecordStore
-from slmmux_run.spending import Budget, ProgressReporter, format_estimate
+from slmmux_run.data.records import RecordStore
+from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
 
 __all__ = ["failure_summary", "format_table", "register", "run"]
 

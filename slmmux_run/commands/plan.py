@@ -98,7 +98,7 @@ def parse_costs(models, cost_per_sample=None, price_per_1k=None, mean_tokens=Non
     """
     import numpy as np
 
-    from slmmux_theory.budget import sample_cost
+    from slmmux_theory.planning.budget import sample_cost
 
     costs = np.ones(len(models))
     if cost_per_sample is not None:
@@ -126,7 +126,7 @@ def run(args) -> int:
     import numpy as np
 
     from slmmux_run import plan as planning
-    from slmmux_run.datasets import load_samples
+    from slmmux_run.data.datasets import load_samples
 
     sizes = _int_list(args.subset_sizes, "--subset-sizes")
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
@@ -177,7 +177,7 @@ def run(args) -> int:
 
     output = {
         "task": sample_set.task,
-        "pilot": {"questions": pilot_questions, "samples_per_model": pilot_samples,
+        "pilot": {"questions": pilot_questions, "k": pilot_samples,
                   "seed": args.seed, "question_ids": list(pilot.question_ids),
                   "population_questions": num_questions, "replayed_samples": recorded},
         "predictor": args.predictor,

@@ -1,10 +1,10 @@
-"""``slmmux serve start|stop|status``: the real local models on 127.0.0.1 (see slmmux_run.serve)."""
+"""``slmmux serve start|stop|status``: the real local models on 127.0.0.1 (see slmmux_run.sampling.serve)."""
 
 from __future__ import annotations
 
 import argparse
 
-from slmmux_run import serve
+from slmmux_run.sampling import serve
 
 __all__ = ["register", "run"]
 

@@ -52,9 +52,9 @@ def run(args) -> int:
 
     import slmmux_theory  # noqa: F401
     from slmmux_run.figures import save
-    from slmmux_theory.claims import categorical_with_dispersion, theory_claim_rows
-    from slmmux_theory.closed_forms import binomial_majority_accuracy
-    from slmmux_theory.exact import self_consistency_accuracy_exact
+    from slmmux_theory.closed.claims import categorical_with_dispersion, theory_claim_rows
+    from slmmux_theory.closed.closed_forms import binomial_majority_accuracy
+    from slmmux_theory.engines.exact import self_consistency_accuracy_exact
 
     rows = theory_claim_rows()
     out = Path(args.out)

@@ -1,7 +1,7 @@
 """A tiny collection run, as a separate process, for the kill-and-resume tests.
 
 It asks the fault server for ``--samples`` samples of each of ``--questions`` prompts and stores
-them with :class:`slmmux_run.records.RecordStore`, skipping samples already stored (resume).
+them with :class:`slmmux_run.data.records.RecordStore`, skipping samples already stored (resume).
 Each question's samples are appended in one write, after all its top-ups, so a kill leaves every
 question either complete or absent. Exit code 0 when every sample is stored, 3 when a cap
 stopped the run first.
@@ -14,10 +14,10 @@ import asyncio
 import dataclasses
 import sys
 
-from slmmux_run.client import Client, SampleRequest
-from slmmux_run.config import ModelConfig, RunnerConfig
-from slmmux_run.records import Record, RecordKey, RecordStore
-from slmmux_run.spending import Budget, Price
+from slmmux_run.sampling.client import Client, SampleRequest
+from slmmux_run.sampling.config import ModelConfig, RunnerConfig
+from slmmux_run.data.records import Record, RecordKey, RecordStore
+from slmmux_run.sampling.spending import Budget, Price
 
 __all__ = ["build_config", "collect", "main", "to_records"]
 

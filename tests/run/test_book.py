@@ -120,7 +120,7 @@ def _notice_shown(html: str) -> bool:
 
 def _data_available() -> bool:
     from slmmux_run.errors import UserError
-    from slmmux_run.paths import data_file
+    from slmmux_run.data.paths import data_file
 
     try:
         data_file("samples/gsm8k_train_250x10_13models.jsonl")

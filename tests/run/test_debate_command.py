@@ -21,7 +21,7 @@ from slmmux_run.commands.debate import (
     run,
     split_questions,
 )
-from slmmux_run.discussion import Turn
+from slmmux_run.sampling.discussion import Turn
 from slmmux_run.errors import UserError
 
 SETTINGS = {"fit_fraction": 0.5, "split_seed": 0, "max_answers": 4, "smoothing": 0.5}

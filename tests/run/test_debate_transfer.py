@@ -13,7 +13,7 @@ from slmmux_run.commands.debate_transfer import (
     check_prediction,
     sample_slot_probs,
 )
-from slmmux_run.discussion import Turn, transcript_slots
+from slmmux_run.sampling.discussion import Turn, transcript_slots
 from slmmux_run.errors import UserError
 
 
@@ -121,7 +121,7 @@ def test_predict_new_questions_end_to_end_on_a_tiny_study():
 
     from slmmux_run.commands.debate import DEFAULT_SETTINGS
     from slmmux_run.commands.debate_transfer import predict_new_questions
-    from slmmux_theory.groupthink import independent_plurality_accuracy_exact
+    from slmmux_theory.discussion.model import independent_plurality_accuracy_exact
 
     rng = np.random.default_rng(0)
     fit_turns, fit_records = [], []

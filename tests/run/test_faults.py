@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from slmmux_run.client import Client, SampleRequest, derive_seed
-from slmmux_run.config import ModelConfig, RunnerConfig
+from slmmux_run.sampling.client import Client, SampleRequest, derive_seed
+from slmmux_run.sampling.config import ModelConfig, RunnerConfig
 from slmmux_run.errors import UserError
-from slmmux_run.records import RecordStore
-from slmmux_run.spending import Budget, Price
+from slmmux_run.data.records import RecordStore
+from slmmux_run.sampling.spending import Budget, Price
 from tests.run import _collect_child
 from tests.run.faultserver import FAULT_KINDS, FaultPlan, answer_text, running_server
 

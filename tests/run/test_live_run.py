@@ -13,9 +13,9 @@ import json
 
 import pytest
 
-from slmmux_run import serve
+from slmmux_run.sampling import serve
 from slmmux_run.cli import main
-from slmmux_run.records import RecordStore
+from slmmux_run.data.records import RecordStore
 
 pytestmark = [
     pytest.mark.live,

@@ -26,8 +26,8 @@ from slmmux_run.orchestrate import (
     mean_and_standard_error,
     replay_table,
 )
-from slmmux_run.records import Record, RecordStore
-from slmmux_theory.rules import SwitchConfig, first_seen_positions, model_switch_select
+from slmmux_run.data.records import Record, RecordStore
+from slmmux_theory.rules.base import SwitchConfig, first_seen_positions, model_switch_select
 
 # Three questions, gold 7 / 5 / 9; models a and b, three samples each.
 #   q1: a = 7 7 8 (mode 7, 2/3)          b = 8 8 8 (mode 8, 3/3)

@@ -17,7 +17,7 @@ import pytest
 
 from slmmux_run import plan as planning
 from slmmux_run.cli import main
-from slmmux_run.datasets import load_samples
+from slmmux_run.data.datasets import load_samples
 
 MODELS = ("strong-a", "strong-b", "weak-c", "weak-d")
 QUESTIONS, SAMPLES = 30, 6

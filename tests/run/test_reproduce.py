@@ -6,7 +6,7 @@ import pytest
 
 from slmmux_run.cli import main
 from slmmux_run.errors import UserError
-from slmmux_run.paths import data_file
+from slmmux_run.data.paths import data_file
 
 
 def _has_data() -> bool:

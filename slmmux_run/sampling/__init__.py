@@ -1,0 +1,1 @@
+"""Sampling: endpoints, client, spending caps, local servers, tasks, extraction, grading, runs."""

@@ -1,0 +1,699 @@
+"""Async client for OpenAI-compatible endpoints: limits, retries, budget and ``n`` top-up.
+
+Floor 1 of the runner (see ARCHITECTURE.md). It turns one :class:`SampleRequest` ("k samples of
+this prompt from this model") into k :class:`SampleResult` values, one per sample index, and
+never computes anything about answers. What it guarantees:
+
+* **Independent samples (METHODS §1.2).** A request may ask for several choices with ``n``, but
+  a server may return fewer (or ignore ``n``); the client then tops up with further requests
+  until every sample index has a result. The request that starts at sample index ``j`` sends the
+  seed :func:`derive_seed` ``(seed, j)``, so a top-up is a fresh draw, not a cached copy, and a
+  resumed run sends exactly the requests an uninterrupted run would have sent.
+* **Limits.** One global concurrency cap, and per replica a concurrency cap and a requests-per-
+  minute limiter; a model with several replica URLs sends each request to the least busy one
+  (round-robin among equals).
+* **Retries** (tenacity) on 408/409/429/5xx, timeouts, connection errors and malformed JSON, with
+  exponential backoff and full jitter; a ``Retry-After`` header (seconds) is honoured. Other 4xx
+  fail at once. Attempts are bounded (``RunnerConfig.max_attempts``).
+* **Spending.** Each HTTP request reserves its worst-case cost in a :class:`~slmmux_run.sampling.spending.Budget`
+  before it is sent, so caps hold under concurrency.
+* **Secrets.** The API key is read from ``os.environ[api_key_env]`` at request time, only put in
+  the ``Authorization`` header, and replaced by ``[REDACTED]`` in every error string and log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+
+from slmmux_run.sampling.config import ModelConfig, RunnerConfig
+from slmmux_run.errors import UserError
+from slmmux_run.sampling.spending import (
+    Budget,
+    BudgetExhausted,
+    PlannedRequest,
+    ProgressReporter,
+    Reservation,
+    SpendEstimate,
+    estimate_spend,
+    prompt_token_bound,
+)
+
+__all__ = [
+    "Client",
+    "RateLimiter",
+    "SampleRequest",
+    "SampleResult",
+    "Usage",
+    "derive_seed",
+    "endpoint_url",
+    "estimate_requests",
+    "redact",
+]
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+REDACTED = "[REDACTED]"
+_ERROR_SNIPPET = 160
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    """k samples of one prompt from one model.
+
+    Attributes:
+      model: model name in the :class:`~slmmux_run.sampling.config.RunnerConfig`.
+      prompt: a string (a plain completion prompt, or one user message for a chat model) or
+        chat messages as ``(role, content)`` pairs.
+      samples: samples wanted (k), indices ``0..k-1``.
+      temperature: sampling temperature.
+      max_tokens: completion limit per sample.
+      seed: base seed, or None to let the server choose (then samples are not reproducible).
+      stop: stop strings.
+    """
+
+    model: str
+    prompt: str | tuple[tuple[str, str], ...]
+    samples: int = 1
+    temperature: float = 0.7
+    max_tokens: int = 256
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens behind one sample.
+
+    Attributes:
+      prompt_tokens: prompt tokens of the HTTP request that produced the sample (shared by its
+        ``call_choices`` samples), or None when the server did not say.
+      completion_tokens: completion tokens of this sample.
+      completion_estimated: True when ``completion_tokens`` is ``ceil(len(text) / 4)`` because the
+        server gave no per-choice count (xllamacpp's usage covers one choice when ``n > 1``).
+      call_choices: how many samples the producing request returned.
+    """
+
+    prompt_tokens: int | None
+    completion_tokens: int
+    completion_estimated: bool
+    call_choices: int
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """One sample (or its failure).
+
+    Attributes:
+      sample_index: index of this sample in ``0..k-1``.
+      text: raw completion text, or None when the request failed.
+      usage: token counts, or None when the request failed.
+      latency_seconds: wall time of the HTTP request that produced it (last attempt).
+      seed: the seed sent in that request (see :func:`derive_seed`), or None.
+      choices_requested: the ``n`` sent in that request.
+      finish_reason: the server's finish reason, e.g. ``"stop"`` or ``"length"``.
+      system_fingerprint: the server's fingerprint, if any.
+      attempts: HTTP attempts made for the producing request.
+      cost: this sample's share of the request's cost.
+      error: None, or a short error text with secrets redacted.
+      error_kind: None, ``"http"``, ``"timeout"``, ``"connection"``, ``"malformed"`` or
+        ``"budget"`` (not sent: a cap would be exceeded).
+    """
+
+    sample_index: int
+    text: str | None
+    usage: Usage | None
+    latency_seconds: float
+    seed: int | None
+    choices_requested: int
+    finish_reason: str | None = None
+    system_fingerprint: str | None = None
+    attempts: int = 1
+    cost: float = 0.0
+    error: str | None = None
+    error_kind: str | None = None
+
+
+def derive_seed(seed: int | None, first_index: int) -> int | None:
+    """The seed of the request whose first sample has index ``first_index``.
+
+    Index 0 keeps the base seed; later starts (top-ups, resumed gaps) get a hashed seed so they
+    draw fresh samples instead of repeating choice 0.
+
+    >>> derive_seed(7, 0), derive_seed(None, 2)
+    (7, None)
+    >>> derive_seed(7, 2) == derive_seed(7, 2) != derive_seed(7, 3)
+    True
+    """
+    if seed is None or first_index == 0:
+        return seed
+    digest = hashlib.sha256(f"{seed}:{first_index}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def estimate_requests(config: RunnerConfig, requests: Sequence[SampleRequest]) -> SpendEstimate:
+    """Dry-run estimate of a list of requests under a config (nothing is sent).
+
+    Print it with :func:`slmmux_run.sampling.spending.format_estimate` before a run starts.
+
+    Raises:
+      UserError: if a request names a model missing from the config.
+    """
+    planned = []
+    for request in requests:
+        model = config.model(request.model)
+        planned.append(
+            PlannedRequest(
+                request.prompt,
+                request.samples,
+                request.max_tokens,
+                model.max_choices_per_call,
+                model.price,
+            )
+        )
+    return estimate_spend(planned)
+
+
+def endpoint_url(base_url: str, api: str) -> str:
+    """Full URL of the chat or completions endpoint.
+
+    >>> endpoint_url("http://127.0.0.1:8003", "chat")
+    'http://127.0.0.1:8003/v1/chat/completions'
+    >>> endpoint_url("https://x.example/v1/", "completions")
+    'https://x.example/v1/completions'
+    """
+    base = base_url.rstrip("/")
+    if not base.endswith("/v1"):
+        base += "/v1"
+    return base + ("/chat/completions" if api == "chat" else "/completions")
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """Replace every secret in ``text`` by ``[REDACTED]``.
+
+    >>> redact("bad key sk-123456", ["sk-123456"])
+    'bad key [REDACTED]'
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+class RateLimiter:
+    """At most ``rpm`` sends in any 60-second window (a sliding window of send times).
+
+    Args:
+      rpm: requests per minute, or None for no limit.
+      clock: monotonic clock in seconds (injectable for tests).
+      sleep: async sleep (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        rpm: int | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        self.rpm = rpm
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: collections.deque[float] = collections.deque()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Wait until one more send fits in the window, then count it."""
+        if self.rpm is None:
+            return
+        async with self._lock:
+            while True:
+                now = self._clock()
+                while self._sent and self._sent[0] <= now - 60.0:
+                    self._sent.popleft()
+                if len(self._sent) < self.rpm:
+                    self._sent.append(now)
+                    return
+                await self._sleep(self._sent[0] + 60.0 - now)
+
+
+@dataclass
+class _Replica:
+    url: str
+    semaphore: asyncio.Semaphore
+    limiter: RateLimiter
+    busy: int = 0
+
+
+@dataclass
+class _Model:
+    config: ModelConfig
+    replicas: list[_Replica]
+    turn: int = 0
+
+
+class _AttemptError(Exception):
+    """One failed HTTP attempt. ``str()`` is already redacted."""
+
+    def __init__(
+        self, message: str, kind: str, retry_after: float | None = None, retryable: bool = True
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+        self.retryable = retryable
+
+
+class _Retryable(_AttemptError):
+    pass
+
+
+@dataclass
+class _CallOutcome:
+    choices: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+    latency: float = 0.0
+    fingerprint: str | None = None
+    attempts: int = 0
+    cost: float = 0.0
+    error: _AttemptError | None = None
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+
+
+def _choice_text(choice: Any, api: str) -> str:
+    if not isinstance(choice, dict):
+        raise ValueError("choice is not an object")
+    text = choice["message"]["content"] if api == "chat" else choice["text"]
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise ValueError("choice text is not a string")
+    return text
+
+
+def _own_token_count(choice: dict[str, Any]) -> int | None:
+    """A choice's own completion-token count, when the server gives one."""
+    usage = choice.get("usage")
+    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+        return usage["completion_tokens"]
+    logprobs = choice.get("logprobs")
+    if isinstance(logprobs, dict):
+        if isinstance(logprobs.get("content"), list):  # chat: one entry per token
+            return len(logprobs["content"])
+        if isinstance(logprobs.get("tokens"), list):  # completions: one entry per token
+            return len(logprobs["tokens"])
+    return None
+
+
+def _as_messages(prompt: str | tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    return [{"role": role, "content": content} for role, content in prompt]
+
+
+def _as_text(prompt: str | tuple[tuple[str, str], ...]) -> str:
+    if isinstance(prompt, str):
+        return prompt
+    return "\n".join(content for _, content in prompt)
+
+
+def _contiguous_runs(indices: Sequence[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for index in sorted(set(indices)):
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
+class Client:
+    """Send sampling requests to the models of a :class:`RunnerConfig`.
+
+    Use as ``async with Client(config) as client: results = await client.sample(request)``.
+
+    Args:
+      config: models, limits, retry settings.
+      budget: caps on requests and cost; unlimited when None.
+      progress: optional progress reporter, updated once per sample.
+      transport: an httpx transport (``httpx.MockTransport`` in unit tests).
+      sleep: async sleep used between retries (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        config: RunnerConfig,
+        *,
+        budget: Budget | None = None,
+        progress: ProgressReporter | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        self.budget = budget if budget is not None else Budget()
+        self.progress = progress
+        self._sleep = sleep
+        self._global = asyncio.Semaphore(config.max_concurrency)
+        self._models = {
+            name: _Model(
+                model,
+                [
+                    _Replica(url, asyncio.Semaphore(model.max_concurrency), RateLimiter(model.rpm))
+                    for url in model.base_urls
+                ],
+            )
+            for name, model in config.models.items()
+        }
+        connections = config.max_concurrency + 4
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(config.timeout_seconds),
+            limits=httpx.Limits(
+                max_connections=connections, max_keepalive_connections=connections
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"Client(models={sorted(self._models)!r}, budget={self.budget!r})"
+
+    async def __aenter__(self) -> "Client":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+
+    def _secrets(self) -> list[str]:
+        names = {m.api_key_env for m in self.config.models.values() if m.api_key_env}
+        return [os.environ[name] for name in names if os.environ.get(name)]
+
+    def _headers(self, model: ModelConfig) -> dict[str, str]:
+        headers = dict(model.headers)
+        if model.api_key_env:
+            key = os.environ.get(model.api_key_env)
+            if not key:
+                raise UserError(
+                    f"environment variable {model.api_key_env} (api_key_env of model "
+                    f"{model.name!r}) is not set"
+                )
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
+
+    def _pick(self, model: _Model) -> _Replica:
+        # Least busy replica; among equals, rotate so idle replicas share the load.
+        count = len(model.replicas)
+        order = [model.replicas[(model.turn + i) % count] for i in range(count)]
+        model.turn = (model.turn + 1) % count
+        return min(order, key=lambda replica: replica.busy)
+
+    def _body(self, request: SampleRequest, model: ModelConfig, n: int, seed: int | None) -> dict:
+        body: dict[str, Any] = {
+            "model": model.model,
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        if model.api == "chat":
+            body["messages"] = _as_messages(request.prompt)
+        else:
+            body["prompt"] = _as_text(request.prompt)
+        if n > 1:
+            body["n"] = n
+        if seed is not None:
+            body["seed"] = seed
+        if request.stop:
+            body["stop"] = list(request.stop)
+        return body
+
+    async def _attempt(
+        self, model: _Model, body: dict, headers: dict[str, str], cost_bound: float
+    ) -> tuple[_CallOutcome, Reservation]:
+        config = model.config
+        replica = self._pick(model)
+        replica.busy += 1
+        try:
+            async with replica.semaphore, self._global:
+                await replica.limiter.acquire()
+                try:
+                    reservation = self.budget.reserve(cost_bound)
+                except BudgetExhausted as error:
+                    raise _AttemptError(f"not sent: {error}", "budget", retryable=False) from None
+                started = time.perf_counter()
+                try:
+                    response = await self._http.post(
+                        endpoint_url(replica.url, config.api), json=body, headers=headers
+                    )
+                    payload_bytes = response.content
+                except httpx.ConnectError as error:
+                    self.budget.settle(reservation, 0.0)  # never reached the server
+                    message = f"connection failed: {type(error).__name__}"
+                    raise _Retryable(message, "connection") from None
+                except httpx.TimeoutException as error:
+                    self.budget.settle(reservation, reservation.cost)  # may have been billed
+                    raise _Retryable(f"timeout ({type(error).__name__})", "timeout") from None
+                except httpx.TransportError as error:
+                    self.budget.settle(reservation, reservation.cost)
+                    message = f"connection error: {type(error).__name__}"
+                    raise _Retryable(message, "connection") from None
+                latency = time.perf_counter() - started
+        finally:
+            replica.busy -= 1
+
+        status = response.status_code
+        if status != 200:
+            # Error responses carry no tokens, but a per-call price may still apply.
+            self.budget.settle(reservation, config.price.per_call)
+            snippet = redact(response.text, self._secrets())[:_ERROR_SNIPPET].replace("\n", " ")
+            message = f"HTTP {status}: {snippet}"
+            if status in RETRYABLE_STATUS:
+                raise _Retryable(message, "http", _retry_after_seconds(response))
+            raise _AttemptError(message, "http", retryable=False)
+        try:
+            payload = json.loads(payload_bytes)
+            choices = payload["choices"]
+            if not isinstance(choices, list) or not choices:
+                raise ValueError("no choices")
+            for choice in choices:
+                _choice_text(choice, config.api)
+        except (ValueError, KeyError, TypeError) as error:
+            self.budget.settle(reservation, reservation.cost)
+            raise _Retryable(f"malformed response: {type(error).__name__}", "malformed") from None
+        usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+        fingerprint = payload.get("system_fingerprint")
+        return _CallOutcome(
+            choices=sorted(
+                choices, key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0
+            ),
+            usage=usage,
+            latency=latency,
+            fingerprint=fingerprint if isinstance(fingerprint, str) else None,
+        ), reservation
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = wait_random_exponential(
+            multiplier=self.config.backoff_initial_seconds, max=self.config.backoff_max_seconds
+        )(state)
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _AttemptError) and error.retry_after is not None:
+            return min(error.retry_after, self.config.backoff_max_seconds)
+        return backoff
+
+    async def _call(
+        self, model: _Model, body: dict, headers: dict[str, str], prompt_bound: int
+    ) -> _CallOutcome:
+        n = body.get("n", 1)
+        cost_bound = model.config.price.cost(prompt_bound, n * body["max_tokens"])
+        # Fast path: most requests succeed at once, so tenacity is entered only after a failure.
+        attempts = 1
+        try:
+            outcome, reservation = await self._attempt(model, body, headers, cost_bound)
+        except _Retryable as error:
+            first_error: _Retryable | None = error
+        except _AttemptError as error:
+            return _CallOutcome(attempts=attempts, error=error)
+        else:
+            outcome.attempts = attempts
+            outcome.cost = self._settle(model.config, body, outcome, reservation, prompt_bound)
+            return outcome
+
+        def log_retry(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            logger.warning(
+                "%s: attempt %d failed (%s); retrying in %.2fs",
+                model.config.name,
+                state.attempt_number,
+                error,
+                state.next_action.sleep if state.next_action else 0.0,
+            )
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.config.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            sleep=self._sleep,
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if first_error is not None:
+                        # Replay the fast path's failure as tenacity's attempt 1, so backoff,
+                        # Retry-After and the attempt bound work exactly as without the fast path.
+                        error, first_error = first_error, None
+                        raise error
+                    attempts += 1
+                    outcome, reservation = await self._attempt(model, body, headers, cost_bound)
+        except _AttemptError as error:
+            return _CallOutcome(attempts=attempts, error=error)
+        outcome.attempts = attempts
+        outcome.cost = self._settle(model.config, body, outcome, reservation, prompt_bound)
+        return outcome
+
+    def _settle(
+        self,
+        model: ModelConfig,
+        body: dict,
+        outcome: _CallOutcome,
+        reservation: Reservation,
+        prompt_bound: int,
+    ) -> float:
+        per_choice = self._completion_tokens(outcome, body.get("max_tokens"), model.api)
+        reported = outcome.usage.get("completion_tokens")
+        completion = sum(tokens for tokens, _ in per_choice)
+        if isinstance(reported, int):
+            completion = max(completion, reported)
+        prompt = outcome.usage.get("prompt_tokens")
+        if not isinstance(prompt, int):
+            prompt = prompt_bound  # the server did not say: charge the pessimistic count
+        cost = model.price.cost(prompt, completion)
+        self.budget.settle(reservation, cost)
+        return cost
+
+    def _completion_tokens(
+        self, outcome: _CallOutcome, max_tokens: int | None, api: str
+    ) -> list[tuple[int, bool]]:
+        """(tokens, estimated) per choice."""
+        reported = outcome.usage.get("completion_tokens")
+        counts = []
+        for choice in outcome.choices:
+            text = _choice_text(choice, api)
+            own = _own_token_count(choice)
+            if own is not None:
+                counts.append((own, False))
+            elif len(outcome.choices) == 1 and isinstance(reported, int):
+                counts.append((reported, False))
+            elif choice.get("finish_reason") == "length" and isinstance(max_tokens, int):
+                counts.append((max_tokens, False))  # stopped by the limit: exactly max_tokens
+            else:
+                counts.append((math.ceil(len(text) / 4), True))
+        return counts
+
+    def _failure(
+        self, index: int, seed: int | None, n: int, outcome: _CallOutcome
+    ) -> SampleResult:
+        assert outcome.error is not None
+        return SampleResult(
+            sample_index=index,
+            text=None,
+            usage=None,
+            latency_seconds=outcome.latency,
+            seed=seed,
+            choices_requested=n,
+            attempts=outcome.attempts,
+            error=redact(str(outcome.error), self._secrets())[:200],
+            error_kind=outcome.error.kind,
+        )
+
+    async def sample(
+        self, request: SampleRequest, indices: Sequence[int] | None = None
+    ) -> list[SampleResult]:
+        """Draw the samples of ``request`` with the given indices (default: all k).
+
+        Failed samples come back with ``error`` set rather than raising, so one bad request
+        never loses the others. Results are sorted by sample index.
+
+        Raises:
+          UserError: if the model is unknown or its API key variable is unset.
+        """
+        model = self._models.get(request.model)
+        if model is None:
+            self.config.model(request.model)  # raises the UserError naming known models
+        assert model is not None
+        headers = self._headers(model.config)
+        wanted = list(range(request.samples)) if indices is None else list(indices)
+        results: list[SampleResult] = []
+        for run in _contiguous_runs(wanted):
+            results.extend(await self._sample_run(request, model, headers, run))
+        if self.progress is not None:
+            for result in results:
+                tokens = result.usage.completion_tokens if result.usage else 0
+                self.progress.update(failed=result.error is not None, tokens=tokens,
+                                     cost=result.cost)
+        return results
+
+    async def _sample_run(
+        self, request: SampleRequest, model: _Model, headers: dict[str, str], run: list[int]
+    ) -> list[SampleResult]:
+        config = model.config
+        results: list[SampleResult] = []
+        remaining = run
+        while remaining:
+            n = min(len(remaining), config.max_choices_per_call)
+            seed = derive_seed(request.seed, remaining[0])
+            body = self._body(request, config, n, seed)
+            outcome = await self._call(model, body, headers, prompt_token_bound(request.prompt))
+            if outcome.error is not None:
+                results.extend(self._failure(i, seed, n, outcome) for i in remaining[:n])
+                remaining = remaining[n:]
+                continue
+            choices = outcome.choices[:n]
+            counts = self._completion_tokens(
+                _CallOutcome(choices=choices, usage=outcome.usage), request.max_tokens, config.api
+            )
+            prompt_tokens = outcome.usage.get("prompt_tokens")
+            for offset, (choice, (tokens, estimated)) in enumerate(zip(choices, counts)):
+                results.append(
+                    SampleResult(
+                        sample_index=remaining[offset],
+                        text=_choice_text(choice, config.api),
+                        usage=Usage(
+                            prompt_tokens=prompt_tokens if isinstance(prompt_tokens, int) else None,
+                            completion_tokens=tokens,
+                            completion_estimated=estimated,
+                            call_choices=len(choices),
+                        ),
+                        latency_seconds=outcome.latency,
+                        seed=seed,
+                        choices_requested=n,
+                        finish_reason=choice.get("finish_reason"),
+                        system_fingerprint=outcome.fingerprint,
+                        attempts=outcome.attempts,
+                        cost=outcome.cost / len(choices),
+                    )
+                )
+            remaining = remaining[len(choices):]
+        return results

@@ -1,0 +1,318 @@
+"""Sample models on a task into the record store: the collector of a real run.
+
+Floor 2 of the runner. It turns (task, models, k, temperature, seed) into one
+:class:`~slmmux_run.sampling.client.SampleRequest` per (model, question), asks the
+:class:`~slmmux_run.data.records.RecordStore` which sample indices are still missing (the store is the
+cache: a rerun pays nothing twice), sends only those through the async
+:class:`~slmmux_run.sampling.client.Client`, extracts and grades each text with the task's own extractor
+and grader, and appends each (model, question)'s new records in ONE write, so a killed run leaves
+a question complete or absent. Samples refused by the budget (never sent) are not stored.
+
+A model's API decides its prompt style: chat endpoints get the task's chat prompt, plain
+completion endpoints (base models such as Gemma-3-270M) its 2-shot completion prompt. The prompt
+version, the extractor version and rule, the grade, the usage, the latency and the seed sent are
+kept in every record.
+
+Example (no network: the plan only):
+  >>> from slmmux_run.sampling.config import parse_config
+  >>> config = parse_config({"models": {"m": {"base_url": "http://127.0.0.1:1", "model": "x"}}})
+  >>> plan = plan_requests({"m": build_task("arithmetic", "chat", {"n_questions": 2})}, 3, 0.7, 1)
+  >>> len(plan), plan[0].request.samples, plan[0].prompt_version
+  (2, 3, 'arithmetic-chat/1')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from slmmux_run.sampling.arithmetic import make_arithmetic_task, make_preset_task
+from slmmux_run.sampling.client import Client, SampleRequest, SampleResult, estimate_requests
+from slmmux_run.sampling.config import RunnerConfig
+from slmmux_run.errors import UserError
+from slmmux_run.data.records import Record, RecordKey, RecordStore
+from slmmux_run.sampling.spending import SpendEstimate
+from slmmux_run.sampling.tasks import (
+    Item,
+    Task,
+    gpqa_task,
+    gsm8k_task,
+    math_task,
+    mmlu_pro_task,
+    numeric_task,
+)
+
+__all__ = [
+    "TASKS",
+    "CollectSummary",
+    "QuestionRequest",
+    "build_task",
+    "collect",
+    "collect_question",
+    "estimate_plan",
+    "keys_of",
+    "plan_requests",
+    "question_seed",
+    "style_of",
+    "to_records",
+]
+
+TASKS = ("arithmetic", "gsm8k-500", "math-500", "mmlu-pro", "gpqa", "numeric")
+
+
+def style_of(config: RunnerConfig, model: str) -> str:
+    """Prompt style for a model: ``"chat"`` for chat endpoints, else ``"completion"``."""
+    return "chat" if config.model(model).api == "chat" else "completion"
+
+
+def build_task(name: str, style: str, options: Mapping[str, Any] | None = None) -> Task:
+    """A task by name, in one prompt style.
+
+    Args:
+      name: one of :data:`TASKS`.
+      style: ``"chat"`` or ``"completion"``.
+      options: task options. ``arithmetic``: ``n_questions`` (default 80), ``task_seed``
+        (default 0), and either ``preset`` or ``digits``/``steps``/``ops``/``distractors``/
+        ``wrapper``. Shared-data tasks: ``n_questions``, ``mode``, ``data_dir``; ``mmlu-pro``:
+        ``categories``; ``gpqa`` and ``numeric``: ``file`` (required).
+
+    Raises:
+      UserError: for an unknown task, a missing file option or a style the task lacks.
+    """
+    options = dict(options or {})
+    n_questions = options.get("n_questions")
+    mode = options.get("mode", "robust")
+    data_dir = options.get("data_dir")
+    if name == "arithmetic":
+        count = 80 if n_questions is None else int(n_questions)
+        seed = int(options.get("task_seed", 0))
+        if options.get("preset"):
+            return make_preset_task(options["preset"], count, seed, style)
+        return make_arithmetic_task(
+            count, seed, int(options.get("digits", 1)), int(options.get("steps", 1)),
+            int(options.get("distractors", 0)), tuple(options.get("ops", "+")),
+            options.get("wrapper"), style,
+        )  # fmt: skip
+    if name == "gsm8k-500":
+        return gsm8k_task(mode, style, data_dir, n_questions)
+    if name == "numeric":
+        if not options.get("file"):
+            raise UserError("task numeric needs --file PATH (a JSON or JSONL file of problems)")
+        task = numeric_task(options["file"], style)
+        return task.head(n_questions) if n_questions else task
+    if style != "chat":
+        raise UserError(f"task {name} has only a chat prompt; serve the model with api = 'chat'")
+    if name == "math-500":
+        return math_task(mode, data_dir, n_questions)
+    if name == "mmlu-pro":
+        return mmlu_pro_task(mode, data_dir, options.get("categories"), n_questions)
+    if name == "gpqa":
+        if not options.get("file"):
+            raise UserError("task gpqa needs --file PATH (a JSON or JSONL file of questions)")
+        task = gpqa_task(options["file"], mode)
+        return task.head(n_questions) if n_questions else task
+    raise UserError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
+
+
+def question_seed(seed: int, model: str, question_id: str) -> int:
+    """The base seed of one (model, question): fixed by the run seed, distinct per question.
+
+    >>> question_seed(1, "m", "q1") == question_seed(1, "m", "q1") != question_seed(1, "m", "q2")
+    True
+    """
+    digest = hashlib.sha256(f"{seed}|{model}|{question_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+class QuestionRequest(NamedTuple):
+    """What to ask one model about one question.
+
+    Attributes:
+      task: the task (in the model's prompt style).
+      item: the question.
+      request: the k-sample request (model, prompt, temperature, seed, ...).
+      prompt_version: the prompt template version (part of every record key).
+    """
+
+    task: Task
+    item: Item
+    request: SampleRequest
+    prompt_version: str
+
+
+def plan_requests(
+    tasks: Mapping[str, Task],
+    samples: int,
+    temperature: float,
+    seed: int,
+    max_tokens: int = 64,
+) -> list[QuestionRequest]:
+    """One request per (question, model), questions outer so early questions finish first.
+
+    Args:
+      tasks: the task for each model name (in that model's prompt style); all must hold the
+        same question ids in the same order.
+      samples: k per (model, question).
+      temperature: sampling temperature.
+      seed: run seed; each (model, question) gets :func:`question_seed`.
+      max_tokens: completion limit per sample.
+    """
+    if samples < 1:
+        raise UserError(f"--samples must be >= 1, got {samples}")
+    names = list(tasks)
+    ids = [tuple(item.question_id for item in tasks[name].items) for name in names]
+    if any(other != ids[0] for other in ids[1:]):
+        raise UserError("the models' tasks do not hold the same questions")
+    plan = []
+    for index in range(len(ids[0]) if ids else 0):
+        for name in names:
+            task = tasks[name]
+            item = task.items[index]
+            rendered = task.render(item)
+            prompt: Any = rendered.prompt
+            if rendered.style == "chat":
+                prompt = tuple((m["role"], m["content"]) for m in rendered.messages or ())
+            request = SampleRequest(
+                model=name, prompt=prompt, samples=samples, temperature=temperature,
+                max_tokens=max_tokens, seed=question_seed(seed, name, item.question_id),
+                stop=tuple(rendered.stop),
+            )  # fmt: skip
+            plan.append(QuestionRequest(task, item, request, rendered.prompt_version))
+    return plan
+
+
+def keys_of(question: QuestionRequest) -> list[RecordKey]:
+    """The record keys of one planned (model, question), sample indices ``0..k-1``."""
+    request = question.request
+    return [
+        RecordKey(question.task.name, question.item.question_id, request.model,
+                  question.prompt_version, index)
+        for index in range(request.samples)
+    ]  # fmt: skip
+
+
+def estimate_plan(
+    config: RunnerConfig, plan: Sequence[QuestionRequest], store: RecordStore | None = None
+) -> SpendEstimate:
+    """Dry-run estimate of what is still missing (everything when ``store`` is None)."""
+    requests = []
+    for question in plan:
+        missing = len(store.missing(keys_of(question))) if store else question.request.samples
+        if missing:
+            requests.append(dataclasses.replace(question.request, samples=missing))
+    return estimate_requests(config, requests)
+
+
+def to_records(
+    question: QuestionRequest, results: Sequence[SampleResult], config: RunnerConfig
+) -> list[Record]:
+    """Extract, grade and wrap one (model, question)'s results; budget refusals are dropped."""
+    request, item, task = question.request, question.item, question.task
+    model = config.model(request.model)
+    records = []
+    for result in results:
+        if result.error_kind == "budget":
+            continue  # never sent: storing it would claim a sample that was not drawn
+        extra: dict[str, Any] = {
+            "gold": item.gold,
+            "finish_reason": result.finish_reason,
+            "system_fingerprint": result.system_fingerprint,
+            "cost": result.cost,
+            "error_kind": result.error_kind,
+            "base_seed": request.seed,
+        }
+        answer = None
+        if result.error is None and result.text is not None:
+            extraction = task.extract(result.text, item)
+            verdict = task.grade(extraction.answer, item)
+            answer = extraction.answer
+            extra.update(extraction.record_fields())
+            extra.pop("answer")
+            extra.update(correct=verdict.correct, grade_layer=verdict.layer,
+                         grade_detail=verdict.detail)  # fmt: skip
+        records.append(
+            Record(
+                task=task.name,
+                question_id=item.question_id,
+                model=request.model,
+                prompt_version=question.prompt_version,
+                sample_index=result.sample_index,
+                request={
+                    "model_id": model.model, "api": model.api,
+                    "temperature": request.temperature, "max_tokens": request.max_tokens,
+                    "seed": result.seed, "n": result.choices_requested,
+                    "stop": list(request.stop),
+                },  # fmt: skip
+                text=result.text,
+                answer=answer,
+                usage=None if result.usage is None else dataclasses.asdict(result.usage),
+                timing={
+                    "latency_seconds": result.latency_seconds,
+                    "attempts": result.attempts,
+                    "finished_at": time.time(),
+                },
+                error=result.error,
+                extra=extra,
+            )
+        )
+    return records
+
+
+@dataclass(frozen=True)
+class CollectSummary:
+    """What one collection call did.
+
+    Attributes:
+      planned: samples in the plan.
+      cached: samples already stored before the call (not requested again).
+      stored: new records stored that succeeded.
+      failed: new records stored with an error (retried by a later run).
+      not_sent: samples refused by the budget (not stored).
+    """
+
+    planned: int
+    cached: int
+    stored: int
+    failed: int
+    not_sent: int
+
+
+async def collect_question(
+    client: Client, store: RecordStore, question: QuestionRequest, config: RunnerConfig
+) -> tuple[int, int, int, int]:
+    """Draw one (model, question)'s missing samples and store them in one append.
+
+    Returns:
+      (already stored, new successes, new failures, refused by the budget).
+    """
+    missing = store.missing(keys_of(question))
+    if not missing:
+        return question.request.samples, 0, 0, 0
+    indices = [key.sample_index for key in missing]
+    results = await client.sample(question.request, indices)
+    records = to_records(question, results, config)
+    await store.append_many_async(records)
+    failed = sum(record.error is not None for record in records)
+    return question.request.samples - len(missing), len(records) - failed, failed, (
+        len(results) - len(records)
+    )
+
+
+async def collect(
+    client: Client, store: RecordStore, plan: Sequence[QuestionRequest]
+) -> CollectSummary:
+    """Draw every missing sample of ``plan`` and store it (see the module docstring).
+
+    Requests run concurrently; the client's limits bound how many are in flight.
+    """
+    parts = await asyncio.gather(
+        *(collect_question(client, store, question, client.config) for question in plan)
+    )
+    totals = [sum(part[i] for part in parts) for i in range(4)]
+    planned = sum(question.request.samples for question in plan)
+    return CollectSummary(planned, *totals)

@@ -1,0 +1,1 @@
+"""Closed forms, bounds, symbolic derivations and the paper's theoretical claims."""

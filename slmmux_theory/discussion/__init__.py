@@ -1,0 +1,1 @@
+"""Discussion: the groupthink (debate) model, its NumPyro fit and its measures."""

@@ -1,0 +1,1 @@
+"""Engines: exact enumeration, Monte Carlo, replay of recorded samples, sharding over questions."""

@@ -1,0 +1,1 @@
+"""Inference: the Bayesian answer model, its posterior predictive, checks and unseen-question laws."""

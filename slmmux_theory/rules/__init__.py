@@ -1,0 +1,1 @@
+"""Selection rules: how one question's sampled answers become one chosen answer."""
