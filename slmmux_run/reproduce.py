@@ -347,7 +347,8 @@ def _local_run_figure(rows, title):
 
 def _replay_local(record_path: Path, ks, out: Path, title: str):
     from slmmux_run.figures import save
-    from slmmux_run.orchestrate import load_records, replay_table
+    from slmmux_run.data.record_samples import load_records
+    from slmmux_run.orchestrate import replay_table
     from slmmux_run.data.records import RecordStore
 
     record_set = load_records(RecordStore(record_path).latest().values())

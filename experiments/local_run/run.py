@@ -33,7 +33,8 @@ from slmmux_run.sampling.client import Client
 from slmmux_run.sampling.collect import build_task, collect, estimate_plan, plan_requests
 from slmmux_run.commands.mux import failure_summary, format_table
 from slmmux_run.sampling.config import load_config
-from slmmux_run.orchestrate import REPLAY_RULES, ReplayRow, load_records, replay_table
+from slmmux_run.data.record_samples import load_records
+from slmmux_run.orchestrate import REPLAY_RULES, ReplayRow, replay_table
 from slmmux_run.data.records import RecordStore
 from slmmux_run.sampling.serve import local_server
 from slmmux_run.sampling.spending import Budget, format_estimate

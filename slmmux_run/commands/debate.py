@@ -57,9 +57,9 @@ from slmmux_run.sampling.discussion import (
     transcript_slots,
 )
 from slmmux_run.errors import UserError
+from slmmux_run.data.record_samples import load_records
 from slmmux_run.orchestrate import (
     exact_replay,
-    load_records,
     mean_and_standard_error,
     plug_in_prediction,
     validation_accuracy,

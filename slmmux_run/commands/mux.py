@@ -21,10 +21,10 @@ from slmmux_run.sampling.collect import collect, estimate_plan, plan_requests
 from slmmux_run.commands.collect import add_task_arguments, task_options, tasks_for_models
 from slmmux_run.sampling.config import load_config
 from slmmux_run.errors import UserError
+from slmmux_run.data.record_samples import load_records
 from slmmux_run.orchestrate import (
     REPLAY_RULES,
     live_model_switch,
-    load_records,
     mean_and_standard_error,
     replay_table,
 )

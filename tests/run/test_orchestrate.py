@@ -18,11 +18,11 @@ import slmmux_theory  # noqa: F401
 from slmmux_run.cli import main
 from slmmux_run.commands.mux import failure_summary
 from slmmux_run.errors import UserError
+from slmmux_run.data.record_samples import load_records
 from slmmux_run.orchestrate import (
     evaluation_folds,
     exact_replay,
     literal_replay,
-    load_records,
     mean_and_standard_error,
     replay_table,
 )

@@ -15,7 +15,7 @@ import pytest
 from slmmux_run.cli import main
 from slmmux_run.sampling.collect import build_task, plan_requests, question_seed
 from slmmux_run.errors import UserError
-from slmmux_run.orchestrate import load_records
+from slmmux_run.data.record_samples import load_records
 from slmmux_run.data.records import RecordStore
 from tests.run.faultserver import FaultPlan, answer_text, running_server
 
