@@ -16,6 +16,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--out", default="out/reproduce", help="output folder")
     parser.add_argument("--data-dir", default=None, help="shared data directory")
+    parser.add_argument("--experiments-dir", default=None,
+                        help="the committed experiments (default $SLMMUX_EXPERIMENTS_DIR, else "
+                             "the checkout's experiments/; steps that need it are skipped "
+                             "without one)")
     parser.add_argument("--steps", default=None, help=f"comma-separated subset of {','.join(STEPS)}")
     parser.add_argument("--quick", action="store_true", help="smaller grids (for tests)")
     parser.set_defaults(handler=run)
@@ -33,7 +37,8 @@ def run(args) -> int:
             raise UserError(f"--steps: unknown step(s) {unknown}; choose from {list(STEPS)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results = run_steps(Context(out=out, data_dir=args.data_dir, quick=args.quick), names)
+    results = run_steps(Context(out=out, data_dir=args.data_dir, quick=args.quick,
+                                 experiments=args.experiments_dir), names)
     rows = [row for result in results for row in result.summary]
     widths = [48, 46, 46, 56]
     header = ("claim", "paper", "ours-theory", "ours-real")

@@ -1,0 +1,68 @@
+"""``slmmux reproduce``: regenerate every figure and table from computation and stored records.
+
+Runner layer: the main job. Each step is a function ``step(context) -> StepResult`` that writes
+its figures and tables into the output folder and returns summary rows (claim · paper ·
+ours-theory · ours-real). The papers' values come from ``papers/`` (package data); "theory"
+values come from the exact engine applied to fitted or plug-in distributions; "real" values are
+exact replays of recorded real samples (the shared data and the package's own local runs, in
+the experiments folder: see :func:`~slmmux_run.reproduce.context.experiments_dir`). Steps whose
+inputs are missing say so and are skipped; nothing is typed in. The steps call library
+functions, never the command line.
+
+Modules: ``context`` (context, results, folders), ``claims`` (theory), ``samples`` (replay,
+ModelSwitch, search on the shared samples), ``pilot`` (held-out check, plan), ``groupthink``
+(debates), ``local`` (the local models' committed run and a fresh one).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from slmmux_run.reproduce.claims import step_theory
+from slmmux_run.reproduce.context import (
+    EXPERIMENTS_DIR_ENV,
+    Context,
+    StepResult,
+    SummaryRow,
+    experiments_dir,
+)
+from slmmux_run.reproduce.groupthink import step_groupthink
+from slmmux_run.reproduce.local import step_local_live, step_local_run
+from slmmux_run.reproduce.pilot import step_heldout, step_plan
+from slmmux_run.reproduce.samples import step_model_switch, step_replay, step_search
+
+__all__ = [
+    "EXPERIMENTS_DIR_ENV",
+    "STEPS",
+    "Context",
+    "StepResult",
+    "SummaryRow",
+    "experiments_dir",
+    "run_steps",
+]
+
+STEPS: dict[str, Callable[[Context], StepResult]] = {
+    "theory": step_theory,
+    "replay": step_replay,
+    "model-switch": step_model_switch,
+    "search": step_search,
+    "heldout": step_heldout,
+    "plan": step_plan,
+    "groupthink": step_groupthink,
+    "local-run": step_local_run,
+    "local-live": step_local_live,
+}
+
+
+def run_steps(context: Context, names=None, log=print) -> list[StepResult]:
+    """Run the named steps (default all) in order; a failing step is reported, not hidden."""
+    results = []
+    for name in names or list(STEPS):
+        start = time.perf_counter()
+        log(f"[reproduce] {name} ...")
+        result = STEPS[name](context)
+        result.seconds = time.perf_counter() - start
+        log(f"[reproduce] {name}: {result.seconds:.1f} s" + (f" ({result.note})" if result.note else ""))
+        results.append(result)
+    return results

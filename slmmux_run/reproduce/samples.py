@@ -1,0 +1,214 @@
+"""Reproduce steps on the shared 13-model GSM8K samples: replay, ModelSwitch, the paper's search.
+
+Runner layer: each step reads the sample set once (through the context), hands counts to the
+theory's exact engine and search, and writes a JSON table, a figure beside the papers' values
+(from ``papers/``) and its summary rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+
+from slmmux_run.reproduce.context import (
+    Context,
+    StepResult,
+    SummaryRow,
+    format_value,
+    paper_value,
+)
+
+__all__ = ["step_model_switch", "step_replay", "step_search"]
+
+
+def _pairs(num_models):
+    return list(itertools.combinations(range(num_models), 2))
+
+
+def step_replay(context: Context) -> StepResult:
+    """SLM-MUX vs Agent Forest vs self-consistency on the real 13-model samples, k = 1..5."""
+    import slmmux_theory  # noqa: F401
+    from slmmux_run.figures import PAPER_MARK, figure, save
+    from slmmux_run.heldout import default_priority
+    from slmmux_run.data.papers import load_table, select
+    from slmmux_theory.distributions import compact_slots_per_model
+    from slmmux_theory.engines.exact import (
+        hypergeometric_counts,
+        multinomial_counts,
+        mux_levels,
+        mux_subset_accuracy,
+        pooled_vote_pairs_exact,
+        self_consistency_accuracy_exact,
+    )
+
+    sample_set = context.samples()
+    if sample_set is None:
+        return StepResult("replay", note=context.cache.get("samples_error", "data missing"))
+    counts = sample_set.counts
+    pairs = _pairs(sample_set.num_models)
+    priority = default_priority(counts)
+    freq = counts / counts.sum(-1, keepdims=True)
+    ks = range(1, 6)
+    curves = {"real": {}, "theory": {}}
+    for label, law, array in [("real", hypergeometric_counts, counts),
+                              ("theory", multinomial_counts, freq)]:
+        for k in ks:
+            everyone = law(compact_slots_per_model(array), k)
+            mux = np.asarray(mux_subset_accuracy(mux_levels(everyone), np.array(pairs), priority))
+            sc = np.asarray(self_consistency_accuracy_exact(everyone)).mean(axis=1)
+            kind = "hypergeometric" if law is hypergeometric_counts else "multinomial"
+            forest = pooled_vote_pairs_exact(np.stack([array[list(p)] for p in pairs]), k, kind).mean(axis=1)
+            best_single = np.array([max(sc[a], sc[b]) for a, b in pairs])
+            curves[label][k] = {
+                "slm-mux": mux.mean(axis=1), "agent-forest": forest, "best-single-sc": best_single,
+            }
+    table = {
+        label: {str(k): {rule: float(100 * v.mean()) for rule, v in rules.items()}
+                for k, rules in by_k.items()}
+        for label, by_k in curves.items()
+    }
+    out = context.step_dir("replay")
+    (out / "replay_pairs.json").write_text(json.dumps({
+        "models": list(sample_set.models), "pairs": pairs, "mean_over_pairs_percent": table,
+        "per_pair_percent": {str(k): {rule: (100 * v).round(3).tolist() for rule, v in r.items()}
+                             for k, r in curves["real"].items()},
+    }, indent=1))
+    fig, (left, right) = figure(1, 2)
+    for rule in ("slm-mux", "agent-forest", "best-single-sc"):
+        left.plot(list(ks), [table["real"][str(k)][rule] for k in ks], marker="o", label=f"{rule} (real replay)")
+        left.plot(list(ks), [table["theory"][str(k)][rule] for k in ks], linestyle=":", color="grey")
+    left.set_xlabel("samples per model k")
+    left.set_ylabel("accuracy (%), mean over the 78 pairs")
+    left.set_title("13 real models, GSM8K train (250 q)")
+    left.legend()
+    rows = select(load_table("A10-samples_per_model"), benchmark="GSM8K", setting="Group 2",
+                  quantity="accuracy")
+    for series, marker in (("SLM-MUX", "*"), ("Agent Forest", "P")):
+        points = [(float(r.x), float(r.value)) for r in rows if r.series == series]
+        xs, ys = zip(*sorted(points))
+        right.plot(xs, ys, marker=marker, linestyle="-", color="black", alpha=0.7,
+                   label=f"paper: {series}, GSM8K Group 2")
+    right.set_xlabel("samples per model k")
+    right.set_ylabel("accuracy (%)")
+    right.set_title("paper's GSM8K test curves (A.10), other models")
+    right.legend()
+    fig.tight_layout()
+    figure_path = save(fig, out / "replay_vs_paper.png")
+    del PAPER_MARK
+    gap = lambda label, k: table[label][str(k)]["slm-mux"] - table[label][str(k)]["agent-forest"]  # noqa: E731
+    paper_k2 = paper_value("A11-SLM-Mux_vs_af_comparison", benchmark="GSM8K", quantity="delta", x="2")
+    paper_best = paper_value("A11-SLM-Mux_vs_af_comparison", benchmark="GSM8K", quantity="delta", x="best")
+    summary = [
+        SummaryRow("SLM-MUX − Agent Forest at k = 2 (pairs)", f"+{format_value(paper_k2)} pp (GSM8K test, Group 2)",
+                   f"{gap('theory', 2):+.2f} pp (plug-in π)", f"{gap('real', 2):+.2f} pp (mean of 78 pairs)"),
+        SummaryRow("SLM-MUX − Agent Forest at larger k", f"+{format_value(paper_best)} pp (best k)",
+                   f"{gap('theory', 5):+.2f} pp at k=5", f"{gap('real', 5):+.2f} pp at k=5"),
+    ]
+    return StepResult("replay", figures=[figure_path], tables=[out / "replay_pairs.json"], summary=summary)
+
+
+def step_model_switch(context: Context) -> StepResult:
+    """ModelSwitch's early-stopping saving and accuracy on real pairs (4 + 4 samples)."""
+    import slmmux_theory  # noqa: F401
+    from slmmux_run.figures import figure, save
+    from slmmux_theory.engines.exact import (
+        by_question_width,
+        exact_accuracy,
+        hypergeometric_counts,
+        model_switch_exact,
+        multinomial_counts,
+    )
+    from slmmux_theory.rules.base import SwitchConfig
+
+    sample_set = context.samples()
+    if sample_set is None:
+        return StepResult("model-switch", note=context.cache.get("samples_error", "data missing"))
+    counts = sample_set.counts
+    accuracy = counts[..., 0].sum(1) / counts.sum((1, 2))
+    weakest = np.argsort(accuracy)[: 4 if context.quick else 6]
+    pairs = list(itertools.combinations(sorted(weakest.tolist()), 2))
+    budget = 4
+    rows = []
+    config = SwitchConfig(weighting="plain")
+    for a, b in pairs:
+        pair = counts[[a, b]]
+        freq = pair / pair.sum(-1, keepdims=True)
+        record = {"models": [sample_set.models[a], sample_set.models[b]]}
+        for label, array, law in [("real", pair, hypergeometric_counts),
+                                  ("theory", freq, multinomial_counts)]:
+            def switch(group, law=law):
+                result = model_switch_exact(law(group, budget), config=config)
+                return np.stack([result.per_question, result.expected_samples], axis=1)
+
+            per_question = by_question_width(array, switch)
+            mux = by_question_width(array, lambda g, law=law: exact_accuracy("slm-mux", law(g, budget)).per_question)
+            record[label] = {
+                "switch_accuracy": float(per_question[:, 0].mean()),
+                "expected_samples": float(per_question[:, 1].mean()),
+                "saving": float(1 - per_question[:, 1].mean() / (2 * budget)),
+                "slm_mux_accuracy": float(mux.mean()),
+            }
+        rows.append(record)
+    out = context.step_dir("model_switch")
+    (out / "model_switch_pairs.json").write_text(json.dumps(rows, indent=1))
+    fig, ax = figure()
+    ax.scatter([r["real"]["expected_samples"] for r in rows],
+               [100 * r["real"]["switch_accuracy"] for r in rows], label="ModelSwitch (real replay)")
+    ax.scatter([2 * budget] * len(rows), [100 * r["real"]["slm_mux_accuracy"] for r in rows],
+               marker="s", label=f"SLM-MUX, 2 x {budget} samples (real replay)")
+    ax.set_xlabel("expected samples per question")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("ModelSwitch early stopping on pairs of the weakest real models")
+    ax.legend()
+    figure_path = save(fig, out / "model_switch_pairs.png")
+    paper_saving = paper_value("B05-close_source_efficiency", benchmark="mean", setting="Closed-source",
+                          quantity="sample saving")
+    mean = lambda label, key: float(np.mean([r[label][key] for r in rows]))  # noqa: E731
+    summary = [SummaryRow(
+        "ModelSwitch sample saving (2 models)",
+        f"{format_value(paper_saving, 2)} % (closed-source mean, 2 x 16)",
+        f"{100 * mean('theory', 'saving'):.1f} % (plug-in π, 2 x {budget})",
+        f"{100 * mean('real', 'saving'):.1f} % (replay, {len(rows)} pairs, 2 x {budget})",
+    )]
+    return StepResult("model-switch", figures=[figure_path], tables=[out / "model_switch_pairs.json"],
+                      summary=summary)
+
+
+def step_search(context: Context) -> StepResult:
+    """The paper's search objective on the real 13-model samples beside the paper's A.7."""
+    from slmmux_run.figures import figure, save
+    from slmmux_run.data.papers import load_table, select
+    from slmmux_theory.planning.search import SearchConfig, search_subsets
+
+    sample_set = context.samples()
+    if sample_set is None:
+        return StepResult("search", note=context.cache.get("samples_error", "data missing"))
+    validation = sample_set.select(samples=slice(0, 3)).counts
+    config = SearchConfig(contradiction_normalization="per_union_correct", contradiction_weight=1.0)
+    result = search_subsets(validation, min_size=1, max_size=3 if context.quick else 5, config=config)
+    table = [{"K": len(c.subset), "models": [sample_set.models[m] for m in c.subset],
+              "union": c.union_accuracy, "score": c.objective, "penalty": c.penalty} for c in result.best]
+    out = context.step_dir("search")
+    (out / "search_real.json").write_text(json.dumps(table, indent=1))
+    fig, ax = figure()
+    ks = [row["K"] for row in table]
+    ax.plot(ks, [row["union"] for row in table], marker="o", label="union (13 real models, GSM8K train)")
+    ax.plot(ks, [row["score"] for row in table], marker="o", label="score (real)")
+    paper = select(load_table("A07-search_objectives"), benchmark="GSM8K")
+    for quantity, marker in (("union", "*"), ("score", "P")):
+        points = sorted((float(r.x), float(r.value)) for r in paper if r.quantity == quantity)
+        if points:
+            xs, ys = zip(*points)
+            ax.plot(xs, ys, marker=marker, color="black", linestyle="--", alpha=0.7,
+                    label=f"paper {quantity} (GSM8K, 5 other SLMs)")
+    ax.set_xlabel("subset size K")
+    ax.set_ylabel("fraction of questions")
+    ax.set_title("Search objective (λ = 1, penalty per union-correct)")
+    ax.legend()
+    figure_path = save(fig, out / "search_vs_paper.png")
+    peak = max(table, key=lambda row: row["score"])["K"]
+    summary = [SummaryRow("search score peaks at K = 2", "K = 2 on all three benchmarks", "—",
+                          f"K = {peak} on the 13 real models")]
+    return StepResult("search", figures=[figure_path], tables=[out / "search_real.json"], summary=summary)
