@@ -6,7 +6,6 @@ files are typed in from the shared data README, which was produced independently
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -555,9 +554,8 @@ def test_data_summary_script_on_fixture(tmp_path):
         fixture("samples_good.jsonl").read_bytes()
     )
     result = subprocess.run(
-        [sys.executable, str(REPO / "experiments" / "data_summary.py"),
-         "--data-dir", str(tmp_path / "data")],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60,
+        [sys.executable, "-m", "experiments.data_summary.run", "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
     )
     assert result.returncode == 0, result.stderr
     # m-b: accuracy 7/12; q "2" has 4 identical of 4; majority: q "0" (0 twice vs 70 once) and

@@ -30,7 +30,7 @@ import time
 import jax
 import numpy as np
 
-import slmmux_theory  # noqa: F401  (enables x64)
+from slmmux_theory.precision import enable_x64
 from slmmux_run.data.datasets import load_samples
 from slmmux_run.data.paths import data_file
 from slmmux_theory.inference.answer_model import AnswerModelConfig, fit_answer_model
@@ -101,6 +101,7 @@ def print_ablations(args, counts, key, check_key, full_fit):
 
 
 def main(argv=None) -> int:
+    enable_x64()  # the theory computes in float64
     args = parse_arguments(argv)
     sample_set = load_samples(data_file(SAMPLES_FILE, args.data_dir))
     if args.max_questions is not None:

@@ -20,7 +20,7 @@ from collections import Counter
 import jax
 import numpy as np
 
-import slmmux_theory  # noqa: F401
+from slmmux_theory.precision import enable_x64
 from slmmux_theory.engines.exact import multinomial_counts, mux_levels, mux_subset_accuracy
 
 NUM_MODELS, NUM_QUESTIONS, NUM_ANSWERS, MAX_SUBSET = 13, 250, 6, 4
@@ -69,6 +69,7 @@ def python_mux(probs_per_model, k):
 
 
 def main(argv=None):
+    enable_x64()  # the theory computes in float64
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--python-cells", type=int, default=40, help="cells timed in Python")
     parser.add_argument("--repeats", type=int, default=3)

@@ -38,6 +38,7 @@ from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from slmmux_theory.discussion.model import PhaseGrid, phase_grid  # noqa: E402
+from slmmux_theory.precision import enable_x64  # noqa: E402
 
 __all__ = ["compute", "main", "phase_figure", "summary_rows"]
 
@@ -126,6 +127,7 @@ def phase_figure(grids: list[PhaseGrid], ratios: list[float]) -> Figure:
 
 
 def main(argv: list[str] | None = None) -> int:
+    enable_x64()  # the theory computes in float64
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--grid-size", type=int, default=19)
     parser.add_argument("--conformities", default="0.25,0.5,1")
