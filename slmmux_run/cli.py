@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 2
+    # The program, not an import, sets the precision (after parsing: --help stays instant).
+    from slmmux_theory.precision import enable_x64
+
+    enable_x64()
     try:
         return int(args.handler(args) or 0)
     except UserError as error:

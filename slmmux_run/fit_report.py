@@ -13,7 +13,6 @@ import time
 import jax
 import numpy as np
 
-import slmmux_theory  # noqa: F401  (enables x64)
 from slmmux_theory.inference.answer_model import fit_answer_model
 from slmmux_theory.inference.checks import predictive_check
 from slmmux_theory.inference.predict import (

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-import slmmux_theory  # noqa: F401
 from slmmux_theory.distributions import compact_slots_per_model
 from slmmux_theory.engines.exact import (
     hypergeometric_counts,

@@ -30,7 +30,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import slmmux_theory  # noqa: F401  (enables float64)
 from slmmux_theory.distributions import compact_slots
 from slmmux_theory.engines.exact import exact_accuracy, hypergeometric_counts, multinomial_counts
 from slmmux_theory.rules.base import (

@@ -43,7 +43,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import slmmux_theory  # noqa: F401  (enables x64)
 from slmmux_theory.planning.budget import fixed_cost, pareto_front
 from slmmux_theory.engines.exact import (
     MuxLevels,

@@ -62,7 +62,6 @@ def write_theory_claims(out) -> TheoryClaims:
     """Compute the claim rows and the voting curves; write the JSON table and the figure."""
     import numpy as np
 
-    import slmmux_theory  # noqa: F401
     from slmmux_run.figures import save
     from slmmux_theory.closed.claims import categorical_with_dispersion, theory_claim_rows
     from slmmux_theory.closed.closed_forms import binomial_majority_accuracy

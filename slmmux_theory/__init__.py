@@ -9,19 +9,14 @@ accuracy), ``montecarlo``, ``closed_forms``, ``symbolic``, ``bounds``, ``claims`
 unseen questions), ``groupthink`` and ``groupthink_fit`` (discussion), ``sharding``.
 """
 
-import jax
-
-# Exact accuracies are compared to 1e-9 and summed over thousands of count vectors.
-jax.config.update("jax_enable_x64", True)
-
-from slmmux_theory.distributions import (  # noqa: E402
+from slmmux_theory.distributions import (
     AnswerDistribution,
     compact_slots,
     compact_slots_per_model,
     from_counts,
     from_probabilities,
 )
-from slmmux_theory.rules.base import (  # noqa: E402
+from slmmux_theory.rules.base import (
     MuxConfig,
     SwitchConfig,
     model_switch_select,
@@ -31,7 +26,7 @@ from slmmux_theory.rules.base import (  # noqa: E402
     pooled_vote,
     tie_priority,
 )
-from slmmux_theory.engines.exact import (  # noqa: E402
+from slmmux_theory.engines.exact import (
     CountDistribution,
     ExactResult,
     exact_accuracy,
@@ -44,8 +39,8 @@ from slmmux_theory.engines.exact import (  # noqa: E402
     pooled_vote_accuracy_exact,
     self_consistency_accuracy_exact,
 )
-from slmmux_theory.engines.montecarlo import MonteCarloResult, monte_carlo_accuracy  # noqa: E402
-from slmmux_theory.closed.closed_forms import (  # noqa: E402
+from slmmux_theory.engines.montecarlo import MonteCarloResult, monte_carlo_accuracy
+from slmmux_theory.closed.closed_forms import (
     binomial_majority_accuracy,
     dispersed_plurality_accuracy,
     plurality_accuracy,
@@ -53,12 +48,14 @@ from slmmux_theory.closed.closed_forms import (  # noqa: E402
     voting_helps,
     voting_helps_threshold,
 )
-from slmmux_theory.closed.bounds import MuxAccuracyBounds, mux_accuracy_bounds  # noqa: E402
+from slmmux_theory.closed.bounds import MuxAccuracyBounds, mux_accuracy_bounds
+from slmmux_theory.precision import Float64Required, enable_x64, require_x64, x64_enabled
 
 __all__ = [
     "AnswerDistribution",
     "CountDistribution",
     "ExactResult",
+    "Float64Required",
     "MonteCarloResult",
     "MuxAccuracyBounds",
     "MuxConfig",
@@ -67,6 +64,7 @@ __all__ = [
     "compact_slots",
     "compact_slots_per_model",
     "dispersed_plurality_accuracy",
+    "enable_x64",
     "exact_accuracy",
     "from_counts",
     "from_probabilities",
@@ -86,8 +84,10 @@ __all__ = [
     "pooled_vote",
     "pooled_vote_accuracy_exact",
     "pooled_vote_binary_accuracy",
+    "require_x64",
     "self_consistency_accuracy_exact",
     "tie_priority",
     "voting_helps",
     "voting_helps_threshold",
+    "x64_enabled",
 ]

@@ -27,6 +27,7 @@ from slmmux_run.commands.debate import complete_discussions, halves, sample_answ
 from slmmux_run.sampling.discussion import TranscriptStore, transcript_slots
 from slmmux_run.data.records import RecordStore
 from slmmux_theory.discussion.model import discussion_params, last_peer_weights, next_answer_probabilities
+from slmmux_theory.precision import enable_x64
 
 HERE = Path(__file__).resolve().parent
 BINS = ((0.0, 0.3), (0.3, 0.7), (0.7, 1.01))
@@ -94,6 +95,7 @@ def logistic_slope(switched, log_confidence, offset, clusters):
 
 
 def main() -> None:
+    enable_x64()  # the theory computes in float64
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoothing", type=float, default=0.01)
     args = parser.parse_args()

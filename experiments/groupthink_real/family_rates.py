@@ -29,6 +29,7 @@ import numpy as np
 from slmmux_run.commands.debate import complete_discussions, sample_answers
 from slmmux_run.sampling.discussion import TranscriptStore, transcript_slots
 from slmmux_run.data.records import RecordStore
+from slmmux_theory.precision import enable_x64
 
 HERE = Path(__file__).resolve().parent
 STUDIES = {"easy": HERE, "easy-word": HERE / "transfer", "medium": HERE / "blind_medium"}
@@ -69,6 +70,7 @@ def family_rates(folder: Path) -> dict:
 
 
 def main(argv=None) -> int:
+    enable_x64()  # the theory computes in float64
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(HERE / "family_rates.json"))
     args = parser.parse_args(argv)

@@ -22,12 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from slmmux_run import plan as planning  # noqa: E402
 from slmmux_theory.engines.exact import MuxLevels, mux_subset_accuracy  # noqa: E402
 from slmmux_theory.planning.search import all_subsets  # noqa: E402
+from slmmux_theory.precision import enable_x64  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import K, load  # noqa: E402
 
 
 def main() -> int:
+    enable_x64()  # the theory computes in float64
     for dataset in ("samples13", "routerdc7"):
         full, _, _ = load(dataset)
         models, num_questions, _ = full.shape

@@ -40,6 +40,7 @@ from slmmux_run import plan as planning  # noqa: E402
 from slmmux_run.data.datasets import correctness_to_counts, load_correctness, load_samples  # noqa: E402
 from slmmux_run.data.paths import data_file  # noqa: E402
 from slmmux_theory.planning.search import SearchConfig, all_subsets, search_subsets  # noqa: E402
+from slmmux_theory.precision import enable_x64  # noqa: E402
 
 K = 3
 BUDGETS = (3, 6, 9)
@@ -207,6 +208,7 @@ def table(rows) -> str:
 
 
 def main(argv=None) -> int:
+    enable_x64()  # the theory computes in float64
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=0,

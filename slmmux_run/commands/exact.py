@@ -108,7 +108,6 @@ def run(args) -> int:
     import jax
     import numpy as np
 
-    import slmmux_theory  # noqa: F401
     from slmmux_theory.engines.exact import exact_accuracy
     from slmmux_theory.engines.montecarlo import monte_carlo_accuracy
     from slmmux_theory.rules.base import MuxConfig, SwitchConfig, mux_preset

@@ -1,4 +1,4 @@
-"""Stored records -> one :class:`~slmmux_run.data.datasets.SampleSet` (the records loader).
+"""Stored records -> one :class:`~slmmux_run.data.sample_set.SampleSet` (the records loader).
 
 Data layer of the runner (``slmmux_run.data``): reads what ``slmmux collect`` wrote (one
 :class:`~slmmux_run.data.records.Record` per (task, question, model, prompt version, sample)) into
@@ -18,17 +18,17 @@ Example:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from slmmux_run.data.datasets import MISSING_SAMPLE, PADDING_LABEL, SampleSet
 from slmmux_run.data.records import Record
+from slmmux_run.data.sample_set import MISSING_SAMPLE, SampleSet
+from slmmux_run.data.slots import SampleAnswer, build_sample_set
 from slmmux_run.errors import UserError
 
-__all__ = ["RecordSet", "load_records"]
+__all__ = ["RecordSet", "load_records", "sample_answer"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,26 +58,29 @@ class RecordSet:
         return self.sample_set.samples == MISSING_SAMPLE
 
 
-def _is_correct(record: Record, gold: str | None) -> bool:
-    graded = record.extra.get("correct")
-    if graded is not None:
-        return bool(graded)
-    return record.answer is not None and gold is not None and record.answer == gold
-
-
 def load_records(
-    records: Iterable[Record], task: str | None = None, models: Sequence[str] | None = None
+    records: Iterable[Record],
+    task: str | None = None,
+    models: Sequence[str] | None = None,
+    *,
+    source: str = "records",
 ) -> RecordSet:
     """Build slot arrays from records (use ``RecordStore(path).latest().values()``).
+
+    Slots come from :func:`slmmux_run.data.slots.build_sample_set`; a record is correct by
+    :func:`slmmux_run.data.slots.is_correct` with the grader's ``extra.correct`` as verdict.
+    Questions keep their order of first appearance.
 
     Args:
       records: at most one record per key (a later success supersedes a failure upstream).
       task: the task to keep; needed when the records hold several.
       models: models to keep, in this order; default all, in order of first appearance.
+      source: the file name used in error messages.
 
     Raises:
-      UserError: for several tasks without ``task``, an unknown model, or a model recorded
-        under several prompt versions.
+      UserError: for several tasks without ``task``, an unknown model, a model recorded
+        under several prompt versions, two golds on one question, or an ``extra.correct``
+        that is not a boolean.
     """
     records = list(records)
     tasks = sorted({r.task for r in records})
@@ -100,47 +103,15 @@ def load_records(
         if len(found) > 1:
             raise UserError(f"model {model!r} has records under prompt versions {found}")
         versions.append(found[0])
-    model_index = {m: i for i, m in enumerate(models)}
-    records = [r for r in records if r.model in model_index]
-    question_ids = list(dict.fromkeys(r.question_id for r in records))
-    question_index = {q: i for i, q in enumerate(question_ids)}
-    width = 1 + max(r.sample_index for r in records)
-    by_question: dict[int, list[Record]] = {}
-    for record in records:
-        by_question.setdefault(question_index[record.question_id], []).append(record)
-    # Per question: gold, and wrong strings by total frequency, then first appearance.
-    labels, wrong_slots = [], []
-    for q in range(len(question_ids)):
-        rows = sorted(by_question[q], key=lambda r: (model_index[r.model], r.sample_index))
-        gold = next((r.extra.get("gold") for r in rows if r.extra.get("gold") is not None), None)
-        wrong = Counter(
-            r.answer for r in rows if r.error is None and r.answer is not None
-            and not _is_correct(r, gold)
-        )  # fmt: skip
-        order = sorted(wrong, key=lambda a: -wrong[a])  # stable: first appearance breaks ties
-        labels.append([gold, *order])
-        wrong_slots.append({a: 1 + i for i, a in enumerate(order)})
-    num_answers = 2 + max(len(w) for w in wrong_slots)
-    abstain = num_answers - 1
-    samples = np.full((len(models), len(question_ids), width), MISSING_SAMPLE, dtype=np.int64)
-    failed = np.zeros(samples.shape, dtype=bool)
-    for q, rows in by_question.items():
-        gold = labels[q][0]
-        for r in rows:
-            m = model_index[r.model]
-            if r.error is not None:
-                slot, failed[m, q, r.sample_index] = abstain, True
-            elif r.answer is None:
-                slot = abstain
-            elif _is_correct(r, gold):
-                slot = 0
-            else:
-                slot = wrong_slots[q][r.answer]
-            samples[m, q, r.sample_index] = slot
-    slot_labels = tuple(
-        tuple(lab + [PADDING_LABEL] * (num_answers - 1 - len(lab)) + [None]) for lab in labels
-    )
-    sample_set = SampleSet(task, tuple(models), tuple(question_ids), slot_labels, samples,
-                           num_answers, None)  # fmt: skip
-    failed.setflags(write=False)
-    return RecordSet(sample_set, failed, tuple(versions))
+    chosen = set(models)
+    question_ids = list(dict.fromkeys(r.question_id for r in records if r.model in chosen))
+    built = build_sample_set(task, map(sample_answer, records), models=list(models),
+                             question_ids=question_ids, source=source)  # fmt: skip
+    return RecordSet(built.sample_set, built.failed, tuple(versions))
+
+
+def sample_answer(record: Record, line: int | None = None) -> SampleAnswer:
+    """One record as the slot builder's input (its gold and verdict from ``extra``)."""
+    extra = record.extra or {}
+    return SampleAnswer(record.model, record.question_id, record.sample_index, record.answer,
+                        extra.get("gold"), extra.get("correct"), record.error is not None, line)  # fmt: skip

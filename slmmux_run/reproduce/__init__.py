@@ -57,6 +57,9 @@ STEPS: dict[str, Callable[[Context], StepResult]] = {
 
 def run_steps(context: Context, names=None, log=print) -> list[StepResult]:
     """Run the named steps (default all) in order; a failing step is reported, not hidden."""
+    from slmmux_theory.precision import enable_x64
+
+    enable_x64()  # the main job is a program: every number is float64, as the CLI's
     results = []
     for name in names or list(STEPS):
         start = time.perf_counter()

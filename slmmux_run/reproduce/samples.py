@@ -29,7 +29,6 @@ def _pairs(num_models):
 
 def step_replay(context: Context) -> StepResult:
     """SLM-MUX vs Agent Forest vs self-consistency on the real 13-model samples, k = 1..5."""
-    import slmmux_theory  # noqa: F401
     from slmmux_run.figures import PAPER_MARK, figure, save
     from slmmux_run.heldout import default_priority
     from slmmux_run.data.papers import load_table, select
@@ -111,7 +110,6 @@ def step_replay(context: Context) -> StepResult:
 
 def step_model_switch(context: Context) -> StepResult:
     """ModelSwitch's early-stopping saving and accuracy on real pairs (4 + 4 samples)."""
-    import slmmux_theory  # noqa: F401
     from slmmux_run.figures import figure, save
     from slmmux_theory.engines.exact import (
         by_question_width,

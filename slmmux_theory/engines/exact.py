@@ -33,6 +33,7 @@ from scipy.special import gammaln as scipy_gammaln
 
 from slmmux_theory.closed.closed_forms import multinomial_count_vectors
 from slmmux_theory.distributions import validate_counts, validate_probabilities
+from slmmux_theory.precision import require_x64
 from slmmux_theory.rules.base import MuxConfig, SwitchConfig, tie_priority
 
 __all__ = [
@@ -126,6 +127,7 @@ def multinomial_counts(probs, k: int) -> CountDistribution:
     >>> [round(float(x), 3) for x in d.probs[0, 0]]
     [0.25, 0.5, 0.25]
     """
+    require_x64("the exact engine (multinomial_counts)")
     probs = jnp.asarray(validate_probabilities(probs))
     vectors = count_vectors(k, probs.shape[-1])
     return CountDistribution(
@@ -158,6 +160,7 @@ def hypergeometric_counts(pool_counts, k: int) -> CountDistribution:
     Raises:
       ValueError: when a (model, question) has fewer than k recorded samples.
     """
+    require_x64("the exact engine (hypergeometric_counts)")
     pool = validate_counts(pool_counts, name="pool_counts")
     totals = pool.sum(-1)
     if np.any(totals < k):

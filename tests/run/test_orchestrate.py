@@ -14,7 +14,6 @@ import jax
 import numpy as np
 import pytest
 
-import slmmux_theory  # noqa: F401
 from slmmux_run.cli import main
 from slmmux_run.commands.mux import failure_summary
 from slmmux_run.errors import UserError

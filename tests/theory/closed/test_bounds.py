@@ -9,7 +9,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import slmmux_theory  # noqa: F401  (enables float64)
 from slmmux_theory.closed import bounds as bounds_module
 from slmmux_theory.closed.bounds import mode_correct_probability, mux_accuracy_bounds, top_count_law
 

@@ -10,7 +10,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import slmmux_theory  # noqa: F401  (enables float64)
 from slmmux_theory.closed import closed_forms
 from slmmux_theory.closed.closed_forms import (
     TIE_CONVENTIONS,

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import slmmux_theory  # noqa: F401  (enables float64)
 from slmmux_theory.closed import symbolic
 from slmmux_theory.closed.closed_forms import (
     TIE_CONVENTIONS,

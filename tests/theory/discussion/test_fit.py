@@ -8,7 +8,6 @@ import scipy.special
 import scipy.stats
 from numpyro.infer.util import log_density
 
-import slmmux_theory  # noqa: F401  (enables x64)
 from slmmux_theory.discussion import model as gt
 from slmmux_theory.discussion import fit as gf
 

@@ -16,7 +16,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import slmmux_theory  # noqa: F401  (enables x64)
 from slmmux_theory.discussion import model as gt
 
 REPO = Path(__file__).resolve().parents[3]

@@ -6,7 +6,6 @@ import jax
 import numpy as np
 import pytest
 
-import slmmux_theory  # noqa: F401  (enables float64)
 from slmmux_theory.engines import exact
 from slmmux_theory.engines.exact import (
     count_vectors,

@@ -6,7 +6,6 @@ import jax
 import numpy as np
 import pytest
 
-import slmmux_theory  # noqa: F401
 from slmmux_theory.engines.exact import RULES, exact_accuracy
 from slmmux_theory.engines.montecarlo import monte_carlo_accuracy
 from slmmux_theory.rules.base import MuxConfig, SwitchConfig

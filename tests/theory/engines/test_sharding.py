@@ -10,6 +10,7 @@ SCRIPT = textwrap.dedent(
     """
     import jax, numpy as np
     import slmmux_theory
+    slmmux_theory.enable_x64()
     from slmmux_theory.engines.exact import multinomial_counts, mux_levels, mux_subset_accuracy, MuxLevels
     from slmmux_theory.engines.sharding import shard_questions, question_mesh
     assert len(jax.devices()) == 2, jax.devices()

@@ -9,7 +9,6 @@ import pytest
 from numpyro.infer.util import log_density
 from scipy import stats
 
-import slmmux_theory  # noqa: F401  (enables x64)
 from slmmux_theory.inference.answer_model import (
     AnswerModelConfig,
     _log_likelihood,

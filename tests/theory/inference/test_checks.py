@@ -4,7 +4,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import slmmux_theory  # noqa: F401  (enables x64)
 from slmmux_theory.inference.checks import (
     counts_from_samples,
     predictive_check,

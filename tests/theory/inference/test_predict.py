@@ -5,7 +5,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import slmmux_theory  # noqa: F401  (enables x64)
 from slmmux_theory.inference.answer_model import AnswerModelConfig, AnswerModelFit, prior_fit
 from slmmux_theory.inference.predict import (
     population_predictive_probs,

@@ -6,7 +6,6 @@ import jax
 import numpy as np
 import pytest
 
-import slmmux_theory  # noqa: F401  (enables x64)
 from slmmux_theory.inference import unseen
 
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-import slmmux_theory  # noqa: F401  (enables float64)
 from slmmux_theory.planning.budget import (
     fixed_cost,
     model_switch_expected_cost,

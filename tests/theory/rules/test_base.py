@@ -5,7 +5,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import slmmux_theory  # noqa: F401
 from slmmux_theory.rules.base import (
     MuxConfig,
     SwitchConfig,
