@@ -23,7 +23,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "check", help="held-out test: predict pair accuracies from some samples, observe on the rest"
     )
-    parser.add_argument("--samples", required=True, help="samples JSONL (schema of the 13-model GSM8K file)")
+    parser.add_argument("--records", "--samples", dest="records", required=True, metavar="FILE",
+                        help="shared samples file or records of 'slmmux collect' (JSONL or .gz)")
     parser.add_argument("--fit-samples", type=int, default=5, help="samples per model used to fit")
     parser.add_argument("--k", type=int, default=3, help="samples per model of the predicted rules")
     parser.add_argument("--predictor", default="hierarchical", choices=PREDICTORS)
@@ -112,7 +113,7 @@ def run_check(sample_set, *, fit_samples, k, predictor, method="svi", draws=100,
 
 
 def run(args) -> int:
-    from slmmux_run.data.datasets import load_samples
+    from slmmux_run.data.sample_files import load_sample_set
 
     from slmmux_run.heldout import HELDOUT_RULES
 
@@ -121,12 +122,12 @@ def run(args) -> int:
     if unknown:
         raise UserError(f"--rules: unknown rule(s) {unknown}; choose from {list(HELDOUT_RULES)}")
     models = args.models.split(",") if args.models else None
-    sample_set = load_samples(args.samples, models=models)
+    sample_set = load_sample_set(args.records, models=models)
     if args.questions:
         sample_set = sample_set.select(questions=list(range(min(args.questions, sample_set.num_questions))))
     result = run_check(sample_set, fit_samples=args.fit_samples, k=args.k, predictor=args.predictor,
                        method=args.method, draws=args.draws, rules=rules, seed=args.seed)
-    print(f"held-out test on {args.samples}: {sample_set.num_models} models x "
+    print(f"held-out test on {args.records}: {sample_set.num_models} models x "
           f"{sample_set.num_questions} questions, fit on {args.fit_samples} samples, k = {args.k}")
     print(f"{'rule':18} {'cells':>5} {'MAE (points)':>13} {'coverage':>9} {'plug-in MAE':>12}")
     for rule in rules:

@@ -7,60 +7,13 @@ import asyncio
 import sys
 
 from slmmux_run.sampling.client import Client
-from slmmux_run.sampling.collect import TASKS, build_task, collect, estimate_plan, plan_requests, style_of
+from slmmux_run.cli_args import add_task_arguments, task_options, tasks_for_models
+from slmmux_run.sampling.collect import collect, estimate_plan, plan_requests
 from slmmux_run.sampling.config import load_config
-from slmmux_run.errors import UserError
 from slmmux_run.data.records import RecordStore
 from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
 
-__all__ = ["add_task_arguments", "register", "run", "task_options", "tasks_for_models"]
-
-
-def add_task_arguments(parser: argparse.ArgumentParser) -> None:
-    """The task flags shared by ``collect`` and ``mux --live``."""
-    group = parser.add_argument_group("task")
-    group.add_argument("--task", choices=TASKS, required=False, help="the task to sample")
-    group.add_argument("--questions", type=int, default=None,
-                       help="number of questions (arithmetic default 80; others: all)")
-    group.add_argument("--preset", default=None,
-                       help="arithmetic preset: easy, easy-word, medium, medium-word, hard")
-    group.add_argument("--digits", type=int, default=1, help="arithmetic operand digits")
-    group.add_argument("--steps", type=int, default=1, help="arithmetic operations per problem")
-    group.add_argument("--ops", default="+", help="arithmetic operations, e.g. '+-'")
-    group.add_argument("--distractors", type=int, default=0, help="arithmetic distractors")
-    group.add_argument("--wrapper", choices=("bare", "word"), default=None,
-                       help="arithmetic wrapper")
-    group.add_argument("--task-seed", type=int, default=0, help="seed of the generated problems")
-    group.add_argument("--file", default=None, help="question file (gpqa, numeric)")
-    group.add_argument("--mode", choices=("robust", "reference"), default="robust",
-                       help="extraction mode")
-    group.add_argument("--categories", default=None, help="mmlu-pro categories, comma-separated")
-    group.add_argument("--data-dir", default=None, help="shared data directory")
-
-
-def task_options(args: argparse.Namespace) -> dict:
-    """Task options from the parsed flags (see :func:`slmmux_run.sampling.collect.build_task`)."""
-    return {
-        "n_questions": args.questions, "preset": args.preset, "digits": args.digits,
-        "steps": args.steps, "ops": args.ops, "distractors": args.distractors,
-        "wrapper": args.wrapper, "task_seed": args.task_seed, "file": args.file,
-        "mode": args.mode, "data_dir": args.data_dir,
-        "categories": args.categories.split(",") if args.categories else None,
-    }  # fmt: skip
-
-
-def tasks_for_models(config, task: str, options: dict, models: list[str]) -> dict:
-    """The task in each model's prompt style, built once per style."""
-    if not task:
-        raise UserError("--task is required")
-    by_style: dict[str, object] = {}
-    tasks = {}
-    for model in models:
-        style = style_of(config, model)
-        if style not in by_style:
-            by_style[style] = build_task(task, style, options)
-        tasks[model] = by_style[style]
-    return tasks
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -73,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", required=True, help="model config TOML")
     parser.add_argument("--models", required=True, help="model names, comma-separated")
-    parser.add_argument("--samples", type=int, default=5, help="samples per model and question")
+    parser.add_argument("--k", type=int, default=5, help="samples per model and question")
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--seed", type=int, default=0, help="run seed (per-question seeds)")
     parser.add_argument("--max-tokens", type=int, default=64, help="completion limit per sample")
@@ -92,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     for model in models:
         config.model(model)
     tasks = tasks_for_models(config, args.task, task_options(args), models)
-    plan = plan_requests(tasks, args.samples, args.temperature, args.seed, args.max_tokens)
+    plan = plan_requests(tasks, args.k, args.temperature, args.seed, args.max_tokens)
     store = RecordStore(args.out)
     print(format_estimate(estimate_plan(config, plan, store)))
     if args.dry_run:

@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from slmmux_run.commands.collect import add_task_arguments, task_options, tasks_for_models
+from slmmux_run.cli_args import add_task_arguments, task_options, tasks_for_models
 from slmmux_run.sampling.config import load_config
 from slmmux_run.sampling.discussion import (
     FAILURE_KINDS,

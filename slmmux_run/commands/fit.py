@@ -1,17 +1,24 @@
 """``slmmux fit``: fit the Bayesian answer model to a samples file; ``--check`` prints the
-posterior predictive checks (per model and per model pair, 90 % intervals)."""
+posterior predictive checks (per model and per model pair, 90 % intervals).
+
+``--records`` (alias ``--samples``) takes a shared samples file or a record file of
+``slmmux collect`` (see :func:`slmmux_run.data.sample_files.load_sample_set`).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from slmmux_run.cli_args import add_records_argument
+
 __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("fit", help="fit the Bayesian answer model (NUTS or SVI)")
-    parser.add_argument("--samples", required=True, help="samples JSONL (13-model GSM8K schema)")
+    add_records_argument(parser, alias=True)
+    parser.add_argument("--task-name", default=None, help="task in the records, when several")
     parser.add_argument("--method", default="svi", choices=("svi", "nuts"))
     parser.add_argument("--svi-steps", type=int, default=None,
                         help="SVI steps (default: the fit function's default)")
@@ -32,7 +39,7 @@ def run(args) -> int:
     import jax
     import numpy as np
 
-    from slmmux_run.data.datasets import load_samples
+    from slmmux_run.data.sample_files import load_sample_set
     from slmmux_run.fit_report import (
         load_average,
         population_check,
@@ -43,7 +50,7 @@ def run(args) -> int:
     from slmmux_run.errors import UserError
     from slmmux_theory.inference.answer_model import AnswerModelConfig
 
-    sample_set = load_samples(args.samples)
+    sample_set = load_sample_set(args.records, task=args.task_name)
     if args.questions:
         sample_set = sample_set.select(questions=list(range(min(args.questions, sample_set.num_questions))))
     counts = np.asarray(sample_set.counts)

@@ -1,4 +1,7 @@
-"""``slmmux mux``: apply the theory's rules to stored records, or sample on demand (``--live``).
+"""``slmmux mux``: apply the theory's rules to stored samples, or sample on demand (``--live``).
+
+``--records`` takes a record file of ``slmmux collect`` or a shared samples file (either schema,
+plain or ``.jsonl.gz``; see :func:`slmmux_run.data.sample_files.load_record_set`).
 
 Offline: literal replay of the first k recorded samples and the exact expectation over drawing k
 of them (see :mod:`slmmux_run.orchestrate`), accuracy ± standard error over the evaluation
@@ -18,10 +21,11 @@ from pathlib import Path
 
 from slmmux_run.sampling.client import Client
 from slmmux_run.sampling.collect import collect, estimate_plan, plan_requests
-from slmmux_run.commands.collect import add_task_arguments, task_options, tasks_for_models
+from slmmux_run.cli_args import add_records_argument, add_task_arguments, task_options, tasks_for_models
 from slmmux_run.sampling.config import load_config
 from slmmux_run.errors import UserError
 from slmmux_run.data.record_samples import load_records
+from slmmux_run.data.sample_files import load_record_set
 from slmmux_run.orchestrate import (
     REPLAY_RULES,
     live_model_switch,
@@ -42,12 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Replay orchestration rules on stored samples (literal first-k replay and "
         "exact expectation over k-subsets), or run them live with --live.",
     )
-    parser.add_argument("--records", required=True, help="record file (JSONL)")
+    add_records_argument(parser, help="records of 'slmmux collect' or a shared samples file "
+                         "(JSONL or .jsonl.gz); with --live, the record file sampled into")
     parser.add_argument("--rule", default="all",
                         help=f"comma-separated rules among {', '.join(REPLAY_RULES)}, or all")
     parser.add_argument("--k", default=None,
                         help="samples per model: one value, a list '1,3,5' or a range '1-5' "
-                        "(default: every k up to the recorded samples)")
+                        "(default: every k up to the recorded samples); with --live one value "
+                        f"(default {LIVE_K})")
     parser.add_argument("--models", default=None, help="models in order (default: all recorded)")
     parser.add_argument("--task-name", default=None, help="task in the records, when several")
     parser.add_argument("--validation-split", type=float, default=0.3,
@@ -61,13 +67,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     live = parser.add_argument_group("live")
     live.add_argument("--live", action="store_true", help="sample on demand through the client")
     live.add_argument("--config", default=None, help="model config TOML (live)")
-    live.add_argument("--samples", type=int, default=5, help="k for live sampling")
     live.add_argument("--temperature", type=float, default=0.7)
     live.add_argument("--max-tokens", type=int, default=64)
     live.add_argument("--max-requests", type=int, default=None)
     live.add_argument("--max-cost", type=float, default=None)
     add_task_arguments(parser)
     parser.set_defaults(handler=run)
+
+
+LIVE_K = 5
+"""Samples per model of ``mux --live`` without ``--k``."""
+
+
+def _live_k(text: str | None) -> int:
+    if text is None:
+        return LIVE_K
+    try:
+        value = int(text)
+    except ValueError:
+        raise UserError(f"--live samples one k: --k must be one integer, got {text!r}") from None
+    if value < 1:
+        raise UserError(f"--k must be >= 1, got {value}")
+    return value
 
 
 def _ks(text: str | None, recorded: int) -> list[int]:
@@ -142,11 +163,8 @@ def run(args: argparse.Namespace) -> int:
     """Replay (default) or run live."""
     if args.live:
         return _run_live(args)
-    store = RecordStore(args.records)
-    if not store.records:
-        raise UserError(f"record file {args.records} holds no records")
     models = args.models.split(",") if args.models else None
-    record_set = load_records(store.latest().values(), args.task_name, models)
+    record_set = load_record_set(args.records, task=args.task_name, models=models)
     ks = _ks(args.k, record_set.sample_set.num_samples)
     rows, split = replay_table(record_set, _rules(args.rule), ks,
                                validation_fraction=args.validation_split, seed=args.seed,
@@ -176,16 +194,17 @@ def _run_live(args: argparse.Namespace) -> int:
     tasks = tasks_for_models(config, args.task, task_options(args), models)
     store = RecordStore(args.records)
     budget = Budget(args.max_requests, args.max_cost)
+    k = _live_k(args.k)
     plan_by_model = {
-        name: plan_requests({name: tasks[name]}, args.samples, args.temperature, args.seed,
+        name: plan_requests({name: tasks[name]}, k, args.temperature, args.seed,
                             args.max_tokens)  # fmt: skip
         for name in models
     }
-    full = plan_requests(tasks, args.samples, args.temperature, args.seed, args.max_tokens)
+    full = plan_requests(tasks, k, args.temperature, args.seed, args.max_tokens)
     print(format_estimate(estimate_plan(config, full, store)) + " (at most)")
 
     async def main():
-        progress = ProgressReporter(len(full) * args.samples, stream=sys.stderr)
+        progress = ProgressReporter(len(full) * k, stream=sys.stderr)
         async with Client(config, budget=budget, progress=progress) as client:
             if rules == ["model-switch"]:
                 result = await live_model_switch(client, store, plan_by_model, models)
@@ -200,7 +219,7 @@ def _run_live(args: argparse.Namespace) -> int:
         record_set = load_records(
             (r for r in store.latest().values() if r.task == tasks[models[0]].name), None, models
         )
-        rows, split = replay_table(record_set, ["slm-mux"], [args.samples],
+        rows, split = replay_table(record_set, ["slm-mux"], [k],
                                    validation_fraction=args.validation_split, seed=args.seed,
                                    cross_fit=args.cross_fit)  # fmt: skip
         print(format_table(rows))

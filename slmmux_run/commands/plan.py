@@ -21,8 +21,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "plan", help="predict the best model subset and the models-vs-samples split from a pilot"
     )
-    parser.add_argument("--samples", required=True,
-                        help="samples JSONL (schema of the 13-model GSM8K file)")
+    parser.add_argument("--records", "--samples", dest="records", required=True, metavar="FILE",
+                        help="shared samples file or records of 'slmmux collect' (JSONL or .gz)")
     parser.add_argument("--pilot-questions", type=int, default=None,
                         help="questions in the pilot (default all)")
     parser.add_argument("--pilot-samples", type=int, default=None,
@@ -126,7 +126,7 @@ def run(args) -> int:
     import numpy as np
 
     from slmmux_run import plan as planning
-    from slmmux_run.data.datasets import load_samples
+    from slmmux_run.data.sample_files import load_sample_set
 
     sizes = _int_list(args.subset_sizes, "--subset-sizes")
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
@@ -140,10 +140,10 @@ def run(args) -> int:
     if args.draws < 2 or args.svi_steps < 1:
         raise UserError("--draws must be >= 2 and --svi-steps >= 1")
     models = args.models.split(",") if args.models else None
-    sample_set = load_samples(args.samples, models=models)
+    sample_set = load_sample_set(args.records, models=models)
     num_questions, recorded = sample_set.num_questions, sample_set.num_samples
     if int(sample_set.num_recorded.min()) < recorded:
-        raise UserError(f"{args.samples}: some (model, question) has fewer than {recorded} samples")
+        raise UserError(f"{args.records}: some (model, question) has fewer than {recorded} samples")
     pilot_questions = num_questions if args.pilot_questions is None else args.pilot_questions
     if not 1 <= pilot_questions <= num_questions:
         raise UserError(f"--pilot-questions must lie in 1..{num_questions}, got {pilot_questions}")

@@ -10,6 +10,9 @@ followed by ``fsync``. A process killed mid-write can therefore leave at most a 
 the file stays valid JSONL. A bad line anywhere else is corruption, reported as a UserError
 naming the file and line. A failed sample (``error`` set) does not count as done, so a resumed
 run retries it; a later success supersedes it.
+
+A store whose name ends in ``.gz`` is read transparently (raw records are kept compressed in the
+repository) and refuses appends.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, NamedTuple, Sequence
 
+from slmmux_run.data.text_files import is_compressed, read_bytes
 from slmmux_run.errors import UserError
 
 __all__ = ["Record", "RecordKey", "RecordStore"]
@@ -118,7 +122,7 @@ class RecordStore:
     def _load(self) -> None:
         if not self.path.exists():
             return
-        records, self._valid_bytes = self._parse(self.path.read_bytes(), first_line=1)
+        records, self._valid_bytes = self._parse(read_bytes(self.path), first_line=1)
         self._records = records
         self._done = {r.key for r in records if r.error is None}
 
@@ -174,9 +178,15 @@ class RecordStore:
 
         Raises:
           ValueError: if a successful record's key is already done (it would be paid twice).
+          UserError: if the store is a compressed (``.gz``) file.
         """
         if not records:
             return
+        if is_compressed(self.path):
+            raise UserError(
+                f"record file {self.path} is compressed (.gz) and read-only; decompress it "
+                f"(gunzip) to append to it"
+            )
         with self._lock:
             keys = [r.key for r in records if r.error is None]
             duplicates = (set(keys) & self._done) or (len(set(keys)) < len(keys))

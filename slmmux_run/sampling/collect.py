@@ -147,7 +147,7 @@ class QuestionRequest(NamedTuple):
 
 def plan_requests(
     tasks: Mapping[str, Task],
-    samples: int,
+    k: int,
     temperature: float,
     seed: int,
     max_tokens: int = 64,
@@ -157,13 +157,13 @@ def plan_requests(
     Args:
       tasks: the task for each model name (in that model's prompt style); all must hold the
         same question ids in the same order.
-      samples: k per (model, question).
+      k: samples per (model, question).
       temperature: sampling temperature.
       seed: run seed; each (model, question) gets :func:`question_seed`.
       max_tokens: completion limit per sample.
     """
-    if samples < 1:
-        raise UserError(f"--samples must be >= 1, got {samples}")
+    if k < 1:
+        raise UserError(f"--k must be >= 1, got {k}")
     names = list(tasks)
     ids = [tuple(item.question_id for item in tasks[name].items) for name in names]
     if any(other != ids[0] for other in ids[1:]):
@@ -178,7 +178,7 @@ def plan_requests(
             if rendered.style == "chat":
                 prompt = tuple((m["role"], m["content"]) for m in rendered.messages or ())
             request = SampleRequest(
-                model=name, prompt=prompt, samples=samples, temperature=temperature,
+                model=name, prompt=prompt, samples=k, temperature=temperature,
                 max_tokens=max_tokens, seed=question_seed(seed, name, item.question_id),
                 stop=tuple(rendered.stop),
             )  # fmt: skip

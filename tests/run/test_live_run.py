@@ -42,7 +42,7 @@ base_url = "{base_url}"
 model = "smollm2"
 max_choices_per_call = 4
 """)
-        task = ["--task", "arithmetic", "--preset", "easy", "--questions", "6", "--samples", "3",
+        task = ["--task", "arithmetic", "--preset", "easy", "--questions", "6", "--k", "3",
                 "--temperature", "0.7", "--seed", "5", "--max-tokens", "16"]  # fmt: skip
         records = tmp_path / "r.jsonl"
         assert main(["collect", "--config", str(config), "--models", "first", "--out",

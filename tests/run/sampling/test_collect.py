@@ -45,7 +45,7 @@ max_choices_per_call = 4
 
 def collect_args(config, out, *extra):
     return ["collect", "--config", str(config), "--models", "chatty,plain", "--task",
-            "arithmetic", "--questions", "4", "--samples", "3", "--seed", "11",
+            "arithmetic", "--questions", "4", "--k", "3", "--seed", "11",
             "--out", str(out), *extra]  # fmt: skip
 
 
@@ -166,7 +166,7 @@ def test_live_model_switch_really_saves_calls(tmp_path, capsys):
     # first model: the second is never called.
     out, summary = tmp_path / "r.jsonl", tmp_path / "live.json"
     args = ["mux", "--live", "--config", None, "--models", "chatty,plain", "--task",
-            "arithmetic", "--questions", "5", "--samples", "1", "--records", str(out)]
+            "arithmetic", "--questions", "5", "--k", "1", "--records", str(out)]
     with running_server(FaultPlan()) as server:
         args[3] = str(write_config(tmp_path / "m.toml", server.base_url))
         assert main([*args, "--rule", "model-switch", "--json", str(summary)]) == 0
