@@ -1,6 +1,6 @@
 """Fit the Bayesian answer model and print its posterior predictive checks.
 
-Shared by ``slmmux fit --check`` and ``experiments/fit_answer_model.py``: timing of a fit, the
+Shared by ``slmmux fit --check`` and ``experiments/fit_answer_model/run.py``: timing of a fit, the
 replicated-data check for the fitted questions and for new questions from the population, and
 the table that prints it. The statistics themselves live in :mod:`slmmux_theory.inference.checks`.
 """

@@ -10,7 +10,9 @@ on A; fold B: state_law_by_model fitted on B; posterior means from ``report*/res
 expect on the same agent-rounds. ⊥ holders are tabulated apart (their "confidence" is the
 probability of giving no answer).
 
-    PYTHONPATH=. python experiments/groupthink_real/confidence_check.py
+    python -m experiments.groupthink_real.confidence_check [--study-dir DIR]
+
+(also the step ``confidence`` of ``python -m experiments.groupthink_real.run``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from slmmux_run.sampling.discussion import TranscriptStore, transcript_slots
 from slmmux_run.data.records import RecordStore
 from slmmux_theory.discussion.model import discussion_params, last_peer_weights, next_answer_probabilities
 from slmmux_theory.precision import enable_x64
+
+from experiments.files import stored_jsonl
 
 HERE = Path(__file__).resolve().parent
 BINS = ((0.0, 0.3), (0.3, 0.7), (0.7, 1.01))
@@ -94,16 +98,19 @@ def logistic_slope(switched, log_confidence, offset, clusters):
     return beta, np.sqrt(np.diag(inverse)), np.sqrt(np.diag(robust))
 
 
-def main() -> None:
+def main(argv=None) -> int:
     enable_x64()  # the theory computes in float64
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoothing", type=float, default=0.01)
-    args = parser.parse_args()
-    settings = tomllib.loads((HERE / "config.toml").read_text())["report"]
-    turns = TranscriptStore(HERE / "transcripts.jsonl").turns()
+    parser.add_argument("--study-dir", default=str(HERE),
+                        help="folder of config.toml, the transcripts, samples and report*/")
+    args = parser.parse_args(argv)
+    study = Path(args.study_dir)
+    settings = tomllib.loads((study / "config.toml").read_text())["report"]
+    turns = TranscriptStore(stored_jsonl(study, "transcripts")).turns()
     debates = complete_discussions(turns, "debate")
     debate_turns = [t for g in debates.values() for t in g]
-    records = list(RecordStore(HERE / "samples.jsonl").latest().values())
+    records = list(RecordStore(stored_jsonl(study, "samples")).latest().values())
     answers_by_key, _ = sample_answers(records)
     slots = transcript_slots(debate_turns, samples=answers_by_key,
                              max_answers=int(settings["max_answers"]), smoothing=args.smoothing)
@@ -112,7 +119,7 @@ def main() -> None:
     abstain = slots.num_answers - 1
     question_of = np.unique(np.asarray(slots.question_ids), return_inverse=True)[1]
     for fold, result in (("A", "report"), ("B", "report_swapped")):
-        rows = agent_rounds(slots, fitted_params(HERE / result / "result.json"))
+        rows = agent_rounds(slots, fitted_params(study / result / "result.json"))
         print(f"\n## expected switch from the main fit of fold {fold} ({result}/result.json)")
         print("| half | own answer | own-answer prob. | n | switched | measured % | expected % "
               "| meas. − exp. |")
@@ -168,7 +175,8 @@ def main() -> None:
             shares = [np.mean((v >= lo) & (v < hi)) for lo, hi in BINS]
             print(f"| {half} | {kind} | {v.size} | {v.mean():.3f} | "
                   + " | ".join(f"{100 * s:.1f}" for s in shares) + " |")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

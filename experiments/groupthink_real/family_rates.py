@@ -15,7 +15,9 @@ failure, it does not test anything):
 * ``ratio to p``: the first rate divided by the mean p(correct) of those agents' models on
   those questions (1 = re-derivation as good as a fresh independent sample).
 
-    PYTHONPATH=. python experiments/groupthink_real/family_rates.py [--out family_rates.json]
+    python -m experiments.groupthink_real.family_rates [--study-dir DIR] [--out family_rates.json]
+
+(also the step ``family-rates`` of ``python -m experiments.groupthink_real.run``).
 """
 
 from __future__ import annotations
@@ -31,8 +33,11 @@ from slmmux_run.sampling.discussion import TranscriptStore, transcript_slots
 from slmmux_run.data.records import RecordStore
 from slmmux_theory.precision import enable_x64
 
+from experiments.files import stored_jsonl
+
 HERE = Path(__file__).resolve().parent
-STUDIES = {"easy": HERE, "easy-word": HERE / "transfer", "medium": HERE / "blind_medium"}
+#: Family name -> folder inside the study folder.
+STUDIES = {"easy": ".", "easy-word": "transfer", "medium": "blind_medium"}
 
 
 def _rate(mask_events, mask_chances) -> dict:
@@ -44,10 +49,10 @@ def _rate(mask_events, mask_chances) -> dict:
 
 def family_rates(folder: Path) -> dict:
     """Empirical move rates of one study (see the module docstring)."""
-    turns = TranscriptStore(folder / "transcripts.jsonl").turns()
+    turns = TranscriptStore(stored_jsonl(folder, "transcripts")).turns()
     debates = complete_discussions(turns, "debate")
     debate_turns = [t for group in debates.values() for t in group]
-    answers_by_key, _ = sample_answers(list(RecordStore(folder / "samples.jsonl").latest().values()))
+    answers_by_key, _ = sample_answers(list(RecordStore(stored_jsonl(folder, "samples")).latest().values()))
     slots = transcript_slots(debate_turns, samples=answers_by_key, max_answers=7, smoothing=0.0)
     answers, probs = np.asarray(slots.answers), np.asarray(slots.probs)
     previous, following = answers[:, :-1], answers[:, 1:]  # [debates, rounds-1, agents]
@@ -72,10 +77,13 @@ def family_rates(folder: Path) -> dict:
 def main(argv=None) -> int:
     enable_x64()  # the theory computes in float64
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study-dir", default=str(HERE),
+                        help="the study folder (families in ., transfer/, blind_medium/)")
     parser.add_argument("--out", default=str(HERE / "family_rates.json"))
     args = parser.parse_args(argv)
-    result = {name: family_rates(folder) for name, folder in STUDIES.items()
-              if (folder / "transcripts.jsonl").is_file()}
+    folders = {name: Path(args.study_dir) / sub for name, sub in STUDIES.items()}
+    result = {name: family_rates(folder) for name, folder in folders.items()
+              if stored_jsonl(folder, "transcripts").is_file()}
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     head = ("wrong→correct alone", "wrong→correct shown", "correct kept alone",
             "correct kept supported", "ratio to p")

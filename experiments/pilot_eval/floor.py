@@ -4,33 +4,34 @@ An oracle that knows the TRUE replayed accuracy of every subset on every pilot q
 predicts the unseen questions by the pilot questions' mean, still misses the population
 accuracy by |mean over pilot questions - mean over all questions| (times 1 - Q/N). This prints
 that MAE (subsets of 2-4 models, k = 3, the same pilots as ``run.py``: ``draw_pilot(N, Q,
-seed)``, seeds 0..19) for each pilot size, so the table's MAE can be read against it.
+seed)``, seeds 0..19) for each pilot size, so the table's MAE can be read against it. It is
+the study's step ``floor`` (``python -m experiments.pilot_eval.run --steps floor`` writes
+``floor.txt``); alone it prints the lines:
 
-    python experiments/pilot_eval/floor.py
+    python -m experiments.pilot_eval.floor [--datasets samples13,routerdc7] [--seeds 20]
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
 
 import jax.numpy as jnp
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from slmmux_run import plan as planning  # noqa: E402
 from slmmux_theory.engines.exact import MuxLevels, mux_subset_accuracy  # noqa: E402
 from slmmux_theory.planning.search import all_subsets  # noqa: E402
 from slmmux_theory.precision import enable_x64  # noqa: E402
+from experiments.pilot_eval.run import K, load  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import K, load  # noqa: E402
+__all__ = ["floor_lines", "main"]
 
 
-def main() -> int:
+def floor_lines(datasets=("samples13", "routerdc7"), seeds: int = 20) -> list[str]:
+    """One line per (dataset, pilot size): the oracle's MAE over ``seeds`` pilot seeds."""
     enable_x64()  # the theory computes in float64
-    for dataset in ("samples13", "routerdc7"):
+    lines = []
+    for dataset in datasets:
         full, _, _ = load(dataset)
         models, num_questions, _ = full.shape
         levels = planning.replay_levels(full, K)
@@ -42,12 +43,21 @@ def main() -> int:
         for label, q in (("N/20", num_questions // 20), ("25", 25), ("N/5", num_questions // 5),
                          ("N/3", num_questions // 3), ("N/2", num_questions // 2)):
             errors = []
-            for seed in range(20):
+            for seed in range(seeds):
                 pilot = planning.draw_pilot(num_questions, q, seed)
                 errors.append(np.abs(per_question[:, pilot].mean(1) - truth).mean())
-            print(f"{dataset:10} Q = {label:>4} ({q:4d} questions): oracle MAE "
-                  f"{100 * np.mean(errors):.2f} pt over 20 seeds (seeds 0-9: "
-                  f"{100 * np.mean(errors[:10]):.2f}; median {100 * np.median(errors):.2f})")
+            lines.append(f"{dataset:10} Q = {label:>4} ({q:4d} questions): oracle MAE "
+                         f"{100 * np.mean(errors):.2f} pt over {seeds} seeds (seeds 0-9: "
+                         f"{100 * np.mean(errors[:10]):.2f}; median {100 * np.median(errors):.2f})")
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="samples13,routerdc7")
+    parser.add_argument("--seeds", type=int, default=20)
+    args = parser.parse_args(argv)
+    print("\n".join(floor_lines(args.datasets.split(","), args.seeds)))
     return 0
 
 

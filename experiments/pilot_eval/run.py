@@ -16,25 +16,27 @@ Datasets: the 13-model GSM8K samples and the 7-model RouterDC correctness counts
 shared wrong slot). RouterDC keeps only counts, so a pilot's "first S samples" are S of the 10
 drawn without replacement with the pilot's seed.
 
-    python experiments/pilot_eval/run.py --seeds 20          # the full protocol
-    python experiments/pilot_eval/run.py --quick             # 1 seed, few designs, small fits
+Then (step ``floor``, :mod:`experiments.pilot_eval.floor`) the error floor that question
+sampling alone sets on any pilot predictor, into ``floor.txt``.
 
-Writes ``results.json`` (one row per pilot) and ``table.md`` next to this script (or --out).
+    python -m experiments.pilot_eval.run --seeds 20          # the full protocol, then the floor
+    python -m experiments.pilot_eval.run --quick             # 1 seed, few designs, small fits
+    python -m experiments.pilot_eval.run --steps floor       # only floor.txt
+
+Writes ``results.json`` (one row per pilot), ``table.md``, ``log.txt`` and ``floor.txt`` next to
+this script (or --out).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import jax
 import numpy as np
 from scipy.stats import spearmanr
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from slmmux_run import plan as planning  # noqa: E402
 from slmmux_run.data.datasets import correctness_to_counts, load_correctness, load_samples  # noqa: E402
@@ -231,6 +233,10 @@ def main(argv=None) -> int:
                         help="Dirichlet-process concentration (--unseen dirichlet-process)")
     parser.add_argument("--compilation-cache", default=None, metavar="DIR",
                         help="persistent JAX compilation cache (reused by later runs)")
+    parser.add_argument("--steps", default="table,floor",
+                        help="comma-separated, in order: table (the pilots), floor (floor.txt)")
+    parser.add_argument("--floor-seeds", type=int, default=20,
+                        help="pilot seeds of the oracle floor")
     args = parser.parse_args(argv)
     if args.compilation_cache:
         jax.config.update("jax_compilation_cache_dir", args.compilation_cache)
@@ -249,6 +255,25 @@ def main(argv=None) -> int:
         (out / "table.md").write_text(table(rows))
         print(table(rows))
         return 0
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    unknown = [s for s in steps if s not in ("table", "floor")]
+    if unknown:
+        parser.error(f"--steps: unknown step(s) {unknown}; choose from table, floor")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if "table" in steps:
+        run_table(args)
+    if "floor" in steps:
+        from experiments.pilot_eval.floor import floor_lines
+
+        lines = floor_lines(args.datasets.split(","), seeds=args.floor_seeds)
+        (out / "floor.txt").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+    return 0
+
+
+def run_table(args) -> None:
+    """The pilots of every (dataset, design, seed, predictor): results.json, table.md, log.txt."""
     designs = DESIGNS
     if args.quick:
         args.seeds, args.draws, args.svi_steps = 1, min(args.draws, 40), min(args.svi_steps, 300)
@@ -280,7 +305,6 @@ def main(argv=None) -> int:
                          args.svi_steps, log, save, args.unseen, args.concentration)
     save([])
     print(table(rows))
-    return 0
 
 
 if __name__ == "__main__":

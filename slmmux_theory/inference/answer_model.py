@@ -33,7 +33,7 @@ K = 2, multidimensional IRT term) lets a question be hard for a *group* of model
 the others: on the GSM8K file a few questions are missed by most strong models with one shared
 wrong answer while weaker ones get them right, which a single difficulty cannot express, and
 without this term the rate at which two strong models share a wrong mode is under-predicted
-(``experiments/fit_answer_model.py``, ablation "no interaction"); ``κ_m`` makes
+(``experiments/fit_answer_model/run.py``, ablation "no interaction"); ``κ_m`` makes
 low-temperature samples repeat (most models answer 10/10 identically on most questions);
 ``ω_q`` with ``λ_m`` makes
 two models' wrong answers coincide (shared attractor answers: contradictions, groupthink);

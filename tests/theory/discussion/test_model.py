@@ -613,7 +613,7 @@ def test_bad_arguments_are_named():
 
 
 def test_phase_experiment_script_runs_with_tiny_arguments(tmp_path):
-    script = runpy.run_path(str(REPO / "experiments" / "groupthink_phase.py"), run_name="script")
+    script = runpy.run_path(str(REPO / "experiments" / "groupthink_phase" / "run.py"), run_name="script")
     argv = ["--grid-size", "3", "--conformities", "0,0.9", "--correct-conformity-ratios", "1",
             "--output-dir", str(tmp_path)]
     assert script["main"](argv) == 0

@@ -249,7 +249,7 @@ def test_simulation_based_calibration_of_nuts():
     Run without the model-by-question interaction (K = 0): with the default K = 2 the same
     check measured 0.60 (θ_m and d_q trade off against s_m · t_q on 4 models and short
     chains), so the interaction's parameters are not yet shown to be calibrated; its value is
-    shown by the real-data predictive checks instead (experiments/fit_answer_model.py)."""
+    shown by the real-data predictive checks instead (experiments/fit_answer_model/run.py)."""
     hits = []
     for replication in range(3):
         config = AnswerModelConfig(interaction_rank=0)
