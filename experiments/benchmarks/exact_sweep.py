@@ -5,7 +5,7 @@ Times the full sweep after compilation (compile time printed separately) and, in
 a straightforward Python enumeration over all sample sequences on a subsample of the same
 (subset, k, question) cells, extrapolated to the whole sweep; prints the ratio.
 
-    python experiments/bench_exact_sweep.py [--python-cells 40]
+    python -m experiments.benchmarks.exact_sweep [--python-cells 40]
 
 Targets (issue 2): sweep <= 2 s on a 2-core machine after compilation; ratio >= 100x.
 """
@@ -68,7 +68,7 @@ def python_mux(probs_per_model, k):
     return total
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     enable_x64()  # the theory computes in float64
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--python-cells", type=int, default=40, help="cells timed in Python")
@@ -126,6 +126,8 @@ def main(argv=None):
     print(f"ratio python / exact engine, per cell on the subsample: {python_per_cell / engine_per_cell:,.0f}x")
     print(f"python full sweep extrapolated at {per_sequence * 1e6:.2f} us per enumerated sequence: "
           f"{python_seconds_total:.3g} s (infeasible), ratio {python_seconds_total / sweep_seconds:.3g}x")
+    return 0
+
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -7,7 +7,7 @@ the median rate of each and the median of the per-round ratios (target >= 0.95),
 wall-clock second and per CPU second of the client process (the latter is steadier on a busy
 machine, since the stub runs in another process).
 
-    python experiments/bench_runner_overhead.py [--requests 3000] [--rounds 5] [--concurrency 64]
+    python -m experiments.benchmarks.runner_overhead [--requests 3000] [--rounds 5] [--concurrency 64]
 """
 
 from __future__ import annotations
@@ -24,10 +24,8 @@ from typing import NamedTuple
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from slmmux_run.sampling.client import Client, SampleRequest  # noqa: E402
-from slmmux_run.sampling.config import ModelConfig, RunnerConfig  # noqa: E402
+from slmmux_run.sampling.client import Client, SampleRequest
+from slmmux_run.sampling.config import ModelConfig, RunnerConfig
 
 RESPONSE = json.dumps({
     "choices": [{"index": 0, "finish_reason": "stop",
@@ -133,16 +131,16 @@ async def slmmux_client(base_url: str, requests: int, concurrency: int) -> Rate:
                     requests / (time.process_time() - cpu))
 
 
-def main() -> None:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--serve-stub", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.serve_stub:
         asyncio.run(_serve(args.serve_stub))
-        return
+        return 0
     stub, base_url = start_stub()
     try:
         asyncio.run(bare_httpx(base_url, min(200, args.requests), args.concurrency))  # warm-up
@@ -165,6 +163,8 @@ def main() -> None:
               f"(rounds: {', '.join(f'{r:.0f}' for r in o)})")
         print(f"[{field}] ratio client/bare: median over paired rounds "
               f"{statistics.median(ratios):.3f} (target >= 0.95)")
+    return 0
+
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

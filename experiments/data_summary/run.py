@@ -13,7 +13,7 @@ non-null answer is gold (ties and all-null count as wrong).
 
 Usage::
 
-    PYTHONPATH=. python experiments/data_summary.py [--data-dir DIR]
+    python -m experiments.data_summary.run [--data-dir DIR]
 """
 
 from __future__ import annotations

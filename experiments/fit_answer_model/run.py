@@ -17,8 +17,8 @@ The output of a run (with the NUTS check of ``slmmux fit --method nuts --check``
 ``slmmux check`` summary, and the numbers of the model before the interaction term) is kept in
 ``experiments/fit_answer_model_results.txt``.
 
-    PYTHONPATH=. python experiments/fit_answer_model.py
-    PYTHONPATH=. python experiments/fit_answer_model.py --svi-steps 20 --nuts-warmup 5 \\
+    python -m experiments.fit_answer_model.run
+    python -m experiments.fit_answer_model.run --svi-steps 20 --nuts-warmup 5 \\
         --nuts-draws 5 --replicates 5 --max-questions 20 --ablations none   # smoke run
 """
 

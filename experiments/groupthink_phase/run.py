@@ -17,7 +17,7 @@ above which debate loses. The dashed line in the figure is ``p = largest wrong m
 
 Usage::
 
-    PYTHONPATH=. python experiments/groupthink_phase.py [--grid-size 19] [--rounds 3]
+    python -m experiments.groupthink_phase.run [--grid-size 19] [--rounds 3]
         [--conformities 0.25,0.5,1] [--correct-conformity-ratios 1,0.5] [--output-dir out/]
 """
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -37,7 +36,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from slmmux_theory.discussion.model import PhaseGrid, phase_grid  # noqa: E402
+from slmmux_theory.discussion.phase import PhaseGrid, phase_grid  # noqa: E402
 from slmmux_theory.precision import enable_x64  # noqa: E402
 
 __all__ = ["compute", "main", "phase_figure", "summary_rows"]
@@ -180,4 +179,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -24,6 +24,7 @@ import argparse
 from pathlib import Path
 
 from slmmux_run.local_run import LocalRunSettings, rewrite_summary, run_local_study
+from slmmux_theory.precision import enable_x64
 
 __all__ = ["main"]
 
@@ -54,6 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    enable_x64()  # the replay and the plug-in prediction compute in float64
     args = parse_args(argv)
     if args.summary_only:
         print(rewrite_summary(args.out_dir))

@@ -1,12 +1,18 @@
-"""``slmmux reproduce`` end to end on its cheapest step, and its flag errors."""
+"""``slmmux reproduce`` end to end: its cheapest step, its flag errors, the experiments folder,
+and (slow) the fast steps' summary rows against the rows of the run before the refactor."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from slmmux_run.cli import main
-from slmmux_run.errors import UserError
 from slmmux_run.data.paths import data_file
+from slmmux_run.errors import UserError
+from slmmux_run.reproduce import EXPERIMENTS_DIR_ENV, experiments_dir
+
+BASELINE = Path(__file__).parent / "fixtures" / "reproduce_baseline_rows.json"
+FAST_STEPS = ("theory", "replay", "model-switch", "search", "local-run")
 
 
 def _has_data() -> bool:
@@ -31,3 +37,36 @@ def test_search_step_writes_figure_table_and_summary(tmp_path, capsys):
 def test_unknown_step_is_a_one_line_error(tmp_path, capsys):
     assert main(["reproduce", "--steps", "nope", "--out", str(tmp_path)]) == 2
     assert "unknown step" in capsys.readouterr().err
+
+
+def test_experiments_folder_flag_then_environment_then_checkout(tmp_path, monkeypatch):
+    monkeypatch.delenv(EXPERIMENTS_DIR_ENV, raising=False)
+    folder, source = experiments_dir()
+    assert folder is not None and (folder / "local_run").is_dir() and source == "the checkout"
+    monkeypatch.setenv(EXPERIMENTS_DIR_ENV, str(tmp_path))
+    assert experiments_dir() == (tmp_path, f"${EXPERIMENTS_DIR_ENV}")
+    assert experiments_dir(tmp_path / "x")[0] is None
+    monkeypatch.setenv(EXPERIMENTS_DIR_ENV, str(tmp_path / "missing"))
+    folder, reason = experiments_dir()
+    assert folder is None and "does not exist" in reason
+
+
+def test_steps_without_the_experiments_folder_are_skipped_with_the_reason(tmp_path, capsys):
+    missing = tmp_path / "no-experiments"
+    assert main(["reproduce", "--steps", "local-run,groupthink", "--experiments-dir",
+                 str(missing), "--out", str(tmp_path / "out")]) == 0
+    steps = json.loads((tmp_path / "out" / "summary.json").read_text())["steps"]
+    assert [s["name"] for s in steps] == ["local-run", "groupthink"]
+    for step in steps:
+        assert str(missing) in step["note"] and "does not exist" in step["note"]
+        assert not step["tables"]
+    assert "skipped local-run" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_data(), reason="shared data directory absent")
+def test_fast_steps_give_the_rows_of_the_run_before_the_refactor(tmp_path):
+    baseline = json.loads(BASELINE.read_text())["steps"]
+    assert main(["reproduce", "--steps", ",".join(FAST_STEPS), "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "summary.json").read_text())["rows"]
+    assert rows == [row for step in FAST_STEPS for row in baseline[step]]
