@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from slmmux_run.cli import main
-from slmmux_run.commands.mux import failure_summary
 from slmmux_run.errors import UserError
 from slmmux_run.data.record_samples import load_records
 from slmmux_run.orchestrate import (
@@ -52,26 +51,6 @@ def hand_records() -> list[Record]:
                 | ({} if failed else {"correct": answer == GOLD[question]}),
             ))  # fmt: skip
     return records
-
-
-def test_load_records_builds_shared_slots_with_failures_as_abstentions():
-    loaded = load_records(hand_records())
-    sample_set = loaded.sample_set
-    assert sample_set.models == ("a", "b") and sample_set.question_ids == ("q1", "q2", "q3")
-    # q1 wrong: "8" (4 times); q2 wrong: "4" (2), "6" (1); q3 wrong: "2" (2), "1" (1). A = 4.
-    assert sample_set.num_answers == 4
-    assert sample_set.slot_labels == (("7", "8", "", None), ("5", "4", "6", None),
-                                      ("9", "2", "1", None))  # fmt: skip
-    assert sample_set.samples.tolist() == [
-        [[0, 0, 1], [0, 0, 0], [0, 3, 3]],
-        [[1, 1, 1], [1, 2, 1], [2, 1, 1]],
-    ]
-    assert loaded.failed.sum() == 1 and loaded.failed[0, 2, 1]
-    assert loaded.abstained.sum() == 1 and loaded.abstained[0, 2, 2]
-    summary = failure_summary(loaded)
-    assert summary["a"]["failed"] == 1 and summary["a"]["abstained"] == 1
-    # 2 + 3 + 1 right samples of 9; the failure counts wrong.
-    assert summary["a"]["per_sample_accuracy"] == pytest.approx(6 / 9)
 
 
 def test_literal_replay_matches_the_rules_worked_by_hand():
