@@ -44,11 +44,9 @@ import numpy as np
 from slmmux_run.cli_args import add_task_arguments, task_options, tasks_for_models
 from slmmux_run.sampling.config import load_config
 from slmmux_run.sampling.discussion import (
-    FAILURE_KINDS,
     DiscussionAgent,
     TranscriptStore,
     Turn,
-    classify_failures,
     final_answer,
     run_debate,
     run_mixture_of_agents,
@@ -57,6 +55,7 @@ from slmmux_run.sampling.discussion import (
     transcript_slots,
 )
 from slmmux_run.errors import UserError
+from slmmux_theory.discussion.measures import FAILURE_KINDS, classify_failures
 from slmmux_run.data.record_samples import load_records
 from slmmux_run.orchestrate import (
     exact_replay,
@@ -251,7 +250,8 @@ def choose_smoothing(debate_turns, answers_by_key, settings: dict) -> tuple[Any,
       (slots at the chosen value, {"chosen", "rows": [{"smoothing", "predicted", "measured",
       "agent_mean_correct_probability", "agent_round_one_accuracy"}]}), all on the fit half.
     """
-    from slmmux_theory.discussion.model import groupthink_measures, independent_plurality_accuracy_exact
+    from slmmux_theory.discussion.measures import groupthink_measures
+    from slmmux_theory.discussion.model import independent_plurality_accuracy_exact
 
     grid = settings.get("smoothing_grid")
     values = [float(v) for v in grid] if grid else [float(settings["smoothing"])]
@@ -294,7 +294,7 @@ def _measure_dict(measures) -> dict[str, float]:
 
 def _standard_errors(answers, num_answers) -> dict[str, float]:
     """Bootstrap-free standard errors: per-debate values for the debate-level rates."""
-    from slmmux_theory.discussion.model import groupthink_measures
+    from slmmux_theory.discussion.measures import groupthink_measures
 
     per = [groupthink_measures(answers[d:d + 1], num_answers) for d in range(answers.shape[0])]
     out = {}
@@ -451,12 +451,12 @@ def _fit_and_predict(slots, fit_rows, held_rows, rounds, settings,
                      agent_groups=None) -> dict[str, Any]:  # fmt: skip
     import time
 
-    from slmmux_theory.discussion.model import (
+    from slmmux_theory.discussion.measures import (
         groupthink_measures,
         predicted_groupthink_measures,
         pool_measures,
-        simulate_debates,
     )
+    from slmmux_theory.discussion.model import simulate_debates
     from slmmux_theory.discussion.fit import fit_svi, posterior_predictive_simulated
 
     answers = jnp.asarray(slots.answers)
@@ -605,7 +605,7 @@ def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) ->
     fit_ids, held_ids = halves(slots.question_ids, settings)
     fit_rows = np.array([q in set(fit_ids) for q in slots.question_ids])
     held_rows = ~fit_rows
-    from slmmux_theory.discussion.model import groupthink_measures
+    from slmmux_theory.discussion.measures import groupthink_measures
 
     held_answers = slots.answers[held_rows]
     measured = _measure_dict(groupthink_measures(held_answers, slots.num_answers))

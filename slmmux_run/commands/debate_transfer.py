@@ -28,7 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from slmmux_run.commands import debate as report
-from slmmux_run.sampling.discussion import TranscriptStore, classify_failures, transcript_slots
+from slmmux_run.sampling.discussion import TranscriptStore, transcript_slots
+from slmmux_theory.discussion.measures import classify_failures
 from slmmux_run.errors import UserError
 from slmmux_run.data.records import RecordStore
 
@@ -142,7 +143,7 @@ def predict_new_questions(fit_turns, fit_records, target_records, settings: dict
       JSON-ready dict: choices, fitted parameters, and per question prefix the predicted mean,
       the 90 % posterior interval and the 90 % predictive interval of every measure.
     """
-    from slmmux_theory.discussion.model import groupthink_measures
+    from slmmux_theory.discussion.measures import groupthink_measures
     from slmmux_theory.discussion.fit import fit_svi, posterior_predictive_simulated
 
     all_in = settings | {"fit_fraction": 1.0, "swap_halves": False}
@@ -223,7 +224,7 @@ def predict_new_questions(fit_turns, fit_records, target_records, settings: dict
 
 def _clustered_se(answers, num_answers, question_ids, measure: str) -> float:
     """Standard error of a pooled rate with debates clustered by question (ratio estimator)."""
-    from slmmux_theory.discussion.model import groupthink_measures
+    from slmmux_theory.discussion.measures import groupthink_measures
 
     by_question: dict[str, list[int]] = {}
     for d, q in enumerate(question_ids):
@@ -251,7 +252,7 @@ def check_prediction(prediction: dict, turns, target_records, tolerance: float =
       JSON-ready dict: the prefix used, debates, and per measure measured, se (per debate and
       clustered by question), predicted mean and intervals, |diff| and ``within``.
     """
-    from slmmux_theory.discussion.model import groupthink_measures
+    from slmmux_theory.discussion.measures import groupthink_measures
 
     wanted = int(prediction["debates_per_question"])
     debates = report.complete_discussions(turns, "debate")

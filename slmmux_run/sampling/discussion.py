@@ -1,7 +1,8 @@
 """Discussion methods run for real: LLM-Debate, Mixture-of-Agents and Multi-Agent Verification.
 
-Floor 2 of the runner (it drives :class:`~slmmux_run.sampling.client.Client`; no theory here beyond the
-conversion of transcripts to the slot arrays of :mod:`slmmux_theory.discussion.model`). METHODS.md §6.1
+Runner layer (``slmmux_run.sampling``: it drives :class:`~slmmux_run.sampling.client.Client`; no theory
+here beyond the conversion of transcripts to the slot arrays of :mod:`slmmux_theory.discussion.model`;
+the measures and failure labels of those arrays are :mod:`slmmux_theory.discussion.measures`). METHODS.md §6.1
 describes the methods; the SLM-MUX paper gives no agent, round or layer counts, so they are
 arguments here.
 
@@ -26,9 +27,9 @@ own schema (``slmmux-discussion/1``), written one whole discussion at a time so 
 leaves half a debate; a rerun skips stored discussion ids.
 
 Example:
-  >>> answers = [[[0, 1, 1], [1, 1, 1]]]  # one debate, 2 rounds, 3 agents; slot 0 correct
-  >>> classify_failures(np.array(answers), num_answers=3).tolist()
-  ['groupthink-capitulation']
+  >>> t = Turn("debate", "d", "q", 1, 0, "a", "m", "p", (), "1", "1", True, "1", 10, 2, 1, 0)
+  >>> spend_of([t, t]).calls
+  2
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ from slmmux_run.sampling.client import Client, SampleRequest, SampleResult
 from slmmux_run.sampling.tasks import Item, Task
 
 __all__ = [
-    "FAILURE_KINDS",
     "METHODS",
     "SCHEMA",
     "DiscussionAgent",
@@ -56,7 +56,6 @@ __all__ = [
     "Spend",
     "TranscriptStore",
     "Turn",
-    "classify_failures",
     "debate_messages",
     "discussion_seed",
     "final_answer",
@@ -70,7 +69,6 @@ __all__ = [
 
 SCHEMA = "slmmux-discussion/1"
 METHODS = ("debate", "moa", "mav")
-FAILURE_KINDS = ("groupthink-capitulation", "groupthink-consensus", "other")
 PEER_TEXT_CHARS = 200  # "short reasoning": small models ramble; keep the context small
 DEBATE_INSTRUCTION = (
     "Using the answers of the other agents as additional advice, give your updated answer. "
@@ -688,56 +686,3 @@ def transcript_slots(
                 counts = counts + smoothing * seen
                 probs[d, i] = counts / counts.sum()
     return DiscussionSlots(ids, tuple(questions), answers, probs, tuple(labels), max_answers)
-
-
-def classify_failures(answers: np.ndarray, num_answers: int) -> np.ndarray:
-    """Operational groupthink label of each debate (METHODS §6.3), no LLM labeler.
-
-    A debate is a failure when its last round's plurality is not uniquely the correct slot.
-    A failure is
-
-    * ``"groupthink-capitulation"`` when some agent held the correct answer in a round before
-      the last and later moved to a wrong answer that a peer held in the round before its move
-      (a correct agent giving in to others);
-    * ``"groupthink-consensus"`` when no such capitulation happened but the last round is
-      unanimous on a wrong answer that round 1 was not unanimous on (agreement formed by
-      discussion, not by independent identical errors);
-    * ``"other"`` otherwise (no agent ever right and no converging, or unanimous-wrong from
-      round 1: an ability failure, not a discussion one).
-
-    Args:
-      answers: slot indices, shape [debates, rounds, agents]; 0 correct, ``num_answers - 1`` ⊥.
-      num_answers: A.
-
-    Returns:
-      Strings, shape [debates]: ``"correct"`` for debates that did not fail, else one of
-      :data:`FAILURE_KINDS`.
-    """
-    answers = np.asarray(answers)
-    bottom = num_answers - 1
-    labels = []
-    for debate in answers:
-        final = debate[-1]
-        valid = final[final != bottom]
-        counts = Counter(valid.tolist())
-        best = max(counts.values()) if counts else 0
-        winners = [a for a, c in counts.items() if c == best]
-        if winners == [0]:
-            labels.append("correct")
-            continue
-        capitulated = False
-        for t in range(1, debate.shape[0]):
-            for i in range(debate.shape[1]):
-                before, after = debate[t - 1, i], debate[t, i]
-                peers = np.delete(debate[t - 1], i)
-                if before == 0 and after not in (0, bottom) and after in peers:
-                    capitulated = True
-        unanimous_wrong = (final == final[0]).all() and final[0] not in (0, bottom)
-        first = debate[0]
-        if capitulated:
-            labels.append("groupthink-capitulation")
-        elif unanimous_wrong and not (first == first[0]).all():
-            labels.append("groupthink-consensus")
-        else:
-            labels.append("other")
-    return np.array(labels, dtype=object)

@@ -38,14 +38,16 @@ import numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO
 from numpyro.infer.autoguide import AutoNormal
 
+from slmmux_theory.discussion.measures import (
+    groupthink_measures,
+    pool_measures,
+    predicted_groupthink_measures,
+)
 from slmmux_theory.discussion.model import (
     DiscussionParams,
     PRIVATE_STATES,
-    groupthink_measures,
     last_peer_weights,
     next_answer_probabilities,
-    pool_measures,
-    predicted_groupthink_measures,
     simulate_debates,
 )
 

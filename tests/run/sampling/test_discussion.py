@@ -24,7 +24,6 @@ from slmmux_run.sampling.discussion import (
     DiscussionAgent,
     TranscriptStore,
     Turn,
-    classify_failures,
     discussion_seed,
     final_answer,
     presented_peers,
@@ -34,7 +33,8 @@ from slmmux_run.sampling.discussion import (
     spend_of,
     transcript_slots,
 )
-from slmmux_theory.discussion.model import last_peer_index, recency_adoption_rate
+from slmmux_theory.discussion.measures import classify_failures, recency_adoption_rate
+from slmmux_theory.discussion.model import last_peer_index
 
 SEED = 7
 CHAT_TASK = make_arithmetic_task(1, seed=3, style="chat")

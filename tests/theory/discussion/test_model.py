@@ -16,7 +16,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from slmmux_theory.discussion import measures as gm
 from slmmux_theory.discussion import model as gt
+from slmmux_theory.discussion import phase as gp
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -518,7 +520,7 @@ def test_measures_on_a_hand_transcript():
             [[0, 0, 2], [0, 2, 2], [0, 0, 0]],
         ]
     )
-    m = gt.groupthink_measures(answers, 4)
+    m = gm.groupthink_measures(answers, 4)
     def pair(rate):
         return float(rate.events), float(rate.opportunities)
 
@@ -544,7 +546,7 @@ def test_measures_on_a_hand_transcript():
 
 def test_measures_reject_wrong_rank():
     with pytest.raises(ValueError, match="debates, rounds, agents"):
-        gt.flip_rates(jnp.zeros((3, 2), dtype=int))
+        gm.flip_rates(jnp.zeros((3, 2), dtype=int))
 
 
 def _cluster_standard_error(events, opportunities):
@@ -560,13 +562,13 @@ def test_predicted_measures_agree_with_simulated_transcripts(extended):
               "abstain_shift": 1.0} if extended else {})
     params = gt.discussion_params(0.6, 0.5, 0.4, 0.3, **terms)
     rounds, num_debates, num_answers = 3, 20000, 4
-    predicted = gt.predicted_groupthink_measures(probs, params, rounds)
+    predicted = gm.predicted_groupthink_measures(probs, params, rounds)
     answers = gt.simulate_debates(jax.random.key(8), probs, params, rounds, num_debates)
-    per_debate = jax.vmap(lambda a: gt.groupthink_measures(a[None], num_answers))(answers)
-    leaves_pred = jax.tree_util.tree_leaves(predicted, is_leaf=lambda x: isinstance(x, gt.Rate))
-    leaves_emp = jax.tree_util.tree_leaves(per_debate, is_leaf=lambda x: isinstance(x, gt.Rate))
-    pooled = gt.pool_measures(per_debate)
-    leaves_pool = jax.tree_util.tree_leaves(pooled, is_leaf=lambda x: isinstance(x, gt.Rate))
+    per_debate = jax.vmap(lambda a: gm.groupthink_measures(a[None], num_answers))(answers)
+    leaves_pred = jax.tree_util.tree_leaves(predicted, is_leaf=lambda x: isinstance(x, gm.Rate))
+    leaves_emp = jax.tree_util.tree_leaves(per_debate, is_leaf=lambda x: isinstance(x, gm.Rate))
+    pooled = gm.pool_measures(per_debate)
+    leaves_pool = jax.tree_util.tree_leaves(pooled, is_leaf=lambda x: isinstance(x, gm.Rate))
     assert len(leaves_pred) == 10
     for pred, emp, pool in zip(leaves_pred, leaves_emp, leaves_pool):
         events, opportunities = np.asarray(emp.events), np.asarray(emp.opportunities)
@@ -585,7 +587,7 @@ def test_predicted_lost_correct_factorises_without_any_memory():
     # With no conformity and no stubbornness the final round is independent of round 1, so
     # P(lost) = P(some correct in round 1) * (1 - accuracy).
     probs = jnp.array([[0.5, 0.3, 0.2], [0.4, 0.4, 0.2]])
-    m = gt.predicted_groupthink_measures(probs, gt.discussion_params(0.0, 0.5, 0.0), 2)
+    m = gm.predicted_groupthink_measures(probs, gt.discussion_params(0.0, 0.5, 0.0), 2)
     union = 1 - 0.5 * 0.6
     assert float(m.round_one_union.rate) == pytest.approx(union, abs=1e-12)
     assert float(m.lost_correct.rate) == pytest.approx(union * (1 - 0.54), abs=1e-12)
@@ -593,7 +595,7 @@ def test_predicted_lost_correct_factorises_without_any_memory():
 
 # ----------------------------------------------------------------------------- phase diagram
 def test_phase_grid_shapes_and_zero_conformity_row():
-    grid = gt.phase_grid([0.3, 0.5], [0.25, 1.0], [0.0, 0.8], rounds=3)
+    grid = gp.phase_grid([0.3, 0.5], [0.25, 1.0], [0.0, 0.8], rounds=3)
     assert grid.difference.shape == (2, 2, 2)
     np.testing.assert_allclose(np.asarray(grid.difference[0]), 0.0, atol=1e-12)
     # A(3, 0.5) with a single wrong answer is 0.5 (symmetry), read off the independent column.
@@ -602,7 +604,7 @@ def test_phase_grid_shapes_and_zero_conformity_row():
 
 def test_symmetric_answer_probabilities_rejects_single_wrong_slot():
     with pytest.raises(ValueError, match="num_wrong"):
-        gt.symmetric_answer_probabilities(0.5, 1.0, 3, 1)
+        gp.symmetric_answer_probabilities(0.5, 1.0, 3, 1)
 
 
 def test_bad_arguments_are_named():
