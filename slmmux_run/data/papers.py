@@ -2,10 +2,11 @@
 
 Each CSV under ``papers/`` holds one table or figure of ``REFERENCE_NUMBERS.md`` in one tidy long
 format (one number per row, with its citation and provenance marker); ``papers/README.md``
-documents the columns. The files sit next to the packages in the checkout and are *not* package
-data of the wheel: an installed copy finds them through ``$SLMMUX_PAPERS_DIR`` or an explicit
-``directory`` argument. This module is the runner layer's only reader of them; figures and the
-book draw the papers' values from here and label them as the papers' values.
+documents the columns. The files sit next to the packages in the checkout; building a wheel
+copies them into the package as ``slmmux_run/data/paper_tables/`` (``setup.py``), so an installed
+package finds them without configuration. This module is the runner layer's only reader of
+them; figures and the book draw the papers' values from here and label them as the papers'
+values.
 
 Example:
     >>> reference_value("A02-composition-combined", benchmark="MATH", series="SLM-MUX",
@@ -25,9 +26,11 @@ from pathlib import Path
 from slmmux_run.errors import UserError
 
 __all__ = [
+    "CHECKOUT_PAPERS",
     "COLUMNS",
     "KEY_COLUMNS",
     "MARKERS",
+    "PACKAGE_TABLES",
     "PAPERS",
     "PAPERS_DIR_ENV",
     "PaperLookupError",
@@ -122,10 +125,17 @@ class PaperValue:
         return tuple(getattr(self, c) for c in KEY_COLUMNS)
 
 
-def papers_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """Resolve the ``papers/`` directory: argument, then ``$SLMMUX_PAPERS_DIR``, then the checkout.
+#: Where a built wheel carries the tables (copied from ``papers/`` by ``setup.py``).
+PACKAGE_TABLES = Path(__file__).resolve().parent / "paper_tables"
+#: The tables' one source: ``papers/`` at the top of the checkout.
+CHECKOUT_PAPERS = Path(__file__).resolve().parents[2] / "papers"
 
-    The checkout default is ``papers/`` next to the ``slmmux_run`` package directory.
+
+def papers_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """Resolve the papers' directory: argument, ``$SLMMUX_PAPERS_DIR``, the wheel's copy, the checkout.
+
+    An installed wheel carries the tables as package data (``slmmux_run/data/paper_tables/``);
+    a checkout (or an editable install) reads ``papers/`` next to the ``slmmux_run`` package.
 
     Raises:
       UserError: if the chosen directory does not exist.
@@ -134,12 +144,14 @@ def papers_dir(explicit: str | os.PathLike | None = None) -> Path:
         path, origin = Path(explicit), "the directory argument"
     elif os.environ.get(PAPERS_DIR_ENV):
         path, origin = Path(os.environ[PAPERS_DIR_ENV]), f"${PAPERS_DIR_ENV}"
+    elif PACKAGE_TABLES.is_dir():
+        path, origin = PACKAGE_TABLES, "the installed package"
     else:
-        path, origin = Path(__file__).resolve().parents[2] / "papers", "the checkout"
+        path, origin = CHECKOUT_PAPERS, "the checkout"
     if not path.is_dir():
         raise UserError(
-            f"papers directory {path} (from {origin}) does not exist; the papers' CSV files are "
-            f"not installed with the wheel, set ${PAPERS_DIR_ENV} to the checkout's papers/"
+            f"papers directory {path} (from {origin}) does not exist; set ${PAPERS_DIR_ENV} to "
+            "a folder of the papers' CSV files (papers/ of the checkout)"
         )
     return path
 

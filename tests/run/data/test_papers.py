@@ -11,6 +11,10 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -669,3 +673,57 @@ def test_part_c_targets_repeat_their_tables():
         (ref,) = select(load_table(r.see), **filters)
         assert abs(ref.value - r.value) <= half_unit(r) + EPS, (r.source, r.series, r.x)
         assert ref.marker == r.marker
+
+
+def test_the_installed_package_s_tables_come_before_the_checkout(tmp_path, monkeypatch):
+    monkeypatch.delenv(papers.PAPERS_DIR_ENV, raising=False)
+    assert papers.papers_dir() == papers.CHECKOUT_PAPERS
+    _write(tmp_path / "T.csv", [GOOD])
+    monkeypatch.setattr(papers, "PACKAGE_TABLES", tmp_path)
+    assert papers.papers_dir() == tmp_path
+    monkeypatch.setattr(papers, "PACKAGE_TABLES", tmp_path / "absent")
+    assert papers.papers_dir() == papers.CHECKOUT_PAPERS
+
+
+REPOSITORY = PAPERS_DIR.parent
+BUILD_INPUTS = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "papers",
+                "slmmux_theory", "slmmux_run")
+
+
+def test_a_built_wheel_carries_every_table_and_finds_them_without_configuration(tmp_path):
+    """Build the wheel from a copy of the sources (the checkout stays clean), check that every
+    ``papers/`` file is inside byte for byte, then import the unpacked wheel outside the
+    checkout with no ``$SLMMUX_PAPERS_DIR`` and read a number."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in BUILD_INPUTS:
+        if (REPOSITORY / name).is_dir():
+            shutil.copytree(REPOSITORY / name, source / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(REPOSITORY / name, source / name)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         str(source), "-w", str(tmp_path / "dist")],
+        capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("slmmux-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        for path in sorted(PAPERS_DIR.iterdir()):
+            if path.suffix == ".csv" or path.name == "README.md":
+                inside = f"slmmux_run/data/paper_tables/{path.name}"
+                assert inside in names, f"{path.name} is not in the wheel"
+                assert archive.read(inside) == path.read_bytes()
+        archive.extractall(tmp_path / "installed")
+    probe = ("from slmmux_run.data.papers import papers_dir, reference_value; "
+             "print(papers_dir()); print(reference_value('A02-composition-combined', "
+             "benchmark='MATH', series='SLM-MUX', quantity='accuracy', setting=''))")
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path / "installed")}
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           cwd=tmp_path, env=environment, timeout=120)
+    assert found.returncode == 0, found.stderr
+    directory, value = found.stdout.split()
+    assert Path(directory) == tmp_path / "installed" / "slmmux_run" / "data" / "paper_tables"
+    assert float(value) == 61.8
+
