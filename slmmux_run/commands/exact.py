@@ -19,8 +19,24 @@ from slmmux_run.errors import UserError
 
 __all__ = ["load_distribution_file", "register", "run"]
 
-RULE_CHOICES = ("slm-mux", "agent-forest", "self-consistency", "model-switch", "oracle",
-                "oracle-any-sample", "confidence-weighted")
+
+class _RegisteredRules:
+    """``--rule`` choices: the rule registry's names, read on first use (the CLI starts without
+    importing JAX)."""
+
+    def _names(self):
+        from slmmux_theory.rules.registry import rule_names
+
+        return rule_names()
+
+    def __contains__(self, name):
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self):
+        return len(self._names())
 
 
 def register(subparsers) -> None:
@@ -30,7 +46,7 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n")[0],
     )
     parser.add_argument("--input", required=True, help="DIST.json (see `slmmux exact --help`)")
-    parser.add_argument("--rule", required=True, choices=RULE_CHOICES)
+    parser.add_argument("--rule", required=True, choices=_RegisteredRules())
     parser.add_argument("--k", type=int, required=True, help="samples per model")
     parser.add_argument("--preset", default="paper", choices=("paper", "original_code", "framework"),
                         help="SLM-MUX option preset (METHODS.md §1.4)")

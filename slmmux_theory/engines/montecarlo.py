@@ -1,9 +1,10 @@
 """Monte Carlo accuracy of any rule, for any k, with standard errors.
 
-Samples are drawn from the per-question answer distributions with an explicit key; the rules of
-:mod:`slmmux_theory.rules.base` are applied to the resulting counts (and first-seen positions) exactly
-as the runner applies them to real samples. This is the estimator for settings beyond the exact
-engine's reach (large k, many models, many slots) and the exact engine's independent check.
+Samples are drawn from the per-question answer distributions with an explicit key; each rule's
+``select`` (:class:`slmmux_theory.rules.rule.Rule`, from the registry) is applied to the resulting
+counts (and first-seen positions) exactly as the runner applies it to real samples. This is the
+estimator for settings beyond the exact engine's reach (large k, many models, many slots) and
+the exact engine's independent check. Engines layer: pure, explicit keys.
 """
 
 from __future__ import annotations
@@ -13,21 +14,10 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from slmmux_theory.distributions import validate_probabilities
-from slmmux_theory.rules.base import (
-    MuxConfig,
-    SwitchConfig,
-    confidence_weighted_vote,
-    model_switch_select,
-    mux_select,
-    oracle_any_mode,
-    oracle_any_sample,
-    plurality_vote,
-    pooled_vote,
-    tie_priority,
-)
+from slmmux_theory.rules.registry import get_rule
+from slmmux_theory.rules.rule import Rule, RuleContext
 
 __all__ = ["MonteCarloResult", "draw_samples", "monte_carlo_accuracy", "rule_function"]
 
@@ -60,57 +50,30 @@ def draw_samples(key, probs, k: int, num_draws: int):
 RuleFunction = Callable[[jnp.ndarray, jnp.ndarray, jnp.ndarray], tuple]
 
 
-def rule_function(
-    rule: str,
-    *,
-    mux_config: MuxConfig = MuxConfig(),
-    switch_config: SwitchConfig = SwitchConfig(),
-    validation_accuracy=None,
-    prior_weights=None,
-    pooled_tie: str = "random",
-    num_models: int,
-) -> RuleFunction:
-    """A function ``(counts [M, A], first_seen [M, A], key) -> (correct, samples_spent)``."""
-    priority = jnp.asarray(tie_priority(validation_accuracy, num_models))
-    if mux_config.cross_model_tie == "model_order":
-        priority = jnp.arange(num_models)
+def rule_function(rule: str | Rule, context: RuleContext | None = None, **options) -> RuleFunction:
+    """A function ``(counts [M, A], first_seen [M, A], key) -> (correct [], samples_spent [])``.
 
-    def spent_all(counts):
-        return counts.sum()
+    Args:
+      rule: a registered name or a :class:`~slmmux_theory.rules.rule.Rule` value.
+      context: the rule's options; or give them as keywords (the fields of
+        :class:`~slmmux_theory.rules.rule.RuleContext`).
+    """
+    rule = get_rule(rule)
+    if context is None:
+        context = RuleContext(**options)
+    elif options:
+        raise ValueError("give the rule's options either as a context or as keywords, not both")
 
-    if rule == "slm-mux":
-        def fn(counts, first_seen, key):
-            out = mux_select(counts, priority, key, mux_config, first_seen)
-            return out.answer == 0, spent_all(counts)
-    elif rule == "agent-forest":
-        def fn(counts, first_seen, key):
-            return pooled_vote(counts, key, pooled_tie, first_seen).answer == 0, spent_all(counts)
-    elif rule == "self-consistency":
-        def fn(counts, first_seen, key):
-            out = plurality_vote(counts[0], key, "random", first_seen[0])
-            return out.answer == 0, counts[0].sum()
-    elif rule == "oracle":
-        def fn(counts, first_seen, key):
-            return oracle_any_mode(counts, key, "random"), spent_all(counts)
-    elif rule == "oracle-any-sample":
-        def fn(counts, first_seen, key):
-            return oracle_any_sample(counts), spent_all(counts)
-    elif rule == "confidence-weighted":
-        def fn(counts, first_seen, key):
-            out = confidence_weighted_vote(counts, key, mux_config, first_seen, priority)
-            return out.answer == 0, spent_all(counts)
-    elif rule == "model-switch":
-        def fn(counts, first_seen, key):
-            out = model_switch_select(counts, prior_weights, key, switch_config, first_seen)
-            return out.answer == 0, out.samples_spent
-    else:
-        raise ValueError(f"unknown rule {rule!r}")
+    def fn(counts, first_seen, key):
+        selection = rule.select(counts, first_seen, key, context)
+        return selection.answer == 0, selection.samples_spent
+
     return fn
 
 
 def monte_carlo_accuracy(
     key,
-    rule: str,
+    rule: str | Rule,
     probs,
     k: int,
     num_draws: int = 2000,
@@ -120,11 +83,11 @@ def monte_carlo_accuracy(
 
     Args:
       key: jax.random key; the same key reproduces the same estimate.
-      rule: one of :data:`slmmux_theory.engines.exact.RULES`.
+      rule: a name in :data:`slmmux_theory.rules.RULES`, or a Rule value.
       probs: shape [models, questions, answers].
       k: k >= 1.
       num_draws: independent simulated runs over all questions.
-      **rule_options: forwarded to :func:`rule_function`.
+      **rule_options: the fields of :class:`~slmmux_theory.rules.rule.RuleContext`.
 
     >>> import jax, numpy as np
     >>> probs = np.array([[[0.6, 0.2, 0.2, 0.0]], [[0.1, 0.9, 0.0, 0.0]]])
@@ -137,23 +100,14 @@ def monte_carlo_accuracy(
     if num_draws < 2:
         raise ValueError(f"num_draws must be >= 2, got {num_draws}")
     probs = jnp.asarray(validate_probabilities(probs))
-    num_models = probs.shape[0]
-    options = tuple(sorted((name, _hashable(value)) for name, value in rule_options.items()))
-    mapped = _compiled_rule(rule, num_models, options)
+    mapped = _compiled_rule(get_rule(rule), RuleContext(**rule_options))
     return _simulate(key, probs, k, num_draws, mapped)
 
 
-def _hashable(value):
-    if isinstance(value, (list, tuple, np.ndarray, jnp.ndarray)):
-        return tuple(float(v) for v in np.asarray(value).ravel())
-    return value
-
-
 @functools.lru_cache(maxsize=64)
-def _compiled_rule(rule, num_models, options):
+def _compiled_rule(rule: Rule, context: RuleContext):
     """One jitted, doubly vmapped rule per (rule, options): repeated estimates compile once."""
-    fn = rule_function(rule, num_models=num_models, **dict(options))
-    return jax.jit(jax.vmap(jax.vmap(fn)))
+    return jax.jit(jax.vmap(jax.vmap(rule_function(rule, context))))
 
 
 def _simulate(key, probs, k, num_draws, fn):

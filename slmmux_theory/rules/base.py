@@ -35,6 +35,7 @@ __all__ = [
     "model_switch_select",
     "mux_preset",
     "mux_select",
+    "mux_tie_ranks",
     "oracle_any_mode",
     "oracle_any_sample",
     "plurality_vote",
@@ -191,6 +192,33 @@ def tie_priority(validation_accuracy=None, num_models: int | None = None) -> np.
     ranks = np.empty(accuracy.size, dtype=np.int64)
     ranks[order] = np.arange(accuracy.size)
     return ranks
+
+
+def mux_tie_ranks(
+    config: MuxConfig, num_models: int, validation_accuracy=None, priority=None
+) -> jnp.ndarray:
+    """The cross-model tie ranks SLM-MUX-type rules use under ``config`` (lower wins).
+
+    Explicit ``priority`` wins; else the paper's validation-accuracy order when the config asks for
+    it and accuracies are given; else list order (which ``cross_model_tie="random"`` ignores).
+
+    Args:
+      config: the rule's options.
+      num_models: M.
+      validation_accuracy: shape [models], or None.
+      priority: explicit ranks, shape [models], or None.
+
+    Returns:
+      int ranks, shape [models].
+
+    >>> mux_tie_ranks(MuxConfig(), 3, [0.5, 0.9, 0.5]).tolist()
+    [1, 0, 2]
+    """
+    if priority is not None:
+        return jnp.asarray(priority)
+    if config.cross_model_tie == "validation_accuracy" and validation_accuracy is not None:
+        return jnp.asarray(tie_priority(validation_accuracy))
+    return jnp.arange(num_models)
 
 
 def first_seen_positions(samples, num_answers: int) -> jnp.ndarray:

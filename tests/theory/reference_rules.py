@@ -164,3 +164,27 @@ def expectation(probs, k, fn):
             spent_total += weight * spent
         total += weight * float(value)
     return total, spent_total
+
+
+def _all_samples(seqs):
+    return sum(len(s) for s in seqs)
+
+
+# One brute-force reference per registered rule, under the default options and the given
+# cross-model tie ranks: fn(seqs, abstain, priority) -> (P(correct), samples spent). The registry
+# test fails for a registered rule that has no entry here.
+REFERENCES = {
+    "slm-mux": lambda seqs, abstain, priority: (
+        mux_correct(seqs, abstain, priority), _all_samples(seqs)),
+    "agent-forest": lambda seqs, abstain, priority: (
+        pooled_correct(seqs, abstain), _all_samples(seqs)),
+    "self-consistency": lambda seqs, abstain, priority: (
+        plurality_correct(seqs[0], abstain), len(seqs[0])),
+    "model-switch": lambda seqs, abstain, priority: switch_correct(seqs, abstain),
+    "oracle": lambda seqs, abstain, priority: (
+        oracle_mode_correct(seqs, abstain), _all_samples(seqs)),
+    "oracle-any-sample": lambda seqs, abstain, priority: (
+        oracle_sample_correct(seqs, abstain), _all_samples(seqs)),
+    "confidence-weighted": lambda seqs, abstain, priority: (
+        confidence_weighted_correct(seqs, abstain, priority), _all_samples(seqs)),
+}

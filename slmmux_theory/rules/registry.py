@@ -1,0 +1,84 @@
+"""The registry of rules: the one list that engines, planning and the CLI iterate (rules layer).
+
+:data:`RULES` maps each rule's name to its :class:`~slmmux_theory.rules.rule.Rule` value, in the
+order the CLI and the reports list them. Adding a rule is one module that builds its ``Rule`` and
+one line below; :func:`register_rule` adds one at run time (a toy rule in a test, a user's rule
+in a notebook) without editing any file.
+"""
+
+from __future__ import annotations
+
+from slmmux_theory.rules.agent_forest import AGENT_FOREST
+from slmmux_theory.rules.confidence_weighted import CONFIDENCE_WEIGHTED
+from slmmux_theory.rules.model_switch import MODEL_SWITCH
+from slmmux_theory.rules.oracle import ORACLE, ORACLE_ANY_SAMPLE
+from slmmux_theory.rules.rule import Rule
+from slmmux_theory.rules.self_consistency import SELF_CONSISTENCY
+from slmmux_theory.rules.slm_mux import SLM_MUX
+
+__all__ = ["RULES", "get_rule", "register_rule", "rule_names"]
+
+RULES: dict[str, Rule] = {
+    rule.name: rule
+    for rule in (
+        SLM_MUX,
+        AGENT_FOREST,
+        SELF_CONSISTENCY,
+        MODEL_SWITCH,
+        ORACLE,
+        ORACLE_ANY_SAMPLE,
+        CONFIDENCE_WEIGHTED,
+    )
+}
+
+
+def get_rule(rule: str | Rule) -> Rule:
+    """The registered rule of that name (a :class:`Rule` value is returned as it is).
+
+    Raises:
+      ValueError: for an unknown name, listing the registered ones.
+
+    >>> get_rule("slm-mux").name
+    'slm-mux'
+    """
+    if isinstance(rule, Rule):
+        return rule
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+    return RULES[rule]
+
+
+def rule_names(**flags: bool) -> tuple[str, ...]:
+    """Names of the registered rules, in registry order, optionally filtered by capability flags.
+
+    Args:
+      **flags: :class:`Rule` flags (or ``deployable``) and the value each must have.
+
+    >>> rule_names(live=True)
+    ('slm-mux', 'model-switch')
+    >>> rule_names(deployable=False)
+    ('oracle', 'oracle-any-sample')
+    """
+    for flag in flags:
+        if not hasattr(SLM_MUX, flag) or flag in ("name", "select", "exact", "cost"):
+            raise ValueError(f"unknown rule flag {flag!r}")
+    return tuple(name for name, rule in RULES.items()
+                 if all(getattr(rule, flag) == value for flag, value in flags.items()))
+
+
+def register_rule(rule: Rule, *, replace: bool = False) -> Rule:
+    """Add a rule to :data:`RULES` (at the end), so every engine and the CLI can use it.
+
+    Args:
+      rule: the rule value.
+      replace: allow replacing a registered rule of the same name.
+
+    Raises:
+      ValueError: when the name is taken and ``replace`` is False.
+    """
+    if not isinstance(rule, Rule):
+        raise TypeError(f"register_rule takes a Rule, got {type(rule).__name__}")
+    if rule.name in RULES and not replace:
+        raise ValueError(f"a rule named {rule.name!r} is already registered")
+    RULES[rule.name] = rule
+    return rule

@@ -1,0 +1,137 @@
+"""Every registered rule against the brute-force reference and against Monte Carlo, and a toy
+rule registered at run time flowing through both engines without touching any other file."""
+
+import zlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from slmmux_theory.engines.counts import ExactResult, hypergeometric_counts, multinomial_counts
+from slmmux_theory.engines.exact import exact_accuracy
+from slmmux_theory.engines.montecarlo import monte_carlo_accuracy
+from slmmux_theory.rules import RULES, Rule, Selection, get_rule, register_rule, rule_names
+from slmmux_theory.rules.base import MuxConfig, SwitchConfig
+from slmmux_theory.rules.rule import RuleContext, fixed_cost_result
+from tests.theory import reference_rules as ref
+
+# Tiny cases, every sample sequence enumerated: (probs [models][answers] of one question, k,
+# validation accuracies or None, the tie ranks they mean written out: best accuracy, then list
+# order). The last slot is ⊥.
+CASES = [
+    ([[0.5, 0.3, 0.2], [0.3, 0.5, 0.2]], 3, None, [0, 1]),
+    ([[0.4, 0.4, 0.2], [0.2, 0.6, 0.2]], 2, [0.3, 0.8], [1, 0]),
+    ([[0.5, 0.2, 0.2, 0.1], [0.3, 0.3, 0.3, 0.1], [0.6, 0.1, 0.2, 0.1]], 2, [0.5, 0.9, 0.5],
+     [1, 0, 2]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+@pytest.mark.parametrize("name", list(RULES))
+def test_rule_equals_brute_force(name, case):
+    probs, k, accuracy, priority = CASES[case]
+    assert name in ref.REFERENCES, f"rule {name!r} has no brute-force reference"
+    got = exact_accuracy(name, np.array(probs)[:, None], k, validation_accuracy=accuracy)
+    want, spent = ref.expectation(
+        probs, k, lambda seqs: ref.REFERENCES[name](seqs, len(probs[0]) - 1, priority))
+    assert abs(float(got.per_question[0]) - want) < 1e-9, (got.per_question, want)
+    assert abs(float(got.expected_samples[0]) - spent) < 1e-9
+    cost = get_rule(name).cost(multinomial_counts(np.array(probs)[:, None], k),
+                               RuleContext(validation_accuracy=accuracy))
+    assert abs(float(cost[0]) - spent) < 1e-9
+
+
+OPTIONS = {
+    "slm-mux": [{}, {"mux_config": MuxConfig("valid", "random", "random")},
+                {"mux_config": MuxConfig("k", "first_seen", "validation_accuracy"),
+                 "validation_accuracy": [0.2, 0.9, 0.5]}],
+    "agent-forest": [{}, {"pooled_tie": "first_seen"}],
+    "model-switch": [{}, {"switch_config": SwitchConfig(weighting="plain", tie="random")},
+                     {"switch_config": SwitchConfig(stop_rule="majority_share", share_threshold=0.6),
+                      "prior_weights": [2.0, 1.0, 1.0]}],
+}
+
+
+def _agree_within_standard_errors(exact, mc, label):
+    assert abs(float(exact.accuracy) - float(mc.accuracy)) < 4 * float(mc.standard_error), label
+    # Per question too, with a Bonferroni-style margin over the questions.
+    gap = np.abs(np.asarray(exact.per_question) - np.asarray(mc.per_question))
+    assert np.all(gap < 5 * np.asarray(mc.per_question_standard_error) + 1e-3), label
+    assert abs(float(exact.expected_samples.mean()) - float(mc.expected_samples.mean())) < 0.1, label
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_exact_matches_monte_carlo(name):
+    # A stable seed per rule (str hash is salted per process).
+    rng = np.random.default_rng(zlib.crc32(name.encode()) % 1000)
+    probs = rng.dirichlet(np.ones(4) * 0.6, size=(3, 6))
+    for options in OPTIONS.get(name, [{}]):
+        exact = exact_accuracy(name, probs, 3, **options)
+        mc = monte_carlo_accuracy(jax.random.PRNGKey(0), name, probs, 3, 3000, **options)
+        _agree_within_standard_errors(exact, mc, options)
+
+
+def test_unknown_rule_lists_the_registered_names():
+    with pytest.raises(ValueError, match="unknown rule 'nope'; choose one of slm-mux, agent-forest"):
+        get_rule("nope")
+    with pytest.raises(ValueError, match="unknown rule"):
+        monte_carlo_accuracy(jax.random.PRNGKey(0), "nope", [[[0.5, 0.5]]], 2, 10)
+
+
+def test_registry_order_and_flags():
+    assert rule_names() == ("slm-mux", "agent-forest", "self-consistency", "model-switch",
+                            "oracle", "oracle-any-sample", "confidence-weighted")
+    assert rule_names(first_model_only=True) == ("self-consistency",)
+    assert rule_names(enumerates_products=True) == ("agent-forest", "model-switch",
+                                                    "confidence-weighted")
+    assert rule_names(deployable=False) == ("oracle", "oracle-any-sample")
+    assert rule_names(adaptive_cost=True) == ("model-switch",)
+    assert all(RULES[name].name == name for name in RULES)
+    with pytest.raises(ValueError, match="unknown rule flag"):
+        rule_names(fast=True)
+    with pytest.raises(ValueError, match="already registered"):
+        register_rule(RULES["slm-mux"])
+
+
+# A toy rule: answer the first model's first sample. Written here only, then registered.
+def _first_sample_select(counts, first_seen, key, context):
+    return Selection(jnp.argmin(first_seen[0]), counts[0].sum())
+
+
+def _first_sample_exact(counts, context):
+    # P(first sample correct) = E[c_0] / k under any exchangeable count law.
+    share = jnp.asarray(counts.vectors[:, 0] / counts.k, dtype=jnp.float64)
+    return fixed_cost_result(counts.probs[0] @ share, counts, context, _first_sample_cost)
+
+
+def _first_sample_cost(counts, context):
+    return jnp.full(counts.probs.shape[1], float(counts.k))
+
+
+TOY = Rule("first-model-first-sample", _first_sample_select, _first_sample_exact,
+           _first_sample_cost, first_model_only=True)
+
+
+@pytest.fixture
+def toy_registered():
+    register_rule(TOY)
+    yield TOY.name
+    RULES.pop(TOY.name)
+
+
+def test_runtime_registered_rule_flows_through_both_engines(toy_registered):
+    assert rule_names()[-1] == toy_registered
+    probs = np.random.default_rng(4).dirichlet(np.ones(3), size=(2, 5))
+    exact = exact_accuracy(toy_registered, probs, 3)
+    assert isinstance(exact, ExactResult)
+    np.testing.assert_allclose(exact.per_question, probs[0, :, 0], atol=1e-12)
+    np.testing.assert_allclose(exact.expected_samples, 3.0)
+    want, _ = ref.expectation(probs[:, 0].tolist(), 2, lambda seqs: int(seqs[0][0] == 0))
+    assert abs(float(exact_accuracy(toy_registered, probs[:, :1], 2).per_question[0]) - want) < 1e-9
+    mc = monte_carlo_accuracy(jax.random.PRNGKey(1), toy_registered, probs, 3, 3000)
+    _agree_within_standard_errors(exact, mc, toy_registered)
+    # An exact replay of recorded samples goes through the same law.
+    pool = np.array([[[2, 1, 1]], [[0, 3, 1]]])
+    replay = exact_accuracy(toy_registered, hypergeometric_counts(pool, 2))
+    assert abs(float(replay.accuracy) - 0.5) < 1e-12
