@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -33,9 +32,10 @@ from slmmux_run.orchestrate import (
     replay_table,
 )
 from slmmux_run.data.records import RecordStore
+from slmmux_run.replay_report import failure_summary, format_table
 from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
 
-__all__ = ["failure_summary", "format_table", "register", "run"]
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -105,44 +105,6 @@ def _ks(text: str | None, recorded: int) -> list[int]:
     if not values or min(values) < 1 or max(values) > recorded:
         raise UserError(f"--k must lie in 1..{recorded} (samples recorded), got {text!r}")
     return values
-
-
-def failure_summary(record_set) -> dict:
-    """Per model: request failures, abstentions (nothing extracted) and missing samples."""
-    names = record_set.sample_set.models
-    return {
-        name: {
-            "failed": int(record_set.failed[m].sum()),
-            "abstained": int(record_set.abstained[m].sum()),
-            "missing": int(record_set.missing[m].sum()),
-            "samples": int(record_set.sample_set.samples[m].size),
-            "per_sample_accuracy": float((record_set.sample_set.samples[m] == 0).mean()),
-        }
-        for m, name in enumerate(names)
-    }
-
-
-def _cell(value: float, error: float) -> str:
-    if math.isnan(value):
-        return "n/a"
-    return f"{value:.3f} ± {error:.3f}" if not math.isnan(error) else f"{value:.3f}"
-
-
-def format_table(rows) -> str:
-    """A fixed-width table of replay rows."""
-    lines = [f"{'rule':<17} {'models':<24} {'k':>2}  {'literal':>15}  {'exact':>15}  "
-             f"{'samples':>7}  {'predicted':>9}  {'n':>4}"]  # fmt: skip
-    for row in rows:
-        exact = _cell(row.exact, row.exact_se)
-        if row.exact_questions < row.questions and not math.isnan(row.exact):
-            exact += f" ({row.exact_questions}q)"
-        lines.append(
-            f"{row.rule:<17} {','.join(row.models):<24} {row.k:>2}  "
-            f"{_cell(row.literal, row.literal_se):>15}  {exact:>15}  {row.exact_samples:>7.2f}  "
-            f"{'' if math.isnan(row.predicted) else f'{row.predicted:.3f}':>9}  "
-            f"{row.questions:>4}"
-        )
-    return "\n".join(lines)
 
 
 def _rules(text: str) -> list[str]:

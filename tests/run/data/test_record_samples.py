@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from slmmux_run.commands.mux import failure_summary
+from slmmux_run.replay_report import failure_summary
 from slmmux_run.data.record_samples import load_records
 from slmmux_run.data.records import Record
 from slmmux_run.errors import UserError
