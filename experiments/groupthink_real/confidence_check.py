@@ -25,7 +25,8 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 
-from slmmux_run.commands.debate import complete_discussions, halves, sample_answers
+from slmmux_run.debate_study import halves
+from slmmux_run.sampling.discussion_samples import complete_discussions, sample_answers
 from slmmux_run.sampling.discussion import TranscriptStore, transcript_slots
 from slmmux_run.data.records import RecordStore
 from slmmux_theory.discussion.model import discussion_params, last_peer_weights, next_answer_probabilities

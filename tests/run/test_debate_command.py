@@ -1,4 +1,4 @@
-"""Tests of slmmux_run.commands.debate: halves, the pseudo-count choice, cross-fit pooling.
+"""Tests of slmmux_run.commands.debate and slmmux_run.debate_study: halves, the pseudo-count choice, cross-fit pooling.
 
 Expected values are worked by hand (plurality of three agents, debate-weighted means), never
 computed by the functions under test.
@@ -12,15 +12,9 @@ import math
 
 import pytest
 
-from slmmux_run.commands.debate import (
-    POOLED_MEASURES,
-    choose_smoothing,
-    halves,
-    pool_folds,
-    register,
-    run,
-    split_questions,
-)
+from slmmux_run.commands.debate import register, run
+from slmmux_run.debate_study import choose_smoothing, halves, pool_folds, split_questions
+from slmmux_theory.discussion.checks import CHECKED_MEASURES as POOLED_MEASURES
 from slmmux_run.sampling.discussion import Turn
 from slmmux_run.errors import UserError
 

@@ -1,4 +1,4 @@
-"""``slmmux debate predict`` / ``check``: slot probabilities from samples, the frozen check."""
+"""Tests of slmmux_run.debate_study (transfer: frozen prediction, check) and sample_slot_probs."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import numpy as np
 import pytest
 
 from slmmux_run.commands.debate import register, run
-from slmmux_run.commands.debate_transfer import (
-    check_prediction,
-    sample_slot_probs,
-)
+from slmmux_run.debate_study import check_prediction
+from slmmux_run.sampling.discussion_samples import sample_slot_probs
 from slmmux_run.sampling.discussion import Turn, transcript_slots
 from slmmux_run.errors import UserError
 
@@ -119,8 +117,7 @@ def test_predict_new_questions_end_to_end_on_a_tiny_study():
     import jax
     import jax.numpy as jnp
 
-    from slmmux_run.commands.debate import DEFAULT_SETTINGS
-    from slmmux_run.commands.debate_transfer import predict_new_questions
+    from slmmux_run.debate_study import DEFAULT_SETTINGS, predict_new_questions
     from slmmux_theory.discussion.model import independent_plurality_accuracy_exact
 
     rng = np.random.default_rng(0)
@@ -150,15 +147,15 @@ def test_predict_new_questions_end_to_end_on_a_tiny_study():
 
 
 def test_predict_names_a_samples_count_that_does_not_match_the_studies(tmp_path):
-    from slmmux_run.commands import debate_transfer
+    from slmmux_run import debate_study
 
     files = []
     for name in ("a.jsonl", "b.jsonl", "s.jsonl"):
         (tmp_path / name).write_text("")
         files.append(str(tmp_path / name))
     with pytest.raises(UserError, match=r"--samples: give one file per --transcripts file \(2\)"):
-        debate_transfer._fit_studies(files[:2], files[2:])
-    pairs = debate_transfer._fit_studies(files[:2], files[2:] * 2)
+        debate_study.fit_studies(files[:2], files[2:])
+    pairs = debate_study.fit_studies(files[:2], files[2:] * 2)
     assert [str(t) for t, _ in pairs] == files[:2]
     with pytest.raises(UserError, match="--transcripts .*missing.jsonl does not exist"):
-        debate_transfer._fit_studies([str(tmp_path / "missing.jsonl")], None)
+        debate_study.fit_studies([str(tmp_path / "missing.jsonl")], None)
