@@ -13,7 +13,7 @@ import time
 import jax
 import numpy as np
 
-from slmmux_theory.inference.answer_model import fit_answer_model
+from slmmux_theory.inference.answer_fit import fit_answer_model
 from slmmux_theory.inference.checks import predictive_check
 from slmmux_theory.inference.predict import (
     population_predictive_probs,

@@ -1,93 +1,47 @@
 """slmmux_theory: pure JAX / NumPyro / SymPy theory of small-language-model orchestration.
 
-No file, network or clock access lives here; :mod:`slmmux_run` does the I/O. The public API of
-each module is re-exported below; the modules themselves hold one job each:
-``distributions`` (answer distributions), ``rules`` (selection rules), ``exact`` (exact
-accuracy), ``montecarlo``, ``closed_forms``, ``symbolic``, ``bounds``, ``claims``, ``search``
-(the paper's subset search), ``budget`` (models vs samples), ``answer_model`` and ``predict``
-(the Bayesian answer model), ``checks`` (predictive checks), ``unseen`` (laws of a pilot's
-unseen questions), ``groupthink`` and ``groupthink_fit`` (discussion), ``sharding``.
+No file, network or clock access lives here; :mod:`slmmux_run` does the I/O. Importing the
+package changes no JAX setting: programs call :func:`enable_x64` once at their start (see
+:mod:`slmmux_theory.precision`). The main entry points are re-exported below and imported on
+first use (:mod:`slmmux_theory.lazy`), so ``import slmmux_theory`` is light. Subpackages, one
+job each: ``rules`` (selection rules as values, the registry), ``engines`` (exact enumeration,
+Monte Carlo, sharding), ``closed`` (closed forms, bounds, symbolic proofs, the paper's claims),
+``inference`` (answer model, its fit, predictive laws, checks, unseen questions), ``planning``
+(models vs samples, the paper's subset search), ``discussion`` (the groupthink model and its
+fit); ``distributions`` holds answer distributions.
+
+>>> import slmmux_theory as st
+>>> st.enable_x64()
+>>> answers = st.from_probabilities([[[0.6, 0.3, 0.1]], [[0.5, 0.2, 0.3]]])  # 2 models, 1 question
+>>> round(float(st.mux_accuracy_exact(answers.probs, k=3)[0]), 6)  # P(SLM-MUX correct)
+0.764906
 """
 
-from slmmux_theory.distributions import (
-    AnswerDistribution,
-    compact_slots,
-    compact_slots_per_model,
-    from_counts,
-    from_probabilities,
-)
-from slmmux_theory.rules.base import (
-    MuxConfig,
-    SwitchConfig,
-    model_switch_select,
-    mux_preset,
-    mux_select,
-    plurality_vote,
-    pooled_vote,
-    tie_priority,
-)
-from slmmux_theory.engines.exact import (
-    CountDistribution,
-    ExactResult,
-    exact_accuracy,
-    hypergeometric_counts,
-    model_switch_exact,
-    multinomial_counts,
-    mux_accuracy_exact,
-    mux_levels,
-    mux_subset_accuracy,
-    pooled_vote_accuracy_exact,
-    self_consistency_accuracy_exact,
-)
-from slmmux_theory.engines.montecarlo import MonteCarloResult, monte_carlo_accuracy
-from slmmux_theory.closed.closed_forms import (
-    binomial_majority_accuracy,
-    dispersed_plurality_accuracy,
-    plurality_accuracy,
-    pooled_vote_binary_accuracy,
-    voting_helps,
-    voting_helps_threshold,
-)
-from slmmux_theory.closed.bounds import MuxAccuracyBounds, mux_accuracy_bounds
-from slmmux_theory.precision import Float64Required, enable_x64, require_x64, x64_enabled
+from slmmux_theory.lazy import lazy_exports
 
-__all__ = [
-    "AnswerDistribution",
-    "CountDistribution",
-    "ExactResult",
-    "Float64Required",
-    "MonteCarloResult",
-    "MuxAccuracyBounds",
-    "MuxConfig",
-    "SwitchConfig",
-    "binomial_majority_accuracy",
-    "compact_slots",
-    "compact_slots_per_model",
-    "dispersed_plurality_accuracy",
-    "enable_x64",
-    "exact_accuracy",
-    "from_counts",
-    "from_probabilities",
-    "hypergeometric_counts",
-    "model_switch_exact",
-    "model_switch_select",
-    "monte_carlo_accuracy",
-    "multinomial_counts",
-    "mux_accuracy_bounds",
-    "mux_accuracy_exact",
-    "mux_levels",
-    "mux_preset",
-    "mux_select",
-    "mux_subset_accuracy",
-    "plurality_accuracy",
-    "plurality_vote",
-    "pooled_vote",
-    "pooled_vote_accuracy_exact",
-    "pooled_vote_binary_accuracy",
-    "require_x64",
-    "self_consistency_accuracy_exact",
-    "tie_priority",
-    "voting_helps",
-    "voting_helps_threshold",
-    "x64_enabled",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "precision": ["Float64Required", "enable_x64", "require_x64", "x64_enabled"],
+    "distributions": [
+        "AnswerDistribution", "compact_slots", "compact_slots_per_model", "from_counts",
+        "from_probabilities",
+    ],
+    "rules.base": [
+        "MuxConfig", "SwitchConfig", "model_switch_select", "mux_preset", "mux_select",
+        "plurality_vote", "pooled_vote", "tie_priority",
+    ],
+    "engines.exact": [
+        "CountDistribution", "ExactResult", "exact_accuracy", "hypergeometric_counts",
+        "model_switch_exact", "multinomial_counts", "mux_accuracy_exact", "mux_levels",
+        "mux_subset_accuracy", "pooled_vote_accuracy_exact", "self_consistency_accuracy_exact",
+    ],
+    "engines.montecarlo": ["MonteCarloResult", "monte_carlo_accuracy"],
+    "closed.closed_forms": [
+        "binomial_majority_accuracy", "dispersed_plurality_accuracy", "plurality_accuracy",
+        "pooled_vote_binary_accuracy", "voting_helps", "voting_helps_threshold",
+    ],
+    "closed.bounds": ["MuxAccuracyBounds", "mux_accuracy_bounds"],
+    "inference.answer_model": ["AnswerModelConfig", "AnswerModelFit", "prior_fit"],
+    "inference.answer_fit": ["fit_answer_model"],
+    "inference.predict": ["posterior_predictive_probs", "replicate_counts"],
+    "inference.checks": ["PredictiveCheck", "predictive_check"],
+})

@@ -33,7 +33,8 @@ import numpy as np
 from slmmux_theory.precision import enable_x64
 from slmmux_run.data.datasets import load_samples
 from slmmux_run.data.paths import data_file
-from slmmux_theory.inference.answer_model import AnswerModelConfig, fit_answer_model
+from slmmux_theory.inference.answer_fit import fit_answer_model
+from slmmux_theory.inference.answer_model import AnswerModelConfig
 from slmmux_run.fit_report import (
     STATISTIC_LABELS,
     coverage_line,

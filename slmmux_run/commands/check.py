@@ -49,7 +49,7 @@ def _predictor(name, method, draws):
         return lambda key, counts: heldout.dirichlet_predictor(key, counts, draws)
 
     def hierarchical(key, counts):
-        from slmmux_theory.inference.answer_model import fit_answer_model
+        from slmmux_theory.inference.answer_fit import fit_answer_model
         from slmmux_theory.inference.predict import posterior_predictive_probs
 
         fit_key, draw_key = jax.random.split(key)

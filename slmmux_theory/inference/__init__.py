@@ -1,1 +1,28 @@
-"""Inference: the Bayesian answer model, its posterior predictive, checks and unseen-question laws."""
+"""Inference: the Bayesian answer model, its fit, posterior predictive, checks and unseen-question laws.
+
+Theory layer, no I/O. Modules, one job each: ``answer_model`` (the NumPyro model, its
+likelihood and prior draws), ``answer_fit`` (NUTS and SVI fits), ``predict`` (posterior and
+population predictive laws), ``checks`` (posterior predictive checks), ``unseen`` (laws of a
+pilot's unseen questions). Their public names are re-exported here, imported on first use; the
+model function itself stays ``answer_model.answer_model`` (the module has the same name).
+"""
+
+from slmmux_theory.lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "answer_model": [
+        "ATTRACTOR_KINDS", "PARAMETER_SITES", "AnswerModelConfig", "AnswerModelFit", "CountData",
+        "attractor_from_sticks", "count_data", "dirichlet_multinomial_log_prob",
+        "interaction_logits", "level_means", "model_sites", "prior_fit", "site_names",
+    ],
+    "answer_fit": ["fit_answer_model"],
+    "predict": ["population_predictive_probs", "posterior_predictive_probs", "replicate_counts"],
+    "checks": [
+        "PredictiveCheck", "SampleStatistics", "counts_from_samples", "predictive_check",
+        "sample_statistics",
+    ],
+    "unseen": [
+        "generic_failure_probs", "shared_failure_questions", "stratified_unseen_picks",
+        "unseen_question_picks",
+    ],
+})
