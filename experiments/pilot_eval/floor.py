@@ -18,7 +18,8 @@ import argparse
 import jax.numpy as jnp
 import numpy as np
 
-from slmmux_run import plan as planning  # noqa: E402
+from slmmux_theory.engines.replay import replay_levels  # noqa: E402
+from slmmux_theory.planning import plan as planning  # noqa: E402
 from slmmux_theory.engines.exact import MuxLevels, mux_subset_accuracy  # noqa: E402
 from slmmux_theory.planning.search import all_subsets  # noqa: E402
 from slmmux_theory.precision import enable_x64  # noqa: E402
@@ -34,7 +35,7 @@ def floor_lines(datasets=("samples13", "routerdc7"), seeds: int = 20) -> list[st
     for dataset in datasets:
         full, _, _ = load(dataset)
         models, num_questions, _ = full.shape
-        levels = planning.replay_levels(full, K)
+        levels = replay_levels(full, K)
         pool = all_subsets(models, 2, 4)
         per_question = np.asarray(mux_subset_accuracy(
             MuxLevels(jnp.asarray(levels.level), jnp.asarray(levels.level_correct)), pool,

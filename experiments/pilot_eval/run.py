@@ -38,7 +38,8 @@ import jax
 import numpy as np
 from scipy.stats import spearmanr
 
-from slmmux_run import plan as planning  # noqa: E402
+from slmmux_theory.engines.replay import replay_levels, subset_accuracy_draws  # noqa: E402
+from slmmux_theory.planning import plan as planning  # noqa: E402
 from slmmux_run.data.datasets import correctness_to_counts, load_correctness, load_samples  # noqa: E402
 from slmmux_run.data.paths import data_file  # noqa: E402
 from slmmux_theory.planning.search import SearchConfig, all_subsets, search_subsets  # noqa: E402
@@ -109,7 +110,7 @@ def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=la
     if kind == "ordered":
         sample_set = load_samples(data_file("samples/gsm8k_train_250x10_13models.jsonl"))
         ordered = np.asarray(sample_set.samples)
-    full_levels = {k: planning.replay_levels(full, k) for k in range(1, 10)}
+    full_levels = {k: replay_levels(full, k) for k in range(1, 10)}
     pool = all_subsets(models, 1, MAX_SIZE)
     pool_index = {tuple(int(m) for m in row if m >= 0): i for i, row in enumerate(pool)}
     rows = []
@@ -122,7 +123,7 @@ def evaluate(dataset, designs, seeds, predictors, draws, svi_steps, log, save=la
             else:
                 pilot = pilot_counts(full, kind, questions, samples, None, seed)
             priority = planning.pilot_priority(pilot)
-            truth = {k: planning.subset_accuracy_draws(full_levels[k], pool, priority, 1)[:, 0]
+            truth = {k: subset_accuracy_draws(full_levels[k], pool, priority, 1)[:, 0]
                      for k in range(1, 10)}
             config = SearchConfig(robust_level=min(2, samples))
             paper_pilot = search_subsets(pilot, min_size=2, max_size=MAX_SIZE, config=config)
@@ -237,6 +238,8 @@ def main(argv=None) -> int:
                         help="comma-separated, in order: table (the pilots), floor (floor.txt)")
     parser.add_argument("--floor-seeds", type=int, default=20,
                         help="pilot seeds of the oracle floor")
+    parser.add_argument("--floor-datasets", default="samples13,routerdc7",
+                        help="datasets of the oracle floor (floor.txt holds these lines)")
     args = parser.parse_args(argv)
     if args.compilation_cache:
         jax.config.update("jax_compilation_cache_dir", args.compilation_cache)
@@ -266,7 +269,7 @@ def main(argv=None) -> int:
     if "floor" in steps:
         from experiments.pilot_eval.floor import floor_lines
 
-        lines = floor_lines(args.datasets.split(","), seeds=args.floor_seeds)
+        lines = floor_lines(args.floor_datasets.split(","), seeds=args.floor_seeds)
         (out / "floor.txt").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
     return 0

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from slmmux_run.errors import UserError
+from slmmux_theory.planning.heldout import HELDOUT_RULES
+from slmmux_theory.planning.predictors import HELDOUT_PREDICTORS as PREDICTORS
 
 __all__ = ["PREDICTORS", "register", "run", "run_check"]
-
-PREDICTORS = ("hierarchical", "dirichlet", "plug-in")
 
 
 def register(subparsers) -> None:
@@ -38,35 +38,14 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _predictor(name, method, draws):
-    import jax
-
-    from slmmux_run import heldout
-
-    if name == "plug-in":
-        return lambda key, counts: heldout.plug_in_predictor(key, counts)
-    if name == "dirichlet":
-        return lambda key, counts: heldout.dirichlet_predictor(key, counts, draws)
-
-    def hierarchical(key, counts):
-        from slmmux_theory.inference.answer_fit import fit_answer_model
-        from slmmux_theory.inference.predict import posterior_predictive_probs
-
-        fit_key, draw_key = jax.random.split(key)
-        fit = fit_answer_model(fit_key, counts, method=method, num_draws=max(draws, 50))
-        return posterior_predictive_probs(draw_key, fit, num_draws=draws)
-
-    return hierarchical
-
-
 def run_check(sample_set, *, fit_samples, k, predictor, method="svi", draws=100,
               rules=("slm-mux",), seed=0):
     """The held-out test on a loaded SampleSet; returns the JSON-ready result dict."""
     import jax
-    import numpy as np
 
-    from slmmux_run import heldout
     from slmmux_run.data.datasets import split_samples
+    from slmmux_theory.planning.heldout import heldout_test, summarise
+    from slmmux_theory.planning.predictors import heldout_predictor
 
     if not 1 <= fit_samples < sample_set.num_samples:
         raise UserError(
@@ -78,21 +57,12 @@ def run_check(sample_set, *, fit_samples, k, predictor, method="svi", draws=100,
     sizes = heldout_counts.sum(-1)
     if sizes.min() < k:
         raise UserError(f"some (model, question) has only {sizes.min()} held-out samples, fewer than --k {k}")
-    priority = heldout.default_priority(fit_counts)
     start = time.perf_counter()
-    observed = heldout.observed_accuracies(heldout_counts, k, rules, priority)
-    key = jax.random.PRNGKey(seed)
-    model_key, replicate_key = jax.random.split(key)
-    probs = np.asarray(_predictor(predictor, method, draws)(model_key, fit_counts))
-    predicted = heldout.predicted_accuracies(replicate_key, probs, sizes, k, rules, priority)
-    rows = heldout.evaluate_rows(sample_set.models, observed, predicted)
-    baseline_probs = heldout.plug_in_predictor(None, fit_counts)
-    baseline = heldout.evaluate_rows(
-        sample_set.models, observed,
-        heldout.predicted_accuracies(None, baseline_probs, sizes, k, rules, priority),
-    )
+    test = heldout_test(jax.random.PRNGKey(seed), fit_counts, heldout_counts, k,
+                        heldout_predictor(predictor, method=method), num_draws=draws,
+                        rules=rules, model_names=sample_set.models)
     seconds = time.perf_counter() - start
-    summary = heldout.summarise(rows, "slm-mux") if "slm-mux" in rules else heldout.summarise(rows, rules[0])
+    summary = summarise(test.rows, "slm-mux" if "slm-mux" in rules else rules[0])
     return {
         "task": sample_set.task,
         "predictor": predictor,
@@ -102,20 +72,18 @@ def run_check(sample_set, *, fit_samples, k, predictor, method="svi", draws=100,
         "pairs": [
             {"models": list(r.models), "rule": r.rule, "predicted": r.predicted,
              "interval": list(r.interval), "observed": r.observed}
-            for r in rows
+            for r in test.rows
         ],
         "mae": summary["mae"],
         "coverage": summary["coverage"],
-        "by_rule": {rule: heldout.summarise(rows, rule) for rule in rules},
-        "baseline": {rule: heldout.summarise(baseline, rule) for rule in rules},
+        "by_rule": {rule: summarise(test.rows, rule) for rule in rules},
+        "baseline": {rule: summarise(test.baseline, rule) for rule in rules},
         "seconds": seconds,
     }
 
 
 def run(args) -> int:
     from slmmux_run.data.sample_files import load_sample_set
-
-    from slmmux_run.heldout import HELDOUT_RULES
 
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
     unknown = [r for r in rules if r not in HELDOUT_RULES]

@@ -3,7 +3,7 @@
 The pilot is ``--pilot-questions`` questions drawn at random (``--seed``) from a samples file,
 with the first ``--pilot-samples`` recorded samples of every model. Predictions are for the
 accuracy over ALL questions of the file, replayed over the recorded samples (see
-:mod:`slmmux_run.plan`). With ``--budget`` the models-vs-samples split is printed with its
+:mod:`slmmux_theory.planning.plan`). With ``--budget`` the models-vs-samples split is printed with its
 reason, and the Pareto front of accuracy vs cost is written as JSON (and ``--figure``).
 """
 
@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from slmmux_run.errors import UserError
+from slmmux_theory.planning.plan import PREDICTORS
 
 __all__ = ["register", "run", "parse_costs"]
 
@@ -34,7 +35,7 @@ def register(subparsers) -> None:
     parser.add_argument("--rules", default="slm-mux",
                         help="comma-separated: slm-mux, agent-forest, model-switch (pairs; "
                              "expected cost with early stopping), self-consistency")
-    parser.add_argument("--predictor", default="hierarchical", choices=("hierarchical", "plug-in"))
+    parser.add_argument("--predictor", default="hierarchical", choices=PREDICTORS)
     parser.add_argument("--draws", type=int, default=100, help="posterior draws")
     parser.add_argument("--svi-steps", type=int, default=1000,
                         help="SVI steps of the answer-model fit")
@@ -125,8 +126,9 @@ def run(args) -> int:
     import jax
     import numpy as np
 
-    from slmmux_run import plan as planning
     from slmmux_run.data.sample_files import load_sample_set
+    from slmmux_run.plots import pareto_figure
+    from slmmux_theory.planning import plan as planning
 
     sizes = _int_list(args.subset_sizes, "--subset-sizes")
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
@@ -217,7 +219,7 @@ def run(args) -> int:
     for b in result.budget:
         print(b.reason)
     if args.figure and result.front:
-        planning.pareto_figure(result.front, args.figure)
+        pareto_figure(result.front, args.figure)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(output, indent=1))

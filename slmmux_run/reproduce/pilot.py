@@ -50,7 +50,7 @@ def step_plan(context: Context) -> StepResult:
     candidates = json.loads((out / "plan.json").read_text())["candidates"]
     sample_set = context.samples()
     pairs = [tuple(sample_set.models.index(m) for m in c["models"]) for c in candidates]
-    from slmmux_run.heldout import default_priority
+    from slmmux_theory.planning.heldout import default_priority
     from slmmux_theory.distributions import compact_slots_per_model
     from slmmux_theory.engines.exact import hypergeometric_counts, mux_levels, mux_subset_accuracy
 

@@ -30,7 +30,7 @@ def _pairs(num_models):
 def step_replay(context: Context) -> StepResult:
     """SLM-MUX vs Agent Forest vs self-consistency on the real 13-model samples, k = 1..5."""
     from slmmux_run.figures import PAPER_MARK, figure, save
-    from slmmux_run.heldout import default_priority
+    from slmmux_theory.planning.heldout import default_priority
     from slmmux_run.data.papers import load_table, select
     from slmmux_theory.distributions import compact_slots_per_model
     from slmmux_theory.engines.exact import (
@@ -38,9 +38,9 @@ def step_replay(context: Context) -> StepResult:
         multinomial_counts,
         mux_levels,
         mux_subset_accuracy,
-        pooled_vote_pairs_exact,
         self_consistency_accuracy_exact,
     )
+    from slmmux_theory.engines.replay import pooled_vote_pairs_exact
 
     sample_set = context.samples()
     if sample_set is None:
@@ -111,8 +111,8 @@ def step_replay(context: Context) -> StepResult:
 def step_model_switch(context: Context) -> StepResult:
     """ModelSwitch's early-stopping saving and accuracy on real pairs (4 + 4 samples)."""
     from slmmux_run.figures import figure, save
+    from slmmux_theory.engines.buckets import by_question_width
     from slmmux_theory.engines.exact import (
-        by_question_width,
         exact_accuracy,
         hypergeometric_counts,
         model_switch_exact,

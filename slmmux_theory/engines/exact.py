@@ -45,7 +45,6 @@ from slmmux_theory.rules.self_consistency import self_consistency_accuracy_exact
 from slmmux_theory.rules.slm_mux import mux_accuracy_exact
 
 __all__ = [
-    "by_question_width",
     "CountDistribution",
     "ExactResult",
     "MuxLevels",
@@ -61,75 +60,9 @@ __all__ = [
     "mux_subset_accuracy",
     "oracle_accuracy_exact",
     "pooled_vote_accuracy_batched",
-    "pooled_vote_pairs_exact",
     "pooled_vote_accuracy_exact",
     "self_consistency_accuracy_exact",
 ]
-
-
-def by_question_width(array, fn):
-    """Apply ``fn`` to groups of questions of equal slot width, each compacted to that width.
-
-    Exact enumerations grow steeply with the number of slots, and real questions differ: most
-    use two or three answers, a few use ten. Grouping questions by the number of wrong slots
-    the given models use (rounded up to even) lets each group pay only for its own width.
-
-    Args:
-      array: probabilities or counts, shape [models, questions, answers].
-      fn: maps a compacted array [models, n, answers'] to per-question values [n, ...].
-
-    Returns:
-      the values of every question in the original order, shape [questions, ...].
-    """
-    from slmmux_theory.distributions import compact_slots
-
-    array = np.asarray(array)
-    width = (array[:, :, 1:-1] > 0).any(axis=0).sum(axis=1)
-    width = np.maximum(width + width % 2, 2)
-    pieces, order = [], []
-    for bucket in np.unique(width):
-        rows = np.nonzero(width == bucket)[0]
-        group = compact_slots(array[:, rows], keep=int(bucket))[:, :, : int(bucket) + 2]
-        pieces.append(np.asarray(fn(group)))
-        order.append(rows)
-    values = np.concatenate(pieces)
-    result = np.empty_like(values)
-    result[np.concatenate(order)] = values
-    return result
-
-
-def pooled_vote_pairs_exact(arrays, k: int, law: str = "multinomial") -> np.ndarray:
-    """Agent Forest accuracy of many model pairs, question by question, with bounded cost.
-
-    Each (pair, question) is compacted to the slots the pair uses there, and cells are grouped
-    by that width, so a few questions with many distinct wrong answers do not make every
-    question pay for the widest one.
-
-    Args:
-      arrays: probabilities (``law="multinomial"``) or recorded counts
-        (``law="hypergeometric"``), shape [pairs, 2, questions, answers].
-      k: k.
-      law: how each model's k samples arise from its row.
-
-    Returns:
-      per-question accuracy, shape [pairs, questions].
-    """
-    from slmmux_theory.distributions import compact_slots
-
-    arrays = np.asarray(arrays)
-    num_pairs, _, num_questions, _ = arrays.shape
-    cells = arrays.transpose(1, 0, 2, 3).reshape(2, num_pairs * num_questions, -1)
-    width = (cells[:, :, 1:-1] > 0).any(axis=0).sum(axis=1)
-    width = width + width % 2  # even widths: fewer distinct compiled shapes
-    result = np.zeros(num_pairs * num_questions)
-    make = multinomial_counts if law == "multinomial" else hypergeometric_counts
-    for bucket in np.unique(width):
-        rows = np.nonzero(width == bucket)[0]
-        group = compact_slots(cells[:, rows], keep=int(bucket))[:, :, : int(bucket) + 2]
-        counts = make(group, k)
-        result[rows] = np.asarray(
-            pooled_vote_accuracy_batched(counts.probs[None], k, counts.num_answers)[0])
-    return result.reshape(num_pairs, num_questions)
 
 
 def exact_accuracy(

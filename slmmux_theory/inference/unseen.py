@@ -3,7 +3,7 @@
 Place in the layers: pure theory (JAX random keys, NumPy arrays; no I/O). A pilot of Q of the
 N questions of a task leaves N - Q unseen; a planner that predicts accuracy over all N must say
 what those questions are like. These functions answer "which pilot question stands in for each
-unseen question, per posterior draw"; :func:`slmmux_run.plan.population_draws` then reuses that
+unseen question, per posterior draw"; :func:`slmmux_theory.planning.predictors.population_draws` then reuses that
 question's posterior answer distributions (the models' joint behaviour per question is kept).
 
 * :func:`unseen_question_picks` — the finite-population Bayesian bootstrap (a Pólya urn), and

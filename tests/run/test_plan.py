@@ -1,4 +1,5 @@
-"""Tests of ``slmmux plan`` (slmmux_run.plan and slmmux_run.commands.plan).
+"""Tests of ``slmmux plan`` (slmmux_run.commands.plan; the library is tested in
+tests/theory/planning/test_plan.py on the same generator).
 
 Fixture: 4 synthetic models on 30 questions × 6 samples, written in the samples schema. Models
 "strong-a" and "strong-b" are right 95 % of the time and wrong on DIFFERENT questions; "weak-c"
@@ -11,13 +12,12 @@ from __future__ import annotations
 import itertools
 import json
 
-import jax
 import numpy as np
 import pytest
 
-from slmmux_run import plan as planning
 from slmmux_run.cli import main
 from slmmux_run.data.datasets import load_samples
+from slmmux_theory.planning.predictors import UNSEEN_LAWS
 
 MODELS = ("strong-a", "strong-b", "weak-c", "weak-d")
 QUESTIONS, SAMPLES = 30, 6
@@ -45,36 +45,6 @@ def _write_fixture(path):
 @pytest.fixture(scope="module")
 def fixture_file(tmp_path_factory):
     return _write_fixture(tmp_path_factory.mktemp("plan") / "toy.jsonl")
-
-
-def test_replay_levels_match_hand_counts():
-    # Pool (2 correct, 1 wrong), k = 2: draws {c,c} 1/3 (level 2, correct), {c,w} 2/3 (level 1,
-    # tie between c and w: correct with probability 1/2).
-    levels = planning.replay_levels(np.array([[[2, 1, 0]]]), 2)
-    np.testing.assert_allclose(levels.level[0, 0], [0.0, 2 / 3, 1 / 3])
-    np.testing.assert_allclose(levels.level_correct[0, 0], [0.0, 1 / 3, 1 / 3])
-
-
-def test_replay_levels_all_samples_in_distinct_slots():
-    # Every slot below total - k - 1 used to break the log-factorial table; 5 distinct answers.
-    levels = planning.replay_levels(np.array([[[1, 1, 1, 1, 1, 0]]]), 1)
-    np.testing.assert_allclose(levels.level_correct[0, 0], [0.0, 0.2])
-
-
-def test_draw_pilot_is_seeded_and_without_replacement():
-    first, again = planning.draw_pilot(50, 20, 3), planning.draw_pilot(50, 20, 3)
-    np.testing.assert_array_equal(first, again)
-    assert len(set(first.tolist())) == 20
-    assert not np.array_equal(first, planning.draw_pilot(50, 20, 4))
-
-
-def test_plug_in_interval_shrinks_to_a_point_when_the_pilot_is_the_population(fixture_file):
-    counts = np.asarray(load_samples(fixture_file).counts)
-    result = planning.plan(jax.random.PRNGKey(0), counts, QUESTIONS, replay_samples=SAMPLES,
-                           k=3, subset_sizes=(2,), predictor="plug-in")
-    for candidate in result.candidates:
-        assert candidate.interval[0] == pytest.approx(candidate.interval[1], abs=1e-12)
-    assert result.candidates[0].models == (0, 1)
 
 
 def _run_plan(fixture_file, tmp_path, *extra):
@@ -146,111 +116,16 @@ def test_invalid_flags_give_one_line_errors(fixture_file, capsys, flags, message
     assert "\n" not in err
 
 
-# ----------------------------------------------------------------------------- pair rules
-
-
-def test_agent_forest_pair_replay_by_hand():
-    # Model a's pool (c, w1), model b's pool (w2, w2), k = 1: a draws c or w1 (1/2 each), b
-    # draws w2. {c, w2} is a two-way tie won by c with probability 1/2; {w1, w2} never wins.
-    pools = np.array([[[1, 1, 0, 0]], [[0, 0, 2, 0]]])
-    accuracy, cost = planning.pair_rule_values("agent-forest", pools, [[0, 1]], 1)
-    np.testing.assert_allclose(accuracy, [[0.25]])
-    np.testing.assert_allclose(cost, [[2.0]])
-
-
-def test_model_switch_pair_replay_by_hand():
-    # a's two samples are (c, w1): not unanimous, so b is called; b's (c, c) carries entropy
-    # weight 1 against a's 0, so c wins. Cost: both models, 2 samples each, b costs 5.
-    pools = np.array([[[1, 1, 0, 0]], [[2, 0, 0, 0]]])
-    accuracy, cost = planning.pair_rule_values("model-switch", pools, [[0, 1]], 2,
-                                               cost_per_sample=[1.0, 5.0])
-    np.testing.assert_allclose(accuracy, [[1.0]])
-    np.testing.assert_allclose(cost, [[12.0]])
-    # a unanimous on a wrong answer: ModelSwitch stops there, wrong, having paid for a only.
-    pools = np.array([[[0, 2, 0, 0]], [[2, 0, 0, 0]]])
-    accuracy, cost = planning.pair_rule_values("model-switch", pools, [[0, 1]], 2,
-                                               cost_per_sample=[1.0, 5.0])
-    np.testing.assert_allclose(accuracy, [[0.0]])
-    np.testing.assert_allclose(cost, [[2.0]])
-
-
-def test_model_switch_expected_cost_counts_the_second_model_only_when_needed():
-    # a's pool (c, c, w1), k = 2 without replacement: unanimous (c, c) with probability 1/3.
-    pools = np.array([[[2, 1, 0]], [[0, 3, 0]]])
-    _, cost = planning.pair_rule_values("model-switch", pools, [[0, 1]], 2)
-    np.testing.assert_allclose(cost, [[2.0 + 2.0 * (2 / 3)]])
-
-
-def test_pair_rule_values_rejects_unknown_rules():
-    with pytest.raises(ValueError, match="rule must be one of"):
-        planning.pair_rule_values("debate", np.ones((2, 1, 3)), [[0, 1]], 1)
-
-
-def test_plan_ranks_pair_rules_and_prices_model_switch_early_stopping(fixture_file):
-    sample_set = load_samples(fixture_file)
-    counts = np.asarray(sample_set.counts)
-    result = planning.plan(jax.random.PRNGKey(0), counts, counts.shape[1],
-                           replay_samples=SAMPLES, k=3, subset_sizes=(2,), predictor="plug-in",
-                           rules=("agent-forest", "model-switch"))
-    for rule in ("agent-forest", "model-switch"):
-        group = [c for c in result.candidates if c.rule == rule]
-        assert len(group) == 6  # every pair once
-        assert {MODELS[m] for m in group[0].models} == {"strong-a", "strong-b"}
-    switch = [c for c in result.candidates if c.rule == "model-switch"]
-    forest = [c for c in result.candidates if c.rule == "agent-forest"]
-    assert all(c.cost == 6.0 for c in forest)
-    # Early stopping: the strong models are unanimous on most questions, so a chain that
-    # starts with one of them pays much less than both models' 6 samples.
-    assert all(3.0 <= c.cost < 6.0 for c in switch)
-    assert min(c.cost for c in switch if "strong-a" == MODELS[c.models[0]]) < 4.5
-
-
-def test_budget_split_lets_model_switch_compete_at_its_expected_cost(fixture_file):
-    # Budget 4 samples per question: SLM-MUX affords a pair at k = 2 at most, ModelSwitch a
-    # strong -> strong chain at n = 3 whenever the first model is usually unanimous.
-    sample_set = load_samples(fixture_file)
-    counts = np.asarray(sample_set.counts)
-    result = planning.plan(jax.random.PRNGKey(0), counts, counts.shape[1],
-                           replay_samples=SAMPLES, k=3, subset_sizes=(2,), predictor="plug-in",
-                           rules=("slm-mux", "model-switch"), budgets=(4,), max_budget_size=2)
-    (choice,) = result.budget
-    # By construction the strong pair is unanimous on 2/3 of the questions: its chain at n = 3
-    # costs ~3.6 in expectation, below the budget that caps SLM-MUX at k = 2.
-    assert choice.rule == "model-switch"
-    assert {MODELS[m] for m in choice.models} == {"strong-a", "strong-b"}
-    assert choice.k == 3 and choice.expected_cost <= 4.0
-    assert "best SLM-MUX choice" in choice.reason
-    assert all(len(point) == 5 for point in result.front)
-    assert any(point[4] == "model-switch" and point[3] == 3 for point in result.front)
-
-
-# ----------------------------------------------------------------------------- unseen questions
-
-
-def test_stratified_population_draws_put_generic_failures_among_unseen_questions():
-    # A pilot where every model is right on every question: the plain bootstrap predicts 100 %
-    # for every draw, the stratified law predicts some unseen questions that all models miss.
-    counts = np.zeros((2, 6, 3), dtype=int)
-    counts[:, :, 0] = 2
-    kwargs = dict(num_draws=20, svi_steps=30)
-    plain = planning.population_draws(jax.random.PRNGKey(7), counts, 40, 2, unseen="bootstrap",
-                                      **kwargs)
-    strat = planning.population_draws(jax.random.PRNGKey(7), counts, 40, 2, unseen="stratified",
-                                      **kwargs)
-    assert plain.shape == strat.shape == (2, 20 * 40, 3)
-    # Questions on which every model gave both samples to the shared wrong answer: the plain
-    # bootstrap gets them only by chance from the pilot posteriors (near-certain correct); the
-    # stratified law puts ~0.5/7 of the 34 x 20 unseen questions there.
-    plain_failed = int((plain[:, :, 1] == 2).all(axis=0).sum())
-    strat_failed = int((strat[:, :, 1] == 2).all(axis=0).sum())
-    assert plain_failed <= 5
-    assert 15 <= strat_failed <= 34 * 20 / 4
-
-
 def test_plan_command_offers_every_unseen_law():
     from slmmux_run.cli import build_parser
 
     parser = build_parser()
     plan_parser = parser._subparsers._group_actions[0].choices["plan"]
     (unseen,) = [a for a in plan_parser._actions if a.dest == "unseen"]
-    assert set(unseen.choices) == {*planning.UNSEEN_LAWS, "population"}
+    assert set(unseen.choices) == {*UNSEEN_LAWS, "population"}
+
+
+def test_fixture_file_holds_the_library_tests_counts(fixture_file):
+    from tests.theory.planning.test_plan import toy_counts
+
+    np.testing.assert_array_equal(load_samples(fixture_file).counts, toy_counts())

@@ -1,14 +1,11 @@
-"""The exact engine's front door: input validation, and the width-bucketed pair enumeration."""
+"""The exact engine's front door: input validation (the width-bucketed pair enumeration is
+tested in test_replay.py and test_buckets.py)."""
 
-import numpy as np
 import pytest
 
-from slmmux_theory.engines import exact
 from slmmux_theory.engines.exact import (
     exact_accuracy,
     hypergeometric_counts,
-    model_switch_exact,
-    pooled_vote_accuracy_exact,
 )
 
 
@@ -28,14 +25,3 @@ from slmmux_theory.engines.exact import (
 def test_invalid_inputs_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
-
-
-def test_bucketed_pairs_and_widths_equal_direct_enumeration():
-    rng = np.random.default_rng(3)
-    probs = rng.dirichlet(np.ones(7) * 0.3, size=(2, 2, 12))
-    probs[0, :, :6, 2:6] = 0
-    probs /= probs.sum(-1, keepdims=True)
-    direct = np.stack([np.asarray(pooled_vote_accuracy_exact(p, 3)) for p in probs])
-    np.testing.assert_allclose(exact.pooled_vote_pairs_exact(probs, 3), direct, atol=1e-12)
-    switched = exact.by_question_width(probs[0], lambda g: model_switch_exact(g, 2).per_question)
-    np.testing.assert_allclose(switched, model_switch_exact(probs[0], 2).per_question, atol=1e-12)

@@ -1,24 +1,24 @@
 """The held-out test: predict rule accuracies from some samples, observe them on the others.
 
-Fit on the first samples of every model, predict the k-sample accuracy of SLM-MUX, Agent Forest
+Place in the layers: planning (pure theory; the runner splits a sample file and prints). Fit
+on the first samples of every model, predict the k-sample accuracy of SLM-MUX, Agent Forest
 and self-consistency for model pairs, and compare with what the held-out samples show. The
 observed value is the exact expectation over drawing k of the held-out samples without
-replacement (:func:`slmmux_theory.engines.exact.hypergeometric_counts`), so it carries no Monte Carlo
-noise; it does carry the noise of having only a few held-out samples per question, and the
-predictive interval includes that noise by replicating the held-out draw from each posterior
-draw of the answer distributions.
+replacement (:func:`slmmux_theory.engines.exact.hypergeometric_counts`), so it carries no Monte
+Carlo noise; it does carry the noise of having only a few held-out samples per question, and
+the predictive interval includes that noise by replicating the held-out draw from each
+posterior draw of the answer distributions.
 
-Predictors are functions ``(key, fit_counts [M, Q, A], num_draws) -> probs [D, M, Q, A]``:
-
-* :func:`plug_in_predictor` -- the empirical frequencies (one draw, no uncertainty);
-* :func:`dirichlet_predictor` -- independent Dirichlet posteriors per (model, question);
-* the hierarchical NumPyro model of :mod:`slmmux_theory.inference.answer_model` (see ``slmmux check``).
+Predictors are those of :mod:`slmmux_theory.planning.predictors`
+(``(key, fit_counts [M, Q, A], num_draws) -> QuestionLaws``); :func:`heldout_test` runs the
+whole test with the plug-in as the baseline.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -29,18 +29,20 @@ from slmmux_theory.engines.exact import (
     multinomial_counts,
     mux_levels,
     mux_subset_accuracy,
-    pooled_vote_pairs_exact,
     self_consistency_accuracy_exact,
 )
+from slmmux_theory.engines.replay import pooled_vote_pairs_exact
+from slmmux_theory.planning.predictors import Predictor, QuestionLaws, plug_in_predictor
 from slmmux_theory.rules.base import tie_priority
 
 __all__ = [
     "HELDOUT_RULES",
     "HeldoutRow",
-    "dirichlet_predictor",
+    "HeldoutTest",
+    "default_priority",
     "evaluate_rows",
+    "heldout_test",
     "observed_accuracies",
-    "plug_in_predictor",
     "predicted_accuracies",
     "summarise",
 ]
@@ -68,29 +70,16 @@ class HeldoutRow:
     observed: float
 
 
-def plug_in_predictor(key, fit_counts, num_draws: int = 1):
-    """Per-question sample frequencies as the distribution (METHODS.md §5.3's plug-in)."""
-    del key, num_draws
-    counts = np.asarray(fit_counts, dtype=np.float64)
-    totals = counts.sum(-1, keepdims=True)
-    probs = np.where(totals > 0, counts / np.maximum(totals, 1), 0.0)
-    probs[..., -1] = np.where(totals[..., 0] > 0, probs[..., -1], 1.0)
-    return probs[None]
+class HeldoutTest(NamedTuple):
+    """Outcome of :func:`heldout_test`.
 
+    Attributes:
+      rows: the predictor's rows.
+      baseline: the plug-in predictor's rows (same cells).
+    """
 
-def dirichlet_predictor(key, fit_counts, num_draws: int = 200, concentration: float = 0.1):
-    """Independent Dirichlet(counts + α) posteriors per (model, question), over the slots that
-    model used on that question, the correct slot and ⊥."""
-    counts = np.asarray(fit_counts, dtype=np.float64)
-    # Slots this model used, plus the correct answer and ⊥: unseen wrong answers get no mass,
-    # which keeps exact enumeration small (a pair rarely uses more than six slots).
-    used = counts > 0
-    used[..., 0] = True
-    used[..., -1] = True
-    alpha = np.where(used, counts + concentration, 0.0)
-    gamma = jax.random.gamma(key, np.where(used, alpha, 1.0), shape=(num_draws,) + alpha.shape)
-    gamma = np.where(used[None], np.asarray(gamma), 0.0)
-    return gamma / gamma.sum(-1, keepdims=True)
+    rows: list
+    baseline: list
 
 
 def _pairs(num_models):
@@ -156,13 +145,16 @@ def predicted_accuracies(
 
     Args:
       key: jax.random key of the replication.
-      probs_draws: shape [draws, models, questions, answers].
+      probs_draws: a :class:`QuestionLaws` of probabilities, or its values
+        [draws, models, questions, answers].
       heldout_sizes: recorded held-out samples per (model, question), shape [models, questions].
       k: k.
 
     Returns:
       {(model indices, rule): values [draws]} (predictive draws of the observed statistic).
     """
+    if isinstance(probs_draws, QuestionLaws):
+        probs_draws = probs_draws.values
     probs_draws = np.asarray(probs_draws)
     num_draws, num_models = probs_draws.shape[:2]
     priority = np.arange(num_models) if priority is None else np.asarray(priority)
@@ -204,7 +196,11 @@ def evaluate_rows(model_names, observed, predicted, level: float = 0.9) -> list[
 
 
 def summarise(rows, rule: str = "slm-mux") -> dict:
-    """MAE (accuracy points as fractions) and interval coverage over one rule's rows."""
+    """MAE (accuracy as fractions) and interval coverage over one rule's rows.
+
+    Returns:
+      {"rule", "cells", "mae", "coverage"} (JSON-ready; NaN values when the rule has no row).
+    """
     chosen = [r for r in rows if r.rule == rule]
     if not chosen:
         return {"rule": rule, "cells": 0, "mae": float("nan"), "coverage": float("nan")}
@@ -215,7 +211,41 @@ def summarise(rows, rule: str = "slm-mux") -> dict:
 
 
 def default_priority(fit_counts):
-    """Tie ranks from per-sample accuracy on the fit samples (disjoint from the held-out ones)."""
+    """Tie ranks from per-sample accuracy on the fit samples (disjoint from the held-out ones).
+
+    >>> default_priority(np.array([[[1, 1, 0]], [[2, 0, 0]]])).tolist()
+    [1, 0]
+    """
     counts = np.asarray(fit_counts, dtype=np.float64)
     accuracy = counts[..., 0].sum(axis=1) / np.maximum(counts.sum(axis=(1, 2)), 1)
     return tie_priority(accuracy)
+
+
+def heldout_test(key, fit_counts, heldout_counts, k: int, predictor: Predictor, *,
+                 num_draws: int = 100, rules=HELDOUT_RULES, model_names=None,
+                 priority=None) -> HeldoutTest:
+    """The whole held-out test: observed cells, the predictor's rows and the plug-in's rows.
+
+    Args:
+      key: jax.random key (split into the predictor's and the replication's keys).
+      fit_counts: counts of the fit samples, shape [models, questions, answers].
+      heldout_counts: counts of the held-out samples (every row at least k), same shape.
+      k: samples per model of the predicted rules.
+      predictor: a :data:`~slmmux_theory.planning.predictors.Predictor`.
+      num_draws: the predictor's draws.
+      rules: some of :data:`HELDOUT_RULES`.
+      model_names: names in the rows (default: indices as strings).
+      priority: SLM-MUX tie ranks (default :func:`default_priority` of the fit counts).
+    """
+    heldout_counts = np.asarray(heldout_counts)
+    names = model_names or [str(m) for m in range(heldout_counts.shape[0])]
+    sizes = heldout_counts.sum(-1)
+    priority = default_priority(fit_counts) if priority is None else np.asarray(priority)
+    observed = observed_accuracies(heldout_counts, k, rules, priority)
+    model_key, replicate_key = jax.random.split(key)
+    laws = predictor(model_key, fit_counts, num_draws)
+    rows = evaluate_rows(names, observed,
+                         predicted_accuracies(replicate_key, laws, sizes, k, rules, priority))
+    baseline = evaluate_rows(names, observed, predicted_accuracies(
+        None, plug_in_predictor(None, fit_counts), sizes, k, rules, priority))
+    return HeldoutTest(rows, baseline)

@@ -1,0 +1,396 @@
+"""Replay of recorded samples: the exact (and literal) value of a rule on what was recorded.
+
+Place in the layers: engines (NumPy/JAX around the exact engines; no I/O). A recorded file holds
+``n`` samples per (model, question). The **exact replay** of a rule at ``k <= n`` is its
+expectation over drawing ``k`` of the recorded samples without replacement
+(:func:`slmmux_theory.engines.exact.hypergeometric_counts`); drawing ``k`` of ``n`` i.i.d.
+samples is ``k`` i.i.d. samples, so it is an unbiased, slightly noisy version of the accuracy
+under the answer distributions. Given probabilities instead of counts, the same functions give
+the exact accuracy at ``k`` i.i.d. samples (multinomial). The **literal replay** applies the
+rule to the first ``k`` recorded samples with seeded ties.
+
+* :func:`replay_levels`: SLM-MUX's per-(model, question) level laws; SLM-MUX factorises over
+  models, so every row is enumerated on its own used slots only, which keeps k up to 10 exact on
+  files with many distinct wrong answers; :func:`subset_accuracy_draws` sweeps subsets over them.
+* :func:`pair_rule_values`: the rules that enumerate products over members (Agent Forest,
+  ModelSwitch) for many ordered model pairs, with their (expected) cost.
+* :func:`exact_replay` and :func:`literal_replay`: any registered rule on one question set.
+
+Every grouping of questions by slot width goes through :mod:`slmmux_theory.engines.buckets`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from slmmux_theory.engines.buckets import (
+    apply_by_width,
+    by_question_width,
+    even_width_from_zero,
+    narrow_and_wide,
+    single_bucket,
+)
+from slmmux_theory.engines.counts import count_vectors, hypergeometric_counts, multinomial_counts
+from slmmux_theory.engines.exact import exact_accuracy
+from slmmux_theory.engines.levels import MuxLevels, mux_levels, mux_subset_accuracy
+from slmmux_theory.engines.pooled import pooled_vote_accuracy_batched
+from slmmux_theory.rules.model_switch import model_switch_exact
+from slmmux_theory.rules.base import (
+    MuxConfig,
+    SwitchConfig,
+    first_seen_positions,
+    model_switch_select,
+    mux_select,
+    oracle_any_mode,
+    plurality_vote,
+    pooled_vote,
+)
+
+__all__ = [
+    "MAX_EXACT_SLOTS",
+    "PAIR_RULES",
+    "PairRuleValues",
+    "ReplayValues",
+    "exact_replay",
+    "literal_replay",
+    "mean_and_standard_error",
+    "pair_rule_values",
+    "pooled_vote_pairs_exact",
+    "replay_levels",
+    "sample_counts",
+    "subset_accuracy_draws",
+]
+
+# Agent Forest and ModelSwitch enumerate products over members: they are ranked on pairs.
+PAIR_RULES = ("agent-forest", "model-switch")
+# Pairs per pooled-vote call: bounds memory (pairs · 2 · draws·N · answers floats).
+_PAIR_BLOCK = 6
+# Cells (rows × count vectors) of one exact enumeration call: bounds memory at ~160 MB.
+_MAX_CELLS = 20_000_000
+# Draw-questions of one subset-engine call: bounds its memory (batch · size² · cells · levels).
+_QUESTION_BLOCK = 2500
+# Enumerating rules (pooled convolution, ModelSwitch product) cost |count vectors|^2 memory:
+# C(k + A - 1, A - 1)^2 entries. Above this many slots a question's exact value is not computed.
+MAX_EXACT_SLOTS = 10
+_NARROW_SLOTS = 7
+
+
+class PairRuleValues(NamedTuple):
+    """Exact values of a pair rule for many ordered pairs.
+
+    Attributes:
+      accuracy: P(correct) per (pair, question), shape [pairs, questions].
+      cost: (expected) cost per (pair, question), shape [pairs, questions].
+    """
+
+    accuracy: np.ndarray
+    cost: np.ndarray
+
+
+class ReplayValues(NamedTuple):
+    """A rule replayed on every question.
+
+    Attributes:
+      correct: P(correct) (exact) or 0/1 (literal) per question, shape [questions]; NaN where
+        the exact enumeration was skipped (too many slots).
+      spent: (expected) samples spent per question, shape [questions].
+    """
+
+    correct: np.ndarray
+    spent: np.ndarray
+
+
+def _count_law(hypergeometric: bool):
+    """Turns an array [models, questions, answers] and k into count laws."""
+    if hypergeometric:
+        return hypergeometric_counts
+
+    def multinomial(array, k):
+        return multinomial_counts(array / array.sum(-1, keepdims=True), k)
+
+    return multinomial
+
+
+def replay_levels(array, k: int, hypergeometric: bool = True) -> MuxLevels:
+    """Exact SLM-MUX level laws of every (model, question) for k samples.
+
+    Args:
+      array: recorded counts (``hypergeometric``: k of them drawn without replacement) or
+        probabilities (k i.i.d. samples), shape [models, questions, answers].
+      k: samples per model.
+
+    Returns:
+      MuxLevels with arrays [models, questions, k + 1] (confidence denominator k).
+
+    >>> levels = replay_levels(np.array([[[2, 1, 0]]]), 2)
+    >>> [round(float(x), 4) for x in levels.level_correct[0, 0]]
+    [0.0, 0.3333, 0.3333]
+    """
+    array = np.asarray(array)
+    models, questions, answers = array.shape
+    law = _count_law(hypergeometric)
+
+    def levels_of(part):
+        levels = mux_levels(law(part, k))
+        return np.stack([np.asarray(levels.level[0]), np.asarray(levels.level_correct[0])], 1)
+
+    # Every row on its own: a plurality is invariant to relabelling wrong answers.
+    rows = apply_by_width(
+        array.reshape(1, -1, answers), levels_of,
+        max_rows=lambda slots: _MAX_CELLS // len(count_vectors(k, slots)), pad_rows=True,
+    )
+    shape = (models, questions, k + 1)
+    return MuxLevels(rows[:, 0].reshape(shape), rows[:, 1].reshape(shape))
+
+
+def subset_accuracy_draws(levels: MuxLevels, subsets, priority, num_draws: int) -> np.ndarray:
+    """Mean accuracy of every subset in every draw, from levels folded as [models, draws*N, L].
+
+    Subsets of size 1 give self-consistency (SLM-MUX of one model is its plurality vote).
+
+    Returns:
+      shape [subsets, draws].
+    """
+    level, level_correct = (np.asarray(a) for a in levels)
+    total = level.shape[1]
+    questions = total // num_draws
+    draws_per_block = max(1, _QUESTION_BLOCK // questions)
+    out = []
+    for start in range(0, num_draws, draws_per_block):
+        stop = min(num_draws, start + draws_per_block)
+        block = slice(start * questions, stop * questions)
+        values = mux_subset_accuracy(
+            MuxLevels(jnp.asarray(level[:, block]), jnp.asarray(level_correct[:, block])),
+            subsets, priority, batch_size=32,
+        )
+        out.append(np.asarray(values).reshape(len(subsets), stop - start, questions).mean(-1))
+    return np.concatenate(out, axis=1)
+
+
+def pooled_vote_pairs_exact(arrays, k: int, law: str = "multinomial") -> np.ndarray:
+    """Agent Forest accuracy of many model pairs, question by question, with bounded cost.
+
+    Each (pair, question) is compacted to the slots the pair uses there, and cells are grouped
+    by that width, so a few questions with many distinct wrong answers do not make every
+    question pay for the widest one.
+
+    Args:
+      arrays: probabilities (``law="multinomial"``) or recorded counts
+        (``law="hypergeometric"``), shape [pairs, 2, questions, answers].
+      k: k.
+      law: how each model's k samples arise from its row.
+
+    Returns:
+      per-question accuracy, shape [pairs, questions].
+
+    >>> pooled_vote_pairs_exact(np.array([[[[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]]]]), 1).round(6)
+    array([[0.5]])
+    """
+    arrays = np.asarray(arrays)
+    num_pairs, _, num_questions, _ = arrays.shape
+    cells = arrays.transpose(1, 0, 2, 3).reshape(2, num_pairs * num_questions, -1)
+    make = multinomial_counts if law == "multinomial" else hypergeometric_counts
+
+    def pooled(group):
+        counts = make(group, k)
+        return np.asarray(pooled_vote_accuracy_batched(counts.probs[None], k,
+                                                       counts.num_answers)[0])
+
+    # Even widths: fewer distinct compiled shapes.
+    result = apply_by_width(cells, pooled, bucket=even_width_from_zero)
+    return result.reshape(num_pairs, num_questions)
+
+
+def pair_rule_values(rule: str, array, pairs, k: int, hypergeometric: bool = True,
+                     cost_per_sample=None,
+                     switch_config: SwitchConfig = SwitchConfig()) -> PairRuleValues:
+    """Exact per-question accuracy and expected cost of a pair rule for many ordered pairs.
+
+    Args:
+      rule: ``"agent-forest"`` (plurality over both models' k samples, uniform ties) or
+        ``"model-switch"`` (the first model's k samples; if not unanimous the second's, then
+        the entropy-weighted vote; METHODS.md §5.4).
+      array: recorded counts (``hypergeometric``) or probabilities, [models, rows, answers].
+      pairs: ordered model pairs, int [pairs, 2] (ModelSwitch visits the first one first).
+      k: samples per model.
+      cost_per_sample: shape [models]; None = 1 per sample.
+
+    Returns:
+      a :class:`PairRuleValues`, each array shape [pairs, rows]; ModelSwitch's cost counts
+      the second model only when the first did not stop.
+
+    >>> acc, cost = pair_rule_values("model-switch", np.array([[[3, 0, 0]], [[0, 3, 0]]]),
+    ...                              np.array([[0, 1]]), 2)
+    >>> float(acc[0, 0]), float(cost[0, 0])
+    (1.0, 2.0)
+    """
+    array = np.asarray(array)
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    costs = np.ones(array.shape[0]) if cost_per_sample is None else np.asarray(cost_per_sample)
+    law = "hypergeometric" if hypergeometric else "multinomial"
+    if rule == "agent-forest":
+        accuracy = np.concatenate([
+            pooled_vote_pairs_exact(np.stack([array[pair] for pair in block]), k, law=law)
+            for block in np.array_split(pairs, max(1, -(-len(pairs) // _PAIR_BLOCK)))
+        ]) if len(pairs) else np.zeros((0, array.shape[1]))
+        cost = np.broadcast_to((k * costs[pairs].sum(1))[:, None], accuracy.shape).copy()
+        return PairRuleValues(accuracy, cost)
+    if rule != "model-switch":
+        raise ValueError(f"rule must be one of {PAIR_RULES}, got {rule!r}")
+    make = hypergeometric_counts if hypergeometric else multinomial_counts
+
+    def switch(group):
+        if not hypergeometric:
+            group = group / group.sum(-1, keepdims=True)
+        result = model_switch_exact(make(group, k), config=switch_config)
+        return np.stack([np.asarray(result.per_question), np.asarray(result.expected_samples)],
+                        axis=-1)
+
+    accuracy = np.zeros((len(pairs), array.shape[1]))
+    cost = np.zeros_like(accuracy)
+    for i, (first, second) in enumerate(pairs):
+        values = by_question_width(array[[first, second]], switch)
+        accuracy[i] = values[:, 0]
+        cost[i] = k * costs[first] + (values[:, 1] - k) * costs[second]
+    return PairRuleValues(accuracy, cost)
+
+
+def exact_replay(counts, rule: str, k: int, *, hypergeometric: bool = True, validation=None,
+                 max_slots: int = MAX_EXACT_SLOTS) -> ReplayValues:
+    """A rule's exact value per question, in at most two engine calls.
+
+    Per-model rules run on every question, compacted to the most slots any question uses.
+    Enumerating rules (Agent Forest, ModelSwitch on two or more models) run on the questions
+    needing at most ``max_slots`` slots, in a narrow and a wide group; the others stay NaN
+    (their enumeration would need |count vectors|^2 memory).
+
+    Args:
+      counts: recorded counts (``hypergeometric``: k drawn without replacement) or plug-in
+        weights (normalised per row: k i.i.d. samples), shape [models, questions, answers];
+        only the models the rule uses (self-consistency: one).
+      rule: a registered rule name.
+      k: samples per model.
+      validation: SLM-MUX's per-model validation accuracy, shape [models] (NaN: list order).
+      max_slots: widest question (slots, with the correct one and ⊥) an enumerating rule
+        replays.
+
+    Returns:
+      a :class:`ReplayValues` (expected correctness and expected samples spent).
+
+    >>> values = exact_replay(np.array([[[2, 1, 0]], [[1, 2, 0]]]), "agent-forest", 1)
+    >>> [round(float(x), 6) for x in values.correct], values.spent.tolist()
+    ([0.5], [2.0])
+    """
+    counts = np.asarray(counts)
+    law = _count_law(hypergeometric)
+    enumerating = rule in PAIR_RULES and counts.shape[0] > 1
+
+    def replay(group):
+        result = exact_accuracy(rule, law(group, k), k,
+                                validation_accuracy=validation if rule == "slm-mux" else None)
+        return np.stack([np.asarray(result.per_question), np.asarray(result.expected_samples)], 1)
+
+    bucket = narrow_and_wide(_NARROW_SLOTS, max_slots) if enumerating else single_bucket
+    values = apply_by_width(counts, replay, bucket=bucket, keep_bucket_width=False)
+    if values.ndim == 1:  # every question skipped
+        return ReplayValues(values, values.copy())
+    return ReplayValues(values[:, 0], values[:, 1])
+
+
+def sample_counts(samples, num_answers: int) -> np.ndarray:
+    """Answer counts of slot-index samples, negative entries (missing samples) ignored.
+
+    Args:
+      samples: int slot indices, shape [models, questions, samples].
+      num_answers: A.
+
+    Returns:
+      int counts, shape [models, questions, answers].
+
+    >>> sample_counts(np.array([[[0, 1, -1]]]), 2).tolist()
+    [[[1, 1]]]
+    """
+    samples = np.asarray(samples)
+    models, questions, _ = samples.shape
+    cell = np.arange(models * questions).reshape(models, questions, 1) * num_answers
+    valid = samples >= 0
+    flat = np.bincount((cell + samples)[valid], minlength=models * questions * num_answers)
+    return flat.reshape(models, questions, num_answers)
+
+
+def literal_replay(samples, num_answers: int, rule: str, key, *, priority=None,
+                   model: int | None = None) -> ReplayValues:
+    """Apply a rule of :mod:`slmmux_theory.rules.base` to recorded samples, as they are.
+
+    Args:
+      samples: slot indices of the k samples replayed, shape [models, questions, k]; negative
+        entries are missing samples.
+      num_answers: A.
+      rule: ``slm-mux``, ``agent-forest``, ``self-consistency``, ``model-switch`` or
+        ``oracle``.
+      key: jax.random key; question q uses ``split(key, Q)[q]`` for its ties.
+      priority: SLM-MUX tie ranks, shape [models] (default list order).
+      model: the model of ``self-consistency``.
+
+    Returns:
+      a :class:`ReplayValues` (0/1 correctness and samples spent per question).
+
+    >>> literal_replay(np.array([[[0, 0]], [[1, 1]]]), 3, "slm-mux", jax.random.PRNGKey(0)).correct
+    array([1.])
+    """
+    samples = np.asarray(samples)
+    num_models, num_questions, k = samples.shape
+    if rule == "self-consistency" and model is None:
+        raise ValueError("self-consistency needs a model index")
+    counts = jnp.asarray(sample_counts(samples, num_answers)).transpose(1, 0, 2)  # [Q, M, A]
+    first_seen = first_seen_positions(jnp.asarray(samples), num_answers).transpose(1, 0, 2)
+    keys = jax.random.split(key, num_questions)
+    rank = jnp.arange(num_models) if priority is None else jnp.asarray(priority)
+    answer, spent = _literal_answers(counts, first_seen, keys, rank, rule, model)
+    if rule == "self-consistency":
+        spent = jnp.full(num_questions, float(k))
+    elif rule != "model-switch":
+        spent = jnp.full(num_questions, float(num_models * k))
+    return ReplayValues(np.asarray(answer == 0, dtype=np.float64),
+                        np.asarray(spent, dtype=np.float64))
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5))
+def _literal_answers(counts, first_seen, keys, rank, rule, model):
+    """Chosen slot and samples spent per question; one compilation per (rule, shapes)."""
+    spent = jnp.zeros(counts.shape[0])
+    if rule == "slm-mux":
+        answer = jax.vmap(lambda c, f, s: mux_select(c, rank, s, MuxConfig(), f).answer)(
+            counts, first_seen, keys)  # fmt: skip
+    elif rule == "agent-forest":
+        answer = jax.vmap(lambda c, s: pooled_vote(c, s, "random").answer)(counts, keys)
+    elif rule == "self-consistency":
+        answer = jax.vmap(lambda c, s: plurality_vote(c[model], s, "random").answer)(counts, keys)
+    elif rule == "model-switch":
+        outcome = jax.vmap(lambda c, f, s: model_switch_select(c, None, s, SwitchConfig(), f))(
+            counts, first_seen, keys)  # fmt: skip
+        answer, spent = outcome.answer, outcome.samples_spent.astype(jnp.float64)
+    else:
+        hit = jax.vmap(lambda c, s: oracle_any_mode(c, s))(counts, keys)
+        answer = jnp.where(hit, 0, 1)
+    return answer, spent
+
+
+def mean_and_standard_error(values: np.ndarray) -> tuple[float, float, int]:
+    """Mean over questions, its standard error (ddof 1), and how many values were finite.
+
+    >>> mean_and_standard_error(np.array([1.0, 0.0, 1.0, 0.0]))
+    (0.5, 0.28867513459481287, 4)
+    """
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return math.nan, math.nan, 0
+    error = float(finite.std(ddof=1) / math.sqrt(finite.size)) if finite.size > 1 else math.nan
+    return float(finite.mean()), error, int(finite.size)
