@@ -235,12 +235,17 @@ def report_step(args, study: Path, out: Path, families, swapped: bool) -> None:
         print(f"{family}: {out / FAMILIES[family] / folder_name / 'report.md'}")
 
 
-def crossfit_step(out: Path, families) -> None:
-    """Pool the two folds of each family (the reports written under ``out``)."""
+def crossfit_step(study: Path, out: Path, families) -> None:
+    """Pool the two folds of each family: the reports written under ``out`` by this run, else
+    the committed ones of the study folder."""
     for family in families:
         folder = out / FAMILIES[family]
-        _slmmux(["debate", "crossfit", "--out", folder / "crossfit", "--folds",
-                 folder / "report" / "result.json", folder / "report_swapped" / "result.json"])
+        folds = []
+        for fold in ("report", "report_swapped"):
+            written = folder / fold / "result.json"
+            folds.append(written if written.is_file()
+                         else study / FAMILIES[family] / fold / "result.json")
+        _slmmux(["debate", "crossfit", "--out", folder / "crossfit", "--folds", *folds])
         print(f"{family}: {folder / 'crossfit' / 'crossfit.md'}")
 
 
@@ -283,7 +288,7 @@ def main(argv=None) -> int:
         elif step in ("report", "report-swapped"):
             report_step(args, study, out, families, swapped=step == "report-swapped")
         elif step == "crossfit":
-            crossfit_step(out, families)
+            crossfit_step(study, out, families)
         elif step == "check":
             check_step(study, out)
         elif step == "family-rates":
