@@ -188,3 +188,20 @@ REFERENCES = {
     "confidence-weighted": lambda seqs, abstain, priority: (
         confidence_weighted_correct(seqs, abstain, priority), _all_samples(seqs)),
 }
+
+
+def replay_expectation(recorded, k, fn):
+    """E[fn(seqs)] when each model's k samples are drawn without replacement from its recorded
+    samples, every ordered draw equally likely; recorded [models][samples] of one question."""
+    per_model = [list(itertools.permutations(seq, k)) for seq in recorded]
+    total = Fraction(0)
+    spent_total = Fraction(0)
+    count = 0
+    for seqs in itertools.product(*per_model):
+        value = fn([list(s) for s in seqs])
+        if isinstance(value, tuple):
+            value, spent = value
+            spent_total += spent
+        total += Fraction(value)
+        count += 1
+    return float(total / count), float(spent_total / count)

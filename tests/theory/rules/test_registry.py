@@ -42,6 +42,31 @@ def test_rule_equals_brute_force(name, case):
     assert abs(float(cost[0]) - spent) < 1e-9
 
 
+# Recorded samples of one question, [models][samples] (last slot 2 is ⊥), replayed k at a time,
+# with validation accuracies and the tie ranks they mean.
+REPLAY_CASES = [
+    ([[0, 0, 1, 2], [1, 1, 0, 0]], 2, [0.5, 0.9], [1, 0]),
+    ([[0, 1, 1], [1, 0, 2], [0, 2, 1]], 2, None, [0, 1, 2]),
+    # Two agreeing models outweigh a more confident one: the confidence-weighted vote and
+    # SLM-MUX part here.
+    ([[1, 1, 1, 0], [0, 0, 1, 0], [0, 0, 2, 1]], 3, None, [0, 1, 2]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(REPLAY_CASES)))
+@pytest.mark.parametrize("name", list(RULES))
+def test_rule_replay_equals_brute_force(name, case):
+    recorded, k, accuracy, priority = REPLAY_CASES[case]
+    pool = np.zeros((len(recorded), 1, 3), dtype=int)
+    for m, seq in enumerate(recorded):
+        np.add.at(pool[m, 0], seq, 1)
+    got = exact_accuracy(name, hypergeometric_counts(pool, k), validation_accuracy=accuracy)
+    want, spent = ref.replay_expectation(
+        recorded, k, lambda seqs: ref.REFERENCES[name](seqs, 2, priority))
+    assert abs(float(got.per_question[0]) - want) < 1e-9, (got.per_question, want)
+    assert abs(float(got.expected_samples[0]) - spent) < 1e-9
+
+
 OPTIONS = {
     "slm-mux": [{}, {"mux_config": MuxConfig("valid", "random", "random")},
                 {"mux_config": MuxConfig("k", "first_seen", "validation_accuracy"),
