@@ -4,11 +4,12 @@ No file, network or clock access lives here; :mod:`slmmux_run` does the I/O. Imp
 package changes no JAX setting: programs call :func:`enable_x64` once at their start (see
 :mod:`slmmux_theory.precision`). The main entry points are re-exported below and imported on
 first use (:mod:`slmmux_theory.lazy`), so ``import slmmux_theory`` is light. Subpackages, one
-job each: ``rules`` (selection rules as values, the registry), ``engines`` (exact enumeration,
-Monte Carlo, sharding), ``closed`` (closed forms, bounds, symbolic proofs, the paper's claims),
-``inference`` (answer model, its fit, predictive laws, checks, unseen questions), ``planning``
-(models vs samples, the paper's subset search), ``discussion`` (the groupthink model and its
-fit); ``distributions`` holds answer distributions.
+job each: ``rules`` (a rule is a value; the registry ``RULES``), ``engines`` (exact enumeration,
+Monte Carlo, replay of recorded samples, width buckets, sharding), ``closed`` (closed forms,
+bounds, symbolic proofs, the paper's claims), ``inference`` (answer model, its fit, predictive
+laws, checks, unseen questions), ``planning`` (plan from a pilot, predictors, held-out check,
+models vs samples, the paper's subset search), ``discussion`` (the groupthink model, its fit,
+measures and checks); ``distributions`` holds answer distributions.
 
 >>> import slmmux_theory as st
 >>> st.enable_x64()
@@ -25,6 +26,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "AnswerDistribution", "compact_slots", "compact_slots_per_model", "from_counts",
         "from_probabilities",
     ],
+    "rules.registry": ["RULES", "get_rule", "register_rule", "rule_names"],
+    "rules.rule": ["Rule", "RuleContext"],
     "rules.base": [
         "MuxConfig", "SwitchConfig", "model_switch_select", "mux_preset", "mux_select",
         "plurality_vote", "pooled_vote", "tie_priority",
@@ -44,4 +47,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "inference.answer_fit": ["fit_answer_model"],
     "inference.predict": ["posterior_predictive_probs", "replicate_counts"],
     "inference.checks": ["PredictiveCheck", "predictive_check"],
+    "planning.budget": ["BudgetSplit", "models_vs_samples", "pareto_front"],
+    "planning.search": ["SearchConfig", "search_subsets"],
+    "discussion.model": ["DiscussionParams", "debate_accuracy_exact", "discussion_params"],
+    "discussion.measures": ["GroupthinkMeasures", "groupthink_measures"],
 })
