@@ -41,7 +41,7 @@ from slmmux_run.data.papers import reference_value
 from slmmux_run.data.record_samples import load_records
 from slmmux_run.data.records import RecordStore
 from slmmux_run.errors import UserError
-from slmmux_run.orchestrate import (
+from slmmux_run.replay import (
     exact_replay,
     mean_and_standard_error,
     plug_in_prediction,

@@ -179,7 +179,7 @@ def replay_records(record_path, ks, rules, *, models=None, validation_fraction=0
     """
     from slmmux_run.data.record_samples import load_records
     from slmmux_run.data.records import RecordStore
-    from slmmux_run.orchestrate import replay_table
+    from slmmux_run.replay import replay_table
 
     latest = RecordStore(Path(record_path)).latest().values()
     record_set = load_records(latest) if models is None else load_records(latest, None, list(models))
@@ -252,7 +252,7 @@ def summary_markdown(settings: LocalRunSettings, result: dict, table: str) -> st
 
 def rewrite_summary(out_dir) -> Path:
     """Rewrite ``summary.md`` from a stored ``result.json`` (no sampling, no replay)."""
-    from slmmux_run.orchestrate import ReplayRow
+    from slmmux_run.replay import ReplayRow
     from slmmux_run.replay_report import format_table
 
     out = Path(out_dir)
@@ -277,7 +277,7 @@ def run_local_study(settings: LocalRunSettings, out_dir, config_path, *, rules=N
       log: where progress lines go.
     """
     from slmmux_run.data.records import RecordStore
-    from slmmux_run.orchestrate import REPLAY_RULES
+    from slmmux_run.replay import REPLAY_RULES
     from slmmux_run.replay_report import failure_summary, format_table
 
     out = Path(out_dir)

@@ -4,7 +4,7 @@
 plain or ``.jsonl.gz``; see :func:`slmmux_run.data.sample_files.load_record_set`).
 
 Offline: literal replay of the first k recorded samples and the exact expectation over drawing k
-of them (see :mod:`slmmux_run.orchestrate`), accuracy ± standard error over the evaluation
+of them (see :mod:`slmmux_theory.engines.replay_table`), accuracy ± standard error over the evaluation
 questions, failures reported apart. Live: ModelSwitch samples model j+1 only when model j was
 not unanimous, through the client, with the record file as the cache.
 """
@@ -25,12 +25,8 @@ from slmmux_run.sampling.config import load_config
 from slmmux_run.errors import UserError
 from slmmux_run.data.record_samples import load_records
 from slmmux_run.data.sample_files import load_record_set
-from slmmux_run.orchestrate import (
-    REPLAY_RULES,
-    live_model_switch,
-    mean_and_standard_error,
-    replay_table,
-)
+from slmmux_run.orchestrate import live_model_switch
+from slmmux_run.replay import REPLAY_RULES, mean_and_standard_error, replay_table
 from slmmux_run.data.records import RecordStore
 from slmmux_run.replay_report import failure_summary, format_table
 from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate

@@ -183,3 +183,10 @@ def test_literal_replay_matches_the_rules_worked_by_hand():
 def test_sample_counts_ignore_missing_samples():
     np.testing.assert_array_equal(replay.sample_counts(np.array([[[0, -1, 2, 2]]]), 3),
                                   [[[1, 0, 2]]])
+
+
+def test_mean_and_standard_error():
+    assert replay.mean_and_standard_error(np.array([1.0, 1.0])) == (1.0, 0.0, 2)
+    mean, error, count = replay.mean_and_standard_error(np.array([0.0, 1.0, np.nan]))
+    assert (mean, count) == (0.5, 2) and error == pytest.approx(0.5)
+    assert np.isnan(replay.mean_and_standard_error(np.array([np.nan]))[0])

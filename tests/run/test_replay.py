@@ -1,4 +1,5 @@
-"""Tests of slmmux_run.orchestrate and ``slmmux mux`` on hand-made record files.
+"""Tests of slmmux_run.replay (sample sets through the theory's replay engine) and ``slmmux mux``
+on hand-made record files (the engine itself: tests/theory/engines/test_replay*.py).
 
 Expected values are worked out by hand in the comments, or by brute force over every draw of
 the recorded samples (exact replay), never by the code under test.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 
 import jax
 import numpy as np
@@ -17,11 +17,10 @@ import pytest
 from slmmux_run.cli import main
 from slmmux_run.errors import UserError
 from slmmux_run.data.record_samples import load_records
-from slmmux_run.orchestrate import (
+from slmmux_run.replay import (
     evaluation_folds,
     exact_replay,
     literal_replay,
-    mean_and_standard_error,
     replay_table,
 )
 from slmmux_run.data.records import Record, RecordStore
@@ -182,13 +181,6 @@ def test_replay_table_ranks_ties_on_validation_questions_only():
     assert rows[0].literal == 1.0 and rows[0].questions == 2
 
 
-def test_mean_and_standard_error():
-    assert mean_and_standard_error(np.array([1.0, 1.0])) == (1.0, 0.0, 2)
-    mean, error, count = mean_and_standard_error(np.array([0.0, 1.0, np.nan]))
-    assert (mean, count) == (0.5, 2) and error == pytest.approx(0.5)
-    assert math.isnan(mean_and_standard_error(np.array([np.nan]))[0])
-
-
 def test_mux_command_writes_table_and_json(tmp_path, capsys):
     path = tmp_path / "records.jsonl"
     RecordStore(path).append_many(hand_records())
@@ -211,3 +203,15 @@ def test_mux_command_rejects_bad_k(tmp_path):
     path = tmp_path / "records.jsonl"
     RecordStore(path).append_many(hand_records())
     assert main(["mux", "--records", str(path), "--k", "4"]) == 2
+
+
+def test_user_mistakes_become_one_line_user_errors():
+    sample_set = load_records(hand_records()).sample_set
+    with pytest.raises(UserError, match="only 3 samples are recorded"):
+        literal_replay(sample_set, "slm-mux", 4, jax.random.PRNGKey(0))
+    with pytest.raises(UserError, match="unknown rule"):
+        literal_replay(sample_set, "debate", 1, jax.random.PRNGKey(0))
+    with pytest.raises(UserError, match="needs k recorded samples"):
+        exact_replay(sample_set, "slm-mux", 4)
+    with pytest.raises(UserError, match="leaves a part empty"):
+        replay_table(load_records(hand_records()), ["slm-mux"], [1], validation_fraction=0.01)
