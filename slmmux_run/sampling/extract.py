@@ -2,9 +2,9 @@ r"""Answer extractors: raw model text -> normalized answer string, or ⊥ (``Non
 
 Runner layer, pure functions, no I/O. This module is the front door: the registry
 (:func:`get_extractor`, :data:`EXTRACTORS`) and every extractor's public name, re-exported from
-the module of its answer format (``extract_gsm8k``: GSM8K and lenient numbers; ``extract_math``;
-``extract_choice``: multiple choice; ``extract_modelswitch``: ModelSwitch parity; shared text
-primitives in ``extract_numbers``; the contract in ``extract_contract``). Every extractor follows
+the module of its answer format in :mod:`slmmux_run.sampling.extraction` (``gsm8k``: GSM8K and
+lenient numbers; ``math``; ``choice``: multiple choice; ``modelswitch``: ModelSwitch parity;
+shared text primitives in ``numbers``; the contract in ``contract``). Every extractor follows
 the contract of METHODS §8.1: it never raises, it carries a version string that is stored in every
 record, and it returns an :class:`Extraction` naming the rule that decided. ``None`` is the
 abstention ⊥ of METHODS §1.3(a): it never votes and is never replaced by a random number.
@@ -35,16 +35,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from slmmux_run.sampling.extract_choice import choice_letters, extract_multiple_choice
-from slmmux_run.sampling.extract_contract import Extraction, Mode, _check_mode, _version
-from slmmux_run.sampling.extract_gsm8k import extract_gsm8k, extract_lenient_number
-from slmmux_run.sampling.extract_math import extract_math, normalize_math_answer
-from slmmux_run.sampling.extract_modelswitch import (
+from slmmux_run.sampling.extraction.choice import choice_letters, extract_multiple_choice
+from slmmux_run.sampling.extraction.contract import Extraction, Mode, _check_mode, _version
+from slmmux_run.sampling.extraction.gsm8k import extract_gsm8k, extract_lenient_number
+from slmmux_run.sampling.extraction.math import extract_math, normalize_math_answer
+from slmmux_run.sampling.extraction.modelswitch import (
     extract_modelswitch_letter,
     extract_modelswitch_math,
     extract_modelswitch_numeric,
 )
-from slmmux_run.sampling.extract_numbers import (
+from slmmux_run.sampling.extraction.numbers import (
     canonical_decimal,
     extract_boxed,
     normalize_gsm8k_reference,

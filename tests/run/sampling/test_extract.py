@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slmmux_run.sampling.extract import EXTRACTORS, Extraction, extract_math, get_extractor
-from tests.run.sampling.extract_strategies import ANY_TEXT
+from tests.run.sampling.extraction.strategies import ANY_TEXT
 
 try:
     import tomllib

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from slmmux_run.sampling.extract_contract import Extraction, _guarded
-from slmmux_run.sampling.extract_numbers import extract_boxed
+from slmmux_run.sampling.extraction.contract import Extraction, _guarded
+from slmmux_run.sampling.extraction.numbers import extract_boxed
 
 __all__ = ["extract_modelswitch_letter", "extract_modelswitch_math", "extract_modelswitch_numeric"]
 

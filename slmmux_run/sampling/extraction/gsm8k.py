@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from slmmux_run.sampling.extract_contract import Extraction, Mode, _check_mode, _guarded
-from slmmux_run.sampling.extract_numbers import (
+from slmmux_run.sampling.extraction.contract import Extraction, Mode, _check_mode, _guarded
+from slmmux_run.sampling.extraction.numbers import (
     _REFERENCE_NUMBER_RE,
     _ROBUST_NUMBER,
     _ROBUST_NUMBER_RE,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from slmmux_run.sampling.extract_contract import Mode, _check_mode, _guarded
+from slmmux_run.sampling.extraction.contract import Mode, _check_mode, _guarded
 
 __all__ = ["choice_letters", "extract_multiple_choice"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from slmmux_run.sampling.extract_contract import Extraction, Mode, _check_mode, _guarded
-from slmmux_run.sampling.extract_numbers import (
+from slmmux_run.sampling.extraction.contract import Extraction, Mode, _check_mode, _guarded
+from slmmux_run.sampling.extraction.numbers import (
     _balanced_content,
     canonical_decimal,
     extract_boxed,

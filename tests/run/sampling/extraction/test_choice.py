@@ -1,8 +1,8 @@
-"""Tests for slmmux_run.sampling.extract_choice: multiple-choice letters."""
+"""Tests for slmmux_run.sampling.extraction.choice: multiple-choice letters."""
 
 from __future__ import annotations
 
-from slmmux_run.sampling.extract_choice import extract_multiple_choice
+from slmmux_run.sampling.extraction.choice import extract_multiple_choice
 
 
 def test_multiple_choice_letters_come_from_the_item():

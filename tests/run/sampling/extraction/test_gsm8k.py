@@ -1,4 +1,4 @@
-"""Tests for slmmux_run.sampling.extract_gsm8k: GSM8K and lenient numeric extraction (cases,
+"""Tests for slmmux_run.sampling.extraction.gsm8k: GSM8K and lenient numeric extraction (cases,
 fuzzing, round trips, and the shared GSM8K-500 golds)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from slmmux_run.data.paths import data_file
 from slmmux_run.errors import UserError
-from slmmux_run.sampling.extract_gsm8k import extract_gsm8k, extract_lenient_number
-from tests.run.sampling.extract_strategies import ANY_TEXT, CANONICAL_NUMBER
+from slmmux_run.sampling.extraction.gsm8k import extract_gsm8k, extract_lenient_number
+from tests.run.sampling.extraction.strategies import ANY_TEXT, CANONICAL_NUMBER
 
 
 def test_reference_and_robust_differ_on_thousands_marker():

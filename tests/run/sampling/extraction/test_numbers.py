@@ -1,10 +1,10 @@
-"""Tests for slmmux_run.sampling.extract_numbers: canonical decimals."""
+"""Tests for slmmux_run.sampling.extraction.numbers: canonical decimals."""
 
 from __future__ import annotations
 
 import pytest
 
-from slmmux_run.sampling.extract_numbers import canonical_decimal
+from slmmux_run.sampling.extraction.numbers import canonical_decimal
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,11 @@
-"""Tests for slmmux_run.sampling.extract_math: the MATH normalizer."""
+"""Tests for slmmux_run.sampling.extraction.math: the MATH normalizer."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 
-from slmmux_run.sampling.extract_math import normalize_math_answer
-from tests.run.sampling.extract_strategies import CANONICAL_NUMBER, TRICKY
+from slmmux_run.sampling.extraction.math import normalize_math_answer
+from tests.run.sampling.extraction.strategies import CANONICAL_NUMBER, TRICKY
 
 
 @settings(max_examples=200, deadline=None)

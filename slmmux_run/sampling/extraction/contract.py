@@ -3,8 +3,8 @@ turns an unexpected exception into a visible ⊥.
 
 Runner layer, pure functions, no I/O (METHODS §8.1): an extractor never raises, carries a
 version string stored in every record, and names the rule that decided. Every answer-format
-module (:mod:`~slmmux_run.sampling.extract_numbers`, ``extract_gsm8k``, ``extract_math``,
-``extract_choice``, ``extract_modelswitch``) builds its results here;
+module of :mod:`slmmux_run.sampling.extraction` (``gsm8k``, ``math``, ``choice``,
+``modelswitch``) builds its results here;
 :mod:`slmmux_run.sampling.extract` is the front door.
 """
 
@@ -57,7 +57,7 @@ class Extraction:
     def record_fields(self) -> dict[str, str | None]:
         """The fields a record stores next to the raw text.
 
-        >>> from slmmux_run.sampling.extract_gsm8k import extract_lenient_number
+        >>> from slmmux_run.sampling.extraction.gsm8k import extract_lenient_number
         >>> extract_lenient_number("7 + 5 = 12").record_fields()["extractor_version"]
         'lenient_number-lenient/1'
         """

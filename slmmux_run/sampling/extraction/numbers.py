@@ -1,8 +1,8 @@
 r"""Text primitives shared by the extractors: numbers (digit-group separators, canonical decimals,
 Unicode digits) and LaTeX ``\boxed{...}`` contents.
 
-Runner layer, pure functions, no I/O; used by :mod:`~slmmux_run.sampling.extract_gsm8k`,
-:mod:`~slmmux_run.sampling.extract_math`, :mod:`~slmmux_run.sampling.extract_modelswitch` and
+Runner layer, pure functions, no I/O; used by :mod:`~slmmux_run.sampling.extraction.gsm8k`,
+:mod:`~slmmux_run.sampling.extraction.math`, :mod:`~slmmux_run.sampling.extraction.modelswitch` and
 the grader.
 """
 
