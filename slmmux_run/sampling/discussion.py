@@ -45,6 +45,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from slmmux_run.data.slots import is_correct
+from slmmux_run.data.text_files import is_compressed, read_bytes
 from slmmux_run.sampling.client import Client, SampleRequest, SampleResult
 from slmmux_run.sampling.tasks import Item, Task
 
@@ -176,11 +178,14 @@ class TranscriptStore:
         return f"TranscriptStore({str(self.path)!r})"
 
     def turns(self) -> list[Turn]:
-        """Every stored turn, in file order; a torn last line (killed writer) is ignored."""
+        """Every stored turn, in file order; a torn last line (killed writer) is ignored.
+
+        A ``.jsonl.gz`` file is read transparently (:func:`slmmux_run.data.text_files.read_bytes`).
+        """
         if not self.path.exists():
             return []
         turns = []
-        for line in self.path.read_bytes().splitlines():
+        for line in read_bytes(self.path).splitlines():
             try:
                 data = json.loads(line)
             except json.JSONDecodeError:
@@ -194,7 +199,13 @@ class TranscriptStore:
         return {turn.discussion_id for turn in self.turns()}
 
     def append_discussion(self, turns: Sequence[Turn]) -> None:
-        """Append all turns of one discussion in a single write (atomic for our sizes)."""
+        """Append all turns of one discussion in a single write (atomic for our sizes).
+
+        Raises:
+          ValueError: if the file is compressed (``.gz`` files are read-only archives).
+        """
+        if is_compressed(self.path):
+            raise ValueError(f"{self.path}: a compressed transcript file cannot be appended to")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = b"".join(
             json.dumps(t.to_dict(), sort_keys=True, ensure_ascii=False).encode() + b"\n"
@@ -650,24 +661,24 @@ def transcript_slots(
         question = debate[0].question_id
         questions.append(question)
         own_samples = {m: list((samples or {}).get((question, m), ())) for m in agent_models}
-        wrong = Counter(t.answer for t in debate if t.answer is not None and not t.correct)
-        gold_strings = {t.answer for t in debate if t.correct}
         gold = debate[0].gold
+        # The package's one correctness rule: a turn's grader verdict decides; a sample has
+        # none, so the grader's exact layer (or equal decimals) against the gold does.
+        turn_correct = [is_correct(t.answer, gold, graded=bool(t.correct)) for t in debate]
+        wrong = Counter(t.answer for t, ok in zip(debate, turn_correct)
+                        if t.answer is not None and not ok)  # fmt: skip
         for values in own_samples.values():
-            wrong.update(a for a in values if a is not None and a != gold
-                         and a not in gold_strings)  # fmt: skip
+            wrong.update(a for a in values if a is not None and not is_correct(a, gold))
         order = sorted(wrong, key=lambda a: -wrong[a])
         slot_of = {a: min(1 + i, bottom - 1) for i, a in enumerate(order)}
 
         def slot(answer, correct):
             if answer is None:
                 return bottom
-            if correct or answer == gold or answer in gold_strings:
-                return 0
-            return slot_of[answer]
+            return 0 if correct else slot_of[answer]
 
-        for t in debate:
-            answers[d, t.round - 1, t.agent] = slot(t.answer, t.correct)
+        for t, ok in zip(debate, turn_correct):
+            answers[d, t.round - 1, t.agent] = slot(t.answer, ok)
         names: list[str | None] = [gold] + order[: bottom - 2]
         if len(order) > bottom - 1:
             names.append(OTHER_WRONG)
@@ -680,7 +691,7 @@ def transcript_slots(
             for i, model in enumerate(agent_models):
                 counts = np.zeros(max_answers)
                 for a in own_samples[model]:
-                    counts[slot(a, False)] += 1
+                    counts[slot(a, is_correct(a, gold))] += 1
                 seen = used | (counts > 0)
                 seen[0] = True
                 counts = counts + smoothing * seen

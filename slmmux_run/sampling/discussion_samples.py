@@ -20,6 +20,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from slmmux_run.data.slots import is_correct
 from slmmux_run.errors import UserError
 from slmmux_run.sampling.discussion import Turn
 
@@ -66,8 +67,8 @@ def sample_slot_probs(answers_by_key, golds: dict, question_ids, agent_models,
     """Each agent's answer distribution on each question, from independent samples only.
 
     The slot layout follows :func:`slmmux_run.sampling.discussion.transcript_slots` without debates:
-    slot 0 is the gold answer, wrong answers get slots 1.. by total frequency over the agents'
-    models' samples (first appearance breaks ties; beyond ``max_answers - 2`` the rarer ones
+    slot 0 is correct (:func:`slmmux_run.data.slots.is_correct`), wrong answers get slots 1..
+    by total frequency over the agents' models' samples (first appearance breaks ties; beyond ``max_answers - 2`` the rarer ones
     share the last wrong slot), the last slot is ⊥; ``smoothing`` is added to every slot seen
     in the question's samples and to the correct slot.
 
@@ -99,7 +100,8 @@ def sample_slot_probs(answers_by_key, golds: dict, question_ids, agent_models,
         missing = [m for m in models if not own[m]]
         if missing:
             raise UserError(f"no independent samples of model(s) {missing} on question {question!r}")
-        wrong = Counter(a for m in models for a in own[m] if a is not None and a != gold)
+        wrong = Counter(a for m in models for a in own[m]
+                        if a is not None and not is_correct(a, gold))  # fmt: skip
         order = sorted(wrong, key=lambda a: -wrong[a])
         slot_of = {a: min(1 + i, bottom - 1) for i, a in enumerate(order)}
         seen = np.zeros(max_answers, dtype=bool)
@@ -107,7 +109,7 @@ def sample_slot_probs(answers_by_key, golds: dict, question_ids, agent_models,
         for m in models:
             counts = np.zeros(max_answers)
             for a in own[m]:
-                counts[bottom if a is None else 0 if a == gold else slot_of[a]] += 1
+                counts[bottom if a is None else 0 if is_correct(a, gold) else slot_of[a]] += 1
             per_model[m] = counts
             seen |= counts > 0
         seen[0] = True
