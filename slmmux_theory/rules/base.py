@@ -7,10 +7,12 @@ rules take an explicit ``key``. Each rule returns a typed outcome whose ``answer
 the abstention slot (``A - 1``) means "no answer" and is graded wrong. Rules are jit-able and
 vmappable over questions (``jax.vmap(rule, in_axes=(0, ..., 0))``).
 
-The exact engine (:mod:`slmmux_theory.engines.exact`) computes the expectation of these rules over the
-sampling distribution; the Monte Carlo engine (:mod:`slmmux_theory.engines.montecarlo`) and the runner's
-replay call them directly. Method definitions: METHODS.md §1.2–1.4 (SLM-MUX), §4.2 (Agent Forest),
-§4.3 (oracle), §7.1–7.3 (ModelSwitch).
+Each rule's module (:mod:`slmmux_theory.rules.slm_mux`, ...) assembles its selection function
+from here with its exact law into a :class:`~slmmux_theory.rules.rule.Rule` value, listed in
+:mod:`slmmux_theory.rules.registry`; the exact engine computes the expectation of the selection
+over the sampling distribution, Monte Carlo and the replay of recorded samples call it directly.
+Method definitions: METHODS.md §1.2–1.4 (SLM-MUX), §4.2 (Agent Forest), §4.3 (oracle),
+§7.1–7.3 (ModelSwitch).
 """
 
 from __future__ import annotations
