@@ -25,6 +25,7 @@ __all__ = [
     "experiments_dir",
     "format_value",
     "paper_value",
+    "stored_jsonl",
 ]
 
 SAMPLES_FILE = "samples/gsm8k_train_250x10_13models.jsonl"
@@ -131,6 +132,12 @@ class Context:
             path = self.samples_path()
             self.cache["samples"] = None if path is None else load_samples(path)
         return self.cache["samples"]
+
+
+def stored_jsonl(folder: Path, stem: str) -> Path:
+    """A study's raw store: ``<stem>.jsonl.gz`` when committed compressed, else ``<stem>.jsonl``."""
+    compressed = folder / f"{stem}.jsonl.gz"
+    return compressed if compressed.is_file() else folder / f"{stem}.jsonl"
 
 
 def paper_value(table, **filters) -> float | None:

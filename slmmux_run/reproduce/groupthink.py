@@ -1,28 +1,52 @@
 """Reproduce step ``groupthink``: debates of real local models, the fitted conformity model, the
 held-out check and the frozen predictions for new questions checked against their debates.
 
-Runner layer: the fit, prediction and check are the library behind ``slmmux debate report`` and
-``slmmux debate check``; the transcripts and frozen predictions are the committed files of
-``experiments/groupthink_real/``.
+Runner layer: the fit and the check are :func:`slmmux_run.debate_study.report` and
+:func:`slmmux_run.debate_study.check` (the library behind ``slmmux debate report`` / ``check``),
+written as those commands write them (:mod:`slmmux_run.debate_report`); the transcripts, samples
+and frozen predictions are the committed files of ``experiments/groupthink_real/``.
 """
 
 from __future__ import annotations
 
 import json
 
-from slmmux_run.reproduce._cli_seam import run_command
-from slmmux_run.reproduce.context import Context, StepResult, SummaryRow
+from pathlib import Path
 
-__all__ = ["GROUPTHINK", "step_groupthink"]
+from slmmux_run.reproduce.context import Context, StepResult, SummaryRow, stored_jsonl
+
+__all__ = ["GROUPTHINK", "step_groupthink", "write_check", "write_report"]
 
 #: The groupthink study inside the experiments folder.
 GROUPTHINK = "groupthink_real"
 
 
-def _jsonl(folder, stem: str):
-    """``<stem>.jsonl.gz`` when the study stores it compressed, else ``<stem>.jsonl``."""
-    compressed = folder / f"{stem}.jsonl.gz"
-    return compressed if compressed.is_file() else folder / f"{stem}.jsonl"
+def _write_json(path: Path, value) -> dict:
+    """Write as ``slmmux debate`` writes its JSON; return the value as read back."""
+    from slmmux_run.debate_study import clean
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(clean(value), indent=2, sort_keys=True) + "\n")
+    return json.loads(path.read_text())
+
+
+def write_report(result: dict, out: Path) -> dict:
+    """``result.json``, ``report.md`` and ``figure.png`` of a debate report, as the command."""
+    from slmmux_run.debate_report import format_report, plot
+
+    written = _write_json(out / "result.json", result)
+    (out / "report.md").write_text(format_report(result))
+    plot(result, out / "figure.png")
+    return written
+
+
+def write_check(frozen: dict, checked: dict, out: Path) -> dict:
+    """``check.json`` and ``check.md`` of a frozen prediction's check, as the command."""
+    from slmmux_run.debate_report import format_check
+
+    written = _write_json(out / "check.json", checked)
+    (out / "check.md").write_text(format_check(frozen, checked))
+    return written
 
 
 def step_groupthink(context: Context) -> StepResult:
@@ -30,7 +54,7 @@ def step_groupthink(context: Context) -> StepResult:
     folder, source = context.experiments_path(GROUPTHINK)
     if folder is None:
         return StepResult("groupthink", note=source)
-    transcripts = _jsonl(folder, "transcripts")
+    transcripts = stored_jsonl(folder, "transcripts")
     if not transcripts.is_file():
         return StepResult("groupthink", note=f"{transcripts} is missing")
     out = context.out / "groupthink"
@@ -38,9 +62,11 @@ def step_groupthink(context: Context) -> StepResult:
     # committed report (largest fit-half miss 4.6 and 4.8 points with 16 samples per model; in
     # the six-variant report on 4 samples 3.6 and 3.9, the next 6.8) to stay within its time;
     # the six-variant table is `slmmux debate report` without --variants.
-    run_command(["debate", "report", "--transcripts", transcripts, "--out", out,
-                 "--variants", "state_law,state_law_by_model"])
-    result = json.loads((out / "result.json").read_text())
+    from slmmux_run.debate_study import check, report
+
+    result = write_report(
+        report(transcripts, stored_jsonl(folder, "samples"), folder / "config.toml",
+               variant_names="state_law,state_law_by_model"), out)
     measured, predicted = result["measured_held_out"], result["model"]["at_posterior_mean"]
     labels = result["failure_labels_all"]
     summary = [
@@ -58,17 +84,16 @@ def step_groupthink(context: Context) -> StepResult:
     # Transfer tests: each committed FROZEN prediction for debates on new questions, checked
     # against their transcripts (no refit; seconds each): the `easy-word` sibling family
     # (session 4), the blind `medium` family and new `easy-word` questions (session 5).
-    for folder in ("transfer", "blind_medium", "next_blind_word_seed1"):
-        study = transcripts.parent / folder
-        frozen = study / "prediction" / "prediction.json"
-        if not (frozen.is_file() and _jsonl(study, "transcripts").is_file()):
+    for name in ("transfer", "blind_medium", "next_blind_word_seed1"):
+        study = folder / name
+        prediction = study / "prediction" / "prediction.json"
+        if not (prediction.is_file() and stored_jsonl(study, "transcripts").is_file()):
             continue
-        run_command(["debate", "check", "--prediction", frozen, "--transcripts",
-                     _jsonl(study, "transcripts"), "--out", out / folder])
-        checked = json.loads((out / folder / "check.json").read_text())
+        frozen, checked = check(prediction, stored_jsonl(study, "transcripts"), stored_jsonl(study, "samples"))
+        checked = write_check(frozen, checked, out / name)
         rows = checked["rows"]
         summary.append(SummaryRow(
-            f"debate on {checked['questions']} NEW questions ({folder}, {checked['debates']} "
+            f"debate on {checked['questions']} NEW questions ({name}, {checked['debates']} "
             "debates), predicted before they were read",
             "—",
             f"debate {100 * rows['debate_accuracy']['predicted']:.1f} %, wrong→correct "
@@ -77,5 +102,5 @@ def step_groupthink(context: Context) -> StepResult:
             f"{100 * rows['debate_accuracy']['measured']:.1f} / "
             f"{100 * rows['flip_wrong_to_correct']['measured']:.1f} / "
             f"{100 * rows['flip_correct_to_wrong']['measured']:.1f} % measured"))
-        tables.append(out / folder / "check.json")
+        tables.append(out / name / "check.json")
     return StepResult("groupthink", figures=[out / "figure.png"], tables=tables, summary=summary)

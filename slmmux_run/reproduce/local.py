@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmmux_run.reproduce.context import Context, StepResult, SummaryRow
+from slmmux_run.reproduce.context import Context, StepResult, SummaryRow, stored_jsonl
 
 __all__ = ["LOCAL_RUN", "step_local_live", "step_local_run"]
 
@@ -58,20 +58,12 @@ def _row(rows, rule, k, model=None):
     return None
 
 
-def _records_file(folder: Path) -> Path:
-    """The study's record store: compressed when committed that way."""
-    for name in ("records.jsonl.gz", "records.jsonl"):
-        if (folder / name).is_file():
-            return folder / name
-    return folder / "records.jsonl"
-
-
 def step_local_run(context: Context) -> StepResult:
     """The package's own real run (SmolLM2 + Gemma-3 on arithmetic): replay of the stored records."""
     folder, source = context.experiments_path(LOCAL_RUN)
     if folder is None:
         return StepResult("local-run", note=source)
-    record_path = _records_file(folder)
+    record_path = stored_jsonl(folder, "records")
     if not record_path.is_file():
         return StepResult("local-run", note=f"{record_path} is missing")
     k = 3

@@ -1,8 +1,10 @@
 """Reproduce steps that plan from a pilot: the held-out check and the plan, against exact replay.
 
-Runner layer: ``heldout`` runs the held-out test of the fitted answer model (the library behind
-``slmmux check``) and ``plan`` the plan from a pilot (the library behind ``slmmux plan``); the
-truth they are compared with is the theory's exact replay of all recorded samples.
+Runner layer: ``heldout`` runs the theory's held-out test of the fitted answer model
+(:func:`slmmux_theory.planning.heldout.heldout_test`, what ``slmmux check`` runs) and ``plan`` the
+plan from a pilot (:func:`slmmux_theory.planning.plan.plan`, what ``slmmux plan`` runs); the truth
+they are compared with is the theory's exact replay of all recorded samples. This module loads,
+writes and formats.
 """
 
 from __future__ import annotations
@@ -11,23 +13,41 @@ import json
 
 import numpy as np
 
-from slmmux_run.reproduce._cli_seam import run_command
 from slmmux_run.reproduce.context import Context, StepResult, SummaryRow
 
 __all__ = ["step_heldout", "step_plan"]
 
+#: The rules ``slmmux check`` tests by default.
+HELDOUT_RULES = ("slm-mux", "agent-forest", "self-consistency")
+
 
 def step_heldout(context: Context) -> StepResult:
     """The held-out test of the fitted answer model (slmmux check) beside the plug-in."""
-    path = context.samples_path()
-    if path is None:
+    import jax
+
+    from slmmux_run.data.datasets import split_samples
+    from slmmux_theory.planning.heldout import heldout_test, summarise
+    from slmmux_theory.planning.predictors import heldout_predictor
+
+    sample_set = context.samples()
+    if sample_set is None:
         return StepResult("heldout", note=context.cache["samples_error"])
     out = context.step_dir("heldout")
     draws = 20 if context.quick else 60
-    run_command(["check", "--samples", path, "--fit-samples", 5, "--k", 3, "--predictor", "hierarchical",
-          "--draws", draws, "--json", out / "check.json"]
-         + (["--questions", 60] if context.quick else []))
-    result = json.loads((out / "check.json").read_text())
+    if context.quick:
+        sample_set = sample_set.select(questions=list(range(min(60, sample_set.num_questions))))
+    fit_set, heldout_set = split_samples(sample_set, 5)
+    test = heldout_test(jax.random.PRNGKey(0), fit_set.counts, heldout_set.counts, 3,
+                        heldout_predictor("hierarchical", method="svi"), num_draws=draws,
+                        rules=HELDOUT_RULES, model_names=sample_set.models)
+    result = {
+        "predictor": "hierarchical", "method": "svi", "k": 3, "fit_samples": 5, "draws": draws,
+        "by_rule": {rule: summarise(test.rows, rule) for rule in HELDOUT_RULES},
+        "baseline": {rule: summarise(test.baseline, rule) for rule in HELDOUT_RULES},
+        "pairs": [{"models": list(r.models), "rule": r.rule, "predicted": r.predicted,
+                   "interval": list(r.interval), "observed": r.observed} for r in test.rows],
+    }
+    (out / "check.json").write_text(json.dumps(result, indent=1))
     ours, base = result["by_rule"]["slm-mux"], result["baseline"]["slm-mux"]
     summary = [SummaryRow(
         "held-out pair accuracy, SLM-MUX k=3 (fit 5 samples)",
@@ -40,26 +60,42 @@ def step_heldout(context: Context) -> StepResult:
 
 def step_plan(context: Context) -> StepResult:
     """Plan from a pilot (every question x 1 sample): predicted vs replayed pair accuracies."""
-    path = context.samples_path()
-    if path is None:
-        return StepResult("plan", note=context.cache["samples_error"])
-    out = context.step_dir("plan")
-    run_command(["plan", "--samples", path, "--pilot-questions", 250, "--pilot-samples", 1, "--seed", 0,
-          "--k", 3, "--subset-sizes", "2", "--draws", 40 if context.quick else 100,
-          "--json", out / "plan.json", "--figure", out / "pareto.png"])
-    candidates = json.loads((out / "plan.json").read_text())["candidates"]
-    sample_set = context.samples()
-    pairs = [tuple(sample_set.models.index(m) for m in c["models"]) for c in candidates]
-    from slmmux_theory.planning.heldout import default_priority
+    import jax
+
+    from slmmux_run.plots import pareto_figure
     from slmmux_theory.distributions import compact_slots_per_model
     from slmmux_theory.engines.exact import hypergeometric_counts, mux_levels, mux_subset_accuracy
+    from slmmux_theory.planning import plan as planning
+    from slmmux_theory.planning.heldout import default_priority
+
+    sample_set = context.samples()
+    if sample_set is None:
+        return StepResult("plan", note=context.cache["samples_error"])
+    out = context.step_dir("plan")
+    num_questions, recorded = sample_set.num_questions, sample_set.num_samples
+    questions = planning.draw_pilot(num_questions, 250, 0)
+    pilot = sample_set.select(questions=questions.tolist(), samples=slice(0, 1))
+    result = planning.plan(
+        jax.random.PRNGKey(0), np.asarray(pilot.counts), num_questions, replay_samples=recorded,
+        k=3, subset_sizes=[2], rules=("slm-mux",), predictor="hierarchical",
+        cost_per_sample=np.ones(sample_set.num_models), budgets=[],
+        max_budget_size=min(4, sample_set.num_models), num_draws=40 if context.quick else 100,
+        svi_steps=1000, names=sample_set.models, unseen="stratified", concentration=1.0)
+    candidates = result.candidates
+    (out / "plan.json").write_text(json.dumps({"candidates": [
+        {"models": [sample_set.models[m] for m in c.models], "k": c.k, "rule": c.rule,
+         "predicted_accuracy": c.predicted_accuracy, "interval": list(c.interval),
+         "p_best": c.p_best} for c in candidates]}, indent=1))
+    if result.front:
+        pareto_figure(result.front, out / "pareto.png")
+    pairs = [tuple(c.models) for c in candidates]
 
     # Truth: exact replay of k = 3 of all 10 recorded samples, every question.
     counts = sample_set.counts
     levels = mux_levels(hypergeometric_counts(compact_slots_per_model(counts), 3))
     truth = np.asarray(mux_subset_accuracy(levels, np.array(pairs), default_priority(counts))).mean(axis=1)
-    predicted = np.array([c["predicted_accuracy"] for c in candidates])
-    low, high = np.array([c["interval"] for c in candidates]).T
+    predicted = np.array([c.predicted_accuracy for c in candidates])
+    low, high = np.array([c.interval for c in candidates]).T
     errors = np.abs(predicted - truth)
     covered = (low <= truth) & (truth <= high)
     regret = float(truth.max() - truth[int(np.argmax(predicted))])

@@ -1,6 +1,7 @@
 """``slmmux reproduce`` end to end: its cheapest step, its flag errors, the experiments folder,
 and (slow) the fast steps' summary rows against the rows of the run before the refactor."""
 
+import ast
 import json
 from pathlib import Path
 
@@ -61,6 +62,18 @@ def test_steps_without_the_experiments_folder_are_skipped_with_the_reason(tmp_pa
         assert str(missing) in step["note"] and "does not exist" in step["note"]
         assert not step["tables"]
     assert "skipped local-run" in capsys.readouterr().out
+
+
+def test_reproduce_calls_library_functions_never_the_command_line():
+    package = Path(__file__).resolve().parents[2] / "slmmux_run" / "reproduce"
+    for module in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not name.startswith(("slmmux_run.cli", "slmmux_run.commands")), (
+                    f"{module.name} imports {name}")
+                assert "importlib" not in name, f"{module.name} loads code by path"
 
 
 @pytest.mark.slow
