@@ -58,10 +58,9 @@ def literal_replay(sample_set, rule: str, k: int, key, *, priority=None,
     """Apply a rule to the first k recorded samples: (correct [Q], samples spent [Q])."""
     if k > sample_set.num_samples:
         raise UserError(f"k={k} but only {sample_set.num_samples} samples are recorded")
-    if rule not in REPLAY_RULES:
-        raise UserError(f"unknown rule {rule!r}; choose one of {', '.join(REPLAY_RULES)}")
-    return table.literal_replay_samples(sample_set.samples, sample_set.num_answers, rule, k,
-                                        key, priority=priority, model=model)
+    with _user_errors():
+        return table.literal_replay_samples(sample_set.samples, sample_set.num_answers, rule, k,
+                                            key, priority=priority, model=model)
 
 
 def exact_replay(sample_set, rule: str, k: int, *, validation=None, model: int | None = None,

@@ -30,6 +30,7 @@ from slmmux_run.replay import REPLAY_RULES, mean_and_standard_error, replay_tabl
 from slmmux_run.data.records import RecordStore
 from slmmux_run.replay_report import failure_summary, format_table
 from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
+from slmmux_theory.rules.registry import rule_names
 
 __all__ = ["register", "run"]
 
@@ -45,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_records_argument(parser, help="records of 'slmmux collect' or a shared samples file "
                          "(JSONL or .jsonl.gz); with --live, the record file sampled into")
     parser.add_argument("--rule", default="all",
-                        help=f"comma-separated rules among {', '.join(REPLAY_RULES)}, or all")
+                        help=f"comma-separated rules among {', '.join(rule_names())}, or all "
+                        f"({', '.join(REPLAY_RULES)})")
     parser.add_argument("--k", default=None,
                         help="samples per model: one value, a list '1,3,5' or a range '1-5' "
                         "(default: every k up to the recorded samples); with --live one value "
@@ -106,8 +108,8 @@ def _ks(text: str | None, recorded: int) -> list[int]:
 def _rules(text: str) -> list[str]:
     rules = list(REPLAY_RULES) if text == "all" else [r.strip() for r in text.split(",")]
     for rule in rules:
-        if rule not in REPLAY_RULES:
-            raise UserError(f"unknown rule {rule!r}; choose among {', '.join(REPLAY_RULES)}")
+        if rule not in rule_names():
+            raise UserError(f"unknown rule {rule!r}; choose among {', '.join(rule_names())}")
     return rules
 
 
@@ -143,7 +145,7 @@ def _run_live(args: argparse.Namespace) -> int:
     if not args.config:
         raise UserError("--live needs --config MODELS.toml")
     rules = _rules(args.rule)
-    if rules not in (["model-switch"], ["slm-mux"]):
+    if len(rules) != 1 or rules[0] not in rule_names(live=True):
         raise UserError("--live runs one rule: --rule model-switch or --rule slm-mux")
     config = load_config(args.config)
     if not args.models:

@@ -12,9 +12,13 @@ rule to the first ``k`` recorded samples with seeded ties.
 * :func:`replay_levels`: SLM-MUX's per-(model, question) level laws; SLM-MUX factorises over
   models, so every row is enumerated on its own used slots only, which keeps k up to 10 exact on
   files with many distinct wrong answers; :func:`subset_accuracy_draws` sweeps subsets over them.
-* :func:`pair_rule_values`: the rules that enumerate products over members (Agent Forest,
+* :func:`pair_rule_values`: the rules flagged ``pair_engine`` in the registry (Agent Forest,
   ModelSwitch) for many ordered model pairs, with their (expected) cost.
-* :func:`exact_replay` and :func:`literal_replay`: any registered rule on one question set.
+* :func:`exact_replay` and :func:`literal_replay`: any registered rule on one question set,
+  through its exact law (``rule.exact``) and its selection (``rule.select``).
+
+No rule is named here: rules come from :mod:`slmmux_theory.rules.registry` and are told apart
+by their capability flags.
 
 Every grouping of questions by slot width goes through :mod:`slmmux_theory.engines.buckets`.
 """
@@ -40,17 +44,9 @@ from slmmux_theory.engines.counts import count_vectors, hypergeometric_counts, m
 from slmmux_theory.engines.exact import exact_accuracy
 from slmmux_theory.engines.levels import MuxLevels, mux_levels, mux_subset_accuracy
 from slmmux_theory.engines.pooled import pooled_vote_accuracy_batched
-from slmmux_theory.rules.model_switch import model_switch_exact
-from slmmux_theory.rules.base import (
-    MuxConfig,
-    SwitchConfig,
-    first_seen_positions,
-    model_switch_select,
-    mux_select,
-    oracle_any_mode,
-    plurality_vote,
-    pooled_vote,
-)
+from slmmux_theory.rules.base import SwitchConfig, first_seen_positions
+from slmmux_theory.rules.registry import RULES, get_rule, rule_names
+from slmmux_theory.rules.rule import Rule, RuleContext
 
 __all__ = [
     "MAX_EXACT_SLOTS",
@@ -67,8 +63,8 @@ __all__ = [
     "subset_accuracy_draws",
 ]
 
-# Agent Forest and ModelSwitch enumerate products over members: they are ranked on pairs.
-PAIR_RULES = ("agent-forest", "model-switch")
+# The rules the pair engine ranks on ordered pairs (registry flag ``pair_engine``).
+PAIR_RULES = rule_names(pair_engine=True)
 # Pairs per pooled-vote call: bounds memory (pairs · 2 · draws·N · answers floats).
 _PAIR_BLOCK = 6
 # Cells (rows × count vectors) of one exact enumeration call: bounds memory at ~160 MB.
@@ -79,6 +75,7 @@ _QUESTION_BLOCK = 2500
 # C(k + A - 1, A - 1)^2 entries. Above this many slots a question's exact value is not computed.
 MAX_EXACT_SLOTS = 10
 _NARROW_SLOTS = 7
+_NOT_A_RULE = Rule("", None, None, None)
 
 
 class PairRuleValues(NamedTuple):
@@ -207,15 +204,17 @@ def pooled_vote_pairs_exact(arrays, k: int, law: str = "multinomial") -> np.ndar
     return result.reshape(num_pairs, num_questions)
 
 
-def pair_rule_values(rule: str, array, pairs, k: int, hypergeometric: bool = True,
+def pair_rule_values(rule: str | Rule, array, pairs, k: int, hypergeometric: bool = True,
                      cost_per_sample=None,
                      switch_config: SwitchConfig = SwitchConfig()) -> PairRuleValues:
     """Exact per-question accuracy and expected cost of a pair rule for many ordered pairs.
 
     Args:
-      rule: ``"agent-forest"`` (plurality over both models' k samples, uniform ties) or
-        ``"model-switch"`` (the first model's k samples; if not unanimous the second's, then
-        the entropy-weighted vote; METHODS.md §5.4).
+      rule: a registered rule flagged ``pair_engine`` (a name or the Rule value), e.g.
+        ``"agent-forest"`` (plurality over both models' k samples, uniform ties; a ``pooled``
+        law, evaluated in width-bucketed blocks of pairs) or ``"model-switch"`` (the first
+        model's k samples; if not unanimous the second's, then the entropy-weighted vote;
+        METHODS.md §5.4; any other rule goes through its exact law, question by question).
       array: recorded counts (``hypergeometric``) or probabilities, [models, rows, answers].
       pairs: ordered model pairs, int [pairs, 2] (ModelSwitch visits the first one first).
       k: samples per model.
@@ -234,39 +233,42 @@ def pair_rule_values(rule: str, array, pairs, k: int, hypergeometric: bool = Tru
     pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
     costs = np.ones(array.shape[0]) if cost_per_sample is None else np.asarray(cost_per_sample)
     law = "hypergeometric" if hypergeometric else "multinomial"
-    if rule == "agent-forest":
+    if not (rule if isinstance(rule, Rule) else RULES.get(rule, _NOT_A_RULE)).pair_engine:
+        raise ValueError(f"rule must be one of {rule_names(pair_engine=True)}, got {rule!r}")
+    rule = get_rule(rule)
+    if rule.pooled:
         accuracy = np.concatenate([
             pooled_vote_pairs_exact(np.stack([array[pair] for pair in block]), k, law=law)
             for block in np.array_split(pairs, max(1, -(-len(pairs) // _PAIR_BLOCK)))
         ]) if len(pairs) else np.zeros((0, array.shape[1]))
         cost = np.broadcast_to((k * costs[pairs].sum(1))[:, None], accuracy.shape).copy()
         return PairRuleValues(accuracy, cost)
-    if rule != "model-switch":
-        raise ValueError(f"rule must be one of {PAIR_RULES}, got {rule!r}")
     make = hypergeometric_counts if hypergeometric else multinomial_counts
+    context = RuleContext(switch_config=switch_config)
 
-    def switch(group):
+    def pair_values(group):
         if not hypergeometric:
             group = group / group.sum(-1, keepdims=True)
-        result = model_switch_exact(make(group, k), config=switch_config)
+        result = rule.exact(make(group, k), context)
         return np.stack([np.asarray(result.per_question), np.asarray(result.expected_samples)],
                         axis=-1)
 
     accuracy = np.zeros((len(pairs), array.shape[1]))
     cost = np.zeros_like(accuracy)
     for i, (first, second) in enumerate(pairs):
-        values = by_question_width(array[[first, second]], switch)
+        values = by_question_width(array[[first, second]], pair_values)
         accuracy[i] = values[:, 0]
         cost[i] = k * costs[first] + (values[:, 1] - k) * costs[second]
     return PairRuleValues(accuracy, cost)
 
 
-def exact_replay(counts, rule: str, k: int, *, hypergeometric: bool = True, validation=None,
+def exact_replay(counts, rule: str | Rule, k: int, *, hypergeometric: bool = True, validation=None,
                  max_slots: int = MAX_EXACT_SLOTS) -> ReplayValues:
     """A rule's exact value per question, in at most two engine calls.
 
     Per-model rules run on every question, compacted to the most slots any question uses.
-    Enumerating rules (Agent Forest, ModelSwitch on two or more models) run on the questions
+    Enumerating rules (``enumerates_products``: Agent Forest, ModelSwitch, the
+    confidence-weighted vote, on two or more models) run on the questions
     needing at most ``max_slots`` slots, in a narrow and a wide group; the others stay NaN
     (their enumeration would need |count vectors|^2 memory).
 
@@ -274,9 +276,10 @@ def exact_replay(counts, rule: str, k: int, *, hypergeometric: bool = True, vali
       counts: recorded counts (``hypergeometric``: k drawn without replacement) or plug-in
         weights (normalised per row: k i.i.d. samples), shape [models, questions, answers];
         only the models the rule uses (self-consistency: one).
-      rule: a registered rule name.
+      rule: a registered rule (name or value).
       k: samples per model.
-      validation: SLM-MUX's per-model validation accuracy, shape [models] (NaN: list order).
+      validation: per-model validation accuracy for the cross-model tie-break of SLM-MUX-type
+        rules, shape [models] (NaN: list order); rules without that tie-break ignore it.
       max_slots: widest question (slots, with the correct one and ⊥) an enumerating rule
         replays.
 
@@ -289,11 +292,11 @@ def exact_replay(counts, rule: str, k: int, *, hypergeometric: bool = True, vali
     """
     counts = np.asarray(counts)
     law = _count_law(hypergeometric)
-    enumerating = rule in PAIR_RULES and counts.shape[0] > 1
+    rule = get_rule(rule)
+    enumerating = rule.enumerates_products and counts.shape[0] > 1
 
     def replay(group):
-        result = exact_accuracy(rule, law(group, k), k,
-                                validation_accuracy=validation if rule == "slm-mux" else None)
+        result = exact_accuracy(rule, law(group, k), k, validation_accuracy=validation)
         return np.stack([np.asarray(result.per_question), np.asarray(result.expected_samples)], 1)
 
     bucket = narrow_and_wide(_NARROW_SLOTS, max_slots) if enumerating else single_bucket
@@ -324,62 +327,51 @@ def sample_counts(samples, num_answers: int) -> np.ndarray:
     return flat.reshape(models, questions, num_answers)
 
 
-def literal_replay(samples, num_answers: int, rule: str, key, *, priority=None,
+def literal_replay(samples, num_answers: int, rule: str | Rule, key, *, priority=None,
                    model: int | None = None) -> ReplayValues:
-    """Apply a rule of :mod:`slmmux_theory.rules.base` to recorded samples, as they are.
+    """Apply a registered rule's selection (``rule.select``) to recorded samples, as they are.
 
     Args:
       samples: slot indices of the k samples replayed, shape [models, questions, k]; negative
         entries are missing samples.
       num_answers: A.
-      rule: ``slm-mux``, ``agent-forest``, ``self-consistency``, ``model-switch`` or
-        ``oracle``.
+      rule: a registered rule (name or value).
       key: jax.random key; question q uses ``split(key, Q)[q]`` for its ties.
-      priority: SLM-MUX tie ranks, shape [models] (default list order).
-      model: the model of ``self-consistency``.
+      priority: cross-model tie ranks, shape [models] (default list order).
+      model: the model of a ``first_model_only`` rule (self-consistency).
 
     Returns:
-      a :class:`ReplayValues` (0/1 correctness and samples spent per question).
+      a :class:`ReplayValues` (0/1 correctness and samples spent per question: the selection's
+      own count for an ``adaptive_cost`` rule, else every replayed sample of the models used).
 
     >>> literal_replay(np.array([[[0, 0]], [[1, 1]]]), 3, "slm-mux", jax.random.PRNGKey(0)).correct
     array([1.])
     """
+    rule = get_rule(rule)
     samples = np.asarray(samples)
+    if rule.first_model_only:
+        if model is None:
+            raise ValueError(f"{rule.name} needs a model index")
+        samples = samples[[model]]
+        priority = None if priority is None else np.asarray(priority)[[model]]
     num_models, num_questions, k = samples.shape
-    if rule == "self-consistency" and model is None:
-        raise ValueError("self-consistency needs a model index")
     counts = jnp.asarray(sample_counts(samples, num_answers)).transpose(1, 0, 2)  # [Q, M, A]
     first_seen = first_seen_positions(jnp.asarray(samples), num_answers).transpose(1, 0, 2)
     keys = jax.random.split(key, num_questions)
-    rank = jnp.arange(num_models) if priority is None else jnp.asarray(priority)
-    answer, spent = _literal_answers(counts, first_seen, keys, rank, rule, model)
-    if rule == "self-consistency":
-        spent = jnp.full(num_questions, float(k))
-    elif rule != "model-switch":
+    context = RuleContext(priority=None if priority is None else np.asarray(priority))
+    answer, spent = _literal_answers(counts, first_seen, keys, rule, context)
+    if not rule.adaptive_cost:
         spent = jnp.full(num_questions, float(num_models * k))
     return ReplayValues(np.asarray(answer == 0, dtype=np.float64),
                         np.asarray(spent, dtype=np.float64))
 
 
-@functools.partial(jax.jit, static_argnums=(4, 5))
-def _literal_answers(counts, first_seen, keys, rank, rule, model):
-    """Chosen slot and samples spent per question; one compilation per (rule, shapes)."""
-    spent = jnp.zeros(counts.shape[0])
-    if rule == "slm-mux":
-        answer = jax.vmap(lambda c, f, s: mux_select(c, rank, s, MuxConfig(), f).answer)(
-            counts, first_seen, keys)  # fmt: skip
-    elif rule == "agent-forest":
-        answer = jax.vmap(lambda c, s: pooled_vote(c, s, "random").answer)(counts, keys)
-    elif rule == "self-consistency":
-        answer = jax.vmap(lambda c, s: plurality_vote(c[model], s, "random").answer)(counts, keys)
-    elif rule == "model-switch":
-        outcome = jax.vmap(lambda c, f, s: model_switch_select(c, None, s, SwitchConfig(), f))(
-            counts, first_seen, keys)  # fmt: skip
-        answer, spent = outcome.answer, outcome.samples_spent.astype(jnp.float64)
-    else:
-        hit = jax.vmap(lambda c, s: oracle_any_mode(c, s))(counts, keys)
-        answer = jnp.where(hit, 0, 1)
-    return answer, spent
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _literal_answers(counts, first_seen, keys, rule: Rule, context: RuleContext):
+    """Chosen slot and samples spent per question; one compilation per (rule, options,
+    shapes)."""
+    selection = jax.vmap(lambda c, f, s: rule.select(c, f, s, context))(counts, first_seen, keys)
+    return selection.answer, jnp.asarray(selection.samples_spent, dtype=jnp.float64)
 
 
 def mean_and_standard_error(values: np.ndarray) -> tuple[float, float, int]:

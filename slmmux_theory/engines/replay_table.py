@@ -9,7 +9,9 @@ without replacement (:mod:`slmmux_theory.engines.replay`); optionally beside the
 prediction (the recorded frequencies taken as the answer laws, k i.i.d. samples).
 
 Samples are slot indices, shape [models, questions, samples], negative where a sample was not
-recorded; slot 0 is the correct answer and the last slot ⊥.
+recorded; slot 0 is the correct answer and the last slot ⊥. Any registered rule replays
+(:mod:`slmmux_theory.rules.registry`); :data:`REPLAY_RULES`, the rules flagged
+``replay_report``, is the table of every rule (``slmmux mux --rule all``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from slmmux_theory.engines.replay import (
     sample_counts,
 )
 from slmmux_theory.rules.base import tie_priority
+from slmmux_theory.rules.registry import RULES, get_rule, rule_names
+from slmmux_theory.rules.rule import Rule
 
 __all__ = [
     "REPLAY_RULES",
@@ -43,7 +47,7 @@ __all__ = [
     "validation_accuracy",
 ]
 
-REPLAY_RULES = ("slm-mux", "agent-forest", "self-consistency", "model-switch", "oracle")
+REPLAY_RULES = rule_names(replay_report=True)
 
 
 def evaluation_folds(
@@ -97,8 +101,23 @@ def validation_accuracy(samples, questions) -> np.ndarray:
         return np.where(recorded > 0, (samples == 0).sum(axis=(1, 2)) / recorded, np.nan)
 
 
-def _rule_models(rule: str, model: int | None, num_models: int) -> list[int]:
-    return [model] if rule == "self-consistency" else list(range(num_models))
+def _replay_rule(rule: str | Rule) -> Rule:
+    """The registered rule, or a ValueError naming the registered ones."""
+    if not isinstance(rule, Rule) and rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+    return get_rule(rule)
+
+
+def _rule_models(rule: Rule, model: int | None, num_models: int) -> list[int]:
+    return [model] if rule.first_model_only else list(range(num_models))
+
+
+def _validation(validation, models) -> np.ndarray:
+    """Per-model validation accuracy of the models used (NaN: list order)."""
+    if validation is None:
+        return np.full(len(models), np.nan)
+    validation = np.asarray(validation, dtype=np.float64)
+    return validation[models] if len(validation) != len(models) else validation
 
 
 def literal_replay_samples(samples, num_answers: int, rule: str, k: int, key, *, priority=None,
@@ -107,14 +126,12 @@ def literal_replay_samples(samples, num_answers: int, rule: str, k: int, key, *,
     :func:`~slmmux_theory.engines.replay.literal_replay`).
 
     Raises:
-      ValueError: when k exceeds the recorded samples or the rule is not in
-        :data:`REPLAY_RULES`.
+      ValueError: when k exceeds the recorded samples or the rule is not registered.
     """
     samples = np.asarray(samples)
     if k > samples.shape[2]:
         raise ValueError(f"k={k} but only {samples.shape[2]} samples are recorded")
-    if rule not in REPLAY_RULES:
-        raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(REPLAY_RULES)}")
+    rule = _replay_rule(rule)
     return literal_replay(samples[:, :, :k], num_answers, rule, key, priority=priority,
                           model=model)
 
@@ -125,19 +142,19 @@ def exact_replay_samples(samples, num_answers: int, rule: str, k: int, *, valida
     """Expected correctness over drawing k of each model's recorded samples (no replacement).
 
     Every recorded sample counts, failures as ⊥. Questions needing more than ``max_slots`` slots
-    for an enumerating rule (agent-forest, model-switch) are NaN.
+    for an enumerating rule (``enumerates_products``: agent-forest, model-switch) are NaN.
 
     Raises:
       ValueError: when a (model, question) has fewer than k recorded samples.
     """
+    rule = _replay_rule(rule)
     models = _rule_models(rule, model, np.shape(samples)[0])
     counts = sample_counts(samples, num_answers)[models]
     if counts.sum(axis=2).min() < k:
         raise ValueError(f"exact replay at k={k} needs k recorded samples of "
                          "every model on every question; collect the missing ones first")
-    if rule == "slm-mux" and validation is None:
-        validation = np.full(len(models), np.nan)
-    return exact_replay(counts, rule, k, validation=validation, max_slots=max_slots)
+    return exact_replay(counts, rule, k, validation=_validation(validation, models),
+                        max_slots=max_slots)
 
 
 def plug_in_replay_samples(samples, num_answers: int, rule: str, k: int, *, validation=None,
@@ -151,14 +168,13 @@ def plug_in_replay_samples(samples, num_answers: int, rule: str, k: int, *, vali
     Raises:
       ValueError: when a (model, question) has no recorded sample.
     """
+    rule = _replay_rule(rule)
     models = _rule_models(rule, model, np.shape(samples)[0])
     counts = sample_counts(samples, num_answers)[models].astype(np.float64)
     if counts.sum(axis=2, keepdims=True).min() == 0:
         raise ValueError("plug-in prediction needs a recorded sample of every (model, question)")
-    if rule == "slm-mux" and validation is None:
-        validation = np.full(len(models), np.nan)
-    return exact_replay(counts, rule, k, hypergeometric=False, validation=validation,
-                        max_slots=max_slots)
+    return exact_replay(counts, rule, k, hypergeometric=False,
+                        validation=_validation(validation, models), max_slots=max_slots)
 
 
 @dataclass(frozen=True)
@@ -210,7 +226,7 @@ def replay_table(
       samples: slot indices, shape [models, questions, samples] (negative: not recorded).
       num_answers: A.
       model_names: names of the models, length M.
-      rules: some of :data:`REPLAY_RULES`.
+      rules: registered rules (names), e.g. :data:`REPLAY_RULES`.
       ks: samples per model to replay.
 
     Returns:
@@ -223,9 +239,7 @@ def replay_table(
     evaluated = np.concatenate([e for _, e in folds])
     rows = []
     for rule in rules:
-        if rule not in REPLAY_RULES:
-            raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(REPLAY_RULES)}")
-        targets = range(num_models) if rule == "self-consistency" else [None]
+        targets = range(num_models) if _replay_rule(rule).first_model_only else [None]
         for model, k in itertools.product(targets, ks):
             parts: dict[str, list[np.ndarray]] = {n: [] for n in ("lc", "ls", "ec", "es", "pc")}
             for fold, ((_, evaluation), accuracy) in enumerate(zip(folds, accuracies)):

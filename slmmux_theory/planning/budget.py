@@ -13,7 +13,13 @@ Place in the layers: pure theory; it assembles :mod:`slmmux_theory.engines.exact
   the best one together with the predicted gain of one more model and of one more sample per
   model, so the reason for the choice is visible. Posterior predictive draws
   ``[draws, models, questions, answers]`` give every accuracy and gain an interval.
-* :func:`pareto_front` keeps the candidates no other candidate beats on both cost and accuracy.
+* Choosing under the budget (feasibility, the best candidate with its tie rule, the gains, the
+  Pareto front, the candidate type) is :mod:`slmmux_theory.planning.budget_core`, shared with
+  the plan's split (:mod:`slmmux_theory.planning.pilot_budget`); this planner takes the
+  cheapest of the candidates within 1e-12 of the best, and "one more model" is the best subset
+  of the next size. :func:`pareto_front` keeps the candidates no other candidate beats on both
+  cost and accuracy.
+* The rules enumerated are the registry's ``budget`` rules (:data:`BUDGET_RULES`).
 
 Every rule is a per-question computation, so draws are folded into the question axis and the
 engine runs once per (subset, k) for all draws together.
@@ -37,8 +43,19 @@ from slmmux_theory.engines.exact import (
     mux_subset_accuracy,
     pooled_vote_accuracy_exact,
 )
-from slmmux_theory.rules.base import MuxConfig, SwitchConfig, tie_priority
+from slmmux_theory.planning.budget_core import (
+    ACCURACY_TOLERANCE,
+    Candidate,
+    MarginalGain,
+    best_index,
+    draws_gain,
+    fits,
+    larger_subsets,
+    pareto_front,
+)
 from slmmux_theory.planning.search import all_subsets
+from slmmux_theory.rules.base import MuxConfig, SwitchConfig, tie_priority
+from slmmux_theory.rules.registry import rule_names
 
 __all__ = [
     "BUDGET_RULES",
@@ -54,10 +71,7 @@ __all__ = [
     "stop_probability",
 ]
 
-BUDGET_RULES = ("slm-mux", "agent-forest", "model-switch")
-
-# Accuracies closer than this count as equal when choosing the optimum (then: cheaper wins).
-ACCURACY_TOLERANCE = 1e-12
+BUDGET_RULES = rule_names(budget=True)
 # Block shapes of the SLM-MUX subset engine: subsets per call, (k, draw, question) cells per
 # call, and subsets vectorised together inside a call. Peak memory is about
 # _SUBSET_BATCH · size² · _QUESTION_BLOCK · levels floats (32 · 16 · 2048 · 12 · 8 B ≈ 100 MB).
@@ -199,49 +213,6 @@ def model_switch_expected_cost(
     return ExpectedCost(float(per_question.mean()), per_question, reach)
 
 
-class Candidate(NamedTuple):
-    """One (rule, subset, samples per model) candidate and its exact predicted accuracy.
-
-    Attributes:
-      rule: one of :data:`BUDGET_RULES`.
-      subset: model indices; for ModelSwitch, in visiting order.
-      k: k (ModelSwitch: n per model).
-      cost: expected cost per question, mean over questions (and draws).
-      accuracy: predicted accuracy, mean over draws.
-      accuracy_draws: predicted accuracy per draw, shape [draws].
-      accuracy_interval: central interval of ``accuracy_draws``, (low, high).
-      feasible: whether ``cost`` fits the budget.
-    """
-
-    rule: str
-    subset: tuple[int, ...]
-    k: int
-    cost: float
-    accuracy: float
-    accuracy_draws: np.ndarray
-    accuracy_interval: tuple[float, float]
-    feasible: bool
-
-
-class MarginalGain(NamedTuple):
-    """Predicted effect of one step away from the chosen candidate.
-
-    Attributes:
-      kind: ``"more_models"`` (best subset of size K+1 at the same k) or ``"more_samples"``
-        (same subset at k+1).
-      candidate: the candidate reached by that step.
-      gain: accuracy change, mean over draws.
-      gain_interval: central interval of the per-draw gains, (low, high).
-      extra_cost: cost change per question.
-    """
-
-    kind: str
-    candidate: Candidate
-    gain: float
-    gain_interval: tuple[float, float]
-    extra_cost: float
-
-
 class BudgetSplit(NamedTuple):
     """Outcome of :func:`models_vs_samples`.
 
@@ -264,39 +235,6 @@ class BudgetSplit(NamedTuple):
     more_models: MarginalGain | None
     more_samples: MarginalGain | None
     reason: str
-
-
-def pareto_front(costs, accuracies) -> np.ndarray:
-    """Indices of the candidates that no other candidate dominates.
-
-    ``j`` dominates ``i`` when ``cost_j ≤ cost_i``, ``accuracy_j ≥ accuracy_i`` and one of the
-    two is strict. Exact duplicates do not dominate each other and are both kept.
-
-    Args:
-      costs: shape [candidates].
-      accuracies: shape [candidates].
-
-    Returns:
-      indices sorted by increasing cost, shape [front].
-
-    >>> pareto_front([1, 2, 2, 3, 4], [0.5, 0.4, 0.6, 0.6, 0.7]).tolist()
-    [0, 2, 4]
-    """
-    costs = np.asarray(costs, dtype=np.float64).ravel()
-    accuracies = np.asarray(accuracies, dtype=np.float64).ravel()
-    if costs.shape != accuracies.shape:
-        raise ValueError(f"costs {costs.shape} and accuracies {accuracies.shape} differ in shape")
-    if costs.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    order = np.lexsort((-accuracies, costs))
-    sorted_costs, sorted_acc = costs[order], accuracies[order]
-    starts = np.flatnonzero(np.r_[True, sorted_costs[1:] != sorted_costs[:-1]])
-    group_max = np.maximum.reduceat(sorted_acc, starts)
-    # Best accuracy among strictly cheaper candidates, for each cost group.
-    cheaper_best = np.r_[-np.inf, np.maximum.accumulate(group_max)[:-1]]
-    group = np.searchsorted(starts, np.arange(order.size), side="right") - 1
-    keep = (sorted_acc == group_max[group]) & (sorted_acc > cheaper_best[group])
-    return order[keep]
 
 
 def _fold_draws(probs):
@@ -347,7 +285,7 @@ class _Evaluator:
             accuracy=float(np.mean(accuracy_draws)),
             accuracy_draws=np.asarray(accuracy_draws),
             accuracy_interval=interval,
-            feasible=bool(cost <= self.budget * (1.0 + 1e-12)),
+            feasible=bool(fits(cost, self.budget)),
         )
 
     def mux_all(self, subsets: np.ndarray, samples: range) -> None:
@@ -447,20 +385,21 @@ class _Evaluator:
 
 
 def _gain(kind: str, base: Candidate, other: Candidate, level: float) -> MarginalGain:
-    differences = other.accuracy_draws - base.accuracy_draws
+    gain = draws_gain(base.accuracy_draws, other.accuracy_draws, level)
     return MarginalGain(
         kind=kind,
         candidate=other,
-        gain=float(differences.mean()),
-        gain_interval=_interval(differences, level),
+        gain=gain.mean,
+        gain_interval=(gain.low, gain.high),
         extra_cost=other.cost - base.cost,
     )
 
 
 def _best(candidates) -> Candidate:
-    top = max(c.accuracy for c in candidates)
-    near = [c for c in candidates if c.accuracy >= top - ACCURACY_TOLERANCE]
-    return min(near, key=lambda c: c.cost)  # min keeps the first of equal costs
+    """The most accurate candidate; within 1e-12 of it, the cheapest (then the first)."""
+    index = best_index([c.accuracy for c in candidates], [c.cost for c in candidates],
+                       ties="cheapest", tolerance=ACCURACY_TOLERANCE)
+    return candidates[index]
 
 
 def _describe(best: Candidate, budget: float, more_models, more_samples) -> str:
@@ -590,7 +529,7 @@ def models_vs_samples(
                     rows = [
                         tuple(int(m) for m in row[row >= 0])
                         for row, s, c in zip(pool, sizes, pool_costs)
-                        if s == size and k * c <= budget * (1.0 + 1e-12)
+                        if s == size and fits(k * c, budget)
                     ]
                     if not rows:
                         continue
@@ -615,8 +554,7 @@ def models_vs_samples(
                         # n <= budget / cost of the first model <= k_max: the table is ready.
                         bases = [mux_best(size, n, feasible_only=False)]
                     orders = [order for base in bases for order in itertools.permutations(base)]
-                    limit = budget * (1.0 + 1e-12)
-                    affordable = [o for o in orders if evaluator.switch_cost(o, n) <= limit]
+                    affordable = [o for o in orders if fits(evaluator.switch_cost(o, n), budget)]
                     if not affordable:
                         break  # the expected cost grows with n
                     candidates.extend(evaluator.get(rule, order, n) for order in affordable)
@@ -640,11 +578,8 @@ def models_vs_samples(
             more_models = _gain("more_models", best, _best(options), interval)
     elif size + 1 <= max_size:
         if best.rule == "slm-mux" or subsets == "all":
-            rows = [
-                tuple(int(m) for m in row[row >= 0])
-                for row, s in zip(pool, sizes)
-                if s == size + 1
-            ]
+            rows = [tuple(int(m) for m in pool[j][pool[j] >= 0])
+                    for j in larger_subsets(pool, best.subset, supersets_only=False)]
             options = [evaluator.get(best.rule, row, k) for row in rows]
             other = _best(options)
         else:

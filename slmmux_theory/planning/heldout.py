@@ -34,6 +34,7 @@ from slmmux_theory.engines.exact import (
 from slmmux_theory.engines.replay import pooled_vote_pairs_exact
 from slmmux_theory.planning.predictors import Predictor, QuestionLaws, plug_in_predictor
 from slmmux_theory.rules.base import tie_priority
+from slmmux_theory.rules.registry import RULES
 
 __all__ = [
     "HELDOUT_RULES",
@@ -47,7 +48,9 @@ __all__ = [
     "summarise",
 ]
 
-HELDOUT_RULES = ("slm-mux", "agent-forest", "self-consistency")
+# The rules the held-out test scores, from the registry's flags: ``level_engine`` rules (on
+# pairs through the subset engine; a ``first_model_only`` rule per model) and ``pooled`` ones.
+HELDOUT_RULES = tuple(name for name, rule in RULES.items() if rule.level_engine or rule.pooled)
 
 
 @dataclass(frozen=True)
@@ -94,24 +97,29 @@ def _pair_values(array, pairs, rules, priority, k, law):
         of all models, shape [models, questions, answers].
       law: turns such an array and k into a CountDistribution.
     """
+    unknown = [r for r in rules if r not in HELDOUT_RULES]
+    if unknown:
+        raise ValueError(f"the held-out test scores {HELDOUT_RULES}, not {unknown}")
     values = {}
-    if "slm-mux" in rules or "self-consistency" in rules:
+    level_rules = [RULES[name] for name in HELDOUT_RULES if name in rules and RULES[name].level_engine]
+    if level_rules:
         everyone = law(compact_slots_per_model(array), k)
-        if "slm-mux" in rules:
-            levels = mux_levels(everyone)
-            swept = mux_subset_accuracy(levels, np.array(pairs), priority)
-            for pair, row in zip(pairs, np.asarray(swept)):
-                values[(pair, "slm-mux")] = float(row.mean())
-        if "self-consistency" in rules:
-            per_model = np.asarray(self_consistency_accuracy_exact(everyone)).mean(axis=1)
-            for m, value in enumerate(per_model):
-                values[((m,), "self-consistency")] = float(value)
-    if "agent-forest" in rules:
-        kind = "hypergeometric" if law is hypergeometric_counts else "multinomial"
-        stacked = np.stack([array[list(p)] for p in pairs])
-        accuracy = pooled_vote_pairs_exact(stacked, k, kind)
-        for pair, row in zip(pairs, accuracy):
-            values[(pair, "agent-forest")] = float(row.mean())
+        for rule in level_rules:
+            if rule.first_model_only:
+                per_model = np.asarray(self_consistency_accuracy_exact(everyone)).mean(axis=1)
+                for m, value in enumerate(per_model):
+                    values[((m,), rule.name)] = float(value)
+            else:
+                swept = mux_subset_accuracy(mux_levels(everyone), np.array(pairs), priority)
+                for pair, row in zip(pairs, np.asarray(swept)):
+                    values[(pair, rule.name)] = float(row.mean())
+    for name in rules:
+        if RULES[name].pooled:
+            kind = "hypergeometric" if law is hypergeometric_counts else "multinomial"
+            stacked = np.stack([array[list(p)] for p in pairs])
+            accuracy = pooled_vote_pairs_exact(stacked, k, kind)
+            for pair, row in zip(pairs, accuracy):
+                values[(pair, name)] = float(row.mean())
     return values
 
 

@@ -6,8 +6,10 @@ on its predicted laws; :func:`budget_split` then picks, per budget, the best (su
 cost fits, and says why: the predicted gain of one more model (the best superset of one more
 member at the same k) against one more sample per model. :func:`switch_budget` lets ModelSwitch
 pairs compete at their expected cost. Choosing under a budget, the gains and the Pareto front
-are those of :mod:`slmmux_theory.planning.budget` (the engine behind
-:func:`~slmmux_theory.planning.budget.models_vs_samples`), with this planner's options.
+are the shared core :mod:`slmmux_theory.planning.budget_core` (also behind
+:func:`~slmmux_theory.planning.budget.models_vs_samples`), with this planner's options: the
+first candidate more than 1e-12 better wins (in k, then subset order), and "one more model" is
+the best superset of the chosen models.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ import numpy as np
 
 from slmmux_theory.engines.replay import pair_rule_values
 from slmmux_theory.planning.accuracy_draws import DrawFolding, interval
-from slmmux_theory.planning.budget import fixed_cost, pareto_front
+from slmmux_theory.planning.budget import fixed_cost
+from slmmux_theory.planning.budget_core import (
+    best_index,
+    draws_gain,
+    fits,
+    larger_subsets,
+    pareto_front,
+)
 from slmmux_theory.planning.search import all_subsets
 
 __all__ = ["BudgetChoice", "budget_choice", "budget_split", "switch_budget"]
@@ -91,7 +100,8 @@ def budget_split(levels, k_values, budgets, costs, priority, folding: DrawFoldin
     return tuple(choices), front
 
 
-def switch_budget(choices, front, source, pairs, k_values, costs, folding: DrawFolding, names):
+def switch_budget(choices, front, source, pairs, k_values, costs, folding: DrawFolding, names,
+                  rule: str = "model-switch"):
     """Let ModelSwitch pairs compete for each budget at their EXPECTED cost.
 
     Early stopping makes a chain of two models at n samples each cost far less than 2n on
@@ -105,12 +115,12 @@ def switch_budget(choices, front, source, pairs, k_values, costs, folding: DrawF
       costs: cost per sample, shape [models].
       folding: how per-row values become accuracy draws.
       names: model names (None: indices).
+      rule: the ``adaptive_cost`` pair rule (registry name) competing.
     """
     array, hypergeometric = source
     options = []  # (pair, n, accuracy draws, expected cost)
     for n in k_values:
-        per_row, cost_rows = pair_rule_values("model-switch", array, pairs, n, hypergeometric,
-                                              costs)
+        per_row, cost_rows = pair_rule_values(rule, array, pairs, n, hypergeometric, costs)
         values = folding.rows(per_row)
         options += [(pair, n, values[i], float(cost_rows[i].mean()))
                     for i, pair in enumerate(pairs)]
@@ -120,11 +130,12 @@ def switch_budget(choices, front, source, pairs, k_values, costs, folding: DrawF
 
     updated = []
     for choice in choices:
-        feasible = [o for o in options if o[3] <= choice.budget * (1 + 1e-12)]
+        feasible = [o for o in options if fits(o[3], choice.budget)]
         if not feasible:
             updated.append(choice)
             continue
-        pair, n, values, cost = max(feasible, key=lambda o: o[2].mean())
+        pair, n, values, cost = feasible[best_index([o[2].mean() for o in feasible],
+                                                    tolerance=0.0)]
         if values.mean() <= choice.predicted_accuracy + 1e-12:
             updated.append(dataclasses.replace(choice, reason=choice.reason + (
                 f"\nbest ModelSwitch chain {show(pair)} at n={n}: {values.mean():.4f} for "
@@ -138,9 +149,9 @@ def switch_budget(choices, front, source, pairs, k_values, costs, folding: DrawF
             f"budget {choice.budget:g}: ModelSwitch {show(pair)} x n={n}, predicted "
             f"{values.mean():.4f} [{low:.4f}, {high:.4f}] at expected cost {cost:.3g} (early "
             f"stopping saves {full - cost:.3g} of {full:g}); best SLM-MUX choice "
-            f"{choice.predicted_accuracy:.4f}", rule="model-switch", expected_cost=cost))
+            f"{choice.predicted_accuracy:.4f}", rule=rule, expected_cost=cost))
     points = list(front) + [
-        (o[3], float(o[2].mean()), tuple(int(m) for m in o[0]), int(o[1]), "model-switch")
+        (o[3], float(o[2].mean()), tuple(int(m) for m in o[0]), int(o[1]), rule)
         for o in options]
     keep = pareto_front(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
     return tuple(updated), tuple(points[j] for j in keep)
@@ -149,7 +160,8 @@ def switch_budget(choices, front, source, pairs, k_values, costs, folding: DrawF
 def budget_choice(budget: float, pool: np.ndarray, unit_cost: np.ndarray, table: dict,
                   names=None) -> BudgetChoice:
     """Best (subset, k) under a budget from accuracy draws; the reason compares the gain of one
-    more model (best subset of size K+1 at the same k) with one more sample per model.
+    more model (the best superset of the chosen models with K+1 members, same k) with one more
+    sample per model.
 
     Args:
       budget: cost per question.
@@ -163,41 +175,33 @@ def budget_choice(budget: float, pool: np.ndarray, unit_cost: np.ndarray, table:
         members = [int(m) for m in row if m >= 0]
         return "(" + ", ".join(str(names[m]) if names else str(m) for m in members) + ")"
 
-    sizes = (pool >= 0).sum(1)
-    best = None
-    for k, values in table.items():
-        means = values.mean(1)
-        feasible = k * unit_cost <= budget * (1 + 1e-12)
-        for i in np.flatnonzero(feasible):
-            if best is None or means[i] > best[2] + 1e-12:
-                best = (i, k, means[i])
+    grid = [(i, k, means[i]) for k, values in table.items()
+            for means in [values.mean(1)] for i in np.flatnonzero(fits(k * unit_cost, budget))]
+    best = best_index([mean for _, _, mean in grid])
     if best is None:
         raise ValueError(f"no candidate fits budget {budget}")
-    i, k, mean = best
+    i, k, mean = grid[best]
     values = table[k][i]
     low, high = interval(values)
     members = tuple(int(m) for m in pool[i] if m >= 0)
     more_models = more_samples = None
     lines = [f"budget {budget:g}: K={len(members)} models {show(members)} x k={k}, predicted "
              f"{mean:.4f} [{low:.4f}, {high:.4f}]"]
-    bigger = np.flatnonzero((sizes == sizes[i] + 1) & np.all(
-        (pool[:, :, None] == pool[i][pool[i] >= 0][None, None]).any(1), axis=1))
+    bigger = larger_subsets(pool, members, supersets_only=True)
     if len(bigger):
-        j = bigger[np.argmax(table[k][bigger].mean(1))]
-        gain = table[k][j] - values
-        more_models = float(gain.mean())
-        lo, hi = interval(gain)
+        j = bigger[best_index(table[k][bigger].mean(1), tolerance=0.0)]
+        gain = draws_gain(values, table[k][j])
+        more_models = gain.mean
         lines.append(f"one more model {show(pool[j])} at k={k}: "
-                     f"gain {more_models:+.4f} [{lo:+.4f}, {hi:+.4f}] "
+                     f"gain {more_models:+.4f} [{gain.low:+.4f}, {gain.high:+.4f}] "
                      f"for {k * (unit_cost[j] - unit_cost[i]):+g} cost")
     else:
         lines.append("one more model: not available")
     if k + 1 in table:
-        gain = table[k + 1][i] - values
-        more_samples = float(gain.mean())
-        lo, hi = interval(gain)
+        gain = draws_gain(values, table[k + 1][i])
+        more_samples = gain.mean
         lines.append(f"one more sample per model (k={k + 1}): gain {more_samples:+.4f} "
-                     f"[{lo:+.4f}, {hi:+.4f}] for {unit_cost[i]:+g} cost")
+                     f"[{gain.low:+.4f}, {gain.high:+.4f}] for {unit_cost[i]:+g} cost")
     else:
         lines.append("one more sample per model: not available (k at its maximum)")
     return BudgetChoice(float(budget), members, int(k), float(mean), (float(low), float(high)),

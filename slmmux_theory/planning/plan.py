@@ -28,10 +28,11 @@ an unbiased, slightly noisy version of the accuracy under the answer distributio
   knows nothing about unseen questions, so it predicts the pilot questions' mean; its interval
   is a bootstrap over pilot questions shrunk by the finite-population factor ``1 - Q/N``.
 
-Rules: SLM-MUX over subsets of the requested sizes, self-consistency of single models, and
-the rules that enumerate products over members (Agent Forest and ModelSwitch) over pairs
-(:func:`~slmmux_theory.engines.replay.pair_rule_values`; ModelSwitch's cost is its expected
-cost with early stopping).
+Rules (:data:`PLAN_RULES`, read from the registry's capability flags): the ``level_engine``
+rules over subsets of the requested sizes (SLM-MUX; a ``first_model_only`` rule,
+self-consistency, over single models), and the ``pair_engine`` rules over ordered pairs (Agent
+Forest and ModelSwitch, :func:`~slmmux_theory.engines.replay.pair_rule_values`; an
+``adaptive_cost`` rule, ModelSwitch, at its expected cost with early stopping).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 import jax
 import numpy as np
 
-from slmmux_theory.engines.replay import PAIR_RULES, pair_rule_values, replay_levels
+from slmmux_theory.engines.replay import pair_rule_values, replay_levels
 from slmmux_theory.planning.accuracy_draws import DrawFolding, interval
 from slmmux_theory.planning.budget import fixed_cost
 from slmmux_theory.planning.pilot_budget import BudgetChoice, budget_split, switch_budget
@@ -53,6 +54,7 @@ from slmmux_theory.planning.predictors import (
     replay_plug_in_predictor,
 )
 from slmmux_theory.rules.base import tie_priority
+from slmmux_theory.rules.registry import RULES, rule_names
 
 __all__ = [
     "INDISTINCT_P_BEST",
@@ -66,9 +68,21 @@ __all__ = [
     "pilot_priority",
     "plan",
     "plan_predictor",
+    "plan_rules",
 ]
 
-PLAN_RULES = ("slm-mux", "agent-forest", "model-switch", "self-consistency")
+
+def plan_rules() -> tuple[str, ...]:
+    """The registered rules the plan ranks: ``level_engine`` or ``pair_engine`` ones, in
+    registry order.
+
+    >>> plan_rules()
+    ('slm-mux', 'agent-forest', 'self-consistency', 'model-switch')
+    """
+    return tuple(name for name, rule in RULES.items() if rule.level_engine or rule.pair_engine)
+
+
+PLAN_RULES = plan_rules()
 PREDICTORS = ("hierarchical", "plug-in")
 # The pilot cannot tell candidates apart when the top candidate's p_best is below this.
 INDISTINCT_P_BEST = 0.5
@@ -117,7 +131,7 @@ class PlanCandidate:
     Attributes:
       models: model indices.
       k: samples per model.
-      rule: one of :data:`PLAN_RULES`.
+      rule: one of :func:`plan_rules`.
       cost: cost per question (k · Σ cost per sample; ModelSwitch: expected, with early
         stopping, mean over draws).
       predicted_accuracy: mean over draws of the population accuracy.
@@ -159,12 +173,16 @@ class Plan:
 def _candidate_groups(rules, sizes, models, pairs):
     """(rule, size, subsets) of every ranked group, in the plan's order."""
     groups = []
-    if "slm-mux" in rules:
-        groups += [("slm-mux", s, np.array(list(itertools.combinations(range(models), s))))
-                   for s in sizes]
-    if "self-consistency" in rules:
-        groups.append(("self-consistency", 1, np.arange(models)[:, None]))
-    groups += [(rule, 2, pairs) for rule in PAIR_RULES if rule in rules and models >= 2]
+    for rule in rule_names(level_engine=True):
+        if rule not in rules:
+            continue
+        if RULES[rule].first_model_only:
+            groups.append((rule, 1, np.arange(models)[:, None]))
+        else:
+            groups += [(rule, s, np.array(list(itertools.combinations(range(models), s))))
+                       for s in sizes]
+    groups += [(rule, 2, pairs) for rule in rule_names(pair_engine=True)
+               if rule in rules and models >= 2]
     return groups
 
 
@@ -197,7 +215,7 @@ def plan(
       replay_samples: n, recorded samples per (model, question) the target replays (>= k).
       k: samples per model of the ranked candidates.
       subset_sizes: sizes of the subsets ranked (every subset of each size).
-      rules: some of :data:`PLAN_RULES` (self-consistency: single models; Agent Forest and
+      rules: some of :func:`plan_rules` (self-consistency: single models; Agent Forest and
         ModelSwitch: every pair, ModelSwitch visiting the pilot's better model first, its cost
         the expected cost with early stopping).
       predictor: one of :data:`PREDICTORS`.
@@ -222,11 +240,12 @@ def plan(
             f"the pilot has {pilot_size} questions, more than the population {num_questions}")
     if k > replay_samples:
         raise ValueError(f"k = {k} exceeds the replayed samples per model {replay_samples}")
-    unknown = set(rules) - set(PLAN_RULES)
+    unknown = set(rules) - set(plan_rules())
     if unknown or not rules:
-        raise ValueError(f"rules must be a non-empty subset of {PLAN_RULES}, got {tuple(rules)}")
+        raise ValueError(f"rules must be a non-empty subset of {plan_rules()}, got {tuple(rules)}")
     sizes = sorted(set(int(s) for s in subset_sizes))
-    if "slm-mux" in rules and (not sizes or sizes[0] < 1 or sizes[-1] > models):
+    subset_rules = [r for r in rules if RULES[r].level_engine and not RULES[r].first_model_only]
+    if subset_rules and (not sizes or sizes[0] < 1 or sizes[-1] > models):
         raise ValueError(f"subset sizes must lie in 1..{models}, got {subset_sizes}")
     costs = np.ones(models) if cost_per_sample is None else np.asarray(cost_per_sample, float)
     priority = pilot_priority(counts) if priority is None else np.asarray(priority)
@@ -248,7 +267,7 @@ def plan(
     candidates, all_draws, indistinct, warnings = [], [], {}, []
     for rule, size, subsets in _candidate_groups(rules, sizes, models, pairs):
         pair_cost = None
-        if rule in PAIR_RULES:
+        if RULES[rule].pair_engine:
             per_row, cost_rows = pair_rule_values(rule, source[0], subsets, k, source[1], costs)
             values = folding.rows(per_row)
             pair_cost = cost_rows.mean(1)
@@ -276,8 +295,9 @@ def plan(
     if budgets:
         choices, front = budget_split(levels, k_budget, budgets, costs, priority, folding,
                                       min(max_budget_size, models), names)
-        if "model-switch" in rules and models >= 2:
-            choices, front = switch_budget(choices, front, source, pairs, k_budget, costs,
-                                           folding, names)
+        for rule in rule_names(pair_engine=True, adaptive_cost=True):
+            if rule in rules and models >= 2:
+                choices, front = switch_budget(choices, front, source, pairs, k_budget, costs,
+                                               folding, names, rule=rule)
     return Plan(tuple(candidates[i] for i in order), result_draws, indistinct, tuple(warnings),
                 choices, front)

@@ -58,4 +58,5 @@ def _exact(counts, context: RuleContext):
     return fixed_cost_result(per_question, counts, context)
 
 
-AGENT_FOREST = Rule("agent-forest", _select, _exact, all_models_cost, enumerates_products=True)
+AGENT_FOREST = Rule("agent-forest", _select, _exact, all_models_cost, enumerates_products=True,
+                    pair_engine=True, pooled=True, budget=True, replay_report=True)

@@ -150,4 +150,4 @@ def _cost(counts: CountDistribution, context: RuleContext) -> jnp.ndarray:
 
 
 MODEL_SWITCH = Rule("model-switch", _select, _exact, _cost, enumerates_products=True, live=True,
-                    adaptive_cost=True)
+                    adaptive_cost=True, pair_engine=True, budget=True, replay_report=True)

@@ -56,6 +56,7 @@ def _exact_any_sample(counts, context: RuleContext):
     return fixed_cost_result(oracle_accuracy_exact(counts, counts.k, "any_sample"), counts, context)
 
 
-ORACLE = Rule("oracle", _select_any_mode, _exact_any_mode, all_models_cost, oracle=True)
+ORACLE = Rule("oracle", _select_any_mode, _exact_any_mode, all_models_cost, oracle=True,
+              replay_report=True)
 ORACLE_ANY_SAMPLE = Rule("oracle-any-sample", _select_any_sample, _exact_any_sample,
                          all_models_cost, oracle=True)

@@ -112,6 +112,16 @@ class Rule(NamedTuple):
       oracle: an upper bound that peeks at the correct answer; not deployable.
       live: the runner can run it on demand, sampling as the rule asks.
       adaptive_cost: the samples spent depend on the answers seen (early stopping).
+      level_engine: the exact law is SLM-MUX's factorised level law, so the subset engine of
+        :mod:`slmmux_theory.engines.levels` scores it on many model subsets at once (a
+        ``first_model_only`` rule on single models); the plan and the held-out test rank it so.
+      pair_engine: :func:`slmmux_theory.engines.replay.pair_rule_values` scores it on many
+        ordered model pairs; the plan ranks it over pairs.
+      pooled: the exact law is the pooled vote over the members' samples, which the pair
+        engine and the held-out test evaluate in width-bucketed blocks of pairs.
+      budget: :func:`slmmux_theory.planning.budget.models_vs_samples` enumerates it (over
+        subsets, or over ordered chains when ``adaptive_cost``).
+      replay_report: listed in the replay table of every rule (``slmmux mux --rule all``).
     """
 
     name: str
@@ -123,6 +133,11 @@ class Rule(NamedTuple):
     oracle: bool = False
     live: bool = False
     adaptive_cost: bool = False
+    level_engine: bool = False
+    pair_engine: bool = False
+    pooled: bool = False
+    budget: bool = False
+    replay_report: bool = False
 
     @property
     def deployable(self) -> bool:

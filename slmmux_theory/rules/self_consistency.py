@@ -34,4 +34,5 @@ def _exact(counts, context: RuleContext):
 
 
 SELF_CONSISTENCY = Rule("self-consistency", _select, _exact, first_model_cost,
-                        first_model_only=True)
+                        first_model_only=True, level_engine=True,
+                        replay_report=True)

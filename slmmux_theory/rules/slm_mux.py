@@ -62,4 +62,5 @@ def _exact(counts, context: RuleContext):
     return fixed_cost_result(per_question, counts, context)
 
 
-SLM_MUX = Rule("slm-mux", _select, _exact, all_models_cost, live=True)
+SLM_MUX = Rule("slm-mux", _select, _exact, all_models_cost, live=True, level_engine=True,
+               budget=True, replay_report=True)

@@ -160,3 +160,60 @@ def test_runtime_registered_rule_flows_through_both_engines(toy_registered):
     pool = np.array([[[2, 1, 1]], [[0, 3, 1]]])
     replay = exact_accuracy(toy_registered, hypergeometric_counts(pool, 2))
     assert abs(float(replay.accuracy) - 0.5) < 1e-12
+
+
+def test_runtime_registered_rule_flows_through_replay(toy_registered):
+    """Literal replay (rule.select) and exact replay (rule.exact) of recorded samples, and the
+    replay table's per-model rows of a first_model_only rule, with no file but this one."""
+    from slmmux_theory.engines.replay import exact_replay, literal_replay
+    from slmmux_theory.engines.replay_table import replay_table
+
+    # slot indices [models=2, questions=4, samples=3]; slot 0 correct, slot 2 = ⊥.
+    samples = np.array([[[0, 1, 0], [1, 0, 0], [2, 2, 1], [0, 0, 0]],
+                        [[1, 1, 1], [0, 1, 2], [0, 0, 1], [1, 0, 0]]])
+    literal = literal_replay(samples[:, :, :2], 3, toy_registered, jax.random.PRNGKey(0), model=1)
+    np.testing.assert_array_equal(literal.correct, (samples[1, :, 0] == 0).astype(float))
+    np.testing.assert_array_equal(literal.spent, 2.0)
+    counts = np.stack([np.bincount(row, minlength=3) for row in samples[0]])[None]
+    exact = exact_replay(counts, toy_registered, 2)
+    np.testing.assert_allclose(exact.correct, counts[0, :, 0] / 3, atol=1e-12)
+    rows, _ = replay_table(samples, 3, ["a", "b"], [toy_registered], [1, 2],
+                           validation_fraction=0.0)
+    assert [(row.models, row.k) for row in rows] == [(("a",), 1), (("a",), 2), (("b",), 1),
+                                                     (("b",), 2)]
+    for row in rows:
+        model = "ab".index(row.models[0])
+        assert row.literal == pytest.approx(np.mean(samples[model, :, 0] == 0))
+        assert row.exact == pytest.approx(np.mean(samples[model] == 0))
+        assert row.literal_samples == row.k
+
+
+def test_capability_flags_give_each_engine_its_rules():
+    from slmmux_theory.engines.replay import PAIR_RULES
+    from slmmux_theory.engines.replay_table import REPLAY_RULES
+    from slmmux_theory.planning.budget import BUDGET_RULES
+    from slmmux_theory.planning.heldout import HELDOUT_RULES
+    from slmmux_theory.planning.plan import plan_rules
+
+    assert PAIR_RULES == ("agent-forest", "model-switch")  # not confidence-weighted
+    assert REPLAY_RULES == ("slm-mux", "agent-forest", "self-consistency", "model-switch", "oracle")
+    assert BUDGET_RULES == ("slm-mux", "agent-forest", "model-switch")
+    assert HELDOUT_RULES == ("slm-mux", "agent-forest", "self-consistency")
+    assert set(plan_rules()) == {"slm-mux", "agent-forest", "model-switch", "self-consistency"}
+
+
+def test_runtime_registered_pair_rule_reaches_the_pair_engine_and_the_plan():
+    from slmmux_theory.engines.replay import pair_rule_values
+    from slmmux_theory.planning.plan import plan_rules
+
+    toy = register_rule(TOY._replace(name="toy-pair", first_model_only=False, pair_engine=True))
+    try:
+        assert plan_rules()[-1] == "toy-pair"
+        counts = np.array([[[2, 1, 0], [0, 3, 0]], [[1, 1, 1], [3, 0, 0]]])
+        values = pair_rule_values("toy-pair", counts, np.array([[1, 0], [0, 1]]), 2,
+                                  cost_per_sample=[1.0, 5.0])
+        np.testing.assert_allclose(values.accuracy, [counts[1, :, 0] / 3, counts[0, :, 0] / 3],
+                                   atol=1e-12)
+        np.testing.assert_allclose(values.cost, [[10.0, 10.0], [2.0, 2.0]])
+    finally:
+        RULES.pop(toy.name)
