@@ -258,7 +258,7 @@ def check_step(study: Path, out: Path) -> None:
             print(f"{folder}/{prediction}: no frozen prediction or no debates, skipped")
             continue
         _slmmux(["debate", "check", "--prediction", frozen, "--transcripts", transcripts,
-                 "--out", out / folder / check])
+                 "--samples", stored_jsonl(study / folder, "samples"), "--out", out / folder / check])
         print(f"{folder}/{check}: {out / folder / check / 'check.md'}")
 
 
