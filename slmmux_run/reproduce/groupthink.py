@@ -15,7 +15,7 @@ from pathlib import Path
 
 from slmmux_run.reproduce.context import Context, StepResult, SummaryRow, stored_jsonl
 
-__all__ = ["GROUPTHINK", "step_groupthink", "write_check", "write_report"]
+__all__ = ["GROUPTHINK", "frozen_check_rows", "step_groupthink", "write_check", "write_report"]
 
 #: The groupthink study inside the experiments folder.
 GROUPTHINK = "groupthink_real"
@@ -62,7 +62,7 @@ def step_groupthink(context: Context) -> StepResult:
     # committed report (largest fit-half miss 4.6 and 4.8 points with 16 samples per model; in
     # the six-variant report on 4 samples 3.6 and 3.9, the next 6.8) to stay within its time;
     # the six-variant table is `slmmux debate report` without --variants.
-    from slmmux_run.debate_study import check, report
+    from slmmux_run.debate_study import report
 
     result = write_report(
         report(transcripts, stored_jsonl(folder, "samples"), folder / "config.toml",
@@ -81,9 +81,19 @@ def step_groupthink(context: Context) -> StepResult:
                    f"{100 * labels['groupthink_share_of_failures']:.1f} % (operational, {labels['failed']} failures)"),
     ]
     tables = [out / "result.json"]
-    # Transfer tests: each committed FROZEN prediction for debates on new questions, checked
-    # against their transcripts (no refit; seconds each): the `easy-word` sibling family
-    # (session 4), the blind `medium` family and new `easy-word` questions (session 5).
+    rows, checked_tables = frozen_check_rows(folder, out)
+    return StepResult("groupthink", figures=[out / "figure.png"], tables=tables + checked_tables,
+                      summary=summary + rows)
+
+
+def frozen_check_rows(folder: Path, out: Path) -> tuple[list[SummaryRow], list[Path]]:
+    """Each committed FROZEN prediction for debates on new questions, checked against their
+    transcripts (no refit; seconds each): the `easy-word` sibling family (session 4), the blind
+    `medium` family and new `easy-word` questions (session 5). Returns the summary rows and the
+    ``check.json`` paths written under ``out``."""
+    from slmmux_run.debate_study import check
+
+    summary, tables = [], []
     for name in ("transfer", "blind_medium", "next_blind_word_seed1"):
         study = folder / name
         prediction = study / "prediction" / "prediction.json"
@@ -103,4 +113,4 @@ def step_groupthink(context: Context) -> StepResult:
             f"{100 * rows['flip_wrong_to_correct']['measured']:.1f} / "
             f"{100 * rows['flip_correct_to_wrong']['measured']:.1f} % measured"))
         tables.append(out / name / "check.json")
-    return StepResult("groupthink", figures=[out / "figure.png"], tables=tables, summary=summary)
+    return summary, tables

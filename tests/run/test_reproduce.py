@@ -83,3 +83,17 @@ def test_fast_steps_give_the_rows_of_the_run_before_the_refactor(tmp_path):
     assert main(["reproduce", "--steps", ",".join(FAST_STEPS), "--out", str(tmp_path)]) == 0
     rows = json.loads((tmp_path / "summary.json").read_text())["rows"]
     assert rows == [row for step in FAST_STEPS for row in baseline[step]]
+
+
+@pytest.mark.slow
+def test_frozen_groupthink_checks_give_the_rows_of_the_run_before_the_refactor(tmp_path):
+    from dataclasses import asdict
+
+    from slmmux_run.reproduce.groupthink import GROUPTHINK, frozen_check_rows
+
+    folder, _ = experiments_dir()
+    rows, tables = frozen_check_rows(folder / GROUPTHINK, tmp_path)
+    baseline = json.loads(BASELINE.read_text())["steps"]["groupthink"]
+    frozen = [row for row in baseline if "NEW questions" in row["claim"]]
+    assert len(frozen) == 3 and [asdict(row) for row in rows] == frozen
+    assert all(path.is_file() for path in tables)
