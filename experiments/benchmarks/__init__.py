@@ -1,0 +1,1 @@
+"""Benchmarks, each a module with ``main(argv)``: ``python -m experiments.benchmarks.<name>``."""

@@ -1,0 +1,1 @@
+"""Study ``fit_answer_model``: see its README.md; run with ``python -m experiments.fit_answer_model.run``."""

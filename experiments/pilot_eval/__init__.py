@@ -1,0 +1,1 @@
+"""Study ``pilot_eval``: see its README.md; run with ``python -m experiments.pilot_eval.run``."""
