@@ -60,6 +60,12 @@ def main(argv=None) -> int:
     if args.summary_only:
         print(rewrite_summary(args.out_dir))
         return 0
+    out = Path(args.out_dir)
+    if (out / "records.jsonl.gz").is_file() and not (out / "records.jsonl").is_file():
+        # The committed store is compressed (read-only); sampling into a new plain store would
+        # pay again for every stored sample.
+        raise SystemExit(f"{out / 'records.jsonl.gz'} is the committed store: gunzip -k it to "
+                         "extend the run, or pass another --out-dir")
     settings = LocalRunSettings(
         questions=args.questions, k=args.k, temperature=args.temperature, seed=args.seed,
         task_seed=args.task_seed, preset=args.preset, max_tokens=args.max_tokens,
