@@ -18,7 +18,13 @@ PACKAGES = [
     "slmmux_theory",
     "slmmux_theory.closed",
     "slmmux_theory.inference",
+    "slmmux_theory.rules",
+    "slmmux_theory.engines",
+    "slmmux_theory.planning",
+    "slmmux_theory.discussion",
     "slmmux_run",
+    "slmmux_run.data",
+    "slmmux_run.sampling",
 ]
 
 
@@ -56,8 +62,9 @@ def test_a_name_exported_twice_is_refused():
 
 
 def test_importing_the_packages_loads_no_numerical_library():
-    script = ("import sys, slmmux_theory, slmmux_theory.closed, slmmux_theory.inference, "
-              "slmmux_run, slmmux_run.cli; print(sorted(m for m in ('jax', 'numpyro', 'sympy') if m in sys.modules))")
+    packages = ", ".join(PACKAGES)
+    script = (f"import sys, {packages}, slmmux_run.cli; "
+              "print(sorted(m for m in ('jax', 'numpyro', 'sympy') if m in sys.modules))")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                             text=True, timeout=120, cwd=ROOT)

@@ -1,1 +1,37 @@
-"""Engines: exact enumeration, Monte Carlo, replay of recorded samples, sharding over questions."""
+"""Engines: exact enumeration, Monte Carlo, replay of recorded samples, width buckets, sharding.
+
+Theory layer, no I/O. Modules, one job each: ``counts`` (count-vector laws: multinomial,
+hypergeometric), ``levels`` (SLM-MUX confidence levels), ``pooled`` and ``product`` (pooled and
+product enumeration), ``exact`` (the front door: :func:`exact_accuracy` iterates the rule
+registry), ``montecarlo``, ``replay`` and ``replay_table`` (replay of recorded samples),
+``buckets`` (the one width-bucketing engine), ``sharding``. Their public names are re-exported
+here, imported on first use; the rules' own exact laws live in :mod:`slmmux_theory.rules`.
+"""
+
+from slmmux_theory.lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "buckets": [
+        "apply_by_width", "by_question_width", "even_width", "even_width_from_zero",
+        "narrow_and_wide", "single_bucket", "wrong_slot_width",
+    ],
+    "counts": [
+        "CountDistribution", "ExactResult", "as_count_distribution", "count_vectors",
+        "hypergeometric_counts", "multinomial_counts", "plurality_kernel",
+    ],
+    "exact": ["exact_accuracy"],
+    "levels": ["MuxLevels", "mux_accuracy_from_levels", "mux_levels", "mux_subset_accuracy"],
+    "montecarlo": ["MonteCarloResult", "draw_samples", "monte_carlo_accuracy", "rule_function"],
+    "pooled": ["pooled_uniform_accuracy", "pooled_vote_accuracy_batched"],
+    "product": ["contract", "first_seen_share", "product_accuracy", "product_counts"],
+    "replay": [
+        "MAX_EXACT_SLOTS", "PAIR_RULES", "PairRuleValues", "ReplayValues", "exact_replay",
+        "literal_replay", "mean_and_standard_error", "pair_rule_values", "pooled_vote_pairs_exact",
+        "replay_levels", "sample_counts", "subset_accuracy_draws",
+    ],
+    "replay_table": [
+        "REPLAY_RULES", "ReplayRow", "evaluation_folds", "exact_replay_samples",
+        "literal_replay_samples", "plug_in_replay_samples", "validation_accuracy",
+    ],
+    "sharding": ["pad_questions", "question_mesh", "shard_questions"],
+})

@@ -18,10 +18,28 @@ time, :func:`register_rule`)::
     FIRST_SAMPLE = Rule("first-sample", select, exact, first_model_cost, first_model_only=True)
 
 Its brute-force reference goes in ``tests/theory/reference_rules.py`` (``REFERENCES``), which the
-registry test holds every registered rule to.
+registry test holds every registered rule to. Every module's public names are re-exported here,
+imported on first use.
 """
 
-from slmmux_theory.rules.registry import RULES, get_rule, register_rule, rule_names
-from slmmux_theory.rules.rule import Rule, RuleContext, Selection
+from slmmux_theory.lazy import lazy_exports
 
-__all__ = ["RULES", "Rule", "RuleContext", "Selection", "get_rule", "register_rule", "rule_names"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "agent_forest": ["AGENT_FOREST", "pooled_vote_accuracy_exact"],
+    "base": [
+        "MUX_PRESETS", "MuxConfig", "MuxOutcome", "SwitchConfig", "SwitchOutcome", "VoteOutcome",
+        "confidence_weighted_vote", "entropy_weight", "first_seen_positions",
+        "model_switch_select", "mux_preset", "mux_select", "mux_tie_ranks", "oracle_any_mode",
+        "oracle_any_sample", "plurality_vote", "pooled_vote", "tie_priority",
+    ],
+    "confidence_weighted": ["CONFIDENCE_WEIGHTED", "confidence_weighted_accuracy_exact"],
+    "model_switch": ["MODEL_SWITCH", "model_switch_exact"],
+    "oracle": ["ORACLE", "ORACLE_ANY_SAMPLE", "oracle_accuracy_exact"],
+    "registry": ["RULES", "get_rule", "register_rule", "rule_names"],
+    "rule": [
+        "Rule", "RuleContext", "Selection", "all_models_cost", "first_model_cost",
+        "fixed_cost_result",
+    ],
+    "self_consistency": ["SELF_CONSISTENCY", "self_consistency_accuracy_exact"],
+    "slm_mux": ["SLM_MUX", "mux_accuracy_exact"],
+})
