@@ -47,8 +47,9 @@ def write_records(path: Path, *, graded: bool = True, correct_as=bool) -> Path:
     return path
 
 
-def gzip_copy(path: Path) -> Path:
-    target = path.with_name(path.name + ".gz")
+def gzip_copy(path: Path, folder: Path) -> Path:
+    # Into the test's own folder: never write beside a committed fixture.
+    target = folder / (path.name + ".gz")
     with open(path, "rb") as source, gzip.open(target, "wb") as sink:
         shutil.copyfileobj(source, sink)
     return target
@@ -68,8 +69,8 @@ def test_collect_records_load_as_the_same_sample_set_as_the_shared_file(tmp_path
     assert_same(load_sample_set(records), reference)
     assert_same(load_sample_set(SHARED), reference)
     # Compressed copies of both read the same.
-    assert_same(load_sample_set(gzip_copy(records)), reference)
-    assert_same(load_sample_set(gzip_copy(SHARED)), reference)
+    assert_same(load_sample_set(gzip_copy(records, tmp_path)), reference)
+    assert_same(load_sample_set(gzip_copy(SHARED, tmp_path)), reference)
 
 
 def test_record_set_of_a_shared_file_has_no_failures(tmp_path):
@@ -100,7 +101,7 @@ def test_a_string_verdict_is_an_error_naming_file_line_and_field(tmp_path):
 
 
 def test_a_compressed_store_is_read_and_refuses_appends(tmp_path):
-    compressed = gzip_copy(write_records(tmp_path / "r.jsonl"))
+    compressed = gzip_copy(write_records(tmp_path / "r.jsonl"), tmp_path)
     store = RecordStore(compressed)
     assert len(store.records) == 24
     with pytest.raises(UserError, match=r"compressed \(\.gz\) and read-only"):
