@@ -2,7 +2,8 @@
 
 Theory layer, no I/O. Modules, one job each: ``model`` (the discussion Markov chain and its
 exact accuracy), ``fit`` (NumPyro fit), ``measures`` (groupthink measures), ``phase`` (phase
-grid), ``variants``, ``prediction``, ``checks``, ``standard_errors``. Their public names are
+grid), ``variants``, ``prediction``, ``checks``, ``standard_errors``, ``independent`` (the
+independent-sample methods beside a debate). Their public names are
 re-exported here, imported on first use.
 """
 
@@ -14,6 +15,10 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "EXTENSION_NAMES", "PARAMETER_NAMES", "DiscussionPosterior", "PRIVATE_LAW_SITES",
         "ParameterIntervals", "PredictiveMeasures", "discussion_model", "fit_nuts", "fit_svi",
         "posterior_intervals", "posterior_predictive", "posterior_predictive_simulated",
+    ],
+    "independent": [
+        "IndependentComparison", "IndependentRow", "compared_rules", "independent_comparison",
+        "round_one_correct_probability",
     ],
     "measures": [
         "FAILURE_KINDS", "MEASURE_NAMES", "CapitulationRates", "FlipRates", "GroupthinkMeasures",

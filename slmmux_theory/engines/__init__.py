@@ -4,8 +4,9 @@ Theory layer, no I/O. Modules, one job each: ``counts`` (count-vector laws: mult
 hypergeometric), ``levels`` (SLM-MUX confidence levels), ``pooled`` and ``product`` (pooled and
 product enumeration), ``exact`` (the front door: :func:`exact_accuracy` iterates the rule
 registry), ``montecarlo``, ``replay`` and ``replay_table`` (replay of recorded samples),
-``buckets`` (the one width-bucketing engine), ``sharding``. Their public names are re-exported
-here, imported on first use; the rules' own exact laws live in :mod:`slmmux_theory.rules`.
+``pair_curves`` (rules on every model pair), ``buckets`` (the one width-bucketing engine),
+``sharding``. Their public names are re-exported here, imported on first use; the rules' own
+exact laws live in :mod:`slmmux_theory.rules`.
 """
 
 from slmmux_theory.lazy import lazy_exports
@@ -22,11 +23,16 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "exact": ["exact_accuracy"],
     "levels": ["MuxLevels", "mux_accuracy_from_levels", "mux_levels", "mux_subset_accuracy"],
     "montecarlo": ["MonteCarloResult", "draw_samples", "monte_carlo_accuracy", "rule_function"],
+    "pair_curves": [
+        "ModelSwitchPairs", "PairCurves", "all_pairs", "model_switch_pair_savings",
+        "pair_rule_curves", "weakest_models",
+    ],
     "pooled": ["pooled_uniform_accuracy", "pooled_vote_accuracy_batched"],
     "product": ["contract", "first_seen_share", "product_accuracy", "product_counts"],
     "replay": [
         "MAX_EXACT_SLOTS", "PAIR_RULES", "PairRuleValues", "ReplayValues", "exact_replay",
-        "literal_replay", "mean_and_standard_error", "pair_rule_values", "pooled_vote_pairs_exact",
+        "literal_replay", "mean_and_standard_error", "pair_rule_values", "per_sample_accuracy",
+        "pooled_vote_pairs_exact",
         "replay_levels", "sample_counts", "subset_accuracy_draws",
     ],
     "replay_table": [

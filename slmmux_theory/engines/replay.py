@@ -57,6 +57,7 @@ __all__ = [
     "literal_replay",
     "mean_and_standard_error",
     "pair_rule_values",
+    "per_sample_accuracy",
     "pooled_vote_pairs_exact",
     "replay_levels",
     "sample_counts",
@@ -325,6 +326,26 @@ def sample_counts(samples, num_answers: int) -> np.ndarray:
     valid = samples >= 0
     flat = np.bincount((cell + samples)[valid], minlength=models * questions * num_answers)
     return flat.reshape(models, questions, num_answers)
+
+
+def per_sample_accuracy(samples) -> np.ndarray:
+    """Share of each model's sample positions holding the correct answer (slot 0).
+
+    A missing sample (negative entry: the request failed) counts as not correct, so this is
+    the accuracy of one sample as requested, not as recorded.
+
+    Args:
+      samples: int slot indices, shape [models, questions, samples].
+
+    Returns:
+      accuracy per model, shape [models].
+
+    >>> per_sample_accuracy(np.array([[[0, 1], [0, -1]], [[2, 2], [0, 0]]])).tolist()
+    [0.5, 0.5]
+    """
+    samples = np.asarray(samples)
+    return np.array([(samples[m] == 0).mean() for m in range(samples.shape[0])],
+                    dtype=np.float64)
 
 
 def literal_replay(samples, num_answers: int, rule: str | Rule, key, *, priority=None,

@@ -20,8 +20,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "best_index", "draws_gain", "fits", "larger_subsets", "pareto_front",
     ],
     "heldout": [
-        "HELDOUT_RULES", "HeldoutRow", "HeldoutTest", "default_priority", "evaluate_rows",
-        "heldout_test", "observed_accuracies", "predicted_accuracies", "summarise",
+        "HELDOUT_RULES", "HeldoutRow", "HeldoutTest", "PlanScore", "default_priority",
+        "evaluate_rows", "heldout_test", "observed_accuracies", "predicted_accuracies",
+        "replayed_subset_accuracy", "score_plan", "summarise",
     ],
     "pilot_budget": ["BudgetChoice", "budget_choice", "budget_split", "switch_budget"],
     "plan": [

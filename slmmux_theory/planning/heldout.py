@@ -40,11 +40,14 @@ __all__ = [
     "HELDOUT_RULES",
     "HeldoutRow",
     "HeldoutTest",
+    "PlanScore",
     "default_priority",
     "evaluate_rows",
     "heldout_test",
     "observed_accuracies",
     "predicted_accuracies",
+    "replayed_subset_accuracy",
+    "score_plan",
     "summarise",
 ]
 
@@ -83,6 +86,20 @@ class HeldoutTest(NamedTuple):
 
     rows: list
     baseline: list
+
+
+class PlanScore(NamedTuple):
+    """A plan's predicted subset accuracies scored against the truth.
+
+    Attributes:
+      mae: mean |predicted - truth| over the candidates (accuracy as a fraction).
+      coverage: share of candidates whose interval holds the truth.
+      regret: best true accuracy minus the true accuracy of the candidate predicted best.
+    """
+
+    mae: float
+    coverage: float
+    regret: float
 
 
 def _pairs(num_models):
@@ -257,3 +274,52 @@ def heldout_test(key, fit_counts, heldout_counts, k: int, predictor: Predictor, 
     baseline = evaluate_rows(names, observed, predicted_accuracies(
         None, plug_in_predictor(None, fit_counts), sizes, k, rules, priority))
     return HeldoutTest(rows, baseline)
+
+
+def replayed_subset_accuracy(counts, subsets, k: int, priority) -> np.ndarray:
+    """SLM-MUX accuracy of each subset by exact replay of k of the recorded samples.
+
+    The truth a plan is scored against: the expectation over drawing k of every (model,
+    question)'s recorded samples without replacement, averaged over the questions.
+
+    Args:
+      counts: recorded answer counts, shape [models, questions, answers] (rows of >= k).
+      subsets: model subsets of equal size, int [subsets, size].
+      k: samples per model.
+      priority: cross-model tie ranks (lower wins), shape [models].
+
+    Returns:
+      accuracy per subset, shape [subsets].
+
+    >>> counts = np.array([[[2, 0, 0], [0, 2, 0]], [[0, 2, 0], [2, 0, 0]]])
+    >>> replayed_subset_accuracy(counts, [(0, 1)], 2, np.array([0, 1])).tolist()
+    [0.5]
+    """
+    counts = np.asarray(counts)
+    levels = mux_levels(hypergeometric_counts(compact_slots_per_model(counts), k))
+    return np.asarray(mux_subset_accuracy(levels, np.array(subsets), priority)).mean(axis=1)
+
+
+def score_plan(predicted, intervals, truth) -> PlanScore:
+    """MAE, interval coverage and regret of predicted accuracies against the true ones.
+
+    Args:
+      predicted: predicted accuracy per candidate, shape [candidates].
+      intervals: (low, high) predictive interval per candidate, shape [candidates, 2].
+      truth: true accuracy per candidate (e.g. :func:`replayed_subset_accuracy`), same shape
+        as ``predicted``.
+
+    Returns:
+      a :class:`PlanScore`.
+
+    >>> score = score_plan([0.7, 0.6], [(0.6, 0.8), (0.5, 0.55)], [0.65, 0.75])
+    >>> round(score.mae, 4), score.coverage, round(score.regret, 4)
+    (0.1, 0.5, 0.1)
+    """
+    predicted = np.asarray(predicted, dtype=np.float64)
+    truth = np.asarray(truth, dtype=np.float64)
+    low, high = np.asarray(intervals, dtype=np.float64).reshape(-1, 2).T
+    errors = np.abs(predicted - truth)
+    covered = (low <= truth) & (truth <= high)
+    regret = float(truth.max() - truth[int(np.argmax(predicted))])
+    return PlanScore(float(errors.mean()), float(covered.mean()), regret)

@@ -190,3 +190,10 @@ def test_mean_and_standard_error():
     mean, error, count = replay.mean_and_standard_error(np.array([0.0, 1.0, np.nan]))
     assert (mean, count) == (0.5, 2) and error == pytest.approx(0.5)
     assert np.isnan(replay.mean_and_standard_error(np.array([np.nan]))[0])
+
+
+def test_per_sample_accuracy_counts_missing_samples_as_not_correct():
+    from slmmux_theory.engines.replay import per_sample_accuracy
+
+    samples = np.array([[[0, 0, -1], [1, 0, 2]], [[-1, -1, -1], [2, 2, 2]]])
+    assert per_sample_accuracy(samples).tolist() == [3 / 6, 0.0]

@@ -47,3 +47,30 @@ def test_point_prediction_from_the_true_laws_matches_a_large_held_out_replay():
     predicted = heldout.predicted_accuracies(None, probs[None], held.sum(-1), 3)
     for cell, value in observed.items():
         assert abs(predicted[cell][0] - value) < 0.02, cell
+
+
+def test_replayed_subset_accuracy_equals_brute_force_replay():
+    from tests.theory import reference_rules as ref
+
+    counts = np.array([[[2, 1, 0], [0, 2, 1]], [[1, 2, 0], [2, 0, 1]], [[3, 0, 0], [1, 1, 1]]])
+    priority = np.array([1, 2, 0])
+    subsets = [(0, 1), (1, 2), (0, 2)]
+    got = heldout.replayed_subset_accuracy(counts, subsets, 2, priority)
+    for value, subset in zip(got, subsets):
+        want = np.mean([
+            ref.replay_expectation(
+                [[s for s, c in enumerate(counts[m, q]) for _ in range(c)] for m in subset], 2,
+                lambda seqs: ref.mux_correct(seqs, 2, [priority[m] for m in subset]))[0]
+            for q in range(2)])
+        assert abs(value - want) < 1e-12
+
+
+def test_score_plan_by_hand():
+    # Truth 0.65 / 0.75 / 0.5; the plan predicts the first best: regret 0.75 - 0.65.
+    score = heldout.score_plan([0.7, 0.6, 0.4], [(0.6, 0.8), (0.5, 0.55), (0.45, 0.5)],
+                               [0.65, 0.75, 0.5])
+    assert isinstance(score, heldout.PlanScore)
+    assert abs(score.mae - (0.05 + 0.15 + 0.1) / 3) < 1e-12
+    assert score.coverage == 2 / 3  # the interval's end is covered
+    assert abs(score.regret - 0.1) < 1e-12
+    assert heldout.score_plan([0.6, 0.7], [(0, 1), (0, 1)], [0.6, 0.7]).regret == 0.0

@@ -1,0 +1,196 @@
+"""Rule accuracies on every model pair of a sample set: SLM-MUX vs Agent Forest vs ModelSwitch.
+
+Place in the layers: engines (pure NumPy/JAX over count arrays; no I/O). The runner's replay
+and ModelSwitch steps (``slmmux reproduce``) make one call here and only write and draw what
+comes back. Every value is an exact expectation, under one of two laws of a model's k samples:
+
+* ``hypergeometric=True``: **exact replay**, k of the recorded samples of each (model, question)
+  drawn without replacement (:func:`slmmux_theory.engines.counts.hypergeometric_counts`);
+* ``hypergeometric=False``: the **plug-in** law, each row's recorded frequencies taken as its
+  answer distribution and k i.i.d. samples drawn from it (multinomial).
+
+* :func:`pair_rule_curves`: per pair and k, SLM-MUX, Agent Forest and the better of the two
+  models' self-consistency, as accuracy curves over k;
+* :func:`model_switch_pair_savings`: per pair, ModelSwitch's accuracy, expected samples and
+  saving beside SLM-MUX at the same per-model budget;
+* :func:`weakest_models`: the models of lowest per-sample accuracy (the pairs ModelSwitch is
+  studied on).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from slmmux_theory.distributions import compact_slots_per_model
+from slmmux_theory.engines.buckets import by_question_width
+from slmmux_theory.engines.exact import (
+    exact_accuracy,
+    hypergeometric_counts,
+    model_switch_exact,
+    multinomial_counts,
+    mux_levels,
+    mux_subset_accuracy,
+    self_consistency_accuracy_exact,
+)
+from slmmux_theory.engines.replay import pooled_vote_pairs_exact
+from slmmux_theory.rules.base import SwitchConfig
+
+__all__ = [
+    "ModelSwitchPairs",
+    "PairCurves",
+    "all_pairs",
+    "model_switch_pair_savings",
+    "pair_rule_curves",
+    "weakest_models",
+]
+
+
+class PairCurves(NamedTuple):
+    """Accuracy of three rules on every model pair, per k (mean over questions).
+
+    Attributes:
+      ks: the k values, shape [K].
+      pairs: the model pairs (i < j, lexicographic), int, shape [P, 2].
+      slm_mux: SLM-MUX accuracy of each pair, shape [K, P].
+      agent_forest: Agent Forest (pooled plurality, uniform ties) accuracy, shape [K, P].
+      best_single_self_consistency: the larger self-consistency accuracy of the pair's two
+        models, shape [K, P].
+      self_consistency: self-consistency accuracy of every model, shape [K, models].
+    """
+
+    ks: np.ndarray
+    pairs: np.ndarray
+    slm_mux: np.ndarray
+    agent_forest: np.ndarray
+    best_single_self_consistency: np.ndarray
+    self_consistency: np.ndarray
+
+
+class ModelSwitchPairs(NamedTuple):
+    """ModelSwitch (plain vote) on model pairs beside SLM-MUX at the same budget.
+
+    Attributes:
+      switch_accuracy: ModelSwitch accuracy of each pair, mean over questions, shape [P].
+      expected_samples: ModelSwitch's expected samples per question, shape [P].
+      saving: ``1 - expected_samples / (2 * budget)``, the share of the 2 x budget samples
+        early stopping saves, shape [P].
+      slm_mux_accuracy: SLM-MUX accuracy of each pair at ``budget`` samples per model, shape [P].
+    """
+
+    switch_accuracy: np.ndarray
+    expected_samples: np.ndarray
+    saving: np.ndarray
+    slm_mux_accuracy: np.ndarray
+
+
+def all_pairs(num_models: int) -> list[tuple[int, int]]:
+    """Every pair of model indices i < j, in lexicographic order.
+
+    >>> all_pairs(3)
+    [(0, 1), (0, 2), (1, 2)]
+    """
+    return list(itertools.combinations(range(num_models), 2))
+
+
+def _law_array(counts, hypergeometric: bool):
+    """The array the count law takes, and that law."""
+    counts = np.asarray(counts)
+    if hypergeometric:
+        return counts, hypergeometric_counts, "hypergeometric"
+    return counts / counts.sum(-1, keepdims=True), multinomial_counts, "multinomial"
+
+
+def pair_rule_curves(counts, ks: Sequence[int], priority, *,
+                     hypergeometric: bool = True) -> PairCurves:
+    """SLM-MUX, Agent Forest and best-single self-consistency on every pair, for each k.
+
+    Args:
+      counts: recorded answer counts, shape [models, questions, answers]; every row holds at
+        least ``max(ks)`` samples when ``hypergeometric``.
+      ks: samples per model to evaluate.
+      priority: SLM-MUX cross-model tie ranks (lower wins), shape [models].
+      hypergeometric: exact replay of the recorded samples (True) or the plug-in law (False).
+
+    Returns:
+      a :class:`PairCurves`.
+
+    >>> counts = np.array([[[2, 1, 0], [0, 3, 0]], [[1, 2, 0], [3, 0, 0]]])
+    >>> curves = pair_rule_curves(counts, [1, 3], np.array([0, 1]))
+    >>> curves.pairs.tolist(), curves.self_consistency.round(4).tolist()
+    ([[0, 1]], [[0.3333, 0.6667], [0.5, 0.5]])
+    >>> curves.agent_forest.round(4).tolist()
+    [[0.5], [0.5]]
+    """
+    array, law, kind = _law_array(counts, hypergeometric)
+    pairs = all_pairs(array.shape[0])
+    stacked = np.stack([array[list(p)] for p in pairs])
+    mux, forest, best, single = [], [], [], []
+    for k in ks:
+        everyone = law(compact_slots_per_model(array), k)
+        accuracy = np.asarray(mux_subset_accuracy(mux_levels(everyone), np.array(pairs), priority))
+        self_consistency = np.asarray(self_consistency_accuracy_exact(everyone)).mean(axis=1)
+        mux.append(accuracy.mean(axis=1))
+        forest.append(pooled_vote_pairs_exact(stacked, k, kind).mean(axis=1))
+        best.append(np.array([max(self_consistency[a], self_consistency[b]) for a, b in pairs]))
+        single.append(self_consistency)
+    return PairCurves(np.asarray(list(ks)), np.array(pairs, dtype=int).reshape(-1, 2),
+                      np.stack(mux), np.stack(forest), np.stack(best), np.stack(single))
+
+
+def model_switch_pair_savings(counts, pairs, budget: int, *, hypergeometric: bool = True,
+                              config: SwitchConfig = SwitchConfig(weighting="plain")
+                              ) -> ModelSwitchPairs:  # fmt: skip
+    """ModelSwitch's accuracy and early-stopping saving on ordered pairs, beside SLM-MUX.
+
+    Each pair is evaluated on its own rows (the plug-in law normalises the pair's counts), its
+    questions grouped by slot width (:func:`slmmux_theory.engines.buckets.by_question_width`).
+
+    Args:
+      counts: recorded answer counts, shape [models, questions, answers].
+      pairs: ordered model pairs (ModelSwitch samples the first one first), int [P, 2].
+      budget: samples per model (ModelSwitch may stop after the first model's).
+      hypergeometric: exact replay of the recorded samples (True) or the plug-in law (False).
+      config: ModelSwitch's options (default: the plain vote).
+
+    Returns:
+      a :class:`ModelSwitchPairs`.
+
+    >>> counts = np.array([[[3, 0, 0], [0, 3, 0]], [[0, 3, 0], [3, 0, 0]]])
+    >>> result = model_switch_pair_savings(counts, [(0, 1)], 2)
+    >>> result.switch_accuracy.tolist(), result.expected_samples.tolist(), result.saving.tolist()
+    ([0.5], [2.0], [0.5])
+    """
+    counts = np.asarray(counts)
+    rows = []
+    for a, b in pairs:
+        array, law, _ = _law_array(counts[[a, b]], hypergeometric)
+
+        def switch(group, law=law):
+            result = model_switch_exact(law(group, budget), config=config)
+            return np.stack([result.per_question, result.expected_samples], axis=1)
+
+        per_question = by_question_width(array, switch)
+        mux = by_question_width(
+            array, lambda group, law=law: exact_accuracy("slm-mux", law(group, budget)).per_question)
+        rows.append((float(per_question[:, 0].mean()), float(per_question[:, 1].mean()),
+                     float(1 - per_question[:, 1].mean() / (2 * budget)), float(mux.mean())))
+    values = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    return ModelSwitchPairs(*(values[:, i] for i in range(4)))
+
+
+def weakest_models(counts, number: int) -> list[int]:
+    """The ``number`` models of lowest per-sample accuracy, in index order.
+
+    Args:
+      counts: recorded answer counts (slot 0 correct), shape [models, questions, answers].
+      number: how many models.
+
+    >>> weakest_models(np.array([[[1, 1]], [[2, 0]], [[0, 2]]]), 2)
+    [0, 2]
+    """
+    counts = np.asarray(counts)
+    accuracy = counts[..., 0].sum(1) / counts.sum((1, 2))
+    return sorted(np.argsort(accuracy)[:number].tolist())

@@ -1,0 +1,92 @@
+"""Tests of slmmux_theory.engines.pair_curves against brute force over explicit sample draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from slmmux_theory.engines import pair_curves
+from tests.theory import reference_rules as ref
+
+# Three models, three questions, four slots (0 correct, 1-2 wrong, 3 = ⊥), 3 recorded samples.
+COUNTS = np.array([
+    [[2, 1, 0, 0], [1, 1, 1, 0], [0, 2, 0, 1]],
+    [[1, 2, 0, 0], [3, 0, 0, 0], [1, 0, 1, 1]],
+    [[0, 1, 2, 0], [1, 0, 2, 0], [2, 0, 0, 1]],
+])
+ABSTAIN = 3
+
+
+def _recorded(counts_row):
+    """The recorded samples of one (model, question) as slot indices."""
+    return [slot for slot, count in enumerate(counts_row) for _ in range(int(count))]
+
+
+def _brute(counts, models, k, fn, hypergeometric):
+    """Mean over questions of E[fn(seqs)] (and of the samples spent) for the given models."""
+    values, spent = [], []
+    for q in range(counts.shape[1]):
+        if hypergeometric:
+            value, cost = ref.replay_expectation([_recorded(counts[m, q]) for m in models], k, fn)
+        else:
+            probs = [list(counts[m, q] / counts[m, q].sum()) for m in models]
+            value, cost = ref.expectation(probs, k, fn)
+        values.append(value)
+        spent.append(cost)
+    return float(np.mean(values)), float(np.mean(spent))
+
+
+@pytest.mark.parametrize("hypergeometric", [True, False])
+def test_pair_rule_curves_equal_brute_force(hypergeometric):
+    priority = np.array([2, 0, 1])
+    curves = pair_curves.pair_rule_curves(COUNTS, [1, 2, 3], priority,
+                                          hypergeometric=hypergeometric)
+    assert curves.pairs.tolist() == [[0, 1], [0, 2], [1, 2]]
+    assert curves.slm_mux.shape == curves.agent_forest.shape == (3, 3)
+    assert curves.self_consistency.shape == (3, 3)
+    for i, k in enumerate(curves.ks.tolist()):
+        single = [_brute(COUNTS, [m], k, lambda s: ref.plurality_correct(s[0], ABSTAIN),
+                         hypergeometric)[0] for m in range(3)]
+        np.testing.assert_allclose(curves.self_consistency[i], single, atol=1e-9)
+        for j, (a, b) in enumerate(curves.pairs.tolist()):
+            mux = _brute(COUNTS, [a, b], k,
+                         lambda s, a=a, b=b: ref.mux_correct(s, ABSTAIN, [priority[a], priority[b]]),
+                         hypergeometric)[0]
+            forest = _brute(COUNTS, [a, b], k, lambda s: ref.pooled_correct(s, ABSTAIN),
+                            hypergeometric)[0]
+            assert abs(curves.slm_mux[i, j] - mux) < 1e-9, (k, a, b)
+            assert abs(curves.agent_forest[i, j] - forest) < 1e-9, (k, a, b)
+            assert abs(curves.best_single_self_consistency[i, j] - max(single[a], single[b])) < 1e-9
+            assert curves.best_single_self_consistency[i, j] == curves.self_consistency[i, [a, b]].max()
+
+
+def test_the_tie_priority_matters_in_the_curves():
+    # Guards the priority argument: reversing it changes SLM-MUX on these counts.
+    first = pair_curves.pair_rule_curves(COUNTS, [1], np.array([0, 1, 2]))
+    second = pair_curves.pair_rule_curves(COUNTS, [1], np.array([2, 1, 0]))
+    assert not np.allclose(first.slm_mux, second.slm_mux)
+    np.testing.assert_array_equal(first.agent_forest, second.agent_forest)
+
+
+@pytest.mark.parametrize("hypergeometric", [True, False])
+def test_model_switch_pair_savings_equal_brute_force(hypergeometric):
+    budget = 2
+    pairs = [(0, 1), (2, 0)]
+    result = pair_curves.model_switch_pair_savings(COUNTS, pairs, budget,
+                                                   hypergeometric=hypergeometric)
+    for p, (a, b) in enumerate(pairs):
+        accuracy, spent = _brute(
+            COUNTS, [a, b], budget,
+            lambda s: ref.switch_correct(s, ABSTAIN, weighting="plain"), hypergeometric)
+        mux = _brute(COUNTS, [a, b], budget, lambda s: ref.mux_correct(s, ABSTAIN, [0, 1]),
+                     hypergeometric)[0]
+        assert abs(result.switch_accuracy[p] - accuracy) < 1e-9
+        assert abs(result.expected_samples[p] - spent) < 1e-9
+        assert abs(result.saving[p] - (1 - spent / (2 * budget))) < 1e-9
+        assert abs(result.slm_mux_accuracy[p] - mux) < 1e-9
+
+
+def test_weakest_models_are_the_lowest_per_sample_accuracies():
+    # Per-sample accuracy: 3/9, 5/9, 3/9; stable order breaks the tie of models 0 and 2.
+    assert pair_curves.weakest_models(COUNTS, 2) == [0, 2]
+    assert pair_curves.weakest_models(COUNTS, 1) == [0]
