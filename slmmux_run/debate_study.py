@@ -41,12 +41,6 @@ from slmmux_run.data.papers import reference_value
 from slmmux_run.data.record_samples import load_records
 from slmmux_run.data.records import RecordStore
 from slmmux_run.errors import UserError
-from slmmux_run.replay import (
-    exact_replay,
-    mean_and_standard_error,
-    plug_in_prediction,
-    validation_accuracy,
-)
 from slmmux_run.sampling.discussion import (
     TranscriptStore,
     Turn,
@@ -61,6 +55,10 @@ from slmmux_run.sampling.discussion_samples import (
     sample_slot_probs,
 )
 from slmmux_theory.discussion import checks, prediction, variants
+from slmmux_theory.discussion.independent import (
+    independent_comparison,
+    round_one_correct_probability,
+)
 from slmmux_theory.discussion.measures import (
     classify_failures,
     failure_label_shares,
@@ -68,6 +66,7 @@ from slmmux_theory.discussion.measures import (
     measure_values,
 )
 from slmmux_theory.discussion.standard_errors import per_debate_standard_errors
+from slmmux_theory.engines.replay import mean_and_standard_error
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -87,6 +86,7 @@ __all__ = [
     "report",
     "report_settings",
     "run_live",
+    "samples_beside",
     "split_questions",
 ]
 
@@ -267,41 +267,46 @@ def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) ->
 
 
 def _independent_rows(sample_records, models, fit_ids, held_ids, debate_tokens) -> dict[str, Any]:
-    """SLM-MUX, Agent Forest and single models on the held-out questions, every k."""
+    """SLM-MUX, Agent Forest and single models on the held-out questions, every k.
+
+    The accuracies are the theory's
+    (:func:`slmmux_theory.discussion.independent.independent_comparison`); this adds the token
+    bookkeeping and the k whose tokens match the debate's.
+    """
     records = [r for r in sample_records if r.model in models]
     record_set = load_records(records, None, list(models))
     sample_set = record_set.sample_set
     index = {q: i for i, q in enumerate(sample_set.question_ids)}
     fit_q = np.array([index[q] for q in fit_ids if q in index], dtype=int)
     held_q = [index[q] for q in held_ids if q in index]
-    held = sample_set.select(questions=held_q)
-    validation = validation_accuracy(sample_set, fit_q)
+    try:
+        comparison = independent_comparison(sample_set.samples, sample_set.num_answers, fit_q,
+                                            held_q)  # fmt: skip
+    except ValueError as error:
+        raise UserError(str(error)) from None
     _, tokens = sample_answers(records)
     per_model = {m: float(np.mean([np.mean(tokens[(q, m)]) for q in held_ids
                                    if (q, m) in tokens])) for m in models}  # fmt: skip
-    k_max = int(np.asarray(held.counts).sum(axis=2).min())
     rows = []
-    for rule, model_index, name, used in (
-        [("slm-mux", None, "SLM-MUX", models), ("agent-forest", None, "Agent Forest", models)]
-        + [("self-consistency", i, f"{m} self-consistency", (m,)) for i, m in enumerate(models)]
-    ):
-        for k in range(1, k_max + 1):
-            exact, _ = exact_replay(held, rule, k, validation=validation, model=model_index)
-            predicted, _ = plug_in_prediction(held, rule, k, validation=validation,
-                                              model=model_index)  # fmt: skip
-            mean, se, count = mean_and_standard_error(exact)
-            rows.append({"method": name, "k": k, "accuracy": mean, "se": se, "questions": count,
-                         "predicted": mean_and_standard_error(predicted)[0],
-                         "tokens_per_question": k * sum(per_model[m] for m in used),
-                         "calls_per_question": k * len(used)})  # fmt: skip
+    for row in comparison.rows:
+        used = models if row.model is None else (models[row.model],)
+        name = (_METHOD_NAMES[row.rule] if row.model is None
+                else f"{models[row.model]} self-consistency")
+        rows.append({"method": name, "k": row.k, "accuracy": row.accuracy, "se": row.se,
+                     "questions": row.questions, "predicted": row.predicted,
+                     "tokens_per_question": row.k * sum(per_model[m] for m in used),
+                     "calls_per_question": row.k * len(used)})  # fmt: skip
     matched = {}
     for name in {row["method"] for row in rows}:
         options = [row for row in rows if row["method"] == name]
         matched[name] = min(options, key=lambda row: abs(row["tokens_per_question"]
                                                           - debate_tokens))["k"]
     return {"rows": rows, "matched_k": matched, "tokens_per_sample": per_model,
-            "validation_accuracy": dict(zip(models, map(float, validation))),
-            "k_max": k_max}  # fmt: skip
+            "validation_accuracy": dict(zip(models, map(float, comparison.validation))),
+            "k_max": comparison.k_max}  # fmt: skip
+
+
+_METHOD_NAMES = {"slm-mux": "SLM-MUX", "agent-forest": "Agent Forest"}
 
 
 def _samples_per_key(answers_by_key) -> dict[str, int]:
@@ -413,7 +418,8 @@ def predict_new_questions(fit_turns, fit_records, target_records, settings: dict
         "debates_per_question": debates_per_question,
         "target_questions": len(question_ids),
         "skipped_questions": skipped,
-        "target_round_one_probability_correct": np.asarray(target_probs[:, :, 0].mean(0)).tolist(),
+        "target_round_one_probability_correct":
+            round_one_correct_probability(target_probs).tolist(),
         "predictions": {str(size): {"question_ids": question_ids[:size],
                                     "measures": fitted["predictions"][str(size)]}
                         for size in sizes},
@@ -473,6 +479,19 @@ def _existing(path, flag: str) -> Path:
     return found
 
 
+def samples_beside(transcripts: Path) -> Path:
+    """The independent samples stored beside a transcripts file: ``samples.jsonl`` if it
+    exists, else ``samples.jsonl.gz`` if that exists, else ``samples.jsonl`` (named in the
+    error about the missing file).
+
+    >>> samples_beside(Path("/no/such/study/transcripts.jsonl.gz")).name
+    'samples.jsonl'
+    """
+    plain = Path(transcripts).with_name("samples.jsonl")
+    compressed = plain.with_name("samples.jsonl.gz")
+    return compressed if not plain.exists() and compressed.exists() else plain
+
+
 def _latest_records(path: Path) -> list:
     return list(RecordStore(path).latest().values())
 
@@ -484,7 +503,8 @@ def report(transcripts, samples=None, config=None, *, models: Sequence[str] = MO
 
     Args:
       transcripts: debate transcripts (JSONL, or ``.jsonl.gz``).
-      samples: independent samples (default ``samples.jsonl`` beside the transcripts).
+      samples: independent samples (default :func:`samples_beside` the transcripts:
+        ``samples.jsonl``, else ``samples.jsonl.gz``).
       config: TOML with a ``[report]`` table (default ``config.toml`` beside the transcripts).
       models: models of the independent samples, in SLM-MUX tie order.
       fit_steps / draws: overrides of the settings.
@@ -494,7 +514,7 @@ def report(transcripts, samples=None, config=None, *, models: Sequence[str] = MO
     transcripts = Path(transcripts)
     if not transcripts.exists():
         raise UserError(f"--transcripts {transcripts} does not exist")
-    samples = Path(samples) if samples else transcripts.with_name("samples.jsonl")
+    samples = Path(samples) if samples else samples_beside(transcripts)
     if not samples.exists():
         raise UserError(f"independent samples {samples} do not exist (give --samples)")
     settings = report_settings(Path(config) if config else transcripts.with_name("config.toml"))
@@ -528,13 +548,14 @@ def crossfit(fold_paths: Sequence[str]) -> tuple[list[dict], dict[str, Any], lis
 
 
 def fit_studies(transcripts_args, samples_args) -> list[tuple[Path, Path]]:
-    """(transcripts, samples) of every fitted study; samples default to the sibling file."""
+    """(transcripts, samples) of every fitted study; samples default to the sibling file
+    (:func:`samples_beside`)."""
     transcripts = [_existing(t, "--transcripts") for t in transcripts_args]
     if samples_args and len(samples_args) != len(transcripts):
         raise UserError(f"--samples: give one file per --transcripts file ({len(transcripts)}), "
                         f"got {len(samples_args)}")
     samples = ([_existing(s, "--samples") for s in samples_args] if samples_args else
-               [_existing(str(t.with_name("samples.jsonl")), "--samples") for t in transcripts])
+               [_existing(samples_beside(t), "--samples") for t in transcripts])
     return list(zip(transcripts, samples))
 
 
@@ -589,13 +610,14 @@ def check(prediction_path, transcripts, samples=None, *, tolerance: float = 0.03
     Args:
       prediction_path: ``prediction.json`` of :func:`predict`.
       transcripts: the new debates.
-      samples: independent samples on the new questions (default ``samples.jsonl`` beside).
+      samples: independent samples on the new questions (default :func:`samples_beside` the
+        transcripts: ``samples.jsonl``, else ``samples.jsonl.gz``).
       tolerance: target |measured − predicted| (a fraction, 0.03 = 3 points).
     """
     frozen = load_prediction(prediction_path)
     transcripts = _existing(transcripts, "--transcripts")
     samples = (_existing(samples, "--samples") if samples else
-               _existing(str(transcripts.with_name("samples.jsonl")), "--samples"))
+               _existing(samples_beside(transcripts), "--samples"))
     checked = check_prediction(frozen, TranscriptStore(transcripts).turns(),
                                _latest_records(samples), tolerance)  # fmt: skip
     return frozen, checked

@@ -13,15 +13,19 @@ __all__ = ["failure_summary", "format_table"]
 
 
 def failure_summary(record_set) -> dict:
-    """Per model: request failures, abstentions (nothing extracted) and missing samples."""
+    """Per model: request failures, abstentions (nothing extracted), missing samples, and the
+    per-sample accuracy (:func:`slmmux_theory.engines.replay.per_sample_accuracy`)."""
+    from slmmux_theory.engines.replay import per_sample_accuracy  # JAX only when called
+
     names = record_set.sample_set.models
+    accuracy = per_sample_accuracy(record_set.sample_set.samples)
     return {
         name: {
             "failed": int(record_set.failed[m].sum()),
             "abstained": int(record_set.abstained[m].sum()),
             "missing": int(record_set.missing[m].sum()),
             "samples": int(record_set.sample_set.samples[m].size),
-            "per_sample_accuracy": float((record_set.sample_set.samples[m] == 0).mean()),
+            "per_sample_accuracy": float(accuracy[m]),
         }
         for m, name in enumerate(names)
     }

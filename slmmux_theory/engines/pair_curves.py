@@ -173,8 +173,8 @@ def model_switch_pair_savings(counts, pairs, budget: int, *, hypergeometric: boo
             return np.stack([result.per_question, result.expected_samples], axis=1)
 
         per_question = by_question_width(array, switch)
-        mux = by_question_width(
-            array, lambda group, law=law: exact_accuracy("slm-mux", law(group, budget)).per_question)
+        mux = by_question_width(array, lambda group, law=law: exact_accuracy(
+            "slm-mux", law(group, budget)).per_question)
         rows.append((float(per_question[:, 0].mean()), float(per_question[:, 1].mean()),
                      float(1 - per_question[:, 1].mean() / (2 * budget)), float(mux.mean())))
     values = np.array(rows, dtype=np.float64).reshape(-1, 4)

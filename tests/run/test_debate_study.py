@@ -159,3 +159,17 @@ def test_predict_names_a_samples_count_that_does_not_match_the_studies(tmp_path)
     assert [str(t) for t, _ in pairs] == files[:2]
     with pytest.raises(UserError, match="--transcripts .*missing.jsonl does not exist"):
         debate_study.fit_studies([str(tmp_path / "missing.jsonl")], None)
+
+
+def test_default_samples_are_the_plain_store_else_the_compressed_one(tmp_path):
+    from slmmux_run import debate_study
+
+    transcripts = tmp_path / "transcripts.jsonl.gz"
+    transcripts.write_bytes(b"")
+    with pytest.raises(UserError, match=r"--samples .*samples\.jsonl does not exist"):
+        debate_study.fit_studies([str(transcripts)], None)
+    (tmp_path / "samples.jsonl.gz").write_bytes(b"")
+    assert debate_study.fit_studies([str(transcripts)], None)[0][1].name == "samples.jsonl.gz"
+    assert debate_study.samples_beside(transcripts).name == "samples.jsonl.gz"
+    (tmp_path / "samples.jsonl").write_text("")
+    assert debate_study.fit_studies([str(transcripts)], None)[0][1].name == "samples.jsonl"
