@@ -18,12 +18,12 @@ import argparse
 import jax.numpy as jnp
 import numpy as np
 
-from slmmux_theory.engines.replay import replay_levels  # noqa: E402
-from slmmux_theory.planning import plan as planning  # noqa: E402
-from slmmux_theory.engines.exact import MuxLevels, mux_subset_accuracy  # noqa: E402
-from slmmux_theory.planning.search import all_subsets  # noqa: E402
-from slmmux_theory.precision import enable_x64  # noqa: E402
-from experiments.pilot_eval.run import K, load  # noqa: E402
+from experiments.pilot_eval.common import K, load
+from slmmux_theory.engines.exact import MuxLevels, mux_subset_accuracy
+from slmmux_theory.engines.replay import replay_levels
+from slmmux_theory.planning import plan as planning
+from slmmux_theory.planning.search import all_subsets
+from slmmux_theory.precision import enable_x64
 
 __all__ = ["floor_lines", "main"]
 

@@ -17,7 +17,8 @@ shared wrong slot). RouterDC keeps only counts, so a pilot's "first S samples" a
 drawn without replacement with the pilot's seed.
 
 Then (step ``floor``, :mod:`experiments.pilot_eval.floor`) the error floor that question
-sampling alone sets on any pilot predictor, into ``floor.txt``.
+sampling alone sets on any pilot predictor, into ``floor.txt``. Both steps take k and the
+datasets' counts from :mod:`experiments.pilot_eval.common`; neither imports the other.
 
     python -m experiments.pilot_eval.run --seeds 20          # the full protocol, then the floor
     python -m experiments.pilot_eval.run --quick             # 1 seed, few designs, small fits
@@ -38,17 +39,14 @@ import jax
 import numpy as np
 from scipy.stats import spearmanr
 
-from slmmux_theory.engines.replay import replay_levels, subset_accuracy_draws  # noqa: E402
-from slmmux_theory.planning import plan as planning  # noqa: E402
-from slmmux_run.data.datasets import correctness_to_counts, load_correctness, load_samples  # noqa: E402
-from slmmux_run.data.paths import data_file  # noqa: E402
-from slmmux_theory.planning.search import SearchConfig, all_subsets, search_subsets  # noqa: E402
-from slmmux_theory.precision import enable_x64  # noqa: E402
-
-K = 3
-BUDGETS = (3, 6, 9)
-MAX_SIZE = 4
-RECORDED = 10
+from experiments.pilot_eval.common import BUDGETS, K, MAX_SIZE, RECORDED, load
+from experiments.pilot_eval.floor import floor_lines
+from slmmux_run.data.datasets import load_samples
+from slmmux_run.data.paths import data_file
+from slmmux_theory.engines.replay import replay_levels, subset_accuracy_draws
+from slmmux_theory.planning import plan as planning
+from slmmux_theory.planning.search import SearchConfig, all_subsets, search_subsets
+from slmmux_theory.precision import enable_x64
 # (name, questions: fraction of N or an absolute count, samples per model); cost = q/N * S/10.
 DESIGNS = (
     ("5%: N/2 q x 1", 0.5, 1),
@@ -62,14 +60,6 @@ DESIGNS = (
     ("50%: N/2 q x 10", 0.5, 10),
 )
 QUICK_DESIGNS = ("10%: all q x 1", "10%: N/3 q x 3", "10%: 25 q x 10")
-
-
-def load(name):
-    if name == "samples13":
-        sample_set = load_samples(data_file("samples/gsm8k_train_250x10_13models.jsonl"))
-        return np.asarray(sample_set.counts), sample_set.models, "ordered"
-    correctness = load_correctness(data_file("correctness/routerdc_gsm8k_train_7models.jsonl"))
-    return correctness_to_counts(correctness), correctness.models, "counts"
 
 
 def pilot_counts(full, kind, questions, samples, ordered_samples, seed):
@@ -267,8 +257,6 @@ def main(argv=None) -> int:
     if "table" in steps:
         run_table(args)
     if "floor" in steps:
-        from experiments.pilot_eval.floor import floor_lines
-
         lines = floor_lines(args.floor_datasets.split(","), seeds=args.floor_seeds)
         (out / "floor.txt").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
