@@ -5,8 +5,8 @@ capability flags), built in its own module and listed once in :data:`RULES`
 (:mod:`slmmux_theory.rules.registry`); :mod:`slmmux_theory.rules.base` holds the selection
 functions on counts, the options and the tie rules they share. The exact engine
 (``exact_accuracy``), Monte Carlo (``monte_carlo_accuracy``) and the CLI's ``--rule`` choices
-read the registry, so a new rule is one module plus one line in ``registry.py`` (or, at run
-time, :func:`register_rule`)::
+read the registry, so a new rule is one module plus one line in ``catalog.py`` (``BUILT_IN``,
+which the registry loads; or, at run time, :func:`register_rule`)::
 
     def select(counts, first_seen, key, context):      # counts, first_seen: [models, answers]
         return Selection(jnp.argmin(first_seen[0]), counts[0].sum())
@@ -26,6 +26,7 @@ from slmmux_theory.lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "agent_forest": ["AGENT_FOREST", "pooled_vote_accuracy_exact"],
+    "catalog": ["BUILT_IN", "RuleEntry", "registered_rule_names"],
     "base": [
         "MUX_PRESETS", "MuxConfig", "MuxOutcome", "SwitchConfig", "SwitchOutcome", "VoteOutcome",
         "confidence_weighted_vote", "entropy_weight", "first_seen_positions",

@@ -2,34 +2,31 @@
 
 :data:`RULES` maps each rule's name to its :class:`~slmmux_theory.rules.rule.Rule` value, in the
 order the CLI and the reports list them. Adding a rule is one module that builds its ``Rule`` and
-one line below; :func:`register_rule` adds one at run time (a toy rule in a test, a user's rule
+one line in :data:`~slmmux_theory.rules.catalog.BUILT_IN` (which the command line reads without
+importing JAX); :func:`register_rule` adds one at run time (a toy rule in a test, a user's rule
 in a notebook) without editing any file.
 """
 
 from __future__ import annotations
 
-from slmmux_theory.rules.agent_forest import AGENT_FOREST
-from slmmux_theory.rules.confidence_weighted import CONFIDENCE_WEIGHTED
-from slmmux_theory.rules.model_switch import MODEL_SWITCH
-from slmmux_theory.rules.oracle import ORACLE, ORACLE_ANY_SAMPLE
+import importlib
+
+from slmmux_theory.rules.catalog import BUILT_IN, RuleEntry
 from slmmux_theory.rules.rule import Rule
-from slmmux_theory.rules.self_consistency import SELF_CONSISTENCY
-from slmmux_theory.rules.slm_mux import SLM_MUX
 
 __all__ = ["RULES", "get_rule", "register_rule", "rule_names"]
 
-RULES: dict[str, Rule] = {
-    rule.name: rule
-    for rule in (
-        SLM_MUX,
-        AGENT_FOREST,
-        SELF_CONSISTENCY,
-        MODEL_SWITCH,
-        ORACLE,
-        ORACLE_ANY_SAMPLE,
-        CONFIDENCE_WEIGHTED,
-    )
-}
+
+def _load(entry: RuleEntry) -> Rule:
+    """The built-in rule an entry of :data:`~slmmux_theory.rules.catalog.BUILT_IN` names."""
+    rule = getattr(importlib.import_module(f"slmmux_theory.rules.{entry.module}"), entry.variable)
+    if not isinstance(rule, Rule) or rule.name != entry.name:
+        raise ImportError(f"slmmux_theory.rules.{entry.module}.{entry.variable} is not the rule "
+                          f"{entry.name!r} that rules/catalog.py lists")
+    return rule
+
+
+RULES: dict[str, Rule] = {entry.name: _load(entry) for entry in BUILT_IN}
 
 
 def get_rule(rule: str | Rule) -> Rule:
@@ -60,7 +57,7 @@ def rule_names(**flags: bool) -> tuple[str, ...]:
     ('oracle', 'oracle-any-sample')
     """
     for flag in flags:
-        if not hasattr(SLM_MUX, flag) or flag in ("name", "select", "exact", "cost"):
+        if not hasattr(Rule, flag) or flag in ("name", "select", "exact", "cost"):
             raise ValueError(f"unknown rule flag {flag!r}")
     return tuple(name for name, rule in RULES.items()
                  if all(getattr(rule, flag) == value for flag, value in flags.items()))
