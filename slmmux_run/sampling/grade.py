@@ -27,19 +27,13 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import sympy
-from sympy.parsing.sympy_parser import (
-    implicit_multiplication_application,
-    parse_expr,
-    rationalize,
-    standard_transformations,
-)
 
 from slmmux_run.sampling.extract import normalize_math_answer, remove_digit_group_separators
 
@@ -59,18 +53,30 @@ __all__ = [
 LAYERS: tuple[str, ...] = ("exact", "symbolic")
 SYMBOLIC_VERSION = "symbolic/1"
 
-_TRANSFORMATIONS = (*standard_transformations, implicit_multiplication_application, rationalize)
-_FUNCTIONS = {
-    "sqrt": sympy.sqrt,
-    "root": sympy.root,
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-    "tan": sympy.tan,
-    "log": sympy.log,
-    "exp": sympy.exp,
-    "pi": sympy.pi,
-    "oo": sympy.oo,
-}
+# SymPy is imported by the symbolic layer only, on first use: importing the runner (and
+# starting the CLI) must not pay for it.
+_FUNCTIONS = ("sqrt", "root", "sin", "cos", "tan", "log", "exp", "pi", "oo")
+"""Names the symbolic parser reads as SymPy functions and constants (never as letters)."""
+
+
+@functools.cache
+def _sympy_names() -> dict:
+    """The SymPy objects named in :data:`_FUNCTIONS`."""
+    import sympy
+
+    return {name: getattr(sympy, name) for name in _FUNCTIONS}
+
+
+@functools.cache
+def _transformations() -> tuple:
+    from sympy.parsing.sympy_parser import (
+        implicit_multiplication_application,
+        rationalize,
+        standard_transformations,
+    )
+
+    return (*standard_transformations, implicit_multiplication_application, rationalize)
+
 # Seeded once, explicitly: the random-point check must give the same verdict on every run.
 _POINT_SEED = 20260
 _MAX_LENGTH = 300
@@ -332,10 +338,13 @@ def _expression(text: str):
         rewritten = re.sub(r"[A-Za-z]+", split_word, rewritten)
     except ValueError:
         return None
+    import sympy
+    from sympy.parsing.sympy_parser import parse_expr
+
     letters = {letter: sympy.Symbol(letter) for letter in set(re.findall(r"[A-Za-z]", rewritten))}
-    names = {**letters, **_FUNCTIONS}
+    names = {**letters, **_sympy_names()}
     try:
-        return parse_expr(rewritten, local_dict=names, transformations=_TRANSFORMATIONS)
+        return parse_expr(rewritten, local_dict=names, transformations=_transformations())
     except Exception:  # noqa: BLE001 - any parse failure means "not parsed"
         return None
 
@@ -420,6 +429,8 @@ def latex_to_sympy(text: str, antlr_fallback: bool = False):
 
 
 def _expressions_equal(first, second) -> tuple[bool, str]:
+    import sympy
+
     if first == second:
         return True, "canonical_form"
     try:
