@@ -20,7 +20,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ],
     "paths": ["DATA_DIR_ENV", "data_dir", "data_file"],
     "record_samples": ["RecordSet", "load_records", "sample_answer"],
-    "records": ["Record", "RecordKey", "RecordStore"],
+    "records": [
+        "RECORD_FORMAT", "RECORD_HEADER", "Record", "RecordKey", "RecordStore", "is_record_header",
+    ],
     "sample_files": [
         "RECORDS", "SAMPLES", "GREEDY", "load_record_set", "load_sample_set", "sniff_schema",
     ],

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from slmmux_run.data.record_samples import RecordSet, load_records
-from slmmux_run.data.records import RecordStore
+from slmmux_run.data.records import RecordStore, is_record_header
 from slmmux_run.data.sample_set import SampleSet
 from slmmux_run.data.shared_samples import load_greedy, load_samples
 from slmmux_run.data.text_files import open_text
@@ -48,7 +48,8 @@ GREEDY = "greedy"
 
 
 def sniff_schema(path: str | os.PathLike) -> str:
-    """:data:`RECORDS`, :data:`SAMPLES` or :data:`GREEDY`, from the first non-blank line.
+    """:data:`RECORDS`, :data:`SAMPLES` or :data:`GREEDY`, from the first non-blank line
+    after a record file's format header (:data:`slmmux_run.data.records.RECORD_HEADER`).
 
     Raises:
       UserError: for a missing or empty file, a first line that is not a JSON object, or
@@ -58,17 +59,22 @@ def sniff_schema(path: str | os.PathLike) -> str:
         raise UserError(f"{path}: file does not exist")
     try:
         with open_text(path) as handle:
+            row = None
             for number, line in enumerate(handle, start=1):
-                if line.strip():
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise UserError(f"{path}:{number}: invalid JSON: {error.msg}") from None
+                if not is_record_header(row):  # a record file's format header: the records follow
                     break
             else:
+                if is_record_header(row):
+                    return RECORDS
                 raise UserError(f"{path}: no rows")
     except (OSError, EOFError, UnicodeDecodeError) as error:
         raise UserError(f"{path}: cannot be read ({error})") from None
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}:{number}: invalid JSON: {error.msg}") from None
     if not isinstance(row, dict):
         raise UserError(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
     if "sample_index" in row and "prompt_version" in row:
@@ -86,7 +92,7 @@ def sniff_schema(path: str | os.PathLike) -> str:
 
 def _check_verdicts(store: RecordStore) -> None:
     """``extra.correct`` must be a real boolean: a string ``"false"`` is not "truthy" here."""
-    for line, record in enumerate(store.records, start=1):
+    for line, record in enumerate(store.records, start=store.first_record_line):
         verdict = (record.extra or {}).get("correct")
         if verdict is not None and not isinstance(verdict, bool):
             raise UserError(

@@ -18,7 +18,12 @@ never computes anything about answers. What it guarantees:
 * **Spending.** Each HTTP request reserves its worst-case cost in a :class:`~slmmux_run.sampling.spending.Budget`
   before it is sent, so caps hold under concurrency.
 * **Secrets.** The API key is read from ``os.environ[api_key_env]`` at request time, only put in
-  the ``Authorization`` header, and replaced by ``[REDACTED]`` in every error string and log line.
+  the ``Authorization`` header, and replaced by ``[REDACTED]`` in every error string and log line;
+  ``api_key_env`` itself is only ever printed when it looks like a variable name (a key pasted
+  there is refused by the config without being echoed).
+* **Durable as it arrives.** :meth:`Client.sample` hands each HTTP response's samples to an
+  ``on_response`` callback and awaits it before that request's next top-up is paid for, so a
+  caller that stores them there loses at most the requests in flight when killed.
 """
 
 from __future__ import annotations
@@ -32,12 +37,19 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
+from slmmux_run.sampling._wire import (
+    as_messages,
+    as_text,
+    choice_text,
+    own_token_count,
+    retry_after_seconds,
+)
 from slmmux_run.sampling.config import ModelConfig, RunnerConfig
 from slmmux_run.errors import UserError
 from slmmux_run.sampling.spending import (
@@ -291,53 +303,6 @@ class _CallOutcome:
     error: _AttemptError | None = None
 
 
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: fall back to our own backoff
-
-
-def _choice_text(choice: Any, api: str) -> str:
-    if not isinstance(choice, dict):
-        raise ValueError("choice is not an object")
-    text = choice["message"]["content"] if api == "chat" else choice["text"]
-    if text is None:
-        return ""
-    if not isinstance(text, str):
-        raise ValueError("choice text is not a string")
-    return text
-
-
-def _own_token_count(choice: dict[str, Any]) -> int | None:
-    """A choice's own completion-token count, when the server gives one."""
-    usage = choice.get("usage")
-    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
-        return usage["completion_tokens"]
-    logprobs = choice.get("logprobs")
-    if isinstance(logprobs, dict):
-        if isinstance(logprobs.get("content"), list):  # chat: one entry per token
-            return len(logprobs["content"])
-        if isinstance(logprobs.get("tokens"), list):  # completions: one entry per token
-            return len(logprobs["tokens"])
-    return None
-
-
-def _as_messages(prompt: str | tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
-    if isinstance(prompt, str):
-        return [{"role": "user", "content": prompt}]
-    return [{"role": role, "content": content} for role, content in prompt]
-
-
-def _as_text(prompt: str | tuple[tuple[str, str], ...]) -> str:
-    if isinstance(prompt, str):
-        return prompt
-    return "\n".join(content for _, content in prompt)
-
-
 def _contiguous_runs(indices: Sequence[int]) -> list[list[int]]:
     runs: list[list[int]] = []
     for index in sorted(set(indices)):
@@ -437,9 +402,9 @@ class Client:
             "max_tokens": request.max_tokens,
         }
         if model.api == "chat":
-            body["messages"] = _as_messages(request.prompt)
+            body["messages"] = as_messages(request.prompt)
         else:
-            body["prompt"] = _as_text(request.prompt)
+            body["prompt"] = as_text(request.prompt)
         if n > 1:
             body["n"] = n
         if seed is not None:
@@ -489,7 +454,7 @@ class Client:
             snippet = redact(response.text, self._secrets())[:_ERROR_SNIPPET].replace("\n", " ")
             message = f"HTTP {status}: {snippet}"
             if status in RETRYABLE_STATUS:
-                raise _Retryable(message, "http", _retry_after_seconds(response))
+                raise _Retryable(message, "http", retry_after_seconds(response))
             raise _AttemptError(message, "http", retryable=False)
         try:
             payload = json.loads(payload_bytes)
@@ -497,7 +462,7 @@ class Client:
             if not isinstance(choices, list) or not choices:
                 raise ValueError("no choices")
             for choice in choices:
-                _choice_text(choice, config.api)
+                choice_text(choice, config.api)
         except (ValueError, KeyError, TypeError) as error:
             self.budget.settle(reservation, reservation.cost)
             raise _Retryable(f"malformed response: {type(error).__name__}", "malformed") from None
@@ -600,8 +565,8 @@ class Client:
         reported = outcome.usage.get("completion_tokens")
         counts = []
         for choice in outcome.choices:
-            text = _choice_text(choice, api)
-            own = _own_token_count(choice)
+            text = choice_text(choice, api)
+            own = own_token_count(choice)
             if own is not None:
                 counts.append((own, False))
             elif len(outcome.choices) == 1 and isinstance(reported, int):
@@ -629,12 +594,22 @@ class Client:
         )
 
     async def sample(
-        self, request: SampleRequest, indices: Sequence[int] | None = None
+        self,
+        request: SampleRequest,
+        indices: Sequence[int] | None = None,
+        on_response: Callable[[list[SampleResult]], Awaitable[None]] | None = None,
     ) -> list[SampleResult]:
         """Draw the samples of ``request`` with the given indices (default: all k).
 
         Failed samples come back with ``error`` set rather than raising, so one bad request
         never loses the others. Results are sorted by sample index.
+
+        Args:
+          request: what to sample.
+          indices: the sample indices wanted (default ``0..k-1``).
+          on_response: awaited with the samples of each HTTP request as it completes (or fails,
+            or is refused by the budget), before the next request for ``request`` is sent; a
+            caller stores them there so a kill loses only what is in flight.
 
         Raises:
           UserError: if the model is unknown or its API key variable is unset.
@@ -645,18 +620,28 @@ class Client:
         assert model is not None
         headers = self._headers(model.config)
         wanted = list(range(request.samples)) if indices is None else list(indices)
+
+        async def deliver(results: list[SampleResult]) -> None:
+            if self.progress is not None:
+                for result in results:
+                    tokens = result.usage.completion_tokens if result.usage else 0
+                    self.progress.update(failed=result.error is not None, tokens=tokens,
+                                         cost=result.cost)  # fmt: skip
+            if on_response is not None:
+                await on_response(results)
+
         results: list[SampleResult] = []
         for run in _contiguous_runs(wanted):
-            results.extend(await self._sample_run(request, model, headers, run))
-        if self.progress is not None:
-            for result in results:
-                tokens = result.usage.completion_tokens if result.usage else 0
-                self.progress.update(failed=result.error is not None, tokens=tokens,
-                                     cost=result.cost)
+            results.extend(await self._sample_run(request, model, headers, run, deliver))
         return results
 
     async def _sample_run(
-        self, request: SampleRequest, model: _Model, headers: dict[str, str], run: list[int]
+        self,
+        request: SampleRequest,
+        model: _Model,
+        headers: dict[str, str],
+        run: list[int],
+        deliver: Callable[[list[SampleResult]], Awaitable[None]],
     ) -> list[SampleResult]:
         config = model.config
         results: list[SampleResult] = []
@@ -667,19 +652,22 @@ class Client:
             body = self._body(request, config, n, seed)
             outcome = await self._call(model, body, headers, prompt_token_bound(request.prompt))
             if outcome.error is not None:
-                results.extend(self._failure(i, seed, n, outcome) for i in remaining[:n])
+                failures = [self._failure(i, seed, n, outcome) for i in remaining[:n]]
+                await deliver(failures)
+                results.extend(failures)
                 remaining = remaining[n:]
                 continue
             choices = outcome.choices[:n]
+            arrived: list[SampleResult] = []
             counts = self._completion_tokens(
                 _CallOutcome(choices=choices, usage=outcome.usage), request.max_tokens, config.api
             )
             prompt_tokens = outcome.usage.get("prompt_tokens")
             for offset, (choice, (tokens, estimated)) in enumerate(zip(choices, counts)):
-                results.append(
+                arrived.append(
                     SampleResult(
                         sample_index=remaining[offset],
-                        text=_choice_text(choice, config.api),
+                        text=choice_text(choice, config.api),
                         usage=Usage(
                             prompt_tokens=prompt_tokens if isinstance(prompt_tokens, int) else None,
                             completion_tokens=tokens,
@@ -695,5 +683,7 @@ class Client:
                         cost=outcome.cost / len(choices),
                     )
                 )
+            await deliver(arrived)
+            results.extend(arrived)
             remaining = remaining[len(choices):]
         return results

@@ -5,8 +5,12 @@ Floor 2 of the runner. It turns (task, models, k, temperature, seed) into one
 :class:`~slmmux_run.data.records.RecordStore` which sample indices are still missing (the store is the
 cache: a rerun pays nothing twice), sends only those through the async
 :class:`~slmmux_run.sampling.client.Client`, extracts and grades each text with the task's own extractor
-and grader, and appends each (model, question)'s new records in ONE write, so a killed run leaves
-a question complete or absent. Samples refused by the budget (never sent) are not stored.
+and grader, and appends each HTTP response's records in ONE fsynced write the moment it arrives,
+before that question's next request is paid for: a killed run loses only the requests in
+flight, and the rerun asks only for the missing sample indices (a response's samples are stored
+together, so a rerun resumes at the same request boundaries and sends the same requests). Samples
+refused by the budget (never sent) are not stored. Hold the store's
+:meth:`~slmmux_run.data.records.RecordStore.exclusive` lock around a run (the command does).
 
 A model's API decides its prompt style: chat endpoints get the task's chat prompt, plain
 completion endpoints (base models such as Gemma-3-270M) its 2-shot completion prompt. The prompt
@@ -285,7 +289,7 @@ class CollectSummary:
 async def collect_question(
     client: Client, store: RecordStore, question: QuestionRequest, config: RunnerConfig
 ) -> tuple[int, int, int, int]:
-    """Draw one (model, question)'s missing samples and store them in one append.
+    """Draw one (model, question)'s missing samples, storing each response as it arrives.
 
     Returns:
       (already stored, new successes, new failures, refused by the budget).
@@ -294,12 +298,15 @@ async def collect_question(
     if not missing:
         return question.request.samples, 0, 0, 0
     indices = [key.sample_index for key in missing]
-    results = await client.sample(question.request, indices)
-    records = to_records(question, results, config)
-    await store.append_many_async(records)
-    failed = sum(record.error is not None for record in records)
-    return question.request.samples - len(missing), len(records) - failed, failed, (
-        len(results) - len(records)
+
+    async def store_response(results: list[SampleResult]) -> None:
+        await store.append_many_async(to_records(question, results, config))
+
+    results = await client.sample(question.request, indices, on_response=store_response)
+    not_sent = sum(result.error_kind == "budget" for result in results)
+    failed = sum(result.error is not None for result in results) - not_sent
+    return question.request.samples - len(missing), len(results) - failed - not_sent, failed, (
+        not_sent
     )
 
 

@@ -2,9 +2,11 @@
 
 It asks the fault server for ``--samples`` samples of each of ``--questions`` prompts and stores
 them with :class:`slmmux_run.data.records.RecordStore`, skipping samples already stored (resume).
-Each question's samples are appended in one write, after all its top-ups, so a kill leaves every
-question either complete or absent. Exit code 0 when every sample is stored, 3 when a cap
-stopped the run first.
+As :func:`slmmux_run.sampling.collect.collect_question` does, each HTTP response's samples are
+appended in one write as it arrives (``Client.sample(..., on_response=...)``), before the
+question's next top-up is sent, so a kill loses only the requests in flight. The run holds the
+store's one-writer lock. Exit code 0 when every sample is stored, 3 when a cap stopped the run
+first.
 """
 
 from __future__ import annotations
@@ -98,11 +100,14 @@ async def collect(args: argparse.Namespace) -> int:
                 max_tokens=16,
                 seed=args.seed + question,
             )
-            results = await client.sample(request, missing)
-            sent = [r for r in results if r.error_kind != "budget"]
-            await store.append_many_async(to_records(question_id, request, sent))
+            async def store_response(results) -> None:
+                sent = [r for r in results if r.error_kind != "budget"]
+                await store.append_many_async(to_records(question_id, request, sent))
 
-        await asyncio.gather(*(one(q) for q in range(args.questions)))
+            await client.sample(request, missing, on_response=store_response)
+
+        with store.exclusive():
+            await asyncio.gather(*(one(q) for q in range(args.questions)))
     stored = store.done_keys()
     complete = all(
         RecordKey(TASK, f"q{q:03d}", MODEL, PROMPT_VERSION, i) in stored

@@ -90,6 +90,7 @@ class _Stats:
     by_run: dict[str, int] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)
     fewer: int = 0
+    paid: int = 0
     seen: dict[str, int] = field(default_factory=dict)
     consecutive: dict[str, int] = field(default_factory=dict)
     authorization: set[str] = field(default_factory=set)
@@ -168,6 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
         returned = max(1, n // 2) if (fewer and n > 1) else n
         if returned < n:
             self.server.count_fewer()
+        self.server.count_paid(returned)
         seed = body.get("seed")
         choices = []
         for index in range(returned):
@@ -246,6 +248,12 @@ class FaultServer(ThreadingHTTPServer):
         """Count one response that returned fewer choices than asked."""
         with self._lock:
             self.stats.fewer += 1
+
+    def count_paid(self, choices: int) -> None:
+        """Count the samples (choices) of one completed answer: what a paid API would bill,
+        whether or not the client lives to read it."""
+        with self._lock:
+            self.stats.paid += choices
 
 
 class running_server:  # noqa: N801 - used as a context manager, like open()

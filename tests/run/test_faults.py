@@ -23,7 +23,7 @@ import pytest
 from slmmux_run.sampling.client import Client, SampleRequest, derive_seed
 from slmmux_run.sampling.config import ModelConfig, RunnerConfig
 from slmmux_run.errors import UserError
-from slmmux_run.data.records import RecordStore
+from slmmux_run.data.records import RECORD_HEADER, RecordStore
 from slmmux_run.sampling.spending import Budget, Price
 from tests.run import _collect_child
 from tests.run.faultserver import FAULT_KINDS, FaultPlan, answer_text, running_server
@@ -163,8 +163,10 @@ def child_args(store: Path, base_url: str, run_id: str, questions: int, cap: int
 
 def comparable(store: Path) -> list[dict]:
     """Records without timing (latency, attempts), in a canonical order."""
+    header, *lines = store.read_text().splitlines()
+    assert json.loads(header) == {"format": "slmmux-records/1"}
     rows = []
-    for line in store.read_text().splitlines():
+    for line in lines:
         row = json.loads(line)
         row.pop("timing")
         rows.append(row)
@@ -197,7 +199,7 @@ def kill_resume_loop(tmp_path: Path, kills: int, questions: int, seed: int) -> N
 
     assert all(count <= cap for count in per_run.values()), per_run
     store = tmp_path / "resumed.jsonl"
-    lines = store.read_text().splitlines()
+    lines = store.read_text().splitlines()[1:]  # after the format header
     keys = [(json.loads(x)["question_id"], json.loads(x)["sample_index"]) for x in lines]
     assert len(keys) == len(set(keys)) == questions * 3  # none lost, none duplicated
     assert all(json.loads(x)["error"] is None for x in lines)
@@ -219,12 +221,14 @@ def resumed_run(tmp_path: Path, plan: FaultPlan, kills: int, questions: int, cap
         while killed < kills:
             run_id = f"run{runs}"
             runs += 1
-            before = store.stat().st_size if store.exists() else 0
+            # (a new store's header is written before any request: it is not "something")
+            before = store.stat().st_size if store.exists() else len(RECORD_HEADER)
             process = subprocess.Popen(child_args(store, server.base_url, run_id, questions, cap),
                                        env=env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
             # Kill only once the child has stored something, at a random moment after that.
-            while process.poll() is None and (store.stat().st_size if store.exists() else 0) == before:
+            while process.poll() is None and (
+                    store.stat().st_size if store.exists() else len(RECORD_HEADER)) <= before:
                 time.sleep(0.01)
             time.sleep(rng.uniform(0.0, 0.3))
             if process.poll() is not None:
@@ -270,5 +274,84 @@ def test_binding_cap_then_resume(tmp_path):
                                 capture_output=True, timeout=120)
         assert second.returncode == 0
     keys = [(json.loads(x)["question_id"], json.loads(x)["sample_index"])
-            for x in store.read_text().splitlines()]
+            for x in store.read_text().splitlines()[1:]]
     assert len(keys) == len(set(keys)) == 90
+
+
+# --- Paid work survives kills: the real ``slmmux collect``, SIGKILLed mid-run ------------------
+
+CONCURRENCY = 64
+
+
+def collect_command(config: Path, out: Path, questions: int, k: int) -> list[str]:
+    return [sys.executable, "-m", "slmmux_run.cli", "collect", "--config", str(config),
+            "--models", "fault", "--task", "arithmetic", "--questions", str(questions),
+            "--k", str(k), "--seed", "3", "--max-tokens", "16", "--out", str(out)]
+
+
+def write_collect_config(path: Path, base_url: str) -> Path:
+    path.write_text(f"""
+[runner]
+max_concurrency = {CONCURRENCY}
+max_attempts = 5
+backoff_initial_seconds = 0.01
+backoff_max_seconds = 0.05
+timeout_seconds = 10
+
+[models.fault]
+base_url = "{base_url}"
+model = "fault-model"
+api = "chat"
+max_concurrency = {CONCURRENCY}
+max_choices_per_call = 1
+""")
+    return path
+
+
+def stored_sample_lines(out: Path) -> list[tuple[str, int]]:
+    """(question_id, sample_index) of every record line (the format header skipped)."""
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    return [(r["question_id"], r["sample_index"]) for r in rows if "sample_index" in r]
+
+
+def paid_versus_stored(tmp_path: Path, kills: int, questions: int, k: int,
+                       seed: int) -> tuple[int, int, int]:
+    """Kill ``slmmux collect`` ``kills`` times at random moments after it first stores something,
+    then let a last run finish. Returns (samples wanted, samples the server answered (paid),
+    kills that landed)."""
+    rng = np.random.default_rng(seed)
+    out = tmp_path / "records.jsonl"
+    env = child_env()
+    landed = 0
+    with running_server(FaultPlan(seed=seed, latency_seconds=0.15)) as server:
+        config = write_collect_config(tmp_path / "models.toml", server.base_url)
+        command = collect_command(config, out, questions, k)
+        while landed < kills:
+            before = len(stored_sample_lines(out)) if out.exists() else 0
+            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+            while process.poll() is None and (
+                    (len(stored_sample_lines(out)) if out.exists() else 0) == before):
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.05, 0.4))
+            if process.poll() is not None:
+                break
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            landed += 1
+        final = subprocess.run(command, env=env, capture_output=True, timeout=300)
+        assert final.returncode == 0, final.stderr.decode()[-2000:]
+        paid = server.stats.paid
+    keys = stored_sample_lines(out)
+    wanted = questions * k
+    assert len(keys) == len(set(keys)) == wanted  # nothing lost, nothing duplicated
+    return wanted, paid, landed
+
+
+def test_three_kills_pay_only_for_responses_in_flight(tmp_path):
+    wanted, paid, landed = paid_versus_stored(tmp_path, kills=3, questions=80, k=5, seed=7)
+    extra = paid - wanted
+    print(f"kills={landed} wanted={wanted} paid={paid} extra={extra} ({extra / wanted:.1%})")
+    assert landed == 3
+    # A SIGKILL can only lose what is in flight: at most one request per concurrency slot.
+    assert 0 <= extra <= landed * CONCURRENCY

@@ -95,7 +95,7 @@ def test_sniff_schema(tmp_path):
 
 def test_a_string_verdict_is_an_error_naming_file_line_and_field(tmp_path):
     records = write_records(tmp_path / "r.jsonl", correct_as=lambda flag: str(flag).lower())
-    with pytest.raises(UserError, match=r"r\.jsonl:1: field 'extra\.correct' must be a boolean "
+    with pytest.raises(UserError, match=r"r\.jsonl:2: field 'extra\.correct' must be a boolean "
                                         r"\(true or false\), got \"true\""):
         load_sample_set(records)
 

@@ -50,7 +50,10 @@ def collect_args(config, out, *extra):
 
 
 def lines(path):
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    """The record lines of a record file, after its format header (checked)."""
+    header, *rows = path.read_text().splitlines()
+    assert json.loads(header) == {"format": "slmmux-records/1"}
+    return [json.loads(line) for line in rows]
 
 
 def test_collect_stores_graded_samples_and_a_rerun_pays_nothing(tmp_path, capsys):

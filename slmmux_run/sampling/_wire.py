@@ -1,0 +1,76 @@
+"""The OpenAI wire format: prompts into request fields, response fields out of a reply.
+
+Private helper of :mod:`slmmux_run.sampling.client` (runner layer, HTTP): pure functions over
+parsed JSON and headers, no I/O.
+
+>>> as_messages("2+2?")
+[{'role': 'user', 'content': '2+2?'}]
+>>> choice_text({"message": {"content": "4"}}, "chat")
+'4'
+>>> own_token_count({"usage": {"completion_tokens": 3}})
+3
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+__all__ = ["as_messages", "as_text", "choice_text", "own_token_count", "retry_after_seconds"]
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """A ``Retry-After`` header in seconds, or None (absent, or an HTTP date)."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+
+
+def choice_text(choice: Any, api: str) -> str:
+    """The text of one choice of a chat or completions response.
+
+    Raises:
+      ValueError: if the choice is not an object or its text is not a string.
+      KeyError: if the text field is missing.
+    """
+    if not isinstance(choice, dict):
+        raise ValueError("choice is not an object")
+    text = choice["message"]["content"] if api == "chat" else choice["text"]
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise ValueError("choice text is not a string")
+    return text
+
+
+def own_token_count(choice: dict[str, Any]) -> int | None:
+    """A choice's own completion-token count, when the server gives one."""
+    usage = choice.get("usage")
+    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+        return usage["completion_tokens"]
+    logprobs = choice.get("logprobs")
+    if isinstance(logprobs, dict):
+        if isinstance(logprobs.get("content"), list):  # chat: one entry per token
+            return len(logprobs["content"])
+        if isinstance(logprobs.get("tokens"), list):  # completions: one entry per token
+            return len(logprobs["tokens"])
+    return None
+
+
+def as_messages(prompt: str | tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    """A prompt as chat messages (a string is one user message)."""
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    return [{"role": role, "content": content} for role, content in prompt]
+
+
+def as_text(prompt: str | tuple[tuple[str, str], ...]) -> str:
+    """A prompt as one completion text (chat contents joined by newlines)."""
+    if isinstance(prompt, str):
+        return prompt
+    return "\n".join(content for _, content in prompt)
