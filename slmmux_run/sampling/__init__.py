@@ -23,7 +23,10 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "TASKS", "CollectSummary", "QuestionRequest", "build_task", "collect_question",
         "estimate_plan", "keys_of", "plan_requests", "question_seed", "style_of", "to_records",
     ],
-    "config": ["APIS", "ModelConfig", "RunnerConfig", "load_config", "parse_config"],
+    "config": [
+        "APIS", "ModelConfig", "RunnerConfig", "load_config", "looks_like_variable_name",
+        "parse_config",
+    ],
     "discussion": [
         "METHODS", "SCHEMA", "DiscussionAgent", "DiscussionSlots", "Spend", "TranscriptStore",
         "Turn", "debate_messages", "discussion_seed", "final_answer", "presented_peers",

@@ -29,6 +29,7 @@ Example file (see ``experiments/models.example.toml``)::
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +38,38 @@ from typing import Any, Mapping
 from slmmux_run.errors import UserError
 from slmmux_run.sampling.spending import Price
 
-__all__ = ["APIS", "ModelConfig", "RunnerConfig", "load_config", "parse_config"]
+__all__ = [
+    "APIS", "ModelConfig", "RunnerConfig", "load_config", "looks_like_variable_name",
+    "parse_config",
+]
 
 APIS = ("chat", "completions")
+
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+_TOKEN_PREFIXES = re.compile(
+    r"(hf_|gh[pousr]_|github_pat_|npm_|[spr]k_(live|test)_|AKIA[0-9A-Z]{12}|ASIA[0-9A-Z]{12})"
+)
+_RANDOM_LOOKING = re.compile(r"(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{16,}")
+
+
+def looks_like_variable_name(name: object) -> bool:
+    """Whether ``name`` looks like an environment variable's NAME rather than a pasted key.
+
+    A name is ASCII letters, digits and ``_`` (not starting with a digit, at most 100
+    characters), does not start like a known token (``hf_``, ``ghp_``, ``github_pat_``,
+    ``sk_live_``, ``AKIA...``) and has no random-looking run of 16+ letters and digits.
+
+    >>> [looks_like_variable_name(n) for n in ("VENDOR_API_KEY", "my_key", "HF_TOKEN")]
+    [True, True, True]
+    >>> [looks_like_variable_name(n) for n in ("sk-abc123", "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+    ...                                        "ghp_0123456789abcdefABCDEF0123456789ab", "")]
+    [False, False, False, False]
+    """
+    if not isinstance(name, str) or not _VARIABLE_NAME.fullmatch(name):
+        return False
+    if _TOKEN_PREFIXES.match(name):
+        return False
+    return not any(_RANDOM_LOOKING.fullmatch(part) for part in name.split("_"))
 
 
 @dataclass(frozen=True)
@@ -70,6 +100,11 @@ class ModelConfig:
     rpm: int | None = None
     max_choices_per_call: int = 1
     headers: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        # Built by hand (not from a file), a pasted key must not reach a repr or an error either.
+        if self.api_key_env is not None and not looks_like_variable_name(self.api_key_env):
+            raise UserError(f"api_key_env of model {self.name!r} {_NOT_A_NAME}")
 
 
 @dataclass(frozen=True)
@@ -112,6 +147,13 @@ _RUNNER_KEYS = {
 _PRICE_KEYS = {"prompt_per_1k", "completion_per_1k", "per_call"}
 
 
+_NOT_A_NAME = (
+    "does not look like the NAME of an environment variable (its value is not shown: it may be "
+    "a key); put the key in an environment variable and give that variable's name, e.g. "
+    "api_key_env = \"VENDOR_API_KEY\""
+)
+
+
 def _check(condition: bool, source: str, where: str, message: str) -> None:
     if not condition:
         raise UserError(f"{source}: field {where} {message}")
@@ -151,10 +193,10 @@ def _model(name: str, table: Any, source: str) -> ModelConfig:
     _check(api in APIS, source, f"{where}.api", f"must be one of {APIS}, got {api!r}")
     key_env = table.get("api_key_env")
     _check(
-        key_env is None or (isinstance(key_env, str) and key_env.isidentifier()),
+        key_env is None or looks_like_variable_name(key_env),
         source,
         f"{where}.api_key_env",
-        "must be the NAME of an environment variable (never the key itself)",
+        _NOT_A_NAME,
     )
     price_table = table.get("price", {})
     _check(isinstance(price_table, dict), source, f"{where}.price", "must be a table")

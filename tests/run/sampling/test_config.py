@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from slmmux_run.sampling.config import load_config, parse_config
+from slmmux_run.sampling.config import ModelConfig, load_config, parse_config
 from slmmux_run.errors import UserError
 from slmmux_run.sampling.spending import Price
 
@@ -80,3 +80,55 @@ def test_unknown_model_lists_known():
     config = parse_config(minimal())
     with pytest.raises(UserError, match=r"'z' is not in the config \(known: m\)"):
         config.model("z")
+
+
+# Tokens pasted where the variable's NAME belongs (shapes of real tokens; none is a real key).
+PASTED_KEYS = [
+    "hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567",
+    "ghp_0123456789abcdefABCDEF0123456789abcd",
+    "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+    "sk-proj-Abc123Def456Ghi789",
+    "sk_live_51AbCdEfGhIjKlMnOp",
+    "AKIAIOSFODNN7EXAMPLE",
+    "MY_TOKEN_9f8e7d6c5b4a39281706",
+    "Bearer abc",
+    "",
+]
+
+
+@pytest.mark.parametrize("pasted", PASTED_KEYS)
+def test_a_pasted_key_is_refused_without_echo(pasted):
+    with pytest.raises(UserError) as error:
+        parse_config(minimal(api_key_env=pasted), "cfg.toml")
+    message = str(error.value)
+    assert message.startswith("cfg.toml: field models.m.api_key_env does not look like the NAME")
+    assert not pasted or pasted not in message
+
+
+@pytest.mark.parametrize("pasted", PASTED_KEYS[:3])
+def test_a_pasted_key_in_a_hand_built_config_is_refused_without_echo(pasted):
+    with pytest.raises(UserError) as error:
+        ModelConfig(name="m", base_urls=("http://127.0.0.1:1",), model="x", api_key_env=pasted)
+    assert "api_key_env of model 'm' does not look like" in str(error.value)
+    assert pasted not in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["OPENAI_API_KEY", "HF_TOKEN", "GITHUB_TOKEN", "my_key",
+                                  "EXAMPLE_API_KEY", "SLMMUX_PLANTED_KEY", "KEY2"])
+def test_variable_names_are_accepted(name):
+    assert parse_config(minimal(api_key_env=name)).model("m").api_key_env == name
+
+
+def test_collect_never_prints_a_pasted_key(tmp_path, capsys):
+    from slmmux_run.cli import main
+
+    config = tmp_path / "m.toml"
+    config.write_text(f'[models.m]\nbase_url = "http://127.0.0.1:1"\nmodel = "x"\n'
+                      f'api_key_env = "{PASTED_KEYS[0]}"\n')
+    code = main(["collect", "--config", str(config), "--models", "m", "--task", "arithmetic",
+                 "--questions", "2", "--k", "1", "--out", str(tmp_path / "r.jsonl")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "api_key_env does not look like the NAME" in captured.err + captured.out
+    assert PASTED_KEYS[0] not in captured.err + captured.out
+    assert not (tmp_path / "r.jsonl").exists()
