@@ -6,12 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from slmmux_run.sampling.client import Client
 from slmmux_run.cli_args import add_task_arguments, task_options, tasks_for_models
-from slmmux_run.sampling.collect import collect, estimate_plan, plan_requests
-from slmmux_run.sampling.config import load_config
-from slmmux_run.data.records import RecordStore
-from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
 
 __all__ = ["register", "run"]
 
@@ -22,12 +17,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "collect",
         help="sample models on a task into a JSONL record file (resumes: pays nothing twice)",
         description="Sample k answers per (model, question) and store them with extracted "
-        "answers and grades. Samples already in --out are never requested again.",
+        "answers and grades, each response as it arrives. Samples already in --out are never "
+        "requested again; one collect at a time per --out (a lock), and a file that is not a "
+        "record file is refused.",
     )
     parser.add_argument("--config", required=True, help="model config TOML")
     parser.add_argument("--models", required=True, help="model names, comma-separated")
     parser.add_argument("--k", type=int, default=5, help="samples per model and question")
-    parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
     parser.add_argument("--seed", type=int, default=0, help="run seed (per-question seeds)")
     parser.add_argument("--max-tokens", type=int, default=64, help="completion limit per sample")
     parser.add_argument("--out", required=True, help="record file (JSONL, appended to)")
@@ -40,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Collect; exit 0 when every planned sample is stored, 3 when some are missing."""
+    # Imported here, not at the top: building the CLI's parser stays light.
+    from slmmux_run.data.records import RecordStore
+    from slmmux_run.sampling.client import Client
+    from slmmux_run.sampling.collect import collect, estimate_plan, plan_requests
+    from slmmux_run.sampling.config import load_config
+    from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
+
     config = load_config(args.config)
     models = [name.strip() for name in args.models.split(",") if name.strip()]
     for model in models:
@@ -57,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         async with Client(config, budget=budget, progress=progress) as client:
             return await collect(client, store, plan)
 
-    summary = asyncio.run(main())
+    with store.exclusive():  # one writer; --out checked writable before any request
+        summary = asyncio.run(main())
     progress.close()
     print(
         f"collected: {summary.planned} planned, {summary.cached} already stored, "

@@ -8,6 +8,7 @@ are computed here from the server's rule and the problem's own expression, not b
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -182,3 +183,61 @@ def test_live_model_switch_really_saves_calls(tmp_path, capsys):
         assert main([*args, "--rule", "slm-mux", "--validation-split", "0"]) == 0
         assert server.stats.requests == 10
     assert "slm-mux" in capsys.readouterr().out
+
+
+# --- Never destroy a file we did not write; one writer; checked before paying ------------------
+
+
+def test_out_that_is_not_a_record_file_is_refused_untouched(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    out.write_text(json.dumps({"accuracy": 0.71, "runs": 3}))  # json.dump: one line, no newline
+    before = out.read_bytes()
+    with running_server(FaultPlan()) as server:
+        config = write_config(tmp_path / "m.toml", server.base_url)
+        assert main(collect_args(config, out)) == 2
+        assert server.stats.requests == 0
+    assert out.read_bytes() == before
+    assert "results.json is not a slmmux record file" in capsys.readouterr().err
+
+
+def test_a_second_collect_on_the_same_out_fails_at_once(tmp_path, capsys):
+    out = tmp_path / "r.jsonl"
+    with running_server(FaultPlan()) as server:
+        config = write_config(tmp_path / "m.toml", server.base_url)
+        with RecordStore(out).exclusive():  # another collect is writing it
+            assert main(collect_args(config, out)) == 2
+        assert server.stats.requests == 0
+        err = capsys.readouterr().err
+        assert str(out) in err and f"pid {os.getpid()}" in err
+        assert main(collect_args(config, out)) == 0  # free again once the holder is done
+
+
+def test_unwritable_out_fails_before_any_request(tmp_path, capsys):
+    (tmp_path / "plain").write_text("a file, not a folder")
+    out = tmp_path / "plain" / "r.jsonl"
+    with running_server(FaultPlan()) as server:
+        config = write_config(tmp_path / "m.toml", server.base_url)
+        assert main(collect_args(config, out)) == 2
+        assert server.stats.requests == 0
+    assert f"cannot write record file {out}" in capsys.readouterr().err
+
+
+def test_resume_asks_only_the_missing_sample_indices(tmp_path):
+    out = tmp_path / "r.jsonl"
+    with running_server(FaultPlan()) as server:
+        config = write_config(tmp_path / "m.toml", server.base_url)
+        assert main(collect_args(config, out)) == 0
+        complete = lines(out)
+        # Keep everything but sample 2 of "plain" (one request of n=3 at the first run).
+        kept = [r for r in complete if not (r["model"] == "plain" and r["sample_index"] == 2)]
+        partial = tmp_path / "partial.jsonl"
+        header = out.read_text().splitlines()[0]
+        partial.write_text("\n".join([header] + [json.dumps(r) for r in kept]) + "\n")
+        sent = server.stats.requests
+        assert main(collect_args(config, partial)) == 0
+        assert server.stats.requests - sent == 4  # one n=1 request per question, nothing else
+    new = lines(partial)[len(kept):]
+    assert sorted((r["question_id"], r["model"], r["sample_index"]) for r in new) == sorted(
+        (r["question_id"], "plain", 2) for r in complete if r["model"] == "plain"
+        and r["sample_index"] == 2)
+    assert all(r["request"]["n"] == 1 for r in new)
