@@ -13,17 +13,41 @@ import pkgutil
 import sys
 
 from slmmux_run import commands as _commands
+from slmmux_run.cli_args import CommandParser
 from slmmux_run.errors import UserError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_CODES", "build_parser", "main", "package_version"]
+
+EXIT_CODES = {
+    0: "done",
+    1: "'serve status': no server running (or an unexpected error, with a traceback)",
+    2: "bad input: a wrong flag, value or file (one line on stderr)",
+    3: "partial failure: 'collect' stored fewer samples than planned (failed, or not sent: budget)",
+}
+"""What ``slmmux`` exit codes mean (the README's "Exit codes" section says the same)."""
+
+
+def package_version() -> str:
+    """The installed version of the ``slmmux`` distribution (``unknown`` when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("slmmux")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Collect every command module's subparser into one parser."""
-    parser = argparse.ArgumentParser(
+    """Collect every command module's subparser into one parser.
+
+    Building it imports no JAX, NumPyro or SymPy: a command imports what it needs when it runs.
+    """
+    parser = CommandParser(
         prog="slmmux",
         description="Theory, planning and real runs for small-language-model orchestration.",
+        epilog="exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(_commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):

@@ -12,28 +12,46 @@ import json
 import time
 from pathlib import Path
 
+from slmmux_run.cli_args import LazyChoices, ListedStore
 from slmmux_run.errors import UserError
-from slmmux_theory.planning.heldout import HELDOUT_RULES
-from slmmux_theory.planning.predictors import HELDOUT_PREDICTORS as PREDICTORS
 
-__all__ = ["PREDICTORS", "register", "run", "run_check"]
+__all__ = ["register", "run", "run_check"]
+
+
+def _predictors() -> tuple[str, ...]:
+    from slmmux_theory.planning.predictors import HELDOUT_PREDICTORS
+
+    return HELDOUT_PREDICTORS
+
+
+def _heldout_rules() -> tuple[str, ...]:
+    from slmmux_theory.planning.heldout import HELDOUT_RULES
+
+    return HELDOUT_RULES
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "check", help="held-out test: predict pair accuracies from some samples, observe on the rest"
+        "check",
+        help="held-out test: predict pair accuracies from some samples, observe on the rest",
+        description="Fit the answer model on the first --fit-samples samples of every model, "
+        "predict each model pair's k-sample accuracy under each rule, and compare with the exact "
+        "replay of the held-out samples (beside the empirical plug-in's error).",
     )
     parser.add_argument("--records", "--samples", dest="records", required=True, metavar="FILE",
                         help="shared samples file or records of 'slmmux collect' (JSONL or .gz)")
     parser.add_argument("--fit-samples", type=int, default=5, help="samples per model used to fit")
     parser.add_argument("--k", type=int, default=3, help="samples per model of the predicted rules")
-    parser.add_argument("--predictor", default="hierarchical", choices=PREDICTORS)
+    parser.add_argument("--predictor", default="hierarchical", choices=LazyChoices(_predictors),
+                        metavar="NAME", help="predictor: %(choices)s")
     parser.add_argument("--method", default="svi", choices=("svi", "nuts"), help="fit of the hierarchical model")
     parser.add_argument("--draws", type=int, default=100, help="posterior predictive draws")
-    parser.add_argument("--rules", default="slm-mux,agent-forest,self-consistency")
+    parser.add_argument("--rules", default="slm-mux,agent-forest,self-consistency",
+                        action=ListedStore, lists={"heldout": _heldout_rules},
+                        help="comma-separated rules among %(heldout)s")
     parser.add_argument("--models", default=None, help="comma-separated model names (default all)")
     parser.add_argument("--questions", type=int, default=None, help="use only the first N questions")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fit and the draws")
     parser.add_argument("--json", default=None, help="write the result JSON here")
     parser.set_defaults(handler=run)
 
@@ -86,9 +104,9 @@ def run(args) -> int:
     from slmmux_run.data.sample_files import load_sample_set
 
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
-    unknown = [r for r in rules if r not in HELDOUT_RULES]
+    unknown = [r for r in rules if r not in _heldout_rules()]
     if unknown:
-        raise UserError(f"--rules: unknown rule(s) {unknown}; choose from {list(HELDOUT_RULES)}")
+        raise UserError(f"--rules: unknown rule(s) {unknown}; choose from {list(_heldout_rules())}")
     models = args.models.split(",") if args.models else None
     sample_set = load_sample_set(args.records, models=models)
     if args.questions:

@@ -21,11 +21,20 @@ import argparse
 import json
 from pathlib import Path
 
-from slmmux_run import debate_report, debate_study
-from slmmux_run.cli_args import add_task_arguments, task_options
-from slmmux_theory.discussion.variants import VARIANTS
+from slmmux_run.cli_args import ListedStore, add_task_arguments, task_options
 
 __all__ = ["register", "run"]
+
+def _models() -> tuple[str, ...]:
+    from slmmux_run.debate_study import MODELS
+
+    return MODELS
+
+
+def _variants() -> tuple[str, ...]:
+    from slmmux_theory.discussion.variants import VARIANTS
+
+    return tuple(VARIANTS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,8 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--config", default=None,
                         help="TOML with a [report] table (default config.toml beside the "
                         "transcripts, if any)")  # fmt: skip
-    report.add_argument("--models", default=",".join(debate_study.MODELS),
-                        help="models of the independent samples, in SLM-MUX tie order")
+    report.add_argument("--models", default=None, action=ListedStore, lists={"models": _models},
+                        help="models of the independent samples, in SLM-MUX tie order "
+                        "(default: %(models)s)")
     report.add_argument("--out", required=True, help="output folder")
     report.add_argument("--fit-steps", type=int, default=None, help="SVI steps (override)")
     report.add_argument("--draws", type=int, default=None, help="posterior draws used")
@@ -54,9 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="fit on the complementary half of the seeded split and predict the "
                         "usual fit half (second fold of a 2-fold cross-fit; the smoothing and "
                         "the variant are then chosen on that fold's own fit half)")
-    report.add_argument("--variants", default=None,
+    report.add_argument("--variants", default=None, action=ListedStore,
+                        lists={"variants": _variants},
                         help="comma-separated model variants to fit and compare (default all: "
-                             + ", ".join(VARIANTS) + ")")
+                             "%(variants)s)")
     crossfit = actions.add_parser(
         "crossfit", help="pool the held-out checks of two reports fitted on complementary halves")
     crossfit.add_argument("--folds", nargs="+", required=True,
@@ -67,13 +78,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     live.add_argument("--config", required=True, help="model config TOML")
     live.add_argument("--agents", required=True,
                       help="model of each agent, comma-separated (a model may repeat)")
-    live.add_argument("--method", choices=("debate", "moa", "mav"), default="debate")
+    live.add_argument("--method", choices=("debate", "moa", "mav"), default="debate",
+                      help="debate, mixture of agents (moa) or multi-agent verification (mav)")
     live.add_argument("--rounds", type=int, default=3,
                       help="debate rounds / MoA layers + 1 / MAV candidates")
-    live.add_argument("--temperature", type=float, default=0.7)
-    live.add_argument("--seed", type=int, default=0)
-    live.add_argument("--max-tokens", type=int, default=20)
-    live.add_argument("--presentation", choices=("index", "shuffled"), default="index")
+    live.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
+    live.add_argument("--seed", type=int, default=0, help="run seed (per-question seeds)")
+    live.add_argument("--max-tokens", type=int, default=20, help="completion limit per turn")
+    live.add_argument("--presentation", choices=("index", "shuffled"), default="index",
+                      help="order of the other agents' replies in a prompt: agent index or a "
+                      "seeded shuffle")
     live.add_argument("--transcripts", required=True, help="transcript JSONL (appended to)")
     add_task_arguments(live)
     predict = actions.add_parser(
@@ -93,8 +107,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="debates planned per new question (for the predictive interval)")
     predict.add_argument("--variants", default=None,
                          help="variants to choose among (by the largest in-sample miss)")
-    predict.add_argument("--fit-steps", type=int, default=None)
-    predict.add_argument("--draws", type=int, default=None)
+    predict.add_argument("--fit-steps", type=int, default=None, help="SVI steps (override)")
+    predict.add_argument("--draws", type=int, default=None, help="posterior draws used")
     predict.add_argument("--out", required=True, help="output folder (prediction.json)")
     check = actions.add_parser("check", help="new debates against a frozen prediction.json")
     check.add_argument("--prediction", required=True, help="prediction.json of `debate predict`")
@@ -114,12 +128,17 @@ def _out(path: str) -> Path:
 
 
 def _write_json(path: Path, value) -> None:
-    path.write_text(json.dumps(debate_study.clean(value), indent=2, sort_keys=True) + "\n")
+    from slmmux_run.debate_study import clean
+
+    path.write_text(json.dumps(clean(value), indent=2, sort_keys=True) + "\n")
 
 
 def _report(args: argparse.Namespace) -> int:
+    from slmmux_run import debate_report, debate_study
+
+    models = args.models.split(",") if args.models else list(debate_study.MODELS)
     result = debate_study.report(
-        args.transcripts, args.samples, args.config, models=args.models.split(","),
+        args.transcripts, args.samples, args.config, models=models,
         fit_steps=args.fit_steps, draws=args.draws,
         swap_halves=getattr(args, "swap_halves", False),
         variant_names=getattr(args, "variants", None))  # fmt: skip
@@ -133,6 +152,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _crossfit(args: argparse.Namespace) -> int:
+    from slmmux_run import debate_report, debate_study
+
     folds, pooled, names = debate_study.crossfit(args.folds)
     out = _out(args.out)
     _write_json(out / "crossfit.json", pooled)
@@ -143,6 +164,8 @@ def _crossfit(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from slmmux_run import debate_report, debate_study
+
     result = debate_study.predict(
         args.transcripts, args.target_samples, args.samples, args.config,
         debates_per_question=args.debates_per_question, variant_names=args.variants,
@@ -153,6 +176,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from slmmux_run import debate_report, debate_study
+
     frozen, checked = debate_study.check(args.prediction, args.transcripts, args.samples,
                                          tolerance=args.tolerance / 100)  # fmt: skip
     out = _out(args.out)
@@ -164,6 +189,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _live(args: argparse.Namespace) -> int:
+    from slmmux_run import debate_study
+
     debate_study.run_live(
         args.config, [m.strip() for m in args.agents.split(",") if m.strip()], args.task,
         task_options(args), method=args.method, rounds=args.rounds,

@@ -15,41 +15,34 @@ import json
 import sys
 from pathlib import Path
 
+from slmmux_run.cli_args import LazyChoices
 from slmmux_run.errors import UserError
+from slmmux_theory.rules.catalog import registered_rule_names
 
 __all__ = ["load_distribution_file", "register", "run"]
-
-
-class _RegisteredRules:
-    """``--rule`` choices: the rule registry's names, read on first use (the CLI starts without
-    importing JAX)."""
-
-    def _names(self):
-        from slmmux_theory.rules.registry import rule_names
-
-        return rule_names()
-
-    def __contains__(self, name):
-        return name in self._names()
-
-    def __iter__(self):
-        return iter(self._names())
-
-    def __len__(self):
-        return len(self._names())
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "exact",
         help="exact (or Monte Carlo) accuracy of a rule for given answer distributions",
-        description=__doc__.split("\n\n")[0],
+        description="The exact accuracy of one rule with k samples per model for given answer "
+        "distributions (or a Monte Carlo estimate); prints JSON {accuracy, per_question, "
+        "expected_samples}.",
     )
-    parser.add_argument("--input", required=True, help="DIST.json (see `slmmux exact --help`)")
-    parser.add_argument("--rule", required=True, choices=_RegisteredRules())
+    parser.add_argument("--input", required=True, metavar="DIST.json",
+                        help='answer distributions: {"models": [{"name": ..., '
+                        '"validation_accuracy": ..., "probs": [[p_slot0, ..., p_no_answer] per '
+                        'question]}]}, slot 0 the correct answer, the last slot no answer, each '
+                        'row summing to 1')
+    parser.add_argument("--rule", required=True, choices=LazyChoices(registered_rule_names),
+                        metavar="RULE", help="the rule: %(choices)s")
     parser.add_argument("--k", type=int, required=True, help="samples per model")
     parser.add_argument("--preset", default="paper", choices=("paper", "original_code", "framework"),
-                        help="SLM-MUX option preset (METHODS.md §1.4)")
+                        help="SLM-MUX options: paper (confidence over k samples, random ties "
+                        "within a model, ties across models by validation accuracy), "
+                        "original_code (first-seen ties within a model, model order across), "
+                        "framework (confidence over valid answers)")
     parser.add_argument("--tie-break", default=None,
                         choices=("validation_accuracy", "model_order", "random"),
                         help="cross-model tie rule of SLM-MUX (overrides the preset)")
@@ -57,10 +50,16 @@ def register(subparsers) -> None:
                         help="confidence denominator of SLM-MUX (overrides the preset)")
     parser.add_argument("--pooled-tie", default="random", choices=("random", "first_seen"),
                         help="tie rule of the Agent Forest pooled vote")
-    parser.add_argument("--switch-stop", default="unanimous", choices=("unanimous", "majority_share"))
-    parser.add_argument("--switch-weighting", default="entropy", choices=("entropy", "plain"))
+    parser.add_argument("--switch-stop", default="unanimous",
+                        choices=("unanimous", "majority_share"),
+                        help="ModelSwitch stops at a model when its samples agree: all alike "
+                        "(unanimous) or its mode share above 0.85 (majority_share)")
+    parser.add_argument("--switch-weighting", default="entropy", choices=("entropy", "plain"),
+                        help="ModelSwitch's final vote: entropy-weighted or a plain pooled "
+                        "majority")
     parser.add_argument("--monte-carlo", type=int, default=0, metavar="DRAWS",
-                        help="estimate by simulation with this many draws instead of enumeration")
+                        help="estimate by simulation with this many draws instead of enumeration "
+                        "(0: enumerate)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo draws")
     parser.set_defaults(handler=run)
 

@@ -16,21 +16,25 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("fit", help="fit the Bayesian answer model (NUTS or SVI)")
+    parser = subparsers.add_parser(
+        "fit", help="fit the Bayesian answer model (NUTS or SVI)",
+        description="Fit the Bayesian answer model to a samples file by SVI or NUTS and print "
+        "the fit's time; with --check, the posterior predictive checks per model and model pair.",
+    )
     add_records_argument(parser, alias=True)
     parser.add_argument("--task-name", default=None, help="task in the records, when several")
-    parser.add_argument("--method", default="svi", choices=("svi", "nuts"))
+    parser.add_argument("--method", default="svi", choices=("svi", "nuts"), help="fitting method")
     parser.add_argument("--svi-steps", type=int, default=None,
                         help="SVI steps (default: the fit function's default)")
     parser.add_argument("--rank", type=int, default=None,
                         help="model-by-question interaction factors K "
                              "(default: the model's; 0 = off)")
-    parser.add_argument("--nuts-warmup", type=int, default=500)
+    parser.add_argument("--nuts-warmup", type=int, default=500, help="NUTS warm-up steps")
     parser.add_argument("--draws", type=int, default=500, help="posterior draws kept")
     parser.add_argument("--check", action="store_true", help="print the predictive checks")
     parser.add_argument("--replicates", type=int, default=200, help="replicated data sets")
     parser.add_argument("--questions", type=int, default=None, help="first N questions only")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fit and the checks")
     parser.add_argument("--json", default=None, help="write a summary JSON here")
     parser.set_defaults(handler=run)
 

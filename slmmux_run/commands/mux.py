@@ -18,21 +18,23 @@ import json
 import sys
 from pathlib import Path
 
-from slmmux_run.sampling.client import Client
-from slmmux_run.sampling.collect import collect, estimate_plan, plan_requests
-from slmmux_run.cli_args import add_records_argument, add_task_arguments, task_options, tasks_for_models
-from slmmux_run.sampling.config import load_config
+from slmmux_run.cli_args import ListedStore, add_records_argument, add_task_arguments
 from slmmux_run.errors import UserError
-from slmmux_run.data.record_samples import load_records
-from slmmux_run.data.sample_files import load_record_set
-from slmmux_run.orchestrate import live_model_switch
-from slmmux_run.replay import REPLAY_RULES, mean_and_standard_error, replay_table
-from slmmux_run.data.records import RecordStore
-from slmmux_run.replay_report import failure_summary, format_table
-from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
-from slmmux_theory.rules.registry import rule_names
+from slmmux_theory.rules.catalog import registered_rule_names
 
 __all__ = ["register", "run"]
+
+
+def _replay_rules() -> tuple[str, ...]:
+    from slmmux_run.replay import REPLAY_RULES
+
+    return REPLAY_RULES
+
+
+def _live_rules() -> tuple[str, ...]:
+    from slmmux_theory.rules.registry import rule_names
+
+    return rule_names(live=True)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,9 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_records_argument(parser, help="records of 'slmmux collect' or a shared samples file "
                          "(JSONL or .jsonl.gz); with --live, the record file sampled into")
-    parser.add_argument("--rule", default="all",
-                        help=f"comma-separated rules among {', '.join(rule_names())}, or all "
-                        f"({', '.join(REPLAY_RULES)})")
+    parser.add_argument("--rule", default="all", action=ListedStore,
+                        lists={"names": registered_rule_names, "replay": _replay_rules,
+                               "live": _live_rules},
+                        help="comma-separated rules among %(names)s, or all (%(replay)s); "
+                        "with --live one rule: %(live)s")
     parser.add_argument("--k", default=None,
                         help="samples per model: one value, a list '1,3,5' or a range '1-5' "
                         "(default: every k up to the recorded samples); with --live one value "
@@ -64,12 +68,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", default=None, help="write the results here")
     live = parser.add_argument_group("live")
     live.add_argument("--live", action="store_true", help="sample on demand through the client")
-    live.add_argument("--config", default=None, help="model config TOML (live)")
-    live.add_argument("--temperature", type=float, default=0.7)
-    live.add_argument("--max-tokens", type=int, default=64)
-    live.add_argument("--max-requests", type=int, default=None)
-    live.add_argument("--max-cost", type=float, default=None)
-    add_task_arguments(parser)
+    live.add_argument("--config", default=None, help="model config TOML (required with --live)")
+    live.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
+    live.add_argument("--max-tokens", type=int, default=64, help="completion limit per sample")
+    live.add_argument("--max-requests", type=int, default=None, help="cap on HTTP requests")
+    live.add_argument("--max-cost", type=float, default=None, help="cap on cost")
+    add_task_arguments(parser, task_required=False)
     parser.set_defaults(handler=run)
 
 
@@ -106,10 +110,13 @@ def _ks(text: str | None, recorded: int) -> list[int]:
 
 
 def _rules(text: str) -> list[str]:
-    rules = list(REPLAY_RULES) if text == "all" else [r.strip() for r in text.split(",")]
+    if text == "all":
+        return list(_replay_rules())
+    rules = [r.strip() for r in text.split(",")]
+    names = registered_rule_names()  # checked before any heavy import: a typo fails at once
     for rule in rules:
-        if rule not in rule_names():
-            raise UserError(f"unknown rule {rule!r}; choose among {', '.join(rule_names())}")
+        if rule not in names:
+            raise UserError(f"unknown rule {rule!r}; choose among {', '.join(names)}")
     return rules
 
 
@@ -123,10 +130,15 @@ def run(args: argparse.Namespace) -> int:
     """Replay (default) or run live."""
     if args.live:
         return _run_live(args)
+    rules = _rules(args.rule)
+    from slmmux_run.data.sample_files import load_record_set
+    from slmmux_run.replay import replay_table
+    from slmmux_run.replay_report import failure_summary, format_table
+
     models = args.models.split(",") if args.models else None
     record_set = load_record_set(args.records, task=args.task_name, models=models)
     ks = _ks(args.k, record_set.sample_set.num_samples)
-    rows, split = replay_table(record_set, _rules(args.rule), ks,
+    rows, split = replay_table(record_set, rules, ks,
                                validation_fraction=args.validation_split, seed=args.seed,
                                cross_fit=args.cross_fit, predict=args.predict)  # fmt: skip
     failures = failure_summary(record_set)
@@ -142,11 +154,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_live(args: argparse.Namespace) -> int:
+    from slmmux_run.cli_args import task_options, tasks_for_models
+    from slmmux_run.data.record_samples import load_records
+    from slmmux_run.data.records import RecordStore
+    from slmmux_run.orchestrate import live_model_switch
+    from slmmux_run.replay import mean_and_standard_error, replay_table
+    from slmmux_run.replay_report import format_table
+    from slmmux_run.sampling.client import Client
+    from slmmux_run.sampling.collect import collect, estimate_plan, plan_requests
+    from slmmux_run.sampling.config import load_config
+    from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
+    from slmmux_theory.rules.registry import rule_names
+
     if not args.config:
         raise UserError("--live needs --config MODELS.toml")
     rules = _rules(args.rule)
     if len(rules) != 1 or rules[0] not in rule_names(live=True):
-        raise UserError("--live runs one rule: --rule model-switch or --rule slm-mux")
+        raise UserError(f"--live runs one rule: --rule {' or --rule '.join(rule_names(live=True))}")
     config = load_config(args.config)
     if not args.models:
         raise UserError("--live needs --models a,b (in ModelSwitch's visiting order)")

@@ -12,15 +12,30 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from slmmux_run.cli_args import LazyChoices, ListedStore
 from slmmux_run.errors import UserError
-from slmmux_theory.planning.plan import PREDICTORS
 
 __all__ = ["register", "run", "parse_costs"]
 
 
+def _predictors() -> tuple[str, ...]:
+    from slmmux_theory.planning.plan import PREDICTORS
+
+    return PREDICTORS
+
+
+def _plan_rules() -> tuple[str, ...]:
+    from slmmux_theory.planning.plan import PLAN_RULES
+
+    return PLAN_RULES
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "plan", help="predict the best model subset and the models-vs-samples split from a pilot"
+        "plan", help="predict the best model subset and the models-vs-samples split from a pilot",
+        description="Rank (model subset, k, rule) candidates by their predicted accuracy over "
+        "all questions of a samples file, from a pilot of some questions and samples; with "
+        "--budget, the models-vs-samples split and the Pareto front of accuracy vs cost.",
     )
     parser.add_argument("--records", "--samples", dest="records", required=True, metavar="FILE",
                         help="shared samples file or records of 'slmmux collect' (JSONL or .gz)")
@@ -28,14 +43,16 @@ def register(subparsers) -> None:
                         help="questions in the pilot (default all)")
     parser.add_argument("--pilot-samples", type=int, default=None,
                         help="first S samples per model (default all)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the pilot draw and the fit")
     parser.add_argument("--k", type=int, default=3,
                         help="samples per model of the ranked candidates")
     parser.add_argument("--subset-sizes", default="2,3", help="comma-separated subset sizes")
-    parser.add_argument("--rules", default="slm-mux",
-                        help="comma-separated: slm-mux, agent-forest, model-switch (pairs; "
-                             "expected cost with early stopping), self-consistency")
-    parser.add_argument("--predictor", default="hierarchical", choices=PREDICTORS)
+    parser.add_argument("--rules", default="slm-mux", action=ListedStore,
+                        lists={"plan": _plan_rules},
+                        help="comma-separated rules among %(plan)s (model-switch: pairs, "
+                             "expected cost with early stopping)")
+    parser.add_argument("--predictor", default="hierarchical", choices=LazyChoices(_predictors),
+                        metavar="NAME", help="predictor: %(choices)s")
     parser.add_argument("--draws", type=int, default=100, help="posterior draws")
     parser.add_argument("--svi-steps", type=int, default=1000,
                         help="SVI steps of the answer-model fit")

@@ -5,14 +5,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from slmmux_run.cli_args import ListedStore
+
 __all__ = ["register", "run"]
 
 
-def register(subparsers) -> None:
+def _steps() -> tuple[str, ...]:
     from slmmux_run.reproduce import STEPS
 
+    return tuple(STEPS)
+
+
+def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "reproduce", help="regenerate every figure and table from computation and stored records"
+        "reproduce", help="regenerate every figure and table from computation and stored records",
+        description="Run the steps of the main job (the theory's claims, replays of stored "
+        "samples, the plan, the held-out check, the groupthink study, the local runs) into one "
+        "folder; print each claim beside the paper's value and ours, and write summary.md and "
+        "summary.json.",
     )
     parser.add_argument("--out", default="out/reproduce", help="output folder")
     parser.add_argument("--data-dir", default=None, help="shared data directory")
@@ -20,7 +30,8 @@ def register(subparsers) -> None:
                         help="the committed experiments (default $SLMMUX_EXPERIMENTS_DIR, else "
                              "the checkout's experiments/; steps that need it are skipped "
                              "without one)")
-    parser.add_argument("--steps", default=None, help=f"comma-separated subset of {','.join(STEPS)}")
+    parser.add_argument("--steps", default=None, action=ListedStore, lists={"steps": _steps},
+                        help="comma-separated subset of %(steps)s (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller grids (for tests)")
     parser.set_defaults(handler=run)
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from slmmux_run.sampling import serve
+from slmmux_run.cli_args import LazyChoices
 
 __all__ = ["register", "run"]
+
+
+def _local_models() -> list[str]:
+    from slmmux_run.sampling.serve import LOCAL_MODELS
+
+    return sorted(LOCAL_MODELS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,8 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="start, stop or check a local model server (SmolLM2 chat, Gemma-3 completions)",
         description="Serve a local GGUF model with xllamacpp on 127.0.0.1, tracked by a pid file.",
     )
-    parser.add_argument("action", choices=("start", "stop", "status"))
-    parser.add_argument("--model", choices=sorted(serve.LOCAL_MODELS), default="smollm2")
+    parser.add_argument("action", choices=("start", "stop", "status"),
+                        help="start a server, stop it, or report whether it runs (exit 1: not)")
+    parser.add_argument("--model", choices=LazyChoices(_local_models), metavar="MODEL",
+                        default="smollm2", help="the bundled model: %(choices)s")
     parser.add_argument("--port", type=int, default=None,
                         help="TCP port (default: 8003 for smollm2, 8004 for gemma3)")
     parser.add_argument("--threads", type=int, default=1,
@@ -29,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out one action; exit code 0, or 1 for ``status`` when nothing is running."""
+    from slmmux_run.sampling import serve
+
     if args.action == "start":
         handle = serve.start(args.model, args.port, args.timeout, args.threads)
         print(f"{handle.model} serving at {handle.base_url} (pid {handle.pid})")

@@ -9,7 +9,9 @@ __all__ = ["register", "run"]
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "theory", help="table of the paper's theoretical claims beside exact values, and a figure"
+        "theory", help="table of the paper's theoretical claims beside exact values, and a figure",
+        description="Evaluate the papers' theoretical claims on a grid of settings with the "
+        "exact engine, print where each holds, and write the table (JSON) and a figure.",
     )
     parser.add_argument("--out", default="out/theory", help="folder for the figure and JSON")
     parser.add_argument("--all-rows", action="store_true", help="print every grid row")
