@@ -36,6 +36,7 @@ class Case(NamedTuple):
 
 
 CASES = {
+    "benchmarks.cli_startup": [Case(("--runs", "1"))],
     "benchmarks.exact_sweep": [Case(("--python-cells", "2", "--repeats", "1"), slow=True)],
     "benchmarks.runner_overhead": [
         Case(("--requests", "20", "--rounds", "1", "--concurrency", "4"))],
