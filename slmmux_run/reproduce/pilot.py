@@ -3,8 +3,9 @@
 Runner layer: ``heldout`` runs the theory's held-out test of the fitted answer model
 (:func:`slmmux_theory.planning.heldout.heldout_test`, what ``slmmux check`` runs) and ``plan`` the
 plan from a pilot (:func:`slmmux_theory.planning.plan.plan`, what ``slmmux plan`` runs); the truth
-they are compared with is the theory's exact replay of all recorded samples. This module loads,
-writes and formats.
+they are compared with is the theory's exact replay of all recorded samples, and the plan's
+score (MAE, coverage, regret) the theory's :func:`~slmmux_theory.planning.heldout.score_plan`.
+This module loads, writes and formats.
 """
 
 from __future__ import annotations
@@ -63,10 +64,12 @@ def step_plan(context: Context) -> StepResult:
     import jax
 
     from slmmux_run.plots import pareto_figure
-    from slmmux_theory.distributions import compact_slots_per_model
-    from slmmux_theory.engines.exact import hypergeometric_counts, mux_levels, mux_subset_accuracy
     from slmmux_theory.planning import plan as planning
-    from slmmux_theory.planning.heldout import default_priority
+    from slmmux_theory.planning.heldout import (
+        default_priority,
+        replayed_subset_accuracy,
+        score_plan,
+    )
 
     sample_set = context.samples()
     if sample_set is None:
@@ -92,20 +95,16 @@ def step_plan(context: Context) -> StepResult:
 
     # Truth: exact replay of k = 3 of all 10 recorded samples, every question.
     counts = sample_set.counts
-    levels = mux_levels(hypergeometric_counts(compact_slots_per_model(counts), 3))
-    truth = np.asarray(mux_subset_accuracy(levels, np.array(pairs), default_priority(counts))).mean(axis=1)
-    predicted = np.array([c.predicted_accuracy for c in candidates])
-    low, high = np.array([c.interval for c in candidates]).T
-    errors = np.abs(predicted - truth)
-    covered = (low <= truth) & (truth <= high)
-    regret = float(truth.max() - truth[int(np.argmax(predicted))])
+    truth = replayed_subset_accuracy(counts, pairs, 3, default_priority(counts))
+    score = score_plan([c.predicted_accuracy for c in candidates], [c.interval for c in candidates],
+                       truth)
     (out / "plan_vs_truth.json").write_text(json.dumps(
-        {"mae": float(errors.mean()), "coverage": float(covered.mean()), "regret": regret}, indent=1))
+        {"mae": score.mae, "coverage": score.coverage, "regret": score.regret}, indent=1))
     summary = [SummaryRow(
         "pick the best pair from a 10 % pilot (250 q x 1 sample)",
         "search on a full 500-question validation run",
-        f"MAE {100 * errors.mean():.2f} pt, coverage {covered.mean():.2f}",
-        f"regret of the chosen pair {100 * regret:.2f} pt (exact replay, all 10 samples)",
+        f"MAE {100 * score.mae:.2f} pt, coverage {score.coverage:.2f}",
+        f"regret of the chosen pair {100 * score.regret:.2f} pt (exact replay, all 10 samples)",
     )]
     return StepResult("plan", figures=[out / "pareto.png"], tables=[out / "plan.json", out / "plan_vs_truth.json"],
                       summary=summary)

@@ -1,8 +1,8 @@
 """Reproduce steps on the shared 13-model GSM8K samples: replay, ModelSwitch, the paper's search.
 
-Runner layer: each step reads the sample set once (through the context), hands counts to the
-theory's exact engine and search, and writes a JSON table, a figure beside the papers' values
-(from ``papers/``) and its summary rows.
+Runner layer: each step reads the sample set once (through the context), makes one call to the
+theory (:mod:`slmmux_theory.engines.pair_curves`, the paper's search), and writes a JSON table,
+a figure beside the papers' values (from ``papers/``) and its summary rows.
 """
 
 from __future__ import annotations
@@ -23,56 +23,41 @@ from slmmux_run.reproduce.context import (
 __all__ = ["step_model_switch", "step_replay", "step_search"]
 
 
-def _pairs(num_models):
-    return list(itertools.combinations(range(num_models), 2))
+#: Columns of the replay table: rule label -> field of :class:`PairCurves`.
+_CURVES = {"slm-mux": "slm_mux", "agent-forest": "agent_forest",
+           "best-single-sc": "best_single_self_consistency"}
 
 
 def step_replay(context: Context) -> StepResult:
     """SLM-MUX vs Agent Forest vs self-consistency on the real 13-model samples, k = 1..5."""
-    from slmmux_run.figures import PAPER_MARK, figure, save
-    from slmmux_theory.planning.heldout import default_priority
     from slmmux_run.data.papers import load_table, select
-    from slmmux_theory.distributions import compact_slots_per_model
-    from slmmux_theory.engines.exact import (
-        hypergeometric_counts,
-        multinomial_counts,
-        mux_levels,
-        mux_subset_accuracy,
-        self_consistency_accuracy_exact,
-    )
-    from slmmux_theory.engines.replay import pooled_vote_pairs_exact
+    from slmmux_run.figures import PAPER_MARK, figure, save
+    from slmmux_theory.engines.pair_curves import pair_rule_curves
+    from slmmux_theory.planning.heldout import default_priority
 
     sample_set = context.samples()
     if sample_set is None:
         return StepResult("replay", note=context.cache.get("samples_error", "data missing"))
     counts = sample_set.counts
-    pairs = _pairs(sample_set.num_models)
     priority = default_priority(counts)
-    freq = counts / counts.sum(-1, keepdims=True)
     ks = range(1, 6)
-    curves = {"real": {}, "theory": {}}
-    for label, law, array in [("real", hypergeometric_counts, counts),
-                              ("theory", multinomial_counts, freq)]:
-        for k in ks:
-            everyone = law(compact_slots_per_model(array), k)
-            mux = np.asarray(mux_subset_accuracy(mux_levels(everyone), np.array(pairs), priority))
-            sc = np.asarray(self_consistency_accuracy_exact(everyone)).mean(axis=1)
-            kind = "hypergeometric" if law is hypergeometric_counts else "multinomial"
-            forest = pooled_vote_pairs_exact(np.stack([array[list(p)] for p in pairs]), k, kind).mean(axis=1)
-            best_single = np.array([max(sc[a], sc[b]) for a, b in pairs])
-            curves[label][k] = {
-                "slm-mux": mux.mean(axis=1), "agent-forest": forest, "best-single-sc": best_single,
-            }
+    # Real: exact replay of k of the recorded samples; theory: the plug-in law, k i.i.d.
+    curves = {label: pair_rule_curves(counts, ks, priority, hypergeometric=hypergeometric)
+              for label, hypergeometric in (("real", True), ("theory", False))}
     table = {
-        label: {str(k): {rule: float(100 * v.mean()) for rule, v in rules.items()}
-                for k, rules in by_k.items()}
-        for label, by_k in curves.items()
+        label: {str(k): {rule: float(100 * getattr(c, field)[i].mean())
+                         for rule, field in _CURVES.items()}
+                for i, k in enumerate(c.ks.tolist())}
+        for label, c in curves.items()
     }
+    real = curves["real"]
     out = context.step_dir("replay")
     (out / "replay_pairs.json").write_text(json.dumps({
-        "models": list(sample_set.models), "pairs": pairs, "mean_over_pairs_percent": table,
-        "per_pair_percent": {str(k): {rule: (100 * v).round(3).tolist() for rule, v in r.items()}
-                             for k, r in curves["real"].items()},
+        "models": list(sample_set.models), "pairs": real.pairs.tolist(),
+        "mean_over_pairs_percent": table,
+        "per_pair_percent": {str(k): {rule: (100 * getattr(real, field)[i]).round(3).tolist()
+                                      for rule, field in _CURVES.items()}
+                             for i, k in enumerate(real.ks.tolist())},
     }, indent=1))
     fig, (left, right) = figure(1, 2)
     for rule in ("slm-mux", "agent-forest", "best-single-sc"):
@@ -111,42 +96,27 @@ def step_replay(context: Context) -> StepResult:
 def step_model_switch(context: Context) -> StepResult:
     """ModelSwitch's early-stopping saving and accuracy on real pairs (4 + 4 samples)."""
     from slmmux_run.figures import figure, save
-    from slmmux_theory.engines.buckets import by_question_width
-    from slmmux_theory.engines.exact import (
-        exact_accuracy,
-        hypergeometric_counts,
-        model_switch_exact,
-        multinomial_counts,
-    )
-    from slmmux_theory.rules.base import SwitchConfig
+    from slmmux_theory.engines.pair_curves import model_switch_pair_savings, weakest_models
 
     sample_set = context.samples()
     if sample_set is None:
         return StepResult("model-switch", note=context.cache.get("samples_error", "data missing"))
     counts = sample_set.counts
-    accuracy = counts[..., 0].sum(1) / counts.sum((1, 2))
-    weakest = np.argsort(accuracy)[: 4 if context.quick else 6]
-    pairs = list(itertools.combinations(sorted(weakest.tolist()), 2))
+    pairs = list(itertools.combinations(weakest_models(counts, 4 if context.quick else 6), 2))
     budget = 4
+    # Real: exact replay of the recorded samples; theory: the plug-in law (plain vote).
+    results = {label: model_switch_pair_savings(counts, pairs, budget,
+                                                hypergeometric=hypergeometric)
+               for label, hypergeometric in (("real", True), ("theory", False))}
     rows = []
-    config = SwitchConfig(weighting="plain")
-    for a, b in pairs:
-        pair = counts[[a, b]]
-        freq = pair / pair.sum(-1, keepdims=True)
+    for p, (a, b) in enumerate(pairs):
         record = {"models": [sample_set.models[a], sample_set.models[b]]}
-        for label, array, law in [("real", pair, hypergeometric_counts),
-                                  ("theory", freq, multinomial_counts)]:
-            def switch(group, law=law):
-                result = model_switch_exact(law(group, budget), config=config)
-                return np.stack([result.per_question, result.expected_samples], axis=1)
-
-            per_question = by_question_width(array, switch)
-            mux = by_question_width(array, lambda g, law=law: exact_accuracy("slm-mux", law(g, budget)).per_question)
+        for label, result in results.items():
             record[label] = {
-                "switch_accuracy": float(per_question[:, 0].mean()),
-                "expected_samples": float(per_question[:, 1].mean()),
-                "saving": float(1 - per_question[:, 1].mean() / (2 * budget)),
-                "slm_mux_accuracy": float(mux.mean()),
+                "switch_accuracy": float(result.switch_accuracy[p]),
+                "expected_samples": float(result.expected_samples[p]),
+                "saving": float(result.saving[p]),
+                "slm_mux_accuracy": float(result.slm_mux_accuracy[p]),
             }
         rows.append(record)
     out = context.step_dir("model_switch")
