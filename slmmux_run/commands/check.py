@@ -9,13 +9,12 @@ same process as the baseline whose error the model must beat.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from slmmux_run.cli_args import LazyChoices, ListedStore
 from slmmux_run.errors import UserError
 
-__all__ = ["register", "run", "run_check"]
+__all__ = ["register", "run"]
 
 
 def _predictors() -> tuple[str, ...]:
@@ -56,52 +55,9 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def run_check(sample_set, *, fit_samples, k, predictor, method="svi", draws=100,
-              rules=("slm-mux",), seed=0):
-    """The held-out test on a loaded SampleSet; returns the JSON-ready result dict."""
-    import jax
-
-    from slmmux_run.data.datasets import split_samples
-    from slmmux_theory.planning.heldout import heldout_test, summarise
-    from slmmux_theory.planning.predictors import heldout_predictor
-
-    if not 1 <= fit_samples < sample_set.num_samples:
-        raise UserError(
-            f"--fit-samples must lie in 1..{sample_set.num_samples - 1} for files with "
-            f"{sample_set.num_samples} samples per model, got {fit_samples}"
-        )
-    fit_set, heldout_set = split_samples(sample_set, fit_samples)
-    fit_counts, heldout_counts = fit_set.counts, heldout_set.counts
-    sizes = heldout_counts.sum(-1)
-    if sizes.min() < k:
-        raise UserError(f"some (model, question) has only {sizes.min()} held-out samples, fewer than --k {k}")
-    start = time.perf_counter()
-    test = heldout_test(jax.random.PRNGKey(seed), fit_counts, heldout_counts, k,
-                        heldout_predictor(predictor, method=method), num_draws=draws,
-                        rules=rules, model_names=sample_set.models)
-    seconds = time.perf_counter() - start
-    summary = summarise(test.rows, "slm-mux" if "slm-mux" in rules else rules[0])
-    return {
-        "task": sample_set.task,
-        "predictor": predictor,
-        "method": method if predictor == "hierarchical" else None,
-        "k": k,
-        "fit_samples": fit_samples,
-        "pairs": [
-            {"models": list(r.models), "rule": r.rule, "predicted": r.predicted,
-             "interval": list(r.interval), "observed": r.observed}
-            for r in test.rows
-        ],
-        "mae": summary["mae"],
-        "coverage": summary["coverage"],
-        "by_rule": {rule: summarise(test.rows, rule) for rule in rules},
-        "baseline": {rule: summarise(test.baseline, rule) for rule in rules},
-        "seconds": seconds,
-    }
-
-
 def run(args) -> int:
     from slmmux_run.data.sample_files import load_sample_set
+    from slmmux_run.plan_study import heldout_result
 
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
     unknown = [r for r in rules if r not in _heldout_rules()]
@@ -111,8 +67,9 @@ def run(args) -> int:
     sample_set = load_sample_set(args.records, models=models)
     if args.questions:
         sample_set = sample_set.select(questions=list(range(min(args.questions, sample_set.num_questions))))
-    result = run_check(sample_set, fit_samples=args.fit_samples, k=args.k, predictor=args.predictor,
-                       method=args.method, draws=args.draws, rules=rules, seed=args.seed)
+    result = heldout_result(sample_set, fit_samples=args.fit_samples, k=args.k,
+                            predictor=args.predictor, method=args.method, draws=args.draws,
+                            rules=rules, seed=args.seed)
     print(f"held-out test on {args.records}: {sample_set.num_models} models x "
           f"{sample_set.num_questions} questions, fit on {args.fit_samples} samples, k = {args.k}")
     print(f"{'rule':18} {'cells':>5} {'MAE (points)':>13} {'coverage':>9} {'plug-in MAE':>12}")

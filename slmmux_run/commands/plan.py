@@ -140,97 +140,34 @@ def parse_costs(models, cost_per_sample=None, price_per_1k=None, mean_tokens=Non
 
 
 def run(args) -> int:
-    import jax
-    import numpy as np
-
     from slmmux_run.data.sample_files import load_sample_set
+    from slmmux_run.plan_study import PlanSettings, plan_result
     from slmmux_run.plots import pareto_figure
-    from slmmux_theory.planning import plan as planning
 
     sizes = _int_list(args.subset_sizes, "--subset-sizes")
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
-    unknown = [r for r in rules if r not in planning.PLAN_RULES]
-    if unknown or not rules:
-        raise UserError(
-            f"--rules: unknown rule(s) {unknown}; plan supports {list(planning.PLAN_RULES)}")
-    budgets = [float(b) for b in _int_list(args.budget, "--budget")] if args.budget else []
-    if any(b <= 0 for b in budgets):
-        raise UserError(f"--budget must be positive, got {args.budget}")
-    if args.draws < 2 or args.svi_steps < 1:
-        raise UserError("--draws must be >= 2 and --svi-steps >= 1")
+    budgets = tuple(float(b) for b in _int_list(args.budget, "--budget")) if args.budget else ()
     models = args.models.split(",") if args.models else None
     sample_set = load_sample_set(args.records, models=models)
-    num_questions, recorded = sample_set.num_questions, sample_set.num_samples
-    if int(sample_set.num_recorded.min()) < recorded:
-        raise UserError(f"{args.records}: some (model, question) has fewer than {recorded} samples")
-    pilot_questions = num_questions if args.pilot_questions is None else args.pilot_questions
-    if not 1 <= pilot_questions <= num_questions:
-        raise UserError(f"--pilot-questions must lie in 1..{num_questions}, got {pilot_questions}")
-    pilot_samples = recorded if args.pilot_samples is None else args.pilot_samples
-    if not 1 <= pilot_samples <= recorded:
-        raise UserError(f"--pilot-samples must lie in 1..{recorded}, got {pilot_samples}")
-    if not 1 <= args.k <= recorded:
-        raise UserError(f"--k must lie in 1..{recorded} (the recorded samples), got {args.k}")
-    bad = [s for s in sizes if not 1 <= s <= sample_set.num_models]
-    if bad:
-        raise UserError(f"--subset-sizes: {bad[0]} is outside 1..{sample_set.num_models} models")
     costs = parse_costs(list(sample_set.models), args.cost_per_sample, args.price_per_1k,
                         args.mean_tokens)
-    if budgets and min(budgets) < costs.min():
-        raise UserError(
-            f"--budget {min(budgets):g} is below the cost of one sample ({costs.min():g})")
-    questions = planning.draw_pilot(num_questions, pilot_questions, args.seed)
-    pilot = sample_set.select(questions=questions.tolist(), samples=slice(0, pilot_samples))
-    result = planning.plan(
-        jax.random.PRNGKey(args.seed), np.asarray(pilot.counts), num_questions,
-        replay_samples=recorded, k=args.k, subset_sizes=sizes, rules=rules,
-        predictor=args.predictor, cost_per_sample=costs, budgets=budgets,
-        max_budget_size=min(args.max_budget_size, sample_set.num_models), num_draws=args.draws,
-        svi_steps=args.svi_steps, names=sample_set.models, unseen=args.unseen,
-        concentration=args.concentration,
-    )
-    names = sample_set.models
-
-    def named(indices):
-        return [names[i] for i in indices]
-
-    output = {
-        "task": sample_set.task,
-        "pilot": {"questions": pilot_questions, "k": pilot_samples,
-                  "seed": args.seed, "question_ids": list(pilot.question_ids),
-                  "population_questions": num_questions, "replayed_samples": recorded},
-        "predictor": args.predictor,
-        "candidates": [
-            {"models": named(c.models), "k": c.k, "rule": c.rule,
-             "predicted_accuracy": c.predicted_accuracy, "interval": list(c.interval),
-             "p_best": c.p_best, "cost": c.cost}
-            for c in result.candidates
-        ],
-        "too_small_to_tell": any(result.indistinct.values()),
-        "indistinct_groups": result.indistinct,
-        "warnings": list(result.warnings),
-        "budget": [
-            {"budget": b.budget, "models": named(b.models), "K": len(b.models), "k": b.k,
-             "predicted_accuracy": b.predicted_accuracy, "interval": list(b.interval),
-             "more_models_gain": b.more_models_gain, "more_samples_gain": b.more_samples_gain,
-             "rule": b.rule, "expected_cost": b.expected_cost, "reason": b.reason}
-            for b in result.budget
-        ],
-        "pareto_front": [
-            {"cost": cost, "predicted_accuracy": acc, "models": named(members), "k": k,
-             "rule": rule}
-            for cost, acc, members, k, rule in result.front
-        ],
-    }
-    print(f"plan from a pilot of {pilot_questions} of {num_questions} questions x "
-          f"{pilot_samples} of {recorded} samples ({sample_set.num_models} models, "
+    settings = PlanSettings(
+        pilot_questions=args.pilot_questions, pilot_samples=args.pilot_samples, seed=args.seed,
+        k=args.k, subset_sizes=tuple(sizes), rules=rules, predictor=args.predictor,
+        budgets=budgets, max_budget_size=args.max_budget_size, draws=args.draws,
+        svi_steps=args.svi_steps, unseen=args.unseen, concentration=args.concentration)
+    run_ = plan_result(sample_set, settings, costs, source=args.records)
+    result, names = run_.plan, sample_set.models
+    num_questions, recorded = sample_set.num_questions, sample_set.num_samples
+    print(f"plan from a pilot of {run_.pilot_questions} of {num_questions} questions x "
+          f"{run_.pilot_samples} of {recorded} samples ({sample_set.num_models} models, "
           f"{args.predictor} predictor); predicted accuracy over all {num_questions} questions")
     print(f"{'rank':>4} {'rule':16} {'k':>2} {'accuracy':>8} {'90% interval':>17} "
           f"{'p_best':>6}  models")
     for rank, c in enumerate(result.candidates[:10], start=1):
         print(f"{rank:4d} {c.rule:16} {c.k:2d} {c.predicted_accuracy:8.4f} "
               f"[{c.interval[0]:.4f}, {c.interval[1]:.4f}] {c.p_best:6.2f}  "
-              f"{', '.join(named(c.models))}")
+              f"{', '.join(names[i] for i in c.models)}")
     for line in result.warnings:
         print(f"WARNING: {line}")
     for b in result.budget:
@@ -239,5 +176,5 @@ def run(args) -> int:
         pareto_figure(result.front, args.figure)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(output, indent=1))
+        Path(args.json).write_text(json.dumps(run_.output, indent=1))
     return 0
