@@ -128,7 +128,7 @@ def plan_result(sample_set, settings: PlanSettings, costs, *, source="the sample
 
     output = {
         "task": sample_set.task,
-        "pilot": {"questions": pilot_questions, "k": pilot_samples,
+        "pilot": {"questions": pilot_questions, "samples_per_model": pilot_samples,
                   "seed": settings.seed, "question_ids": list(pilot.question_ids),
                   "population_questions": num_questions, "replayed_samples": recorded},
         "predictor": settings.predictor,

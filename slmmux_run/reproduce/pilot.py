@@ -24,11 +24,7 @@ HELDOUT_RULES = ("slm-mux", "agent-forest", "self-consistency")
 
 def step_heldout(context: Context) -> StepResult:
     """The held-out test of the fitted answer model (slmmux check) beside the plug-in."""
-    import jax
-
-    from slmmux_run.data.datasets import split_samples
-    from slmmux_theory.planning.heldout import heldout_test, summarise
-    from slmmux_theory.planning.predictors import heldout_predictor
+    from slmmux_run.plan_study import heldout_result
 
     sample_set = context.samples()
     if sample_set is None:
@@ -37,17 +33,9 @@ def step_heldout(context: Context) -> StepResult:
     draws = 20 if context.quick else 60
     if context.quick:
         sample_set = sample_set.select(questions=list(range(min(60, sample_set.num_questions))))
-    fit_set, heldout_set = split_samples(sample_set, 5)
-    test = heldout_test(jax.random.PRNGKey(0), fit_set.counts, heldout_set.counts, 3,
-                        heldout_predictor("hierarchical", method="svi"), num_draws=draws,
-                        rules=HELDOUT_RULES, model_names=sample_set.models)
-    result = {
-        "predictor": "hierarchical", "method": "svi", "k": 3, "fit_samples": 5, "draws": draws,
-        "by_rule": {rule: summarise(test.rows, rule) for rule in HELDOUT_RULES},
-        "baseline": {rule: summarise(test.baseline, rule) for rule in HELDOUT_RULES},
-        "pairs": [{"models": list(r.models), "rule": r.rule, "predicted": r.predicted,
-                   "interval": list(r.interval), "observed": r.observed} for r in test.rows],
-    }
+    # The same call and the same JSON as `slmmux check --fit-samples 5 --k 3 --draws N`.
+    result = heldout_result(sample_set, fit_samples=5, k=3, predictor="hierarchical",
+                            method="svi", draws=draws, rules=HELDOUT_RULES, seed=0)
     (out / "check.json").write_text(json.dumps(result, indent=1))
     ours, base = result["by_rule"]["slm-mux"], result["baseline"]["slm-mux"]
     summary = [SummaryRow(
@@ -61,10 +49,8 @@ def step_heldout(context: Context) -> StepResult:
 
 def step_plan(context: Context) -> StepResult:
     """Plan from a pilot (every question x 1 sample): predicted vs replayed pair accuracies."""
-    import jax
-
+    from slmmux_run.plan_study import PlanSettings, plan_result
     from slmmux_run.plots import pareto_figure
-    from slmmux_theory.planning import plan as planning
     from slmmux_theory.planning.heldout import (
         default_priority,
         replayed_subset_accuracy,
@@ -75,22 +61,17 @@ def step_plan(context: Context) -> StepResult:
     if sample_set is None:
         return StepResult("plan", note=context.cache["samples_error"])
     out = context.step_dir("plan")
-    num_questions, recorded = sample_set.num_questions, sample_set.num_samples
-    questions = planning.draw_pilot(num_questions, 250, 0)
-    pilot = sample_set.select(questions=questions.tolist(), samples=slice(0, 1))
-    result = planning.plan(
-        jax.random.PRNGKey(0), np.asarray(pilot.counts), num_questions, replay_samples=recorded,
-        k=3, subset_sizes=[2], rules=("slm-mux",), predictor="hierarchical",
-        cost_per_sample=np.ones(sample_set.num_models), budgets=[],
-        max_budget_size=min(4, sample_set.num_models), num_draws=40 if context.quick else 100,
-        svi_steps=1000, names=sample_set.models, unseen="stratified", concentration=1.0)
-    candidates = result.candidates
-    (out / "plan.json").write_text(json.dumps({"candidates": [
-        {"models": [sample_set.models[m] for m in c.models], "k": c.k, "rule": c.rule,
-         "predicted_accuracy": c.predicted_accuracy, "interval": list(c.interval),
-         "p_best": c.p_best} for c in candidates]}, indent=1))
-    if result.front:
-        pareto_figure(result.front, out / "pareto.png")
+    # The same call and the same JSON as `slmmux plan --pilot-questions 250 --pilot-samples 1
+    # --seed 0 --k 3 --subset-sizes 2 --draws N` with its defaults.
+    settings = PlanSettings(pilot_questions=250, pilot_samples=1, seed=0, k=3, subset_sizes=(2,),
+                            rules=("slm-mux",), predictor="hierarchical",
+                            max_budget_size=4, draws=40 if context.quick else 100)
+    run = plan_result(sample_set, settings, np.ones(sample_set.num_models),
+                      source=str(context.samples_path()))
+    candidates = run.plan.candidates
+    (out / "plan.json").write_text(json.dumps(run.output, indent=1))
+    if run.plan.front:
+        pareto_figure(run.plan.front, out / "pareto.png")
     pairs = [tuple(c.models) for c in candidates]
 
     # Truth: exact replay of k = 3 of all 10 recorded samples, every question.
