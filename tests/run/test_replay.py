@@ -7,7 +7,6 @@ the recorded samples (exact replay), never by the code under test.
 
 from __future__ import annotations
 
-import itertools
 import json
 
 import jax
@@ -24,7 +23,7 @@ from slmmux_run.replay import (
     replay_table,
 )
 from slmmux_run.data.records import Record, RecordStore
-from slmmux_theory.rules.base import SwitchConfig, first_seen_positions, model_switch_select
+from tests.theory.reference_rules import replay_by_hand
 
 # Three questions, gold 7 / 5 / 9; models a and b, three samples each.
 #   q1: a = 7 7 8 (mode 7, 2/3)          b = 8 8 8 (mode 8, 3/3)
@@ -84,58 +83,17 @@ def test_literal_replay_uses_only_the_first_k_samples():
         == [1, 1, 1]  # fmt: skip
 
 
-def _uniform_plurality(counts: np.ndarray) -> float:
-    """P(correct) of a plurality vote with uniform ties; counts [A], last slot ⊥."""
-    valid = counts[:-1]
-    top = valid.max()
-    if top == 0 or valid[0] != top:
-        return 0.0
-    return 1.0 / int((valid == top).sum())
 
 
-def _mux_by_hand(counts: np.ndarray, priority) -> float:
-    """SLM-MUX with uniform intra-model ties, confidence = mode count / k, priority ties."""
-    k = counts[0].sum()
-    tops = [c[:-1].max() for c in counts]
-    modes = [np.flatnonzero(c[:-1] == t) if t > 0 else np.array([]) for c, t in zip(counts, tops)]
-    best = max(tops)
-    if best == 0:
-        return 0.0
-    winner = min((m for m in range(len(counts)) if tops[m] == best), key=lambda m: priority[m])
-    del k
-    return float(np.mean(modes[winner] == 0))
 
 
-def _subsets(pool_row, k):
-    return list(itertools.combinations(pool_row, k))
 
 
 @pytest.mark.parametrize("k", [1, 2])
 def test_exact_replay_is_the_mean_over_every_k_subset(k):
+    # The records glue must give the theory's exact replay of the slots it builds.
     sample_set = load_records(hand_records()).sample_set
-    num_answers = sample_set.num_answers
-    priority = [0, 1]
-    expected = {rule: [] for rule in ("slm-mux", "agent-forest", "sc-a", "oracle", "switch")}
-    for q in range(3):
-        rows = [sample_set.samples[m, q] for m in range(2)]
-        values = {rule: [] for rule in expected}
-        for draw_a, draw_b in itertools.product(_subsets(rows[0], k), _subsets(rows[1], k)):
-            counts = np.array([np.bincount(d, minlength=num_answers) for d in (draw_a, draw_b)])
-            values["slm-mux"].append(_mux_by_hand(counts, priority))
-            values["agent-forest"].append(_uniform_plurality(counts.sum(axis=0)))
-            values["sc-a"].append(_uniform_plurality(counts[0]))
-            miss = [1 - _uniform_plurality(c) for c in counts]
-            values["oracle"].append(1 - miss[0] * miss[1])
-        # ModelSwitch breaks ties by first sight: average the rule over every ORDERED draw.
-        for draw_a, draw_b in itertools.product(itertools.permutations(rows[0], k),
-                                                itertools.permutations(rows[1], k)):
-            draws = np.array([draw_a, draw_b])
-            counts = np.array([np.bincount(d, minlength=num_answers) for d in draws])
-            outcome = model_switch_select(counts, None, None, SwitchConfig(),
-                                          first_seen_positions(draws, num_answers))
-            values["switch"].append(float(int(outcome.answer) == 0))
-        for rule in expected:
-            expected[rule].append(np.mean(values[rule]))
+    expected = replay_by_hand(sample_set.samples, sample_set.num_answers, k, priority=[0, 1])
     validation = np.array([0.9, 0.1])  # ranks a first, as priority [0, 1]
     got = {
         "slm-mux": exact_replay(sample_set, "slm-mux", k, validation=validation)[0],

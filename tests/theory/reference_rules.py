@@ -11,6 +11,8 @@ import math
 from collections import Counter
 from fractions import Fraction
 
+import numpy as np
+
 
 def _mode_law(seq, abstain, intra):
     """{answer: probability} of one model's voted answer, and its mode count."""
@@ -205,3 +207,63 @@ def replay_expectation(recorded, k, fn):
         total += Fraction(value)
         count += 1
     return float(total / count), float(spent_total / count)
+
+
+def replay_by_hand(samples, num_answers: int, k: int, priority) -> dict[str, list[float]]:
+    """Exact replay of two models' recorded samples, by enumerating every draw of k of them.
+
+    SLM-MUX, Agent Forest, the first model's self-consistency and the any-mode oracle average
+    over every unordered k-subset of each model's samples; ModelSwitch, which breaks ties by
+    first sight, over every ORDERED draw. Returns per-question P(correct) per rule.
+
+    Args:
+      samples: slot of every sample, int [2, questions, samples] (last slot ⊥).
+      num_answers: slots per question.
+      k: samples drawn per model.
+      priority: tie rank per model (lower wins).
+    """
+    from slmmux_theory.rules.base import SwitchConfig, first_seen_positions, model_switch_select
+
+    samples = np.asarray(samples)
+    expected = {rule: [] for rule in ("slm-mux", "agent-forest", "sc-a", "oracle", "switch")}
+    for q in range(samples.shape[1]):
+        rows = [samples[m, q] for m in range(2)]
+        values = {rule: [] for rule in expected}
+        for draw_a, draw_b in itertools.product(itertools.combinations(rows[0], k),
+                                                itertools.combinations(rows[1], k)):
+            counts = np.array([np.bincount(d, minlength=num_answers) for d in (draw_a, draw_b)])
+            values["slm-mux"].append(mux_uniform_by_hand(counts, priority))
+            values["agent-forest"].append(uniform_plurality(counts.sum(axis=0)))
+            values["sc-a"].append(uniform_plurality(counts[0]))
+            miss = [1 - uniform_plurality(c) for c in counts]
+            values["oracle"].append(1 - miss[0] * miss[1])
+        for draw_a, draw_b in itertools.product(itertools.permutations(rows[0], k),
+                                                itertools.permutations(rows[1], k)):
+            draws = np.array([draw_a, draw_b])
+            counts = np.array([np.bincount(d, minlength=num_answers) for d in draws])
+            outcome = model_switch_select(counts, None, None, SwitchConfig(),
+                                          first_seen_positions(draws, num_answers))
+            values["switch"].append(float(int(outcome.answer) == 0))
+        for rule in expected:
+            expected[rule].append(float(np.mean(values[rule])))
+    return expected
+
+
+def uniform_plurality(counts) -> float:
+    """P(correct) of a plurality vote with uniform ties; counts [A], last slot ⊥."""
+    valid = np.asarray(counts)[:-1]
+    top = valid.max()
+    if top == 0 or valid[0] != top:
+        return 0.0
+    return 1.0 / int((valid == top).sum())
+
+
+def mux_uniform_by_hand(counts, priority) -> float:
+    """SLM-MUX with uniform intra-model ties, confidence = mode count / k, priority ties."""
+    tops = [c[:-1].max() for c in counts]
+    modes = [np.flatnonzero(c[:-1] == t) if t > 0 else np.array([]) for c, t in zip(counts, tops)]
+    best = max(tops)
+    if best == 0:
+        return 0.0
+    winner = min((m for m in range(len(counts)) if tops[m] == best), key=lambda m: priority[m])
+    return float(np.mean(modes[winner] == 0))

@@ -6,8 +6,6 @@ the recorded samples, never by the code under test.
 
 from __future__ import annotations
 
-import itertools
-
 import jax
 import numpy as np
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from slmmux_theory.engines import replay
 from slmmux_theory.engines.buckets import by_question_width
 from slmmux_theory.engines.exact import model_switch_exact, pooled_vote_accuracy_exact
-from slmmux_theory.rules.base import SwitchConfig, first_seen_positions, model_switch_select
+from tests.theory.reference_rules import replay_by_hand
 
 
 def test_replay_levels_match_hand_counts():
@@ -91,51 +89,13 @@ SAMPLES = np.array([
 NUM_ANSWERS = 4
 
 
-def _uniform_plurality(counts: np.ndarray) -> float:
-    """P(correct) of a plurality vote with uniform ties; counts [A], last slot ⊥."""
-    valid = counts[:-1]
-    top = valid.max()
-    if top == 0 or valid[0] != top:
-        return 0.0
-    return 1.0 / int((valid == top).sum())
 
 
-def _mux_by_hand(counts: np.ndarray, priority) -> float:
-    """SLM-MUX with uniform intra-model ties, confidence = mode count / k, priority ties."""
-    tops = [c[:-1].max() for c in counts]
-    modes = [np.flatnonzero(c[:-1] == t) if t > 0 else np.array([]) for c, t in zip(counts, tops)]
-    best = max(tops)
-    if best == 0:
-        return 0.0
-    winner = min((m for m in range(len(counts)) if tops[m] == best), key=lambda m: priority[m])
-    return float(np.mean(modes[winner] == 0))
 
 
 @pytest.mark.parametrize("k", [1, 2])
 def test_exact_replay_is_the_mean_over_every_k_subset(k):
-    priority = [0, 1]
-    expected = {rule: [] for rule in ("slm-mux", "agent-forest", "sc-a", "oracle", "switch")}
-    for q in range(3):
-        rows = [SAMPLES[m, q] for m in range(2)]
-        values = {rule: [] for rule in expected}
-        for draw_a, draw_b in itertools.product(itertools.combinations(rows[0], k),
-                                                itertools.combinations(rows[1], k)):
-            counts = np.array([np.bincount(d, minlength=NUM_ANSWERS) for d in (draw_a, draw_b)])
-            values["slm-mux"].append(_mux_by_hand(counts, priority))
-            values["agent-forest"].append(_uniform_plurality(counts.sum(axis=0)))
-            values["sc-a"].append(_uniform_plurality(counts[0]))
-            miss = [1 - _uniform_plurality(c) for c in counts]
-            values["oracle"].append(1 - miss[0] * miss[1])
-        # ModelSwitch breaks ties by first sight: average the rule over every ORDERED draw.
-        for draw_a, draw_b in itertools.product(itertools.permutations(rows[0], k),
-                                                itertools.permutations(rows[1], k)):
-            draws = np.array([draw_a, draw_b])
-            counts = np.array([np.bincount(d, minlength=NUM_ANSWERS) for d in draws])
-            outcome = model_switch_select(counts, None, None, SwitchConfig(),
-                                          first_seen_positions(draws, NUM_ANSWERS))
-            values["switch"].append(float(int(outcome.answer) == 0))
-        for rule in expected:
-            expected[rule].append(np.mean(values[rule]))
+    expected = replay_by_hand(SAMPLES, NUM_ANSWERS, k, priority=[0, 1])
     counts = replay.sample_counts(SAMPLES, NUM_ANSWERS)
     validation = np.array([0.9, 0.1])  # ranks a first, as priority [0, 1]
     got = {
