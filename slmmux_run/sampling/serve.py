@@ -8,7 +8,13 @@ its part packages into the cache directory (``$SLMMUX_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/slmmux``, else ``~/.cache/slmmux``).
 
 Two ways in: :func:`local_server` (a context manager for tests and scripts, always stops the
-process) and :func:`start` / :func:`stop` / :func:`status` with a pid file (``slmmux serve``).
+process) and :func:`start` / :func:`stop` / :func:`status` with a pid file (``slmmux serve``);
+:func:`survey` and :func:`stop_servers` act on every recorded server at once. Besides the two
+bundled names, any GGUF file can be served (:func:`resolve_model`).
+
+Pid files and server logs live in the state folder (:func:`state_dir`: ``$SLMMUX_STATE_DIR``,
+else ``serve/`` inside the cache directory). Each model keeps its last :data:`KEEP_LOGS` logs
+(``logs/<model>/<time>-<port>.log``); a pid file that cannot be read is reported and removed.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -31,20 +38,30 @@ from slmmux_run.sampling.config import ModelConfig
 from slmmux_run.errors import UserError
 
 __all__ = [
+    "KEEP_LOGS",
     "LOCAL_MODELS",
     "LocalModel",
+    "ServedModel",
     "ServerHandle",
+    "ServerSurvey",
     "cache_dir",
     "check_available",
     "local_model_config",
     "local_server",
     "model_path",
+    "resolve_model",
     "start",
+    "state_dir",
     "status",
     "stop",
+    "stop_servers",
+    "survey",
 ]
 
 CACHE_DIR_ENV = "SLMMUX_CACHE_DIR"
+STATE_DIR_ENV = "SLMMUX_STATE_DIR"
+KEEP_LOGS = 3  # server logs kept per model; older ones are deleted when a server starts
+FIRST_FREE_PORT = 8005  # a GGUF path without --port gets the first free port from here
 _SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 
@@ -80,16 +97,44 @@ class ServerHandle(NamedTuple):
     """A running local model server.
 
     Attributes:
-      model: model name.
+      model: model name (a bundled name, or the file stem of a served GGUF path).
       pid: process id.
       port: TCP port on 127.0.0.1.
       base_url: ``http://127.0.0.1:<port>``.
+      path: the GGUF file served ("" in pid files written before paths were recorded).
+      log: the server's log file ("" likewise).
     """
 
     model: str
     pid: int
     port: int
     base_url: str
+    path: str = ""
+    log: str = ""
+
+
+class ServedModel(NamedTuple):
+    """What ``--model`` named: a bundled model or a GGUF file.
+
+    Attributes:
+      name: the key of its pid file and logs (``smollm2``, or the file's stem).
+      path: the GGUF file, or None for a bundled model (located or assembled when started).
+    """
+
+    name: str
+    path: Path | None
+
+
+class ServerSurvey(NamedTuple):
+    """The recorded servers, as :func:`survey` or :func:`stop_servers` found them.
+
+    Attributes:
+      servers: running servers (for :func:`stop_servers`: the ones it stopped).
+      corrupt: one sentence per unreadable pid file, which was removed.
+    """
+
+    servers: tuple[ServerHandle, ...]
+    corrupt: tuple[str, ...]
 
 
 def cache_dir() -> Path:
@@ -100,6 +145,16 @@ def cache_dir() -> Path:
         path = Path(os.environ["XDG_CACHE_HOME"]) / "slmmux"
     else:
         path = Path.home() / ".cache" / "slmmux"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def state_dir() -> Path:
+    """Where pid files and server logs go: ``$SLMMUX_STATE_DIR``, else ``<cache_dir>/serve``."""
+    if os.environ.get(STATE_DIR_ENV):
+        path = Path(os.environ[STATE_DIR_ENV])
+    else:
+        path = cache_dir() / "serve"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -163,6 +218,28 @@ def model_path(name: str) -> Path:
     return _LOCATORS[name]()
 
 
+def resolve_model(model: str) -> ServedModel:
+    """Read ``--model``: a bundled name (``smollm2``, ``gemma3``) or the path of a GGUF file.
+
+    >>> resolve_model("smollm2")
+    ServedModel(name='smollm2', path=None)
+
+    Raises:
+      UserError: if it is neither, or the file is not GGUF.
+    """
+    if model in LOCAL_MODELS:
+        return ServedModel(model, None)
+    path = Path(model).expanduser()
+    if not path.is_file():
+        known = ", ".join(sorted(LOCAL_MODELS))
+        raise UserError(f"--model {model}: neither a bundled model ({known}) nor an existing file")
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise UserError(f"--model {model}: not a GGUF file (it does not start with 'GGUF')")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", path.name.removesuffix(".gguf")) or "model"
+    return ServedModel(name, path.resolve())
+
+
 def local_model_config(name: str, base_url: str) -> ModelConfig:
     """A :class:`ModelConfig` for a local server (free, ``n`` up to the server's slots)."""
     spec = _spec(name)
@@ -183,9 +260,36 @@ def _free_port() -> int:
 
 
 def _pid_file(name: str) -> Path:
-    path = cache_dir() / "serve"
-    path.mkdir(parents=True, exist_ok=True)
-    return path / f"{name}.json"
+    return state_dir() / f"{name}.json"
+
+
+def _first_free_port(start: int = FIRST_FREE_PORT) -> int:
+    for port in range(start, 65536):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise UserError(f"no free port on 127.0.0.1 from {start} up; pass --port")
+
+
+def _new_log(name: str, port: int) -> Path:
+    """A fresh log file for one server start, deleting all but the newest KEEP_LOGS of ``name``.
+
+    Names sort by start time; a log a pid file still points to is never deleted.
+    """
+    folder = state_dir() / "logs" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time_ns()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9)) + f"{now % 10**9:09d}"
+    log = folder / f"{stamp}-{port}.log"
+    log.touch()
+    in_use = {handle.log for handle in _recorded_handles()}
+    for old in sorted(folder.glob("*.log"))[:-KEEP_LOGS]:
+        if str(old) not in in_use:
+            old.unlink(missing_ok=True)
+    return log
 
 
 def _wait_healthy(base_url: str, process: subprocess.Popen, timeout: float, log: Path) -> None:
@@ -216,14 +320,15 @@ def _check_port_free(port: int) -> None:
 
 
 def _spawn(
-    name: str, port: int, timeout: float, detach: bool, threads: int = 1
+    name: str, port: int, timeout: float, detach: bool, threads: int = 1,
+    path: Path | None = None,
 ) -> tuple[ServerHandle, subprocess.Popen]:
-    path = model_path(name)
     _check_port_free(port)
+    path = path if path is not None else model_path(name)
+    _check_port_free(port)  # again: assembling Gemma's weights can take a while
     # A server tied to this process (local_server) exits when this process dies.
     parent = [] if detach else ["--parent-pid", str(os.getpid())]
-    log = cache_dir() / "serve" / f"{name}-{port}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log = _new_log(name, port)
     with log.open("wb") as log_handle:
         process = subprocess.Popen(
             [
@@ -240,7 +345,7 @@ def _spawn(
                 + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
             )},
         )
-    handle = ServerHandle(name, process.pid, port, f"http://127.0.0.1:{port}")
+    handle = ServerHandle(name, process.pid, port, f"http://127.0.0.1:{port}", str(path), str(log))
     _wait_healthy(handle.base_url, process, timeout, log)
     return handle, process
 
@@ -300,40 +405,104 @@ def local_server(
         _terminate(process.pid)
 
 
-def status(name: str) -> ServerHandle | None:
-    """The server recorded in the pid file, if it is still running."""
-    path = _pid_file(_spec(name).name)
-    if not path.is_file():
-        return None
-    handle = ServerHandle(**json.loads(path.read_text()))
-    if not _is_our_server(handle.pid):
-        path.unlink(missing_ok=True)  # stale: the process is gone
-        return None
+def _read_pid_file(path: Path) -> ServerHandle | str:
+    """The handle a pid file records, or a sentence saying why it cannot be read."""
+    try:
+        handle = ServerHandle(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError) as error:
+        return f"removed the unreadable pid file {path} ({type(error).__name__}: {error})"
+    if not (isinstance(handle.pid, int) and isinstance(handle.port, int) and handle.pid > 0):
+        return f"removed the unreadable pid file {path} (pid and port must be positive integers)"
     return handle
 
 
+def _recorded_handles() -> list[ServerHandle]:
+    handles = []
+    for path in _pid_files(None):
+        handle = _read_pid_file(path)
+        if isinstance(handle, ServerHandle):
+            handles.append(handle)
+    return handles
+
+
+def _pid_files(name: str | None) -> list[Path]:
+    return [_pid_file(name)] if name is not None else sorted(state_dir().glob("*.json"))
+
+
+def survey(name: str | None = None) -> ServerSurvey:
+    """The running servers of one model, or of every model when ``name`` is None.
+
+    Pid files whose process is gone (or is not ours) are removed silently; unreadable ones are
+    removed and reported in ``corrupt``.
+    """
+    servers, corrupt = [], []
+    for path in _pid_files(name):
+        if not path.is_file():
+            continue
+        handle = _read_pid_file(path)
+        if isinstance(handle, str):
+            corrupt.append(handle)
+            path.unlink(missing_ok=True)
+        elif not _is_our_server(handle.pid):
+            path.unlink(missing_ok=True)  # stale: the process is gone
+        else:
+            servers.append(handle)
+    return ServerSurvey(tuple(servers), tuple(corrupt))
+
+
+def status(name: str) -> ServerHandle | None:
+    """The server recorded in the pid file of ``name``, if it is still running."""
+    running = survey(name).servers
+    return running[0] if running else None
+
+
 def start(
-    name: str, port: int | None = None, timeout: float = 60.0, threads: int = 1
+    name: str, port: int | None = None, timeout: float = 60.0, threads: int = 1,
+    path: Path | None = None,
 ) -> ServerHandle:
     """Start a detached server and record it in a pid file (see :func:`stop`).
 
+    Args:
+      name: a bundled model, or the pid-file key of ``path`` (see :func:`resolve_model`).
+      port: TCP port on 127.0.0.1; else the bundled model's default, or for a path the first
+        free port from :data:`FIRST_FREE_PORT`.
+      timeout: seconds to wait for ``/health``.
+      threads: llama.cpp CPU threads.
+      path: a GGUF file to serve instead of a bundled model.
+
     Raises:
-      UserError: if one is already running, a package is missing, or it does not come up.
+      UserError: if one is already running, a package is missing, the port is taken, or the
+        server does not come up.
     """
+    if path is None:
+        _spec(name)
     running = status(name)
     if running is not None:
         raise UserError(f"{name} is already served at {running.base_url} (pid {running.pid})")
-    handle, _ = _spawn(name, port or _spec(name).default_port, timeout, detach=True,
-                       threads=threads)
+    if port is None:
+        port = _spec(name).default_port if path is None else _first_free_port()
+    handle, _ = _spawn(name, port, timeout, detach=True, threads=threads, path=path)
     _pid_file(name).write_text(json.dumps(handle._asdict()))
     return handle
 
 
+def stop_servers(name: str | None = None) -> ServerSurvey:
+    """Stop the recorded server of ``name``, or every recorded server when None.
+
+    Returns:
+      The servers stopped, and the unreadable pid files found (removed, not blocking).
+    """
+    found = survey(name)
+    for handle in found.servers:
+        _terminate(handle.pid)
+    for path in _pid_files(name):
+        # Only files survey() saw running remain; one written since then belongs to a new start.
+        recorded = _read_pid_file(path) if path.is_file() else None
+        if isinstance(recorded, ServerHandle) and recorded in found.servers:
+            path.unlink(missing_ok=True)
+    return found
+
+
 def stop(name: str) -> bool:
     """Stop the server recorded in the pid file; False when none was running."""
-    handle = status(name)
-    if handle is None:
-        return False
-    _terminate(handle.pid)
-    _pid_file(name).unlink(missing_ok=True)
-    return True
+    return bool(stop_servers(name).servers)
