@@ -9,6 +9,10 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
+import socket
+import subprocess
+import sys
 import time
 
 import httpx
@@ -37,7 +41,56 @@ needs_gemma3 = pytest.mark.skipif(
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv(serve.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    monkeypatch.delenv(serve.STATE_DIR_ENV, raising=False)
     return tmp_path / "cache"
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    monkeypatch.setenv(serve.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(serve.STATE_DIR_ENV, str(tmp_path / "state"))
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def fake_servers():
+    """Start processes that look like our servers (their command line names the module)."""
+    started = []
+
+    def start_one():
+        process = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(120)",
+             "slmmux_run.sampling._serve_process"])
+        started.append(process)
+        for _ in range(2000):  # until exec has replaced the forked copy of this process
+            if serve._is_our_server(process.pid):
+                return process
+            time.sleep(0.005)
+        raise AssertionError("the fake server did not start")
+
+    yield start_one
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def record(state, model: str, pid: int, port: int, path: str = "") -> None:
+    state.mkdir(parents=True, exist_ok=True)
+    handle = serve.ServerHandle(model, pid, port, f"http://127.0.0.1:{port}", path)
+    (state / f"{model}.json").write_text(json.dumps(handle._asdict()))
+
+
+def gguf_file(tmp_path, name="tiny-model.Q4.gguf"):
+    path = tmp_path / name
+    path.write_bytes(b"GGUF" + bytes(12))
+    return path
+
+
+def cli(*args: str) -> int:
+    from slmmux_run.cli import main
+
+    return main(["serve", *args])
 
 
 def test_missing_packages_say_what_to_install(monkeypatch):
@@ -59,6 +112,129 @@ def test_missing_packages_say_what_to_install(monkeypatch):
 
 def test_cache_dir_follows_environment(cache):
     assert serve.cache_dir() == cache and cache.is_dir()
+
+
+def test_state_dir_defaults_to_the_cache_and_follows_its_variable(cache, tmp_path, monkeypatch):
+    assert serve.state_dir() == cache / "serve"
+    monkeypatch.setenv(serve.STATE_DIR_ENV, str(tmp_path / "state"))
+    assert serve.state_dir() == tmp_path / "state" and (tmp_path / "state").is_dir()
+
+
+def test_help_and_readme_name_the_state_folder(capsys):
+    from pathlib import Path
+
+    with pytest.raises(SystemExit):
+        cli("--help")
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "$SLMMUX_STATE_DIR" in help_text and f"last {serve.KEEP_LOGS} logs" in help_text
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    serve_line = next(line for line in readme.splitlines() if "slmmux serve" in line)
+    assert "SLMMUX_STATE_DIR" in serve_line and "gguf" in serve_line.lower()
+    assert tuple(sorted(serve.LOCAL_MODELS)) == serve_command.BUNDLED
+
+
+def test_status_and_stop_act_on_every_running_server(state, fake_servers, tmp_path, capsys):
+    smol, gemma, other = fake_servers(), fake_servers(), fake_servers()
+    record(state, "smollm2", smol.pid, 8003)
+    record(state, "gemma3", gemma.pid, 8004)
+    record(state, "tiny-model.Q4", other.pid, 8005, str(gguf_file(tmp_path)))
+    record(state, "gone", 1, 8006)  # not ours: stale, removed silently
+    assert cli("status") == 0
+    out = capsys.readouterr().out
+    assert "smollm2 serving at http://127.0.0.1:8003" in out
+    assert "gemma3 serving at http://127.0.0.1:8004" in out
+    assert "tiny-model.Q4 serving at http://127.0.0.1:8005" in out and "gone" not in out
+    assert cli("status", "--model", "gemma3") == 0
+    assert "smollm2" not in capsys.readouterr().out
+    assert cli("stop") == 0
+    out = capsys.readouterr().out
+    assert all(f"{name} stopped" in out for name in ("smollm2", "gemma3", "tiny-model.Q4"))
+    assert all(process.wait(timeout=20) is not None for process in (smol, gemma, other))
+    assert list(state.glob("*.json")) == []
+    assert cli("status") == 1 and "no server running" in capsys.readouterr().out
+    assert cli("stop") == 0 and "no server was running" in capsys.readouterr().out
+
+
+def test_stop_one_model_leaves_the_others(state, fake_servers, capsys):
+    smol, gemma = fake_servers(), fake_servers()
+    record(state, "smollm2", smol.pid, 8003)
+    record(state, "gemma3", gemma.pid, 8004)
+    assert cli("stop", "--model", "smollm2") == 0
+    assert smol.wait(timeout=20) is not None and gemma.poll() is None
+    assert [path.name for path in state.glob("*.json")] == ["gemma3.json"]
+    assert cli("status", "--model", "smollm2") == 1
+    assert "smollm2 not running" in capsys.readouterr().out
+    assert cli("status", "--model", "no-such-model") == 2  # a typo is bad input, not "not running"
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"model": "smollm2"}', "[1, 2]",
+                                     '{"model": "smollm2", "pid": "12", "port": 1, "base_url": "x"}'])
+def test_a_corrupt_pid_file_is_reported_and_does_not_block_stop(state, fake_servers, content,
+                                                                 capsys):
+    gemma = fake_servers()
+    record(state, "gemma3", gemma.pid, 8004)
+    (state / "smollm2.json").write_text(content)
+    assert cli("stop") == 0
+    captured = capsys.readouterr()
+    assert "unreadable pid file" in captured.err and "smollm2.json" in captured.err
+    assert "gemma3 stopped" in captured.out and gemma.wait(timeout=20) is not None
+    assert list(state.glob("*.json")) == []
+    (state / "smollm2.json").write_text(content)
+    assert cli("stop", "--model", "smollm2") == 0
+    captured = capsys.readouterr()
+    assert "unreadable pid file" in captured.err and "smollm2 was not running" in captured.out
+    assert not (state / "smollm2.json").exists()
+
+
+def test_model_may_be_any_gguf_file(tmp_path):
+    path = gguf_file(tmp_path, "My Model.Q4_K_M.gguf")
+    assert serve.resolve_model(str(path)) == serve.ServedModel("My_Model.Q4_K_M", path.resolve())
+    assert serve.resolve_model("gemma3") == serve.ServedModel("gemma3", None)
+    not_gguf = tmp_path / "notes.txt"
+    not_gguf.write_text("hello")
+    with pytest.raises(UserError, match="not a GGUF file"):
+        serve.resolve_model(str(not_gguf))
+    with pytest.raises(UserError, match="neither a bundled model .* nor an existing file"):
+        serve.resolve_model(str(tmp_path / "missing.gguf"))
+
+
+def test_start_refuses_bad_models_and_ports(state, tmp_path, capsys):
+    not_gguf = tmp_path / "notes.txt"
+    not_gguf.write_text("hello")
+    assert cli("start", "--model", str(not_gguf)) == 2
+    assert "not a GGUF file" in capsys.readouterr().err
+    for port in ("0", "65536", "eighty"):
+        with pytest.raises(SystemExit) as exit_info:
+            cli("start", "--port", port)
+        assert exit_info.value.code == 2
+        assert "port number" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli("start", "--model", str(gguf_file(tmp_path)), "--port", str(port)) == 2
+        assert f"port {port} on 127.0.0.1 is in use" in capsys.readouterr().err
+        with pytest.raises(UserError, match="in use"):
+            serve.start("tiny-model.Q4", port, path=gguf_file(tmp_path))
+    assert list(state.glob("*.json")) == []
+
+
+def test_logs_are_rotated_per_model(state):
+    folder = state / "logs" / "smollm2"
+    folder.mkdir(parents=True)
+    old = [folder / f"20000101T00000000000000{i}-8003.log" for i in range(5)]
+    for path in old:
+        path.write_text("old")
+    other_model = state / "logs" / "gemma3" / "20000101T000000000000000-8004.log"
+    other_model.parent.mkdir()
+    other_model.write_text("old")
+    record(state, "smollm2", os.getpid(), 8003)
+    pid_file = state / "smollm2.json"
+    pid_file.write_text(json.dumps({**json.loads(pid_file.read_text()), "log": str(old[0])}))
+    new = serve._new_log("smollm2", 8003)
+    kept = sorted(folder.glob("*.log"))
+    assert kept == [old[0], old[3], old[4], new]  # the newest KEEP_LOGS, plus one in use
+    assert len(kept) == serve.KEEP_LOGS + 1 and other_model.exists()
 
 
 def test_status_without_server(cache, capsys):
