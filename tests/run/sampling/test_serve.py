@@ -317,3 +317,25 @@ def test_cli_start_status_stop(cache, capsys):
     out = capsys.readouterr().out
     assert f"serving at http://127.0.0.1:{port}" in out and "smollm2 stopped" in out
     assert serve_command.register  # the CLI module is discovered by the dispatcher
+
+
+@pytest.mark.live
+@needs_smollm2
+def test_cli_serves_a_gguf_path_and_stops_every_server(state, capsys):
+    gguf = serve.model_path("smollm2")  # the bundled file, named by its path this time
+    port = serve._free_port()
+    try:
+        assert cli("start", "--model", str(gguf), "--port", str(port), "--timeout", "180") == 0
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        assert cli("status") == 0
+        out = capsys.readouterr().out
+        assert f"SmolLM2-135M-Instruct.Q4_1 serving at http://127.0.0.1:{port}" in out
+        assert str(gguf) in out
+        logs = list((state / "logs" / "SmolLM2-135M-Instruct.Q4_1").glob("*.log"))
+        assert len(logs) == 1
+    finally:
+        assert cli("stop") == 0
+    assert "SmolLM2-135M-Instruct.Q4_1 stopped" in capsys.readouterr().out
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    assert cli("status") == 1
