@@ -7,6 +7,8 @@ Commands must not import each other, so flags that several commands accept live 
   with ``--samples`` as an accepted alias where a command had it;
 * :func:`add_task_arguments`, :func:`task_options`, :func:`tasks_for_models`: the task flags of
   ``collect``, ``mux --live`` and ``debate run``;
+* :func:`question_count`: the type of every ``--questions`` flag (one meaning everywhere: the
+  first N questions, N >= 1; the flag omitted means all of them);
 * :class:`CommandParser` and :class:`HelpFormatter`: every parser of ``slmmux`` shows defaults
   and marks required flags; :class:`LazyChoices` and :class:`ListedStore`: choices and help
   lists read on first use, so building the parser imports no JAX, NumPyro or SymPy (the
@@ -29,8 +31,28 @@ from slmmux_run.errors import UserError
 
 __all__ = [
     "CommandParser", "HelpFormatter", "LazyChoices", "LazyText", "ListedStore",
-    "add_records_argument", "add_task_arguments", "task_options", "tasks_for_models",
+    "add_records_argument", "add_task_arguments", "question_count", "task_options",
+    "tasks_for_models",
 ]
+
+
+def question_count(text: str) -> int:
+    """The value of a ``--questions`` flag: an integer >= 1 (0 is refused, not read as "all").
+
+    >>> question_count("12")
+    12
+    >>> question_count("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be >= 1, got 0; omit the flag for all questions
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be >= 1, got {value}; omit the flag for all questions")
+    return value
 
 
 class LazyChoices(Sequence):
@@ -156,7 +178,7 @@ def add_task_arguments(parser: argparse.ArgumentParser, *, task_required: bool =
                        required=task_required,
                        help="the task to sample: %(choices)s"
                        + ("" if task_required else " (required with --live)"))
-    group.add_argument("--questions", type=int, default=None,
+    group.add_argument("--questions", type=question_count, default=None,
                        help="number of questions (arithmetic default 80; others: all)")
     group.add_argument("--preset", default=None,
                        help="arithmetic preset: easy, easy-word, medium, medium-word, hard")

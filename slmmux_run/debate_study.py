@@ -638,11 +638,12 @@ def clean(value):
 
 def run_live(config_path, agent_models: Sequence[str], task: str, task_options: dict, *,
              method: str, rounds: int, temperature: float, seed: int, max_tokens: int,
-             presentation: str, transcripts, report_line=print) -> None:  # fmt: skip
+             presentation: str, transcripts, report_line=print):  # fmt: skip
     """Run one discussion per question against served models, appending to ``transcripts``.
 
     Resumable: discussion ids already stored are skipped. ``report_line`` receives one line
-    per finished discussion.
+    per finished discussion. Returns the :class:`~slmmux_run.sampling.failures.FailureSummary`
+    of this run's turns (``all_failed``: nothing to score).
     """
     import asyncio
 
@@ -655,6 +656,7 @@ def run_live(config_path, agent_models: Sequence[str], task: str, task_options: 
         run_mixture_of_agents,
         run_verification,
     )
+    from slmmux_run.sampling.failures import summarize_failures
 
     config = load_config(config_path)
     models = list(agent_models)
@@ -666,6 +668,7 @@ def run_live(config_path, agent_models: Sequence[str], task: str, task_options: 
     store = TranscriptStore(transcripts)
     done = store.done_ids()
     items = tasks[models[0]].items
+    errors = []
 
     async def main():
         async with Client(config) as client:
@@ -684,8 +687,10 @@ def run_live(config_path, agent_models: Sequence[str], task: str, task_options: 
                     turns = await run_verification(client, agents[0], agents[1:], item,
                                                    candidates=rounds, **common)
                 store.append_discussion(turns)
+                errors.extend(turn.error for turn in turns)
                 answer, correct = final_answer(turns)
                 report_line(f"{discussion_id}: {answer} ({'correct' if correct else 'wrong'}), "
                             f"{spend_of(turns).tokens} tokens")
 
     asyncio.run(main())
+    return summarize_failures(errors)

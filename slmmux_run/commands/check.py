@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmmux_run.cli_args import LazyChoices, ListedStore
+from slmmux_run.cli_args import LazyChoices, ListedStore, question_count
 from slmmux_run.errors import UserError
 
 __all__ = ["register", "run"]
@@ -49,7 +49,7 @@ def register(subparsers) -> None:
                         action=ListedStore, lists={"heldout": _heldout_rules},
                         help="comma-separated rules among %(heldout)s")
     parser.add_argument("--models", default=None, help="comma-separated model names (default all)")
-    parser.add_argument("--questions", type=int, default=None, help="use only the first N questions")
+    parser.add_argument("--questions", type=question_count, default=None, help="use only the first N questions")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fit and the draws")
     parser.add_argument("--json", default=None, help="write the result JSON here")
     parser.set_defaults(handler=run)
@@ -65,7 +65,7 @@ def run(args) -> int:
         raise UserError(f"--rules: unknown rule(s) {unknown}; choose from {list(_heldout_rules())}")
     models = args.models.split(",") if args.models else None
     sample_set = load_sample_set(args.records, models=models)
-    if args.questions:
+    if args.questions is not None:
         sample_set = sample_set.select(questions=list(range(min(args.questions, sample_set.num_questions))))
     result = heldout_result(sample_set, fit_samples=args.fit_samples, k=args.k,
                             predictor=args.predictor, method=args.method, draws=args.draws,

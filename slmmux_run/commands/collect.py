@@ -36,12 +36,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Collect; exit 0 when every planned sample is stored, 3 when some are missing."""
+    """Collect; exit 0 when every planned sample is stored, 3 when some are missing (when some
+    failed, their commonest error and a hint go to stderr)."""
     # Imported here, not at the top: building the CLI's parser stays light.
     from slmmux_run.data.records import RecordStore
     from slmmux_run.sampling.client import Client
-    from slmmux_run.sampling.collect import collect, estimate_plan, plan_requests
+    from slmmux_run.sampling.collect import collect, estimate_plan, keys_of, plan_requests
     from slmmux_run.sampling.config import load_config
+    from slmmux_run.sampling.failures import failure_line, summarize_failures
     from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
 
     config = load_config(args.config)
@@ -69,4 +71,9 @@ def run(args: argparse.Namespace) -> int:
         f"{summary.stored} new, {summary.failed} failed, {summary.not_sent} not sent (budget); "
         f"{budget.requests} requests, cost {budget.cost:.4f} -> {args.out}"
     )
+    if summary.failed:  # say why: the commonest error of the stored samples and a hint
+        latest = store.latest()
+        failures = summarize_failures(latest[key].error for question in plan
+                                      for key in keys_of(question) if key in latest)  # fmt: skip
+        print(f"slmmux collect: {failure_line(failures)}", file=sys.stderr)
     return 0 if summary.failed == 0 and summary.not_sent == 0 else 3

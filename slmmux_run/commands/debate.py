@@ -12,7 +12,8 @@ what :mod:`slmmux_run.debate_report` formats. Actions:
   from their independent samples only (a frozen ``prediction.json``, committed before the new
   debates are analysed);
 * ``check``: new debates against a frozen prediction (never refits);
-* ``run``: run debates (or MoA / MAV) against served models of a config, resumably.
+* ``run``: run debates (or MoA / MAV) against served models of a config, resumably; exit 3,
+  with the commonest error and a hint, when every turn failed.
 """
 
 from __future__ import annotations
@@ -189,14 +190,20 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _live(args: argparse.Namespace) -> int:
-    from slmmux_run import debate_study
+    import sys
 
-    debate_study.run_live(
+    from slmmux_run import debate_study
+    from slmmux_run.sampling.failures import failure_line
+
+    failures = debate_study.run_live(
         args.config, [m.strip() for m in args.agents.split(",") if m.strip()], args.task,
         task_options(args), method=args.method, rounds=args.rounds,
         temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens,
         presentation=args.presentation, transcripts=args.transcripts,
         report_line=lambda line: print(line, flush=True))  # fmt: skip
+    if failures.all_failed:  # every turn failed: the "wrong" answers above are not results
+        print(f"slmmux debate: {failure_line(failures, 'turns')}", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmmux_run.cli_args import add_records_argument
+from slmmux_run.cli_args import add_records_argument, question_count
 
 __all__ = ["register", "run"]
 
@@ -33,7 +33,7 @@ def register(subparsers) -> None:
     parser.add_argument("--draws", type=int, default=500, help="posterior draws kept")
     parser.add_argument("--check", action="store_true", help="print the predictive checks")
     parser.add_argument("--replicates", type=int, default=200, help="replicated data sets")
-    parser.add_argument("--questions", type=int, default=None, help="first N questions only")
+    parser.add_argument("--questions", type=question_count, default=None, help="first N questions only")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fit and the checks")
     parser.add_argument("--json", default=None, help="write a summary JSON here")
     parser.set_defaults(handler=run)
@@ -55,7 +55,7 @@ def run(args) -> int:
     from slmmux_theory.inference.answer_model import AnswerModelConfig
 
     sample_set = load_sample_set(args.records, task=args.task_name)
-    if args.questions:
+    if args.questions is not None:
         sample_set = sample_set.select(questions=list(range(min(args.questions, sample_set.num_questions))))
     counts = np.asarray(sample_set.counts)
     fit_key, check_key = jax.random.split(jax.random.PRNGKey(args.seed))

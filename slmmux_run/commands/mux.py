@@ -6,7 +6,8 @@ plain or ``.jsonl.gz``; see :func:`slmmux_run.data.sample_files.load_record_set`
 Offline: literal replay of the first k recorded samples and the exact expectation over drawing k
 of them (see :mod:`slmmux_theory.engines.replay_table`), accuracy ± standard error over the evaluation
 questions, failures reported apart. Live: ModelSwitch samples model j+1 only when model j was
-not unanimous, through the client, with the record file as the cache.
+not unanimous, through the client, with the record file as the cache; when every sample of the
+run failed there is nothing to score: the commonest error and a hint go to stderr, exit 3.
 """
 
 from __future__ import annotations
@@ -161,8 +162,9 @@ def _run_live(args: argparse.Namespace) -> int:
     from slmmux_run.replay import mean_and_standard_error, replay_table
     from slmmux_run.replay_report import format_table
     from slmmux_run.sampling.client import Client
-    from slmmux_run.sampling.collect import collect, estimate_plan, plan_requests
+    from slmmux_run.sampling.collect import collect, estimate_plan, keys_of, plan_requests
     from slmmux_run.sampling.config import load_config
+    from slmmux_run.sampling.failures import failure_line, summarize_failures
     from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
     from slmmux_theory.rules.registry import rule_names
 
@@ -199,6 +201,12 @@ def _run_live(args: argparse.Namespace) -> int:
         return result
 
     result = asyncio.run(main())
+    latest = store.latest()
+    failures = summarize_failures(latest[key].error for question in full
+                                  for key in keys_of(question) if key in latest)  # fmt: skip
+    if failures.all_failed:  # an accuracy over failures only would be 0 by construction
+        print(f"slmmux mux: {failure_line(failures)}", file=sys.stderr)
+        return 3
     if result is None:  # SLM-MUX needs every model's samples: collect, then replay
         record_set = load_records(
             (r for r in store.latest().values() if r.task == tasks[models[0]].name), None, models

@@ -25,7 +25,9 @@ def register(subparsers) -> None:
         "summary.json.",
     )
     parser.add_argument("--out", default="out/reproduce", help="output folder")
-    parser.add_argument("--data-dir", default=None, help="shared data directory")
+    parser.add_argument("--data-dir", default=None,
+                        help="shared data directory (must exist when given; without it, "
+                        "steps whose data is absent are skipped with the reason)")
     parser.add_argument("--experiments-dir", default=None,
                         help="the committed experiments (default $SLMMUX_EXPERIMENTS_DIR, else "
                              "the checkout's experiments/; steps that need it are skipped "
@@ -37,6 +39,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from slmmux_run.data.paths import data_dir
     from slmmux_run.errors import UserError
     from slmmux_run.reproduce import STEPS, Context, run_steps
 
@@ -46,6 +49,8 @@ def run(args) -> int:
         unknown = [n for n in names if n not in STEPS]
         if unknown:
             raise UserError(f"--steps: unknown step(s) {unknown}; choose from {list(STEPS)}")
+    if args.data_dir is not None:
+        data_dir(args.data_dir)  # a named folder that is missing is an error, not skipped steps
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = run_steps(Context(out=out, data_dir=args.data_dir, quick=args.quick,

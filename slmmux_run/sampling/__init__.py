@@ -2,7 +2,7 @@
 
 Runner layer (HTTP, processes). Modules, one job each: ``config``, ``client``, ``spending``,
 ``serve``, ``tasks``, ``arithmetic``, ``extract`` (front door of the ``extraction`` subpackage),
-``grade``, ``collect``, ``discussion``, ``discussion_samples``. Their public names are
+``grade``, ``collect``, ``failures``, ``discussion``, ``discussion_samples``. Their public names are
 re-exported here, imported on first use; the functions ``collect`` and ``grade`` stay
 ``collect.collect`` and ``grade.grade`` (the modules have their names).
 """
@@ -41,6 +41,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "extract_modelswitch_letter", "extract_modelswitch_math", "extract_modelswitch_numeric",
         "extract_multiple_choice", "get_extractor", "normalize_gsm8k_reference",
         "normalize_math_answer", "remove_digit_group_separators",
+    ],
+    "failures": [
+        "FailureSummary", "failure_hint", "failure_line", "summarize_failures",
     ],
     "grade": [
         "LAYERS", "Equivalence", "Grade", "grade_exact", "latex_to_sympy",

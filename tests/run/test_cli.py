@@ -110,3 +110,23 @@ def test_the_readme_documents_every_exit_code():
 def test_no_command_is_an_argument_error(capsys):
     assert main([]) == 2
     assert "usage: slmmux" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [
+    ["check", "--records", "r.jsonl"],
+    ["fit", "--records", "r.jsonl"],
+    ["collect", "--config", "m.toml", "--models", "a", "--out", "r.jsonl", "--task", "arithmetic"],
+    ["mux", "--live", "--records", "r.jsonl", "--task", "arithmetic"],
+    ["debate", "run", "--config", "m.toml", "--agents", "a,b", "--transcripts", "t.jsonl",
+     "--task", "arithmetic"],
+])  # fmt: skip
+def test_questions_zero_is_refused_everywhere(command, capsys):
+    # One meaning of --questions: the first N >= 1 questions; 0 is neither "all" nor "none".
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--questions", "0"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--questions: must be >= 1, got 0; omit the flag for all questions" in err
+    assert len(err.strip().splitlines()[-1]) < 200 and "Traceback" not in err
+    args = build_parser().parse_args([*command, "--questions", "3"])
+    assert args.questions == 3

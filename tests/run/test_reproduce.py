@@ -40,6 +40,15 @@ def test_unknown_step_is_a_one_line_error(tmp_path, capsys):
     assert "unknown step" in capsys.readouterr().err
 
 
+def test_a_missing_data_dir_is_a_one_line_error_before_any_step(tmp_path, capsys):
+    missing = tmp_path / "no-data"
+    out = tmp_path / "out"
+    assert main(["reproduce", "--data-dir", str(missing), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"data directory {missing}" in err and "does not exist" in err
+    assert not out.exists()  # nothing ran, nothing written
+
+
 def test_experiments_folder_flag_then_environment_then_checkout(tmp_path, monkeypatch):
     monkeypatch.delenv(EXPERIMENTS_DIR_ENV, raising=False)
     folder, source = experiments_dir()
