@@ -2,7 +2,7 @@
 
 Runner layer (HTTP through the client, the record store as the cache). Nothing here decides
 anything about answers: the stop rule and the vote are
-:func:`slmmux_theory.rules.base.model_switch_select`; calls are really saved because model j+1
+:func:`slmmux_theory.rules.model_switch.model_switch_visited`; calls are really saved because model j+1
 is sampled only on demand. The replay of stored samples (literal, exact, plug-in; the replay
 table) is :mod:`slmmux_theory.engines.replay_table`, reached from the runner through
 :mod:`slmmux_run.replay`.
@@ -15,13 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jax.numpy as jnp
 import numpy as np
 
 from slmmux_run.data.record_samples import load_records
 from slmmux_run.data.records import Record
 from slmmux_run.sampling.collect import collect_question, estimate_plan, keys_of
-from slmmux_theory.rules.base import SwitchConfig, first_seen_positions, model_switch_select
+from slmmux_theory.rules.model_switch import model_switch_visited
 
 __all__ = ["LiveSwitchResult", "live_model_switch"]
 
@@ -69,15 +68,8 @@ async def live_model_switch(client, store, plan_by_model: Mapping[str, Sequence[
             await collect_question(client, store, question, client.config)
             latest = store.latest()
             rows.extend(latest[key] for key in keys_of(question) if key in latest)
-            loaded = load_records(rows, models=models[: j + 1])
-            counts = np.zeros((len(models), loaded.sample_set.num_answers), dtype=np.int64)
-            counts[: j + 1] = loaded.sample_set.counts[:, 0]
-            first = np.full(counts.shape, k, dtype=np.int64)
-            first[: j + 1] = np.asarray(first_seen_positions(
-                jnp.asarray(loaded.sample_set.samples[:, 0]), counts.shape[1]))  # fmt: skip
-            # Unsampled models have zero budget: they never stop and carry zero weight.
-            outcome = model_switch_select(jnp.asarray(counts), None, None, SwitchConfig(),
-                                          jnp.asarray(first))  # fmt: skip
+            loaded = load_records(rows, models=models[: j + 1]).sample_set
+            outcome = model_switch_visited(loaded.samples[:, 0], len(models), loaded.num_answers)
             if int(outcome.stopped_at) == j or j == len(models) - 1:
                 return bool(int(outcome.answer) == 0), j + 1
         raise AssertionError("unreachable")

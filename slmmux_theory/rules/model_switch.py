@@ -21,10 +21,15 @@ from slmmux_theory.engines.counts import (
     multinomial_counts,
 )
 from slmmux_theory.engines.product import contract, first_seen_share, product_counts
-from slmmux_theory.rules.base import SwitchConfig, model_switch_select
+from slmmux_theory.rules.base import (
+    SwitchConfig,
+    SwitchOutcome,
+    first_seen_positions,
+    model_switch_select,
+)
 from slmmux_theory.rules.rule import Rule, RuleContext, Selection
 
-__all__ = ["MODEL_SWITCH", "model_switch_exact"]
+__all__ = ["MODEL_SWITCH", "model_switch_exact", "model_switch_visited"]
 
 
 def _entropy_weight_np(valid):
@@ -132,6 +137,34 @@ def model_switch_exact(
     per_question = contract(weights, correct, shape)
     expected = contract(weights, spent, shape)
     return ExactResult(per_question.mean(), per_question, expected)
+
+
+def model_switch_visited(samples, num_models: int, num_answers: int,
+                         config: SwitchConfig = SwitchConfig()) -> SwitchOutcome:
+    """ModelSwitch on the models visited so far, as a live run sees them.
+
+    The models not yet sampled get zero samples: they never stop and carry zero weight, so the
+    outcome says whether the rule stops at the last visited model (``stopped_at``) and, if it
+    does or no model is left, which answer it picks.
+
+    Args:
+      samples: slot of each visited model's samples, int [visited, k].
+      num_models: models in the visiting order (>= visited).
+      num_answers: slots per question.
+      config: the rule's settings.
+
+    >>> out = model_switch_visited(np.array([[0, 0, 0]]), 2, 3)
+    >>> int(out.stopped_at), int(out.answer)
+    (0, 0)
+    """
+    samples = np.asarray(samples)
+    visited, k = samples.shape
+    counts = np.zeros((num_models, num_answers), dtype=np.int64)
+    # A missing sample (-1) counts for no answer.
+    counts[:visited] = np.stack([np.bincount(row[row >= 0], minlength=num_answers) for row in samples])
+    first = np.full(counts.shape, k, dtype=np.int64)
+    first[:visited] = np.asarray(first_seen_positions(jnp.asarray(samples), num_answers))
+    return model_switch_select(jnp.asarray(counts), None, None, config, jnp.asarray(first))
 
 
 def _select(counts, first_seen, key, context: RuleContext) -> Selection:
