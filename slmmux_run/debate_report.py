@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from slmmux_theory.discussion.checks import CHECKED_MEASURES
 from slmmux_theory.discussion.measures import FAILURE_KINDS
 from slmmux_theory.discussion.model import PRIVATE_OUTCOMES, PRIVATE_STATES
 
-__all__ = ["format_check", "format_crossfit", "format_prediction", "format_report", "plot"]
+__all__ = ["format_check", "format_crossfit", "format_prediction", "format_report", "plot",
+           "write_check", "write_crossfit", "write_json", "write_report"]
 
 
 def _pct(value, digits=1) -> str:
@@ -133,7 +135,7 @@ def format_report(result: dict) -> str:
     measured, se = result["measured_held_out"], result["measured_held_out_se"]
     predicted, at_mean = result["model"]["predicted"], result["model"]["at_posterior_mean"]
     lines = [
-        f"# Groupthink with real small models: debate vs SLM-MUX vs Agent Forest",
+        "# Groupthink with real small models: debate vs SLM-MUX vs Agent Forest",
         "",
         f"Agents {', '.join(result['agents'])}; {result['rounds']} rounds; "
         f"{result['debates']} complete debates; fit on {result['fit_questions']} questions, "
@@ -410,3 +412,41 @@ def format_prediction(result: dict, debates_per_question: int) -> str:
         lines.append(f"  {measure:26s} {100 * row['mean']:5.1f}  90% predictive "
                      f"[{100 * row['predictive90'][0]:.1f}, {100 * row['predictive90'][1]:.1f}]")
     return "\n".join(lines)
+
+
+def write_json(path: Path, value) -> dict:
+    """Write a debate result as ``slmmux debate`` does (sorted keys); return it as read back."""
+    from slmmux_run.debate_study import clean
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(clean(value), indent=2, sort_keys=True) + "\n")
+    return json.loads(path.read_text())
+
+
+def write_report(result: dict, out: Path) -> tuple[dict, str]:
+    """``result.json``, ``report.md`` and ``figure.png`` of a debate report; (written, text)."""
+    out = Path(out)
+    written = write_json(out / "result.json", result)
+    text = format_report(result)
+    (out / "report.md").write_text(text)
+    plot(result, out / "figure.png")
+    return written, text
+
+
+def write_crossfit(folds, pooled: dict, names, out: Path) -> str:
+    """``crossfit.json`` and ``crossfit.md`` of a cross-fit; returns the text."""
+    out = Path(out)
+    write_json(out / "crossfit.json", pooled)
+    text = format_crossfit(folds, pooled, names)
+    (out / "crossfit.md").write_text(text)
+    return text
+
+
+def write_check(frozen: dict, checked: dict, out: Path) -> tuple[dict, str]:
+    """``check.json`` and ``check.md`` of a frozen prediction's check; (written, text)."""
+    out = Path(out)
+    written = write_json(out / "check.json", checked)
+    text = format_check(frozen, checked)
+    (out / "check.md").write_text(text)
+    return written, text

@@ -19,7 +19,6 @@ what :mod:`slmmux_run.debate_report` formats. Actions:
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from slmmux_run.cli_args import ListedStore, add_task_arguments, task_options
@@ -128,12 +127,6 @@ def _out(path: str) -> Path:
     return out
 
 
-def _write_json(path: Path, value) -> None:
-    from slmmux_run.debate_study import clean
-
-    path.write_text(json.dumps(clean(value), indent=2, sort_keys=True) + "\n")
-
-
 def _report(args: argparse.Namespace) -> int:
     from slmmux_run import debate_report, debate_study
 
@@ -143,11 +136,7 @@ def _report(args: argparse.Namespace) -> int:
         fit_steps=args.fit_steps, draws=args.draws,
         swap_halves=getattr(args, "swap_halves", False),
         variant_names=getattr(args, "variants", None))  # fmt: skip
-    out = _out(args.out)
-    _write_json(out / "result.json", result)
-    text = debate_report.format_report(result)
-    (out / "report.md").write_text(text)
-    debate_report.plot(result, out / "figure.png")
+    _, text = debate_report.write_report(result, _out(args.out))
     print(text)
     return 0
 
@@ -156,11 +145,7 @@ def _crossfit(args: argparse.Namespace) -> int:
     from slmmux_run import debate_report, debate_study
 
     folds, pooled, names = debate_study.crossfit(args.folds)
-    out = _out(args.out)
-    _write_json(out / "crossfit.json", pooled)
-    text = debate_report.format_crossfit(folds, pooled, names)
-    (out / "crossfit.md").write_text(text)
-    print(text)
+    print(debate_report.write_crossfit(folds, pooled, names, _out(args.out)))
     return 0
 
 
@@ -171,7 +156,7 @@ def _predict(args: argparse.Namespace) -> int:
         args.transcripts, args.target_samples, args.samples, args.config,
         debates_per_question=args.debates_per_question, variant_names=args.variants,
         fit_steps=args.fit_steps, draws=args.draws)  # fmt: skip
-    _write_json(_out(args.out) / "prediction.json", result)
+    debate_report.write_json(_out(args.out) / "prediction.json", result)
     print(debate_report.format_prediction(result, args.debates_per_question))
     return 0
 
@@ -181,10 +166,7 @@ def _check(args: argparse.Namespace) -> int:
 
     frozen, checked = debate_study.check(args.prediction, args.transcripts, args.samples,
                                          tolerance=args.tolerance / 100)  # fmt: skip
-    out = _out(args.out)
-    _write_json(out / "check.json", checked)
-    text = debate_report.format_check(frozen, checked)
-    (out / "check.md").write_text(text)
+    _, text = debate_report.write_check(frozen, checked, _out(args.out))
     print(text)
     return 0
 

@@ -9,44 +9,15 @@ and frozen predictions are the committed files of ``experiments/groupthink_real/
 
 from __future__ import annotations
 
-import json
 
 from pathlib import Path
 
 from slmmux_run.reproduce.context import Context, StepResult, SummaryRow, stored_jsonl
 
-__all__ = ["GROUPTHINK", "frozen_check_rows", "step_groupthink", "write_check", "write_report"]
+__all__ = ["GROUPTHINK", "frozen_check_rows", "step_groupthink"]
 
 #: The groupthink study inside the experiments folder.
 GROUPTHINK = "groupthink_real"
-
-
-def _write_json(path: Path, value) -> dict:
-    """Write as ``slmmux debate`` writes its JSON; return the value as read back."""
-    from slmmux_run.debate_study import clean
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(clean(value), indent=2, sort_keys=True) + "\n")
-    return json.loads(path.read_text())
-
-
-def write_report(result: dict, out: Path) -> dict:
-    """``result.json``, ``report.md`` and ``figure.png`` of a debate report, as the command."""
-    from slmmux_run.debate_report import format_report, plot
-
-    written = _write_json(out / "result.json", result)
-    (out / "report.md").write_text(format_report(result))
-    plot(result, out / "figure.png")
-    return written
-
-
-def write_check(frozen: dict, checked: dict, out: Path) -> dict:
-    """``check.json`` and ``check.md`` of a frozen prediction's check, as the command."""
-    from slmmux_run.debate_report import format_check
-
-    written = _write_json(out / "check.json", checked)
-    (out / "check.md").write_text(format_check(frozen, checked))
-    return written
 
 
 def step_groupthink(context: Context) -> StepResult:
@@ -62,9 +33,10 @@ def step_groupthink(context: Context) -> StepResult:
     # committed report (largest fit-half miss 4.6 and 4.8 points with 16 samples per model; in
     # the six-variant report on 4 samples 3.6 and 3.9, the next 6.8) to stay within its time;
     # the six-variant table is `slmmux debate report` without --variants.
+    from slmmux_run.debate_report import write_report
     from slmmux_run.debate_study import report
 
-    result = write_report(
+    result, _ = write_report(
         report(transcripts, stored_jsonl(folder, "samples"), folder / "config.toml",
                variant_names="state_law,state_law_by_model"), out)
     measured, predicted = result["measured_held_out"], result["model"]["at_posterior_mean"]
@@ -91,6 +63,7 @@ def frozen_check_rows(folder: Path, out: Path) -> tuple[list[SummaryRow], list[P
     transcripts (no refit; seconds each): the `easy-word` sibling family (session 4), the blind
     `medium` family and new `easy-word` questions (session 5). Returns the summary rows and the
     ``check.json`` paths written under ``out``."""
+    from slmmux_run.debate_report import write_check
     from slmmux_run.debate_study import check
 
     summary, tables = [], []
@@ -100,7 +73,7 @@ def frozen_check_rows(folder: Path, out: Path) -> tuple[list[SummaryRow], list[P
         if not (prediction.is_file() and stored_jsonl(study, "transcripts").is_file()):
             continue
         frozen, checked = check(prediction, stored_jsonl(study, "transcripts"), stored_jsonl(study, "samples"))
-        checked = write_check(frozen, checked, out / name)
+        checked, _ = write_check(frozen, checked, out / name)
         rows = checked["rows"]
         summary.append(SummaryRow(
             f"debate on {checked['questions']} NEW questions ({name}, {checked['debates']} "
