@@ -113,5 +113,10 @@ def load_records(
 def sample_answer(record: Record, line: int | None = None) -> SampleAnswer:
     """One record as the slot builder's input (its gold and verdict from ``extra``)."""
     extra = record.extra or {}
+    usage = record.usage or {}
+    tokens = usage.get("completion_tokens")
+    if isinstance(tokens, bool) or not isinstance(tokens, (int, float)):
+        tokens = None
     return SampleAnswer(record.model, record.question_id, record.sample_index, record.answer,
-                        extra.get("gold"), extra.get("correct"), record.error is not None, line)  # fmt: skip
+                        extra.get("gold"), extra.get("correct"), record.error is not None, line,
+                        tokens)  # fmt: skip

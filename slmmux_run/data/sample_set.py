@@ -99,6 +99,8 @@ class SampleSet:
       other_wrong_slot: index of the merged "other wrong" slot when ``max_wrong_slots`` had to
         merge answers, else ``None``. Merging makes distinct wrong answers "agree", which
         distorts plurality votes; the theory should treat this slot as a dispersed tail.
+      tokens: generated (completion) tokens of each sample, float, shape [models, questions,
+        samples], NaN where unknown; ``None`` when the source holds no token counts at all.
 
     >>> s = SampleSet("t", ("m",), ("0",), (("7", None),), np.array([[[0, 1, -1]]]), 2, None)
     >>> s.counts.tolist()
@@ -112,6 +114,7 @@ class SampleSet:
     samples: np.ndarray
     num_answers: int
     other_wrong_slot: int | None
+    tokens: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         samples = np.asarray(self.samples)
@@ -125,6 +128,29 @@ class SampleSet:
         if samples.size and (samples.min() < MISSING_SAMPLE or samples.max() >= self.num_answers):
             raise ValueError(f"samples must lie in -1..{self.num_answers - 1}")
         object.__setattr__(self, "samples", read_only(samples.astype(np.int64, copy=False)))
+        if self.tokens is not None:
+            tokens = np.asarray(self.tokens, dtype=np.float64)
+            if tokens.shape != samples.shape:
+                raise ValueError(f"tokens must have shape {samples.shape}, got {tokens.shape}")
+            object.__setattr__(self, "tokens", read_only(tokens))
+
+    @property
+    def has_tokens(self) -> bool:
+        """Whether token counts are known for at least one sample."""
+        return self.tokens is not None and bool(np.isfinite(self.tokens).any())
+
+    def mean_tokens(self) -> np.ndarray:
+        """Mean generated tokens per sample of each model over its known samples, shape [models].
+
+        NaN for a model without any token count (or for every model when ``tokens`` is None).
+        """
+        if self.tokens is None:
+            return np.full(self.num_models, np.nan)
+        known = np.isfinite(self.tokens)
+        total = np.where(known, self.tokens, 0.0).sum(axis=(1, 2))
+        count = known.sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
     @property
     def num_models(self) -> int:
@@ -187,14 +213,18 @@ class SampleSet:
             else index_of(self.question_ids, questions, "question", "in this sample set")
         )
         array = self.samples[np.ix_(model_index, question_index)]
+        tokens = None if self.tokens is None else self.tokens[np.ix_(model_index, question_index)]
         if samples is not None:
             array = array[:, :, samples]
             if array.ndim != 3:
                 raise ValueError("samples must be a slice or a list of indices, not one integer")
+            if tokens is not None:
+                tokens = tokens[:, :, samples]
         return dataclasses.replace(
             self,
             models=tuple(self.models[i] for i in model_index),
             question_ids=tuple(self.question_ids[i] for i in question_index),
             slot_labels=tuple(self.slot_labels[i] for i in question_index),
             samples=array,
+            tokens=tokens,
         )

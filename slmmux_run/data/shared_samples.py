@@ -42,6 +42,7 @@ class _Row:
     gold: str
     answers: list[str | None]
     flags: list[bool] | None
+    tokens: list[float | None] | None = None
 
 
 def _parse_answer_rows(path, greedy: bool) -> tuple[str, str, dict[tuple[str, str], _Row]]:
@@ -96,13 +97,29 @@ def _parse_answer_rows(path, greedy: bool) -> tuple[str, str, dict[tuple[str, st
                         f"{json.dumps(answer)} {'equals' if not flag else 'differs from'} "
                         f"gold {json.dumps(gold)}"
                     )
+        tokens = None if greedy else row_field(row, "tokens", list, where, optional=True)
+        if tokens is not None:
+            if len(tokens) != len(answers):
+                raise UserError(
+                    f"{where}: field 'tokens' has {len(tokens)} entries but 'answers' has "
+                    f"{len(answers)}"
+                )
+            for i, count in enumerate(tokens):
+                if count is not None and (
+                    isinstance(count, bool) or not isinstance(count, (int, float))
+                    or not count >= 0 or count == float("inf")
+                ):
+                    raise UserError(
+                        f"{where}: field 'tokens[{i}]' must be a number >= 0 or null, got "
+                        f"{json.dumps(count)}"
+                    )
         key = (model, question_id)
         if key in table:
             raise UserError(
                 f"{where}: duplicate row for model {model!r}, question_id {question_id!r} "
                 f"(first at line {table[key].line})"
             )
-        table[key] = _Row(number, gold, cleaned, flags)
+        table[key] = _Row(number, gold, cleaned, flags, tokens)
     return name, seen["task"][0], table
 
 
@@ -119,7 +136,7 @@ def _build(name, task, table, models, question_ids, max_wrong_slots) -> SampleSe
     width = max(len(row.answers) for (model, _), row in table.items() if model in loaded)
     answers = (
         SampleAnswer(model, question, i, answer, row.gold, row.flags[i] if row.flags else None,
-                     False, row.line)  # fmt: skip
+                     False, row.line, row.tokens[i] if row.tokens else None)  # fmt: skip
         for question in question_list
         for model in model_list
         if (row := table.get((model, question))) is not None

@@ -108,6 +108,7 @@ class SampleAnswer(NamedTuple):
       graded: the upstream verdict, or ``None`` to apply :func:`is_correct`'s own rule.
       failed: the request failed (the sample is ⊥ and flagged; its text is not an answer).
       line: the source line, for error messages (``None`` when unknown).
+      tokens: generated tokens of this sample, ``None`` when unknown.
     """
 
     model: str
@@ -118,6 +119,7 @@ class SampleAnswer(NamedTuple):
     graded: bool | None = None
     failed: bool = False
     line: int | None = None
+    tokens: float | None = None
 
 
 class SlottedSamples(NamedTuple):
@@ -235,6 +237,8 @@ def build_sample_set(
 
     samples = np.full((len(models), len(question_ids), width), MISSING_SAMPLE, np.int64)
     failed = np.zeros(samples.shape, dtype=bool)
+    tokens = np.full(samples.shape, np.nan)
+    any_tokens = False
     labels: list[tuple[str | None, ...]] = []
     for q, (gold, order) in enumerate(zip(golds, wrong_orders)):
         slot_of = {answer: 1 + rank if rank < kept else other for rank, answer in enumerate(order)}
@@ -251,7 +255,9 @@ def build_sample_set(
             else:
                 slot = 0 if correct else slot_of[row.answer]
             samples[m, q, row.sample_index] = slot
+            if row.tokens is not None:
+                tokens[m, q, row.sample_index], any_tokens = float(row.tokens), True
     sample_set = SampleSet(task, tuple(models), tuple(question_ids), tuple(labels), samples,
-                           num_answers, other)  # fmt: skip
+                           num_answers, other, tokens if any_tokens else None)  # fmt: skip
     failed.setflags(write=False)
     return SlottedSamples(sample_set, failed)
