@@ -9,6 +9,10 @@ Commands must not import each other, so flags that several commands accept live 
   ``collect``, ``mux --live`` and ``debate run``;
 * :func:`question_count`: the type of every ``--questions`` flag (one meaning everywhere: the
   first N questions, N >= 1; the flag omitted means all of them);
+* :func:`add_cap_arguments`, :func:`request_cap`, :func:`cost_cap`, :func:`token_limit`: the
+  spending caps ``--max-requests``/``--max-cost`` (for the records file, what it holds counts)
+  and ``--max-tokens``; NaN, infinite, negative and zero-token values are refused by argparse
+  (one line naming the flag, exit 2);
 * :class:`CommandParser` and :class:`HelpFormatter`: every parser of ``slmmux`` shows defaults
   and marks required flags; :class:`LazyChoices` and :class:`ListedStore`: choices and help
   lists read on first use, so building the parser imports no JAX, NumPyro or SymPy (the
@@ -25,14 +29,15 @@ Example:
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Iterable, Sequence
 
 from slmmux_run.errors import UserError
 
 __all__ = [
     "CommandParser", "HelpFormatter", "LazyChoices", "LazyText", "ListedStore",
-    "add_records_argument", "add_task_arguments", "question_count", "task_options",
-    "tasks_for_models",
+    "add_cap_arguments", "add_records_argument", "add_task_arguments", "cost_cap",
+    "question_count", "request_cap", "task_options", "tasks_for_models", "token_limit",
 ]
 
 
@@ -53,6 +58,73 @@ def question_count(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"must be >= 1, got {value}; omit the flag for all questions")
     return value
+
+
+def request_cap(text: str) -> int:
+    """The value of ``--max-requests``: an integer >= 0.
+
+    >>> request_cap("25")
+    25
+    >>> request_cap("-1")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be an integer >= 0, got '-1'
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def cost_cap(text: str) -> float:
+    """The value of ``--max-cost``: a finite number >= 0 (NaN would disable every comparison).
+
+    >>> cost_cap("1.5")
+    1.5
+    >>> cost_cap("nan")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be a finite number >= 0, got 'nan'
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def token_limit(text: str) -> int:
+    """The value of ``--max-tokens``: an integer >= 1.
+
+    >>> token_limit("64")
+    64
+    >>> token_limit("-5")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be an integer >= 1, got '-5'
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def add_cap_arguments(parser) -> None:
+    """Add ``--max-requests`` and ``--max-cost`` (to a parser or an argument group)."""
+    parser.add_argument(
+        "--max-requests", type=request_cap, default=None,
+        help="cap on HTTP requests (retries and failed requests included) for the record file: "
+        "requests it already holds count")  # fmt: skip
+    parser.add_argument(
+        "--max-cost", type=cost_cap, default=None,
+        help="cap on cost (config prices x token usage) for the record file: what it already "
+        "holds counts; each request reserves its expected cost, so the cap can be passed by at "
+        "most the excess of the requests in flight over their expected cost")  # fmt: skip
 
 
 class LazyChoices(Sequence):

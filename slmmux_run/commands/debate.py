@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from slmmux_run.cli_args import ListedStore, add_task_arguments, task_options
+from slmmux_run.cli_args import ListedStore, add_task_arguments, task_options, token_limit
 
 __all__ = ["register", "run"]
 
@@ -84,7 +84,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="debate rounds / MoA layers + 1 / MAV candidates")
     live.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
     live.add_argument("--seed", type=int, default=0, help="run seed (per-question seeds)")
-    live.add_argument("--max-tokens", type=int, default=20, help="completion limit per turn")
+    live.add_argument("--max-tokens", type=token_limit, default=20,
+                      help="completion limit per turn")
     live.add_argument("--presentation", choices=("index", "shuffled"), default="index",
                       help="order of the other agents' replies in a prompt: agent index or a "
                       "seeded shuffle")

@@ -19,7 +19,9 @@ import json
 import sys
 from pathlib import Path
 
-from slmmux_run.cli_args import ListedStore, add_records_argument, add_task_arguments
+from slmmux_run.cli_args import (
+    ListedStore, add_cap_arguments, add_records_argument, add_task_arguments, token_limit,
+)
 from slmmux_run.errors import UserError
 from slmmux_theory.rules.catalog import registered_rule_names
 
@@ -71,9 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     live.add_argument("--live", action="store_true", help="sample on demand through the client")
     live.add_argument("--config", default=None, help="model config TOML (required with --live)")
     live.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
-    live.add_argument("--max-tokens", type=int, default=64, help="completion limit per sample")
-    live.add_argument("--max-requests", type=int, default=None, help="cap on HTTP requests")
-    live.add_argument("--max-cost", type=float, default=None, help="cap on cost")
+    live.add_argument("--max-tokens", type=token_limit, default=64,
+                      help="completion limit per sample")
+    add_cap_arguments(live)
     add_task_arguments(parser, task_required=False)
     parser.set_defaults(handler=run)
 
@@ -166,6 +168,7 @@ def _run_live(args: argparse.Namespace) -> int:
     from slmmux_run.sampling.config import load_config
     from slmmux_run.sampling.failures import failure_line, summarize_failures
     from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
+    from slmmux_run.sampling.spent import spent_in_records
     from slmmux_theory.rules.registry import rule_names
 
     if not args.config:
@@ -179,7 +182,8 @@ def _run_live(args: argparse.Namespace) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     tasks = tasks_for_models(config, args.task, task_options(args), models)
     store = RecordStore(args.records)
-    budget = Budget(args.max_requests, args.max_cost)
+    spent = spent_in_records(store.records, config)  # the caps are for the record file
+    budget = Budget(args.max_requests, args.max_cost, spent.requests, spent.cost)
     k = _live_k(args.k)
     plan_by_model = {
         name: plan_requests({name: tasks[name]}, k, args.temperature, args.seed,
@@ -191,7 +195,7 @@ def _run_live(args: argparse.Namespace) -> int:
 
     async def main():
         progress = ProgressReporter(len(full) * k, stream=sys.stderr)
-        async with Client(config, budget=budget, progress=progress) as client:
+        async with Client(config, budget=budget, progress=progress, spent=spent) as client:
             if rules == ["model-switch"]:
                 result = await live_model_switch(client, store, plan_by_model, models)
             else:
@@ -216,7 +220,7 @@ def _run_live(args: argparse.Namespace) -> int:
                                    cross_fit=args.cross_fit)  # fmt: skip
         print(format_table(rows))
         _write_json(args.json, {"rule": "slm-mux", "split": split,
-                                "requests_sent": budget.requests,
+                                "requests_sent": budget.requests - spent.requests,
                                 "rows": [dataclasses.asdict(r) for r in rows]})  # fmt: skip
         return 0
     accuracy, error, count = mean_and_standard_error(result.correct)

@@ -13,11 +13,15 @@ parsed JSON and headers, no I/O.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import httpx
 
-__all__ = ["as_messages", "as_text", "choice_text", "own_token_count", "retry_after_seconds"]
+__all__ = [
+    "as_messages", "as_text", "choice_text", "completion_token_counts", "own_token_count",
+    "retry_after_seconds",
+]
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -74,3 +78,30 @@ def as_text(prompt: str | tuple[tuple[str, str], ...]) -> str:
     if isinstance(prompt, str):
         return prompt
     return "\n".join(content for _, content in prompt)
+
+
+def completion_token_counts(choices: list[dict[str, Any]], usage: dict[str, Any],
+                            max_tokens: int | None, api: str) -> list[tuple[int, bool]]:  # fmt: skip
+    """(completion tokens, estimated) per choice of one response.
+
+    A choice's own count wins; a lone choice takes the response's ``usage.completion_tokens``;
+    a choice stopped by the limit used exactly ``max_tokens``; otherwise ``ceil(len(text) / 4)``,
+    marked estimated (xllamacpp's usage covers one choice when ``n > 1``).
+
+    >>> completion_token_counts([{"text": "abcdefgh"}, {"text": "x", "finish_reason": "length"}],
+    ...                         {"completion_tokens": 2}, 16, "completions")
+    [(2, True), (16, False)]
+    """
+    reported = usage.get("completion_tokens")
+    counts = []
+    for choice in choices:
+        own = own_token_count(choice)
+        if own is not None:
+            counts.append((own, False))
+        elif len(choices) == 1 and isinstance(reported, int):
+            counts.append((reported, False))
+        elif choice.get("finish_reason") == "length" and isinstance(max_tokens, int):
+            counts.append((max_tokens, False))  # stopped by the limit: exactly max_tokens
+        else:
+            counts.append((math.ceil(len(choice_text(choice, api)) / 4), True))
+    return counts

@@ -273,9 +273,11 @@ def test_binding_cap_then_resume(tmp_path):
         second = subprocess.run(child_args(store, server.base_url, "rest", 30, 200), env=env,
                                 capture_output=True, timeout=120)
         assert second.returncode == 0
-    keys = [(json.loads(x)["question_id"], json.loads(x)["sample_index"])
-            for x in store.read_text().splitlines()[1:]]
+    rows = [json.loads(x) for x in store.read_text().splitlines()[1:]]
+    keys = [(row["question_id"], row["sample_index"]) for row in rows if row["error"] is None]
     assert len(keys) == len(set(keys)) == 90
+    # A request whose retry the cap refused was still sent: its failure is on file (and counts).
+    assert all(row["timing"]["sent_at"] for row in rows)
 
 
 # --- Paid work survives kills: the real ``slmmux collect``, SIGKILLed mid-run ------------------
