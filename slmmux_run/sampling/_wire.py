@@ -20,7 +20,7 @@ import httpx
 
 __all__ = [
     "as_messages", "as_text", "choice_text", "completion_token_counts", "own_token_count",
-    "retry_after_seconds",
+    "request_body", "retry_after_seconds",
 ]
 
 
@@ -105,3 +105,25 @@ def completion_token_counts(choices: list[dict[str, Any]], usage: dict[str, Any]
         else:
             counts.append((math.ceil(len(choice_text(choice, api)) / 4), True))
     return counts
+
+
+def request_body(model_id: str, api: str, prompt: Any, temperature: float, max_tokens: int,
+                 n: int, seed: int | None, stop: Any = ()) -> dict[str, Any]:  # fmt: skip
+    """The JSON body of one request (``n`` and ``seed`` only when they say something).
+
+    >>> request_body("x", "completions", "2+2=", 0.7, 8, 1, None)
+    {'model': 'x', 'temperature': 0.7, 'max_tokens': 8, 'prompt': '2+2='}
+    """
+    body: dict[str, Any] = {"model": model_id, "temperature": temperature,
+                            "max_tokens": max_tokens}  # fmt: skip
+    if api == "chat":
+        body["messages"] = as_messages(prompt)
+    else:
+        body["prompt"] = as_text(prompt)
+    if n > 1:
+        body["n"] = n
+    if seed is not None:
+        body["seed"] = seed
+    if stop:
+        body["stop"] = list(stop)
+    return body

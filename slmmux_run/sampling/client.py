@@ -28,8 +28,9 @@ never computes anything about answers. What it guarantees:
   ``api_key_env`` itself is only ever printed when it looks like a variable name (a key pasted
   there is refused by the config without being echoed).
 * **Durable as it arrives.** :meth:`Client.sample` hands each HTTP response's samples to an
-  ``on_response`` callback and awaits it before that request's next top-up is paid for, so a
-  caller that stores them there loses at most the requests in flight when killed.
+  ``on_response`` callback and awaits it before that request's next top-up is paid for, and a
+  request keeps its global concurrency slot until then, so a caller that stores them there
+  loses at most ``max_concurrency`` requests when killed.
 """
 
 from __future__ import annotations
@@ -49,10 +50,9 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from tenacity.wait import wait_random_exponential
 
 from slmmux_run.sampling._wire import (
-    as_messages,
-    as_text,
     choice_text,
     completion_token_counts,
+    request_body,
     retry_after_seconds,
 )
 from slmmux_run.sampling.config import ModelConfig, RunnerConfig
@@ -400,24 +400,6 @@ class Client:
         index = min(order, key=lambda i: model.replicas[i].busy)
         return index, model.replicas[index]
 
-    def _body(self, request: SampleRequest, model: ModelConfig, n: int, seed: int | None) -> dict:
-        body: dict[str, Any] = {
-            "model": model.model,
-            "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
-        }
-        if model.api == "chat":
-            body["messages"] = as_messages(request.prompt)
-        else:
-            body["prompt"] = as_text(request.prompt)
-        if n > 1:
-            body["n"] = n
-        if seed is not None:
-            body["seed"] = seed
-        if request.stop:
-            body["stop"] = list(request.stop)
-        return body
-
     def _charge(self, call: _CallOutcome, reservation: Reservation, cost: float,
                 answer: bool = False) -> None:  # fmt: skip
         self.budget.settle(reservation, cost)
@@ -439,7 +421,7 @@ class Client:
         index, replica = self._pick(model)
         replica.busy += 1
         try:
-            async with replica.semaphore, self._global:
+            async with replica.semaphore:
                 try:
                     reservation = await self.budget.wait_reserve(
                         expected, bound, probe=not self.means.seen(config.name))
@@ -661,42 +643,50 @@ class Client:
         while remaining:
             n = min(len(remaining), config.max_choices_per_call)
             seed = derive_seed(request.seed, remaining[0])
-            body = self._body(request, config, n, seed)
-            outcome = await self._call(model, body, headers, prompt_token_bound(request.prompt))
-            if outcome.error is not None:
-                failures = [self._failure(i, seed, n, outcome) for i in remaining[:n]]
-                await deliver(failures)
-                results.extend(failures)
-                remaining = remaining[n:]
-                continue
-            choices = outcome.choices[:n]
-            arrived: list[SampleResult] = []
-            counts = completion_token_counts(choices, outcome.usage, request.max_tokens, config.api)
-            shared = {"call_id": outcome.call_id, "sent_at": tuple(outcome.sent_at),
-                      "replica": outcome.replica, "attempts": outcome.attempts,
-                      "cost": outcome.cost / len(choices),
-                      "retry_cost": outcome.retry_cost / len(choices)}  # fmt: skip
-            prompt_tokens = outcome.usage.get("prompt_tokens")
-            for offset, (choice, (tokens, estimated)) in enumerate(zip(choices, counts)):
-                arrived.append(
-                    SampleResult(
-                        sample_index=remaining[offset],
-                        text=choice_text(choice, config.api),
-                        usage=Usage(
-                            prompt_tokens=prompt_tokens if isinstance(prompt_tokens, int) else None,
-                            completion_tokens=tokens,
-                            completion_estimated=estimated,
-                            call_choices=len(choices),
-                        ),
-                        latency_seconds=outcome.latency,
-                        seed=seed,
-                        choices_requested=n,
-                        finish_reason=choice.get("finish_reason"),
-                        system_fingerprint=outcome.fingerprint,
-                        **shared,
-                    )
-                )
-            await deliver(arrived)
+            body = request_body(config.model, config.api, request.prompt, request.temperature,
+                                request.max_tokens, n, seed, request.stop)  # fmt: skip
+            # The global slot is held from the first send until the caller has stored the
+            # samples: at most max_concurrency requests are ever sent and not yet stored (what a
+            # kill can lose, and what a records file's caps cannot see).
+            async with self._global:
+                outcome = await self._call(model, body, headers,
+                                           prompt_token_bound(request.prompt))  # fmt: skip
+                arrived = self._results(request, config, remaining, n, seed, outcome)
+                await deliver(arrived)
             results.extend(arrived)
-            remaining = remaining[len(choices):]
+            remaining = remaining[len(arrived):]
         return results
+
+    def _results(self, request: SampleRequest, config: ModelConfig, remaining: list[int], n: int,
+                 seed: int | None, outcome: _CallOutcome) -> list[SampleResult]:  # fmt: skip
+        """The samples of one finished call: its choices, or its failure for n indices."""
+        if outcome.error is not None:
+            return [self._failure(i, seed, n, outcome) for i in remaining[:n]]
+        choices = outcome.choices[:n]
+        arrived: list[SampleResult] = []
+        counts = completion_token_counts(choices, outcome.usage, request.max_tokens, config.api)
+        shared = {"call_id": outcome.call_id, "sent_at": tuple(outcome.sent_at),
+                  "replica": outcome.replica, "attempts": outcome.attempts,
+                  "cost": outcome.cost / len(choices),
+                  "retry_cost": outcome.retry_cost / len(choices)}  # fmt: skip
+        prompt_tokens = outcome.usage.get("prompt_tokens")
+        for offset, (choice, (tokens, estimated)) in enumerate(zip(choices, counts)):
+            arrived.append(
+                SampleResult(
+                    sample_index=remaining[offset],
+                    text=choice_text(choice, config.api),
+                    usage=Usage(
+                        prompt_tokens=prompt_tokens if isinstance(prompt_tokens, int) else None,
+                        completion_tokens=tokens,
+                        completion_estimated=estimated,
+                        call_choices=len(choices),
+                    ),
+                    latency_seconds=outcome.latency,
+                    seed=seed,
+                    choices_requested=n,
+                    finish_reason=choice.get("finish_reason"),
+                    system_fingerprint=outcome.fingerprint,
+                    **shared,
+                )
+            )
+        return arrived

@@ -75,7 +75,8 @@ class RateLimiter:
         return tuple(self._sent)
 
     def _forget(self, now: float) -> None:
-        while self._sent and self._sent[0] <= now - self.window:
+        # Written as the wake-up time of acquire()'s sleep, so waking at it always frees a slot.
+        while self._sent and self._sent[0] + self.window <= now:
             self._sent.popleft()
 
     async def acquire(self) -> None:
@@ -105,7 +106,7 @@ def most_in_window(times: Iterable[float], window: float = WINDOW_SECONDS) -> in
     ordered = sorted(times)
     best = start = 0
     for end, value in enumerate(ordered):
-        while ordered[start] <= value - window:
+        while ordered[start] + window <= value:
             start += 1
         best = max(best, end - start + 1)
     return best

@@ -28,8 +28,10 @@ attempts were charged).
 * **Sends** (for the rate limiter): ``timing.sent_at``, or ``finished_at - latency_seconds`` for
   older records (their last attempt).
 
-What is never in the file is a request in flight when the process was killed: each kill can add
-at most the requests then in flight (``max_concurrency``) to what the file says.
+What is never in the file is a request in flight when the process was killed. A call holds its
+concurrency slot from its first send until its samples are stored, and its attempts are stored
+together when it ends, so each kill can add to what the file says at most ``max_concurrency``
+requests, or ``max_concurrency * max_attempts`` when the calls in flight were retrying.
 
 Example:
   >>> from slmmux_run.data.records import Record
