@@ -620,7 +620,7 @@ class Client:
                 for result in results:
                     tokens = result.usage.completion_tokens if result.usage else 0
                     self.progress.update(failed=result.error is not None, tokens=tokens,
-                                         cost=result.cost)  # fmt: skip
+                                         cost=result.cost + result.retry_cost)  # fmt: skip
             if on_response is not None:
                 await on_response(results)
 

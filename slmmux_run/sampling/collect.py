@@ -9,7 +9,9 @@ and grader, and appends each HTTP response's records in ONE fsynced write the mo
 before that question's next request is paid for: a killed run loses only the requests in
 flight, and the rerun asks only for the missing sample indices (a response's samples are stored
 together, so a rerun resumes at the same request boundaries and sends the same requests). Samples
-refused by the budget (never sent) are not stored. Hold the store's
+refused by the budget (never sent) are not stored; everything sent is, with its call id, send
+times and cost (:func:`timing_of`), so the caps of a rerun start from what the file spent
+(:mod:`slmmux_run.sampling.spent`). Hold the store's
 :meth:`~slmmux_run.data.records.RecordStore.exclusive` lock around a run (the command does).
 
 A model's API decides its prompt style: chat endpoints get the task's chat prompt, plain
