@@ -125,7 +125,8 @@ def run_import(args: argparse.Namespace) -> int:
     tasks = tasks_for_models(config, args.task, task_options(args), models)
     store = RecordStore(args.out)
     with store.exclusive():
-        done = import_batch(tasks, config, inputs, outputs, store, input_name=args.input)
+        done = import_batch(tasks, config, inputs, outputs, store, input_name=args.input,
+                            output_name=args.output)  # fmt: skip
     print(f"batch import: {done.requests} requests; {done.stored} samples stored, {done.failed} "
           f"failed, {done.cached} already stored, {done.not_returned} not returned -> {args.out}")
     return 0 if done.failed == 0 and done.not_returned == 0 else 3

@@ -149,10 +149,10 @@ def sniff_schema(path: str | os.PathLike) -> str:
     if "custom_id" in row and "body" in row:
         return BATCH_INPUT
     raise UserError(
-        f"{path}:{number}: not a known samples file: a record file has 'sample_index' and "
-        f"'prompt_version', a samples file 'answers', a greedy file 'answer' and 'gold', an "
-        f"lm-eval samples file 'doc_id' and 'resps', a Best-of-∞ file 'problem_num' and "
-        f"'all_answers'; fields found: {', '.join(sorted(row))}"
+        f"{path}:{number}: neither a record file (fields 'sample_index', 'prompt_version') nor a "
+        f"samples file (field 'answers') nor a greedy file (fields 'answer', 'gold') nor an "
+        f"lm-eval samples file ('doc_id', 'resps') nor a Best-of-∞ file ('problem_num', "
+        f"'all_answers'); fields found: {', '.join(sorted(row))}"
     )
 
 

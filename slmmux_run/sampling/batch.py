@@ -177,7 +177,8 @@ class BatchImport:
 
 
 def _results(line: BatchLine, result: BatchResult | None, request: SampleRequest,
-             model: ModelConfig, first: int, count: int) -> tuple[list[SampleResult], int]:  # fmt: skip
+             model: ModelConfig, first: int, count: int,
+             output_name: str) -> tuple[list[SampleResult], int]:  # fmt: skip
     """The samples of one request and how many of them came back missing."""
     seed = line.body.get("seed")
     seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
@@ -197,7 +198,7 @@ def _results(line: BatchLine, result: BatchResult | None, request: SampleRequest
         try:
             text = choice_text(choice, model.api)
         except (ValueError, KeyError, TypeError):
-            raise UserError(f"output line {result.line}: field 'response.body.choices[{i}]' has "
+            raise UserError(f"{output_name}:{result.line}: field 'response.body.choices[{i}]' has "
                             f"no {'message.content' if model.api == 'chat' else 'text'}") from None
         own = own_token_count(choice)
         if own is not None:
@@ -210,6 +211,8 @@ def _results(line: BatchLine, result: BatchResult | None, request: SampleRequest
             counts.append((math.ceil(len(text) / 4), True))
         samples.append((choice, text))
     completion = sum(tokens for tokens, _ in counts)
+    if isinstance(reported, int):
+        completion = max(completion, reported)  # as the client settles a request's cost
     cost = model.price.cost(prompt_tokens or 0, completion) / max(len(samples), 1)
     fingerprint = body.get("system_fingerprint")
     out = [
@@ -229,6 +232,7 @@ def import_batch(
     store: RecordStore,
     *,
     input_name: str = "batch input",
+    output_name: str = "batch output",
 ) -> BatchImport:
     """Turn a batch's output into records appended to ``store`` (see the module doc).
 
@@ -239,7 +243,7 @@ def import_batch(
       inputs, outputs: :func:`~slmmux_run.data.importers.openai_batch.read_batch_input` and
         ``read_batch_output`` of the two files.
       store: the record store (hold its ``exclusive`` lock).
-      input_name: the input file, for error messages.
+      input_name, output_name: the two files, for error messages.
 
     Raises:
       UserError: naming the line: an input ``custom_id`` not of ours, a model or question the
@@ -247,7 +251,7 @@ def import_batch(
     """
     for custom_id, result in outputs.items():
         if custom_id not in inputs:
-            raise UserError(f"output line {result.line}: custom_id {custom_id!r} is not in "
+            raise UserError(f"{output_name}:{result.line}: custom_id {custom_id!r} is not in "
                             f"{input_name}")  # fmt: skip
     items = {name: {item.question_id: item for item in task.items} for name, task in tasks.items()}
     records, cached, not_returned = [], 0, 0
@@ -288,7 +292,8 @@ def import_batch(
         )  # fmt: skip
         question = QuestionRequest(task, item, request, rendered.prompt_version)
         results, missing = _results(line, outputs.get(custom_id), request, model,
-                                    request_id.first_sample, request_id.samples)  # fmt: skip
+                                    request_id.first_sample, request_id.samples,
+                                    output_name)  # fmt: skip
         not_returned += missing
         fresh = []
         for result in results:

@@ -81,3 +81,11 @@ def test_the_task_and_models_are_checked():
         load_sample_set(FIXTURE, task="math")
     with pytest.raises(UserError, match="holds model 'openai/gpt-4o-mini' only"):
         load_sample_set(FIXTURE, models=["other"])
+
+
+def test_a_json_document_that_is_not_a_log_is_refused(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"results": {"acc": 0.5}}, indent=2))
+    assert sniff_schema(path) == INSPECT  # a pretty-printed document is read as a log ...
+    with pytest.raises(UserError, match="not an Inspect eval log"):
+        load_sample_set(path)  # ... and its loader says it is not one

@@ -118,3 +118,9 @@ def test_a_folder_of_several_tasks_needs_one_chosen(tmp_path):
         load_sample_set(tmp_path)
     assert load_sample_set(tmp_path, task="gsm8k_b").task == "gsm8k_b"
 
+
+
+def test_a_folder_of_something_else_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello\n")
+    with pytest.raises(UserError, match="holds neither"):
+        load_sample_set(tmp_path)
