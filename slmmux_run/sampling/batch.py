@@ -12,7 +12,8 @@ extraction, grading, usage), so everything downstream reads it unchanged.
   request starting at sample j sending the seed :func:`~slmmux_run.sampling.client.derive_seed`
   ``(base seed, j)``, exactly as :class:`~slmmux_run.sampling.client.Client` does, so a batch
   draws the same requests as a live run. ``custom_id`` names (task, prompt version, model,
-  question, first sample, samples) (:func:`~slmmux_run.data.importers.openai_batch.encode_custom_id`).
+  question, first sample, samples)
+  (:func:`~slmmux_run.data.importers.openai_batch.encode_custom_id`).
   Samples already in a record store can be left out (a pilot is reused, not paid twice).
 * :func:`import_batch`: join output to input on ``custom_id`` (output order is not
   guaranteed), check each input line's prompt is the task's prompt for that question (the task
@@ -192,7 +193,8 @@ def _results(line: BatchLine, result: BatchResult | None, request: SampleRequest
                      key=lambda c: c.get("index", 0) if isinstance(c, dict) else 0)  # fmt: skip
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
     reported = usage.get("completion_tokens")
-    prompt_tokens = usage.get("prompt_tokens") if isinstance(usage.get("prompt_tokens"), int) else None
+    prompt_tokens = usage.get("prompt_tokens")
+    prompt_tokens = prompt_tokens if isinstance(prompt_tokens, int) else None
     samples, counts = [], []
     for i, choice in enumerate(choices):
         try:

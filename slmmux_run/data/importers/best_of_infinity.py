@@ -56,7 +56,8 @@ def normalize_answer(answer: str, task: str) -> str | None:
     >>> normalize_answer(r"\dfrac{1}{2}^\circ", "math500"), normalize_answer("", "math500")
     ('\\frac{1}{2}', None)
     """
-    text = answer.strip().replace("^{\\circ}", "").replace("^\\circ", "").replace("\\dfrac", "\\frac")
+    text = answer.strip().replace("^{\\circ}", "").replace("^\\circ", "")
+    text = text.replace("\\dfrac", "\\frac")
     if task.lower().startswith("aime"):
         text = text.replace(" ", "")
         boxed = _BOXED.fullmatch(text)

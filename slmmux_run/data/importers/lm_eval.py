@@ -52,7 +52,8 @@ from slmmux_run.errors import UserError
 
 __all__ = ["FILE_PATTERN", "lm_eval_files", "load_lm_eval"]
 
-FILE_PATTERN = re.compile(r"samples_(?P<task>.+)_(?P<time>\d{4}-\d{2}-\d{2}T[\d.\-:]+)\.jsonl(\.gz)?")
+FILE_PATTERN = re.compile(
+    r"samples_(?P<task>.+)_(?P<time>\d{4}-\d{2}-\d{2}T[\d.\-:]+)\.jsonl(\.gz)?")
 """Name of one ``--log_samples`` file: ``samples_<task>_<date>.jsonl``."""
 
 
@@ -94,7 +95,8 @@ def _generations(row: dict, where: str) -> list[str | None]:
                         f"(a generate_until task), got {json.dumps(resps)[:60]}")  # fmt: skip
     if len(resps) != 1:
         raise UserError(f"{where}: field 'resps' holds {len(resps)} requests; only generation "
-                        "tasks (one request per document, its repeats inside) can be read")  # fmt: skip
+                        "tasks (one request per document, its repeats inside) can be "
+                        "read")  # fmt: skip
     texts = []
     for i, text in enumerate(resps[0]):
         if text is not None and not isinstance(text, str):
