@@ -11,7 +11,7 @@ these all work, plain or ``.jsonl.gz``:
 * a shared samples file (one line per (model, question): ``answers``, ``gold``) or greedy file;
 * lm-evaluation-harness ``--log_samples`` output: a ``samples_<task>_<date>.jsonl`` file or
   the ``--output_path`` folder (one sub-folder per model; :mod:`.importers.lm_eval`);
-* an Inspect AI eval log in the JSON format (:mod:`.importers.inspect_log`);
+* an Inspect AI eval log, ``.json`` or ``.eval`` (:mod:`.importers.inspect_log`);
 * Best-of-∞ ``analysis_<task>_<model>.jsonl`` files, one or a folder of them
   (:mod:`.importers.best_of_infinity`).
 
@@ -109,7 +109,7 @@ def sniff_schema(path: str | os.PathLike) -> str:
     if not os.path.isfile(path):
         raise UserError(f"{path}: file does not exist")
     if zipfile.is_zipfile(path):
-        return INSPECT  # an Inspect .eval log; its loader says how to convert it
+        return INSPECT  # an Inspect .eval log (a zip)
     try:
         with open_text(path) as handle:
             row = None

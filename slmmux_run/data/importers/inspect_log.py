@@ -7,8 +7,10 @@ Inspect's own source (UKGovernmentBEIS/inspect_ai: ``src/inspect_ai/log/_log.py`
 list of str), ``output`` (``ModelOutput``), ``scores`` (scorer name -> ``Score`` with ``value``,
 ``answer``, ``explanation``) and ``error``; ``src/inspect_ai/model/_model_output.py`` defines
 ``ModelOutput`` with ``completion`` (the first choice's text), ``choices`` and ``usage``
-(``ModelUsage``: ``input_tokens``, ``output_tokens``)). The binary ``.eval`` format (a zip) is not
-read: convert it first (``inspect log convert --to json``).
+(``ModelUsage``: ``input_tokens``, ``output_tokens``)). The ``.eval`` format is a zip of the same
+objects (``src/inspect_ai/log/_recorders/eval.py``: the spec in ``start.json`` as
+``{"version", "eval", "plan"}``, later versions also ``header.json`` and ``_journal/start.json``;
+one ``samples/<id>_epoch_<epoch>.json`` per sample), read here too.
 
 Each (``id``, ``epoch``) is one sample of the log's model on question ``id``; epochs in
 increasing order are the sample axis. By default the answer is the package's extraction of
@@ -57,18 +59,54 @@ __all__ = ["is_inspect_log", "load_inspect_log", "read_log"]
 _VERDICTS = {"C": True, "I": False, True: True, False: False, 1: True, 0: False}
 
 
+_SPEC_MEMBERS = ("header.json", "_journal/start.json", "start.json")
+
+
+def _read_eval_zip(path: Path) -> tuple[dict, list[str]]:
+    """The spec and samples of a ``.eval`` log, and each sample's member name."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            spec_member = next((m for m in _SPEC_MEMBERS if m in names), None)
+            if spec_member is None:
+                raise UserError(f"{path}: an Inspect .eval log needs one of "
+                                f"{', '.join(_SPEC_MEMBERS)}; it has none")  # fmt: skip
+            members = sorted(m for m in names if m.startswith("samples/") and m.endswith(".json"))
+            loaded = {}
+            for member in (spec_member, *members):
+                try:
+                    loaded[member] = json.loads(archive.read(member).decode("utf-8"))
+                except (ValueError, UnicodeDecodeError) as error:
+                    raise UserError(f"{path}: member {member} is not JSON ({error})") from None
+    except (zipfile.BadZipFile, OSError, NotImplementedError) as error:
+        raise UserError(f"{path}: cannot be read as a zip ({error})") from None
+    spec = loaded[spec_member]
+    log = {"eval": spec.get("eval") if isinstance(spec, dict) else None,
+           "samples": [loaded[m] for m in members]}  # fmt: skip
+    return log, [f"member {m}" for m in members]
+
+
 def read_log(path: str | os.PathLike) -> dict:
-    """The parsed JSON log.
+    """The parsed log (a JSON log, or a ``.eval`` zip as the same ``eval``/``samples`` fields).
 
     Raises:
-      UserError: a missing file, a ``.eval`` zip, invalid JSON or no ``eval``/``samples``.
+      UserError: a missing file, invalid JSON, or no ``eval``/``samples``.
     """
-    path = Path(path)
+    return _read_log(Path(path))[0]
+
+
+def _read_log(path: Path) -> tuple[dict, list[str]]:
+    """The log and how each sample is named in errors."""
     if not path.is_file():
         raise UserError(f"{path}: file does not exist")
     if zipfile.is_zipfile(path):
-        raise UserError(f"{path}: an Inspect .eval log (zip) is not read here; convert it to the "
-                        "JSON format first (inspect log convert --to json)")  # fmt: skip
+        log, labels = _read_eval_zip(path)
+        if not isinstance(log["eval"], dict):
+            raise UserError(f"{path}: the spec member has no object 'eval'")
+        if not log["samples"]:
+            raise UserError(f"{path}: holds no samples/*.json member (was the log written with "
+                            "log_samples off?)")  # fmt: skip
+        return log, labels
     try:
         log = json.loads(read_bytes(path).decode("utf-8"))
     except (UnicodeDecodeError, OSError, EOFError) as error:
@@ -80,7 +118,7 @@ def read_log(path: str | os.PathLike) -> dict:
     if not isinstance(log["samples"], list) or not log["samples"]:
         raise UserError(f"{path}: field 'samples' holds no sample (was the log written with "
                         "log_samples off?)")  # fmt: skip
-    return log
+    return log, [f"field samples[{i}]" for i in range(len(log["samples"]))]
 
 
 def is_inspect_log(value) -> bool:
@@ -123,7 +161,7 @@ def load_inspect_log(
     """Load one Inspect JSON eval log (one task, one model) as a sample set.
 
     Args:
-      path: the ``.json`` log.
+      path: the ``.json`` log or ``.eval`` zip.
       models: checked to name the log's model (``eval.model``), if given.
       answer_format_name: extractor family; default guessed from ``eval.task``.
       scorer: take this scorer's verdict and answer instead of the package's extraction and
@@ -133,7 +171,7 @@ def load_inspect_log(
       UserError: naming the file and the JSON path of a bad field, a duplicate (id, epoch), a
         scorer missing from a sample or a verdict that is not C/I, a boolean or 1/0.
     """
-    log = read_log(path)
+    log, labels = _read_log(Path(path))
     spec = log["eval"]
     name = str(path)
     task = _field(spec, "task", (str,), f"{name}: field eval")
@@ -142,14 +180,14 @@ def load_inspect_log(
     entries = []
     seen: dict[tuple[str, int], int] = {}
     for index, sample in enumerate(log["samples"]):
-        where = f"{name}: field samples[{index}]"
+        where = f"{name}: {labels[index]}"
         if not isinstance(sample, dict):
             raise UserError(f"{where} must be an object")
         question = str(_field(sample, "id", (int, str), where))
         epoch = _field(sample, "epoch", (int,), where)
         if (question, epoch) in seen:
             raise UserError(f"{where} repeats id {question!r}, epoch {epoch} (first at "
-                            f"samples[{seen[question, epoch]}])")  # fmt: skip
+                            f"{labels[seen[question, epoch]]})")  # fmt: skip
         seen[question, epoch] = index
         entries.append((index, question, epoch, sample, where))
     epochs = natural_sample_order(epoch for _, _, epoch, _, _ in entries)

@@ -67,12 +67,37 @@ def test_a_verdict_that_is_not_correct_or_incorrect_is_refused(tmp_path):
         load_inspect_log(path, scorer="f1")
 
 
-def test_the_binary_eval_format_asks_for_a_conversion(tmp_path):
+@pytest.mark.parametrize("spec_member", ["start.json", "header.json", "_journal/start.json"])
+def test_the_eval_zip_gives_what_the_json_log_gives(tmp_path, spec_member):
+    """The .eval layout of Inspect's recorder: the spec, then samples/<id>_epoch_<epoch>.json."""
+    log = json.loads(FIXTURE.read_text())
+    path = tmp_path / "run.eval"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(spec_member, json.dumps({"version": 2, "eval": log["eval"],
+                                                  "plan": log["plan"]}))  # fmt: skip
+        for sample in log["samples"]:
+            archive.writestr(f"samples/{sample['id']}_epoch_{sample['epoch']}.json",
+                             json.dumps(sample, indent=2))  # fmt: skip
+        archive.writestr("summaries/1.json", "[]")
+    assert sniff_schema(path) == INSPECT
+    from_zip, from_json = load_record_set(path), load_record_set(FIXTURE)
+    np.testing.assert_array_equal(from_zip.sample_set.samples, from_json.sample_set.samples)
+    np.testing.assert_array_equal(from_zip.failed, from_json.failed)
+    np.testing.assert_array_equal(from_zip.sample_set.tokens, from_json.sample_set.tokens)
+    assert from_zip.sample_set.slot_labels == from_json.sample_set.slot_labels
+
+
+def test_a_bad_eval_zip_is_named(tmp_path):
     path = tmp_path / "run.eval"
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("header.json", "{}")
-    assert sniff_schema(path) == INSPECT
-    with pytest.raises(UserError, match="inspect log convert --to json"):
+        archive.writestr("samples/1_epoch_1.json", "{}")
+    with pytest.raises(UserError, match="needs one of header.json"):
+        load_sample_set(path)
+    log = json.loads(FIXTURE.read_text())
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("start.json", json.dumps({"eval": log["eval"]}))
+        archive.writestr("samples/1_epoch_1.json", json.dumps({"id": 1, "epoch": "one"}))
+    with pytest.raises(UserError, match=r"member samples/1_epoch_1\.json\.epoch is \"one\""):
         load_sample_set(path)
 
 
