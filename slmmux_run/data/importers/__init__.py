@@ -2,8 +2,8 @@
 
 Data layer of the runner. One module per format, each returning
 :class:`~slmmux_run.data.slots.SlottedSamples` built by the one slot builder:
-``lm_eval`` (lm-evaluation-harness ``--log_samples`` files), ``inspect_log`` (Inspect AI JSON
-eval logs), ``best_of_infinity`` (Best-of-∞ ``analysis_<task>_<model>.jsonl``),
+``lm_eval`` (lm-evaluation-harness ``--log_samples`` files), ``inspect_log`` (Inspect AI
+eval logs, ``.json`` or ``.eval``), ``best_of_infinity`` (Best-of-∞ ``analysis_<task>_<model>.jsonl``),
 ``openai_batch`` (OpenAI / vLLM ``run-batch`` input and output lines); ``answers`` holds what
 they share (answer format, gold, extraction). :func:`slmmux_run.data.sample_files.load_sample_set`
 sniffs the format and calls the right one. Public names are re-exported here lazily.

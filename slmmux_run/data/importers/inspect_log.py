@@ -1,4 +1,4 @@
-"""Inspect AI eval logs in the JSON format -> a sample set (epochs are the repeats).
+"""Inspect AI eval logs (``.json`` or ``.eval``) -> a sample set (epochs are the repeats).
 
 Data layer of the runner (``slmmux_run.data.importers``). The layout was checked against
 Inspect's own source (UKGovernmentBEIS/inspect_ai: ``src/inspect_ai/log/_log.py`` defines
