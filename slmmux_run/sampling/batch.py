@@ -256,6 +256,13 @@ def import_batch(
             raise UserError(f"{output_name}:{result.line}: custom_id {custom_id!r} is not in "
                             f"{input_name}")  # fmt: skip
     items = {name: {item.question_id: item for item in task.items} for name, task in tasks.items()}
+    # The base seed of a (model, question) is the seed its request at sample 0 sent (later
+    # requests send a hash of it); kept in every record as collect keeps it.
+    base_seeds = {}
+    for custom_id, line in inputs.items():
+        request_id = decode_custom_id(custom_id)
+        if request_id is not None and request_id.first_sample == 0:
+            base_seeds[request_id.model, request_id.question_id] = line.body.get("seed")
     records, cached, not_returned = [], 0, 0
     done = store.done_keys()
     for custom_id, line in inputs.items():
@@ -289,7 +296,8 @@ def import_batch(
         request = SampleRequest(
             model=request_id.model, prompt=prompt, samples=request_id.first_sample
             + request_id.samples, temperature=line.body.get("temperature", 1.0),
-            max_tokens=line.body.get("max_tokens", 0), seed=line.body.get("seed"),
+            max_tokens=line.body.get("max_tokens", 0),
+            seed=base_seeds.get((request_id.model, request_id.question_id)),
             stop=tuple(line.body.get("stop") or ()),
         )  # fmt: skip
         question = QuestionRequest(task, item, request, rendered.prompt_version)

@@ -114,7 +114,9 @@ def test_the_lines_are_the_requests_a_live_collect_sends(tmp_path):
         twin = by_key[record.key]
         assert (record.text, record.answer, record.extra["correct"]) == (
             twin.text, twin.answer, twin.extra["correct"])
-        assert record.request["seed"] == twin.request["seed"]
+        assert record.request == twin.request  # model id, api, temperature, seed sent, n, stop
+        assert record.usage == twin.usage
+        assert record.extra["base_seed"] == twin.extra["base_seed"]
         assert record.extra["cost"] == pytest.approx(twin.extra["cost"])
 
 
