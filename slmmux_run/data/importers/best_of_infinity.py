@@ -13,7 +13,10 @@ Answers get the light normalization the shared copies of these files got (shared
 section F): strip, drop ``^\circ``/``^{\circ}``, ``\dfrac`` -> ``\frac``; for AIME also drop
 spaces and a ``\boxed{}`` wrapper and write integers plainly (``"070"`` -> ``"70"``). Give one
 file (one model) or a folder of them (one model per file; ``task`` picks one task when the
-folder holds several).
+folder holds several). MATH-500 answers are regraded with the equivalence grader and equal
+answers merged into one vote group, by default, exactly as the shared copy of that file is
+(:data:`slmmux_run.data.shared_samples.UPSTREAM_FLAGS`, :mod:`slmmux_run.data.regrade`): one
+question at a time over every file given, so groups do not depend on the models chosen.
 
 Example:
   >>> import json, os, tempfile
@@ -36,6 +39,7 @@ from pathlib import Path
 
 from slmmux_run.data.importers.answers import build_imported
 from slmmux_run.data.jsonl_rows import open_rows, row_field
+from slmmux_run.data.shared_samples import UPSTREAM_FLAGS
 from slmmux_run.data.slots import SampleAnswer, SlottedSamples
 from slmmux_run.errors import UserError
 
@@ -134,11 +138,32 @@ def _samples_of(file: Path, task: str, model: str) -> list[SampleAnswer]:
     return samples
 
 
+def _regrade(rows: list[SampleAnswer]) -> list[SampleAnswer]:
+    """Answers replaced by their vote-group labels and verdicts, question by question."""
+    from slmmux_run.data.regrade import regrade_question  # SymPy: only when a file needs it
+
+    cells: dict[str, dict[str, list[int]]] = {}
+    for position, row in enumerate(rows):
+        cells.setdefault(row.question_id, {}).setdefault(row.model, []).append(position)
+    out = list(rows)
+    for by_model in cells.values():
+        groups: dict[str, list[list[int]]] = {}
+        for positions in by_model.values():  # a gold that differs is left to the slot builder
+            groups.setdefault(rows[positions[0]].gold, []).append(positions)
+        for gold, members in groups.items():
+            regraded = regrade_question([[rows[p].answer for p in ps] for ps in members], gold)
+            for ps, labels, verdicts in zip(members, regraded.labels, regraded.correct):
+                for p, label, verdict in zip(ps, labels, verdicts):
+                    out[p] = rows[p]._replace(answer=label, graded=verdict)
+    return out
+
+
 def load_best_of_infinity(
     path: str | os.PathLike,
     *,
     task: str | None = None,
     models: Sequence[str] | None = None,
+    regrade: bool | None = None,
 ) -> SlottedSamples:
     """Load upstream Best-of-∞ files as one sample set (tokens kept).
 
@@ -146,6 +171,8 @@ def load_best_of_infinity(
       path: an ``analysis_<task>_<model>.jsonl`` file or a folder of them.
       task: the task to load when the folder holds several.
       models: models to keep, in this order; default all (sorted by file name).
+      regrade: regrade with the equivalence grader and merge equal answers; default: for the
+        tasks whose shared copy is regraded (MATH-500).
 
     Raises:
       UserError: naming ``FILE:LINE`` and the field for a malformed line, or the folder for a
@@ -161,4 +188,6 @@ def load_best_of_infinity(
             raise UserError(f"{file}: model {model!r} also has file {owner[model]}")
         owner[model] = file
         rows.extend(_samples_of(file, chosen_task, model))
+    if regrade if regrade is not None else ("best-of-infinity", chosen_task) in UPSTREAM_FLAGS:
+        rows = _regrade(rows)
     return build_imported(chosen_task, rows, models=models, source=str(path))

@@ -78,30 +78,67 @@ def test_a_file_named_otherwise_is_refused(tmp_path):
         load_sample_set(path)  # ... but the model and task are in the name only
 
 
-def test_the_upstream_layout_of_the_shared_aime_file_gives_the_shared_sample_set(tmp_path):
-    """The shared file is these upstream files (README section F): writing its rows back in the
-    upstream layout and importing them must give the same slots, labels and tokens."""
-    try:
-        shared_path = data_file("samples/boinf_aime2024_30x80_11models.jsonl")
-    except UserError as error:  # pragma: no cover - the data folder is not everywhere
-        pytest.skip(f"shared data not found: {error}")
+def _upstream_copy(shared_path, folder: Path, task: str, questions: int | None = None):
+    """The shared file's rows written back in the upstream layout (and, with ``questions``, a
+    shared-schema file of the first ones); returns the shared file to compare with."""
     by_model: dict[str, list[dict]] = {}
+    kept = []
     for line in open(shared_path, encoding="utf-8"):
         row = json.loads(line)
+        if questions is not None and int(row["question_id"]) >= questions:
+            continue
+        kept.append(line)
         by_model.setdefault(row["model"], []).append({
             "problem_num": int(row["question_id"]), "total_answers": len(row["answers"]),
             "gold_answer": row["gold"],
             "all_answers": [[answer or "", tokens]
                             for answer, tokens in zip(row["answers"], row["tokens"])],
         })  # fmt: skip
+    folder.mkdir()
     for model, rows in by_model.items():
-        with open(tmp_path / f"analysis_aime2024_{model}.jsonl", "w", encoding="utf-8") as f:
+        with open(folder / f"analysis_{task}_{model}.jsonl", "w", encoding="utf-8") as f:
             f.writelines(json.dumps(row) + "\n" for row in rows)
-    models = sorted(by_model)
+    if questions is None:
+        return shared_path, sorted(by_model)
+    subset = folder.parent / "shared_subset.jsonl"
+    subset.write_text("".join(kept), encoding="utf-8")
+    return subset, sorted(by_model)
+
+
+def _shared(name: str):
+    try:
+        return data_file(f"samples/{name}")
+    except UserError as error:  # pragma: no cover - the data folder is not everywhere
+        pytest.skip(f"shared data not found: {error}")
+
+
+def test_the_upstream_layout_of_the_shared_aime_file_gives_the_shared_sample_set(tmp_path):
+    """The shared file is these upstream files (README section F): writing its rows back in the
+    upstream layout and importing them must give the same slots, labels and tokens."""
+    shared_path, models = _upstream_copy(_shared("boinf_aime2024_30x80_11models.jsonl"),
+                                         tmp_path / "up", "aime2024")  # fmt: skip
     shared = load_samples(shared_path, models=models)
-    imported = load_best_of_infinity(tmp_path, models=models).sample_set
+    imported = load_best_of_infinity(tmp_path / "up", models=models).sample_set
     assert imported.question_ids == shared.question_ids
     assert imported.slot_labels == shared.slot_labels
     np.testing.assert_array_equal(imported.samples, shared.samples)
     np.testing.assert_array_equal(imported.tokens, shared.tokens)
     assert len(models) == 11 and imported.samples.shape == (11, 30, 80)
+
+
+def test_math500_is_regraded_as_the_shared_copy_is(tmp_path):
+    """On MATH-500 both paths regrade (equal answers merged into one vote group); on the first 25
+    problems the upstream layout gives the shared file's sample set, and without the regrade
+    some answers the grader finds equal to the gold would count wrong."""
+    shared_path, models = _upstream_copy(_shared("boinf_math500_500x80_7models.jsonl"),
+                                         tmp_path / "up", "math500", questions=25)  # fmt: skip
+    shared = load_samples(shared_path, models=models)
+    imported = load_best_of_infinity(tmp_path / "up", models=models).sample_set
+    assert imported.question_ids == shared.question_ids and len(shared.question_ids) == 25
+    assert imported.slot_labels == shared.slot_labels
+    np.testing.assert_array_equal(imported.samples, shared.samples)
+    plain = load_best_of_infinity(tmp_path / "up", models=models, regrade=False).sample_set
+    # Upstream string equality misses equal forms (README section F): the regrade finds more
+    # correct samples and fewer distinct wrong answers.
+    assert (plain.samples == 0).sum() < (imported.samples == 0).sum()
+    assert plain.num_answers > imported.num_answers
