@@ -18,6 +18,8 @@ __all__ = ["register", "run_export", "run_import"]
 
 OPENAI_BATCH_LIMIT = 50_000
 """Most requests OpenAI's Batch API takes in one input file."""
+CUSTOM_ID_LIMIT = 64
+"""The longest ``custom_id`` some batch providers take (e.g. Together's documented limit)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "export", help="write the batch input file of a planned run",
         description="Plan (task, models, k, temperature, seed) as 'collect' does and write one "
         "JSONL line per request: custom_id (task, prompt version, model, question, samples), "
-        "method, url, body. Samples already in --records are left out.",
+        "method, url, body. One file per model (a batch API takes one model per file): with "
+        "several models, --out batch.jsonl becomes batch.<model>.jsonl. Samples already in "
+        "--records are left out.",
     )  # fmt: skip
     export.add_argument("--config", required=True, help="model config TOML")
     export.add_argument("--models", required=True, help="model names, comma-separated")
@@ -46,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="only these questions: a text file with one question id per line")
     export.add_argument("--records", default=None, metavar="FILE",
                         help="record file whose stored samples are not exported again (a pilot)")
-    export.add_argument("--out", required=True, help="batch input file to write (JSONL)")
+    export.add_argument("--out", required=True,
+                        help="batch input file to write (JSONL); with several models, one file "
+                        "per model named after it")
     add_task_arguments(export)
     export.set_defaults(handler=run_export)
 
@@ -57,8 +63,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Failed requests are stored as failures; samples already stored are skipped.",
     )  # fmt: skip
     reader.add_argument("--config", required=True, help="model config TOML (as for the export)")
-    reader.add_argument("--input", required=True, help="the batch input file written by export")
-    reader.add_argument("--output", required=True, help="the batch output file (JSONL)")
+    reader.add_argument("--input", required=True, action="append",
+                        help="a batch input file written by export (repeat for several)")
+    reader.add_argument("--output", required=True, action="append",
+                        help="a batch output file (JSONL; repeat for several, any order)")
     reader.add_argument("--out", required=True, help="record file (JSONL, appended to)")
     add_task_arguments(reader)
     reader.set_defaults(handler=run_import)
@@ -85,6 +93,19 @@ def _question_ids(path: str | None) -> list[str] | None:
     return ids
 
 
+def _joined(read, paths: list[str], what: str) -> dict:
+    """The lines of several files by custom_id; a custom_id in two files is an error."""
+    joined: dict = {}
+    where: dict[str, str] = {}
+    for path in paths:
+        for custom_id, line in read(path).items():
+            if custom_id in joined:
+                raise UserError(f"{path}:{line.line}: custom_id {custom_id!r} is also in "
+                                f"{where[custom_id]} (each {what} line once)")  # fmt: skip
+            joined[custom_id], where[custom_id] = line, path
+    return joined
+
+
 def run_export(args: argparse.Namespace) -> int:
     """Write the batch input; print what it holds."""
     from slmmux_run.data.records import RecordStore
@@ -102,12 +123,18 @@ def run_export(args: argparse.Namespace) -> int:
     tasks = select_questions(tasks_for_models(config, args.task, options, models), ids,
                              args.question_ids)  # fmt: skip
     store = RecordStore(args.records) if args.records else None
-    written = export_run(config, tasks, args.k, args.temperature, args.seed, args.max_tokens,
-                         args.out, store=store)  # fmt: skip
-    print(f"batch export: {written.lines} requests, {written.samples} samples -> {written.path}")
-    if written.lines > OPENAI_BATCH_LIMIT:
-        print(f"note: OpenAI's Batch API takes at most {OPENAI_BATCH_LIMIT} requests per file; "
-              "split the file for it (vllm run-batch has no such limit)")  # fmt: skip
+    files = export_run(config, tasks, args.k, args.temperature, args.seed, args.max_tokens,
+                       args.out, store=store)  # fmt: skip
+    for model, written in zip(models, files):
+        print(f"batch export: {model}: {written.lines} requests, {written.samples} samples -> "
+              f"{written.path}")  # fmt: skip
+        if written.lines > OPENAI_BATCH_LIMIT:
+            print(f"note: OpenAI's Batch API takes at most {OPENAI_BATCH_LIMIT} requests per "
+                  "file; split this file for it")  # fmt: skip
+        if written.longest_id > CUSTOM_ID_LIMIT:
+            print(f"note: custom_ids up to {written.longest_id} characters; OpenAI and vllm "
+                  f"run-batch take them, providers with a {CUSTOM_ID_LIMIT}-character limit do "
+                  "not (shorter model names and question ids help)")  # fmt: skip
     return 0
 
 
@@ -119,14 +146,15 @@ def run_import(args: argparse.Namespace) -> int:
     from slmmux_run.sampling.config import load_config
 
     config = load_config(args.config)
-    inputs = read_batch_input(args.input)
-    outputs = read_batch_output(args.output)
-    models = batch_models(inputs, args.input)
+    inputs = _joined(read_batch_input, args.input, "input")
+    outputs = _joined(read_batch_output, args.output, "output")
+    input_name, output_name = " + ".join(args.input), " + ".join(args.output)
+    models = batch_models(inputs, input_name)
     tasks = tasks_for_models(config, args.task, task_options(args), models)
     store = RecordStore(args.out)
     with store.exclusive():
-        done = import_batch(tasks, config, inputs, outputs, store, input_name=args.input,
-                            output_name=args.output)  # fmt: skip
+        done = import_batch(tasks, config, inputs, outputs, store, input_name=input_name,
+                            output_name=output_name)  # fmt: skip
     print(f"batch import: {done.requests} requests; {done.stored} samples stored, {done.failed} "
           f"failed, {done.cached} already stored, {done.not_returned} not returned -> {args.out}")
     return 0 if done.failed == 0 and done.not_returned == 0 else 3

@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ],
     "batch": [
         "BATCH_URLS", "BatchExport", "BatchImport", "batch_lines", "batch_models", "export_run",
-        "import_batch", "request_body", "select_questions", "write_batch_input",
+        "import_batch", "model_paths", "request_body", "select_questions", "write_batch_input",
     ],
     "client": [
         "Client", "RateLimiter", "SampleRequest", "SampleResult", "Usage", "derive_seed",

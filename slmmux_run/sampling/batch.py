@@ -42,6 +42,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,7 @@ from slmmux_run.sampling.tasks import Task
 
 __all__ = [
     "BATCH_URLS", "BatchExport", "BatchImport", "batch_lines", "batch_models", "export_run",
-    "import_batch", "request_body", "select_questions", "write_batch_input",
+    "import_batch", "model_paths", "request_body", "select_questions", "write_batch_input",
 ]
 
 BATCH_URLS = {"chat": "/v1/chat/completions", "completions": "/v1/completions"}
@@ -130,11 +131,13 @@ class BatchExport:
       lines: requests written.
       samples: samples they draw.
       path: the file.
+      longest_id: the longest ``custom_id`` written (some providers take at most 64).
     """
 
     lines: int
     samples: int
     path: str
+    longest_id: int = 0
 
 
 def write_batch_input(lines: Sequence[dict], path: str | os.PathLike) -> BatchExport:
@@ -154,7 +157,8 @@ def write_batch_input(lines: Sequence[dict], path: str | os.PathLike) -> BatchEx
     except OSError as error:
         raise UserError(f"cannot write batch input {path}: {error.strerror or error}") from None
     samples = sum(line["body"].get("n", 1) for line in lines)
-    return BatchExport(len(lines), samples, str(path))
+    longest = max((len(line["custom_id"]) for line in lines), default=0)
+    return BatchExport(len(lines), samples, str(path), longest)
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,8 @@ def _results(line: BatchLine, result: BatchResult | None, request: SampleRequest
         try:
             text = choice_text(choice, model.api)
         except (ValueError, KeyError, TypeError):
-            raise UserError(f"{output_name}:{result.line}: field 'response.body.choices[{i}]' has "
+            raise UserError(f"{result.source or output_name}:{result.line}: field "
+                            f"'response.body.choices[{i}]' has "
                             f"no {'message.content' if model.api == 'chat' else 'text'}") from None
         own = own_token_count(choice)
         if own is not None:
@@ -253,7 +258,8 @@ def import_batch(
     """
     for custom_id, result in outputs.items():
         if custom_id not in inputs:
-            raise UserError(f"{output_name}:{result.line}: custom_id {custom_id!r} is not in "
+            raise UserError(f"{result.source or output_name}:{result.line}: custom_id "
+                            f"{custom_id!r} is not in "
                             f"{input_name}")  # fmt: skip
     items = {name: {item.question_id: item for item in task.items} for name, task in tasks.items()}
     # The base seed of a (model, question) is the seed its request at sample 0 sent (later
@@ -266,7 +272,7 @@ def import_batch(
     records, cached, not_returned = [], 0, 0
     done = store.done_keys()
     for custom_id, line in inputs.items():
-        where = f"{input_name}:{line.line}"
+        where = f"{line.source or input_name}:{line.line}"
         request_id = decode_custom_id(custom_id)
         if request_id is None:
             raise UserError(f"{where}: custom_id {custom_id!r} was not written by 'slmmux batch "
@@ -349,12 +355,43 @@ def export_run(
     out: str | os.PathLike,
     *,
     store: RecordStore | None = None,
-) -> BatchExport:
-    """Plan the run (as ``collect`` would) and write its batch input, leaving out stored samples."""
+) -> list[BatchExport]:
+    """Plan the run (as ``collect`` would) and write its batch input, leaving out stored samples:
+    one file per model (:func:`model_paths`), since a batch API takes one model and one
+    endpoint per file (OpenAI's Batch API; ``vllm run-batch`` serves one model)."""
     from slmmux_run.sampling.collect import plan_requests
 
     plan = plan_requests(tasks, k, temperature, seed, max_tokens)
-    return write_batch_input(batch_lines(plan, config, store), out)
+    lines = batch_lines(plan, config, store)
+    paths = model_paths(out, list(tasks))
+    return [write_batch_input([line for line in lines if decode_custom_id(
+                line["custom_id"]).model == model], path)  # fmt: skip
+            for model, path in paths.items()]  # fmt: skip
+
+
+def model_paths(out: str | os.PathLike, models: Sequence[str]) -> dict[str, Path]:
+    """The batch file of each model: ``out`` itself for one model, else ``out`` with the model's
+    name before the suffix (``batch.jsonl`` -> ``batch.smollm2.jsonl``; characters other than
+    letters, digits, ``.``, ``_``, ``-`` become ``_``).
+
+    >>> {m: p.name for m, p in model_paths("b.jsonl", ["org/a", "c"]).items()}
+    {'org/a': 'b.org_a.jsonl', 'c': 'b.c.jsonl'}
+
+    Raises:
+      UserError: when two model names give one file name.
+    """
+    out = Path(out)
+    if len(models) == 1:
+        return {models[0]: out}
+    paths: dict[str, Path] = {}
+    for model in models:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", model)
+        path = out.with_name(f"{out.stem}.{safe}{out.suffix}")
+        if path in paths.values():
+            raise UserError(f"models {model!r} and another give the same batch file {path}; "
+                            "export them one at a time")  # fmt: skip
+        paths[model] = path
+    return paths
 
 
 def batch_models(inputs: Mapping[str, BatchLine], input_name: str = "batch input") -> list[str]:
@@ -367,7 +404,8 @@ def batch_models(inputs: Mapping[str, BatchLine], input_name: str = "batch input
     for custom_id, line in inputs.items():
         request_id = decode_custom_id(custom_id)
         if request_id is None:
-            raise UserError(f"{input_name}:{line.line}: custom_id {custom_id!r} was not written "
+            raise UserError(f"{line.source or input_name}:{line.line}: custom_id {custom_id!r} "
+                            "was not written "
                             "by 'slmmux batch export'")  # fmt: skip
         models[request_id.model] = None
     return list(models)

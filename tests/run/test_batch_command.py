@@ -20,13 +20,19 @@ def test_export_then_import_gives_records(tmp_path, capsys):
     code = main(["batch", "export", "--config", CONFIG, "--models", "tiny-chat,tiny-base",
                  "--k", "3", "--out", str(batch), *TASK])  # fmt: skip
     assert code == 0
-    assert capsys.readouterr().out.strip() == f"batch export: 10 requests, 12 samples -> {batch}"
-    first = json.loads(batch.read_text().splitlines()[0])
+    chat, base = tmp_path / "batch.tiny-chat.jsonl", tmp_path / "batch.tiny-base.jsonl"
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == f"batch export: tiny-chat: 4 requests, 6 samples -> {chat}"
+    assert printed[2] == f"batch export: tiny-base: 6 requests, 6 samples -> {base}"
+    assert printed[1].startswith("note: custom_ids up to 102 characters")  # longer than 64
+    first = json.loads(chat.read_text().splitlines()[0])
     assert sorted(first) == ["body", "custom_id", "method", "url"]
+    assert {json.loads(line)["url"] for line in base.open()} == {"/v1/completions"}
 
     records = tmp_path / "records.jsonl"
-    code = main(["batch", "import", "--config", CONFIG, "--input", str(batch), "--output",
-                 str(FIXTURES / "openai_batch_output.jsonl"), "--out", str(records), *TASK])  # fmt: skip
+    code = main(["batch", "import", "--config", CONFIG, "--input", str(chat), "--input",
+                 str(base), "--output", str(FIXTURES / "openai_batch_output.jsonl"), "--out",
+                 str(records), *TASK])  # fmt: skip
     assert code == 3  # two samples failed and one never came back
     assert capsys.readouterr().out.strip() == (
         f"batch import: 10 requests; 9 samples stored, 2 failed, 0 already stored, 1 not "
@@ -39,7 +45,20 @@ def test_export_then_import_gives_records(tmp_path, capsys):
     code = main(["batch", "export", "--config", CONFIG, "--models", "tiny-chat,tiny-base",
                  "--k", "3", "--records", str(records), "--out", str(batch), *TASK])  # fmt: skip
     assert code == 0
-    assert capsys.readouterr().out.strip() == f"batch export: 2 requests, 3 samples -> {batch}"
+    printed = [line for line in capsys.readouterr().out.splitlines() if "export" in line]
+    assert printed == [f"batch export: tiny-chat: 1 requests, 2 samples -> {chat}",
+                       f"batch export: tiny-base: 1 requests, 1 samples -> {base}"]  # fmt: skip
+
+
+def test_an_input_line_given_twice_is_refused(tmp_path, capsys):
+    batch = tmp_path / "b.jsonl"
+    main(["batch", "export", "--config", CONFIG, "--models", "tiny-base", "--k", "1",
+          "--out", str(batch), *TASK])  # fmt: skip
+    code = main(["batch", "import", "--config", CONFIG, "--input", str(batch), "--input",
+                 str(batch), "--output", str(FIXTURES / "openai_batch_output.jsonl"), "--out",
+                 str(tmp_path / "r.jsonl"), *TASK])  # fmt: skip
+    assert code == 2
+    assert "b.jsonl:1: custom_id" in capsys.readouterr().err
 
 
 def test_question_ids_choose_the_questions(tmp_path, capsys):

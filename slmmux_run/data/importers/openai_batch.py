@@ -84,12 +84,14 @@ class BatchLine(NamedTuple):
       custom_id: the id joining it to its output.
       url: the endpoint, e.g. ``/v1/chat/completions``.
       body: the request body.
+      source: the file it was read from.
     """
 
     line: int
     custom_id: str
     url: str
     body: dict[str, Any]
+    source: str = ""
 
 
 class BatchResult(NamedTuple):
@@ -101,12 +103,14 @@ class BatchResult(NamedTuple):
       body: the response body (a chat or completions response) when the request succeeded,
         else ``None``.
       error: ``None``, or a short text saying why the request failed.
+      source: the file it was read from.
     """
 
     line: int
     custom_id: str
     body: dict[str, Any] | None
     error: str | None
+    source: str = ""
 
 
 def read_batch_input(path: str | os.PathLike) -> dict[str, BatchLine]:
@@ -131,7 +135,7 @@ def read_batch_input(path: str | os.PathLike) -> dict[str, BatchLine]:
         if custom_id in lines:
             raise UserError(f"{where}: custom_id {custom_id!r} repeats line "
                             f"{lines[custom_id].line}")  # fmt: skip
-        lines[custom_id] = BatchLine(number, custom_id, url, body)
+        lines[custom_id] = BatchLine(number, custom_id, url, body, name)
     return lines
 
 
@@ -179,5 +183,5 @@ def read_batch_output(path: str | os.PathLike) -> dict[str, BatchResult]:
         if custom_id in results:
             raise UserError(f"{where}: custom_id {custom_id!r} repeats line "
                             f"{results[custom_id].line}")  # fmt: skip
-        results[custom_id] = BatchResult(number, custom_id, body, error)
+        results[custom_id] = BatchResult(number, custom_id, body, error, name)
     return results

@@ -130,9 +130,12 @@ def test_request_body_is_the_client_s_body():
 
 def test_the_fixture_output_is_imported_as_worked_by_hand(tmp_path):
     config = load_config(CONFIG)
-    export_run(config, _tasks(), 3, 0.7, 0, 64, tmp_path / "in.jsonl")
+    files = export_run(config, _tasks(), 3, 0.7, 0, 64, tmp_path / "in.jsonl")
+    # One file per model: a batch API takes one model per file.
+    assert [Path(f.path).name for f in files] == ["in.tiny-chat.jsonl", "in.tiny-base.jsonl"]
+    assert [(f.lines, f.samples) for f in files] == [(4, 6), (6, 6)]
     store = RecordStore(tmp_path / "records.jsonl")
-    inputs = read_batch_input(tmp_path / "in.jsonl")
+    inputs = {**read_batch_input(files[0].path), **read_batch_input(files[1].path)}
     outputs = read_batch_output(FIXTURES / "openai_batch_output.jsonl")
     done = import_batch(_tasks(), config, inputs, outputs, store)
     # 12 samples: tiny-chat q1's first request failed (2 failures), tiny-base q1 sample 2 has
@@ -188,9 +191,9 @@ def test_an_output_line_without_input_and_a_foreign_custom_id_are_refused(tmp_pa
     path = _write(tmp_path, batch_lines(plan_requests(_tasks(1), 1, 0.7, 0), config))
     outputs = read_batch_output(FIXTURES / "openai_batch_output.jsonl")
     # With k = 1 the output's first line (tiny-base q0, sample 2) was never asked for.
-    with pytest.raises(UserError, match=r"out\.jsonl:1: custom_id '.*\|2\|1' is not in"):
-        import_batch(_tasks(), config, read_batch_input(path), outputs, RecordStore(tmp_path / "r"),
-                     output_name="out.jsonl")  # fmt: skip
+    with pytest.raises(UserError, match=r"openai_batch_output\.jsonl:1: custom_id '.*\|2\|1' "
+                                        "is not in"):  # fmt: skip
+        import_batch(_tasks(), config, read_batch_input(path), outputs, RecordStore(tmp_path / "r"))
     path.write_text(json.dumps({"custom_id": "request-1", "method": "POST",
                                 "url": "/v1/chat/completions", "body": {}}) + "\n")  # fmt: skip
     with pytest.raises(UserError, match=r":1: custom_id 'request-1' was not written by 'slmmux"):
