@@ -33,8 +33,8 @@ def test_a_folder_is_one_sample_set_with_tokens():
         [[0, 0, 1, 0], [0, 2, 1, 0], [0, 0, 0, 0]],
     ]
     assert samples.slot_labels == (("33", "35", None), ("23", "121", None), ("116", "58", None))
-    assert samples.tokens[0, 0].tolist() == [6156, 30268, 5516, 5232]
-    assert samples.tokens[1, 2].tolist() == [16462, 13477, 12437, 11205]
+    assert samples.tokens[0, 0].tolist() == [5100, 30000, 5300, 5400]
+    assert samples.tokens[1, 2].tolist() == [3100, 3200, 3300, 3400]
 
 
 def test_one_file_is_one_model():
