@@ -231,6 +231,40 @@ def _results(line: BatchLine, result: BatchResult | None, request: SampleRequest
     return out, count - len(out)
 
 
+def _question_of(line: BatchLine, request_id, tasks: Mapping[str, Task], items: Mapping,
+                 base_seeds: Mapping, api: str, where: str) -> QuestionRequest:  # fmt: skip
+    """The planned (model, question) an input line belongs to, checked against the task."""
+    task = tasks.get(request_id.model)
+    if task is None:
+        raise UserError(f"{where}: model {request_id.model!r} is not among the models given")
+    item = items[request_id.model].get(request_id.question_id)
+    if task.name != request_id.task or item is None:
+        raise UserError(f"{where}: question {request_id.question_id!r} of task "
+                        f"{request_id.task!r} is not in task {task.name!r} as built from the "
+                        "flags (give the export's task flags)")  # fmt: skip
+    rendered = task.render(item)
+    if rendered.prompt_version != request_id.prompt_version:
+        raise UserError(f"{where}: prompt version {request_id.prompt_version!r} differs from "
+                        f"the task's {rendered.prompt_version!r}")  # fmt: skip
+    prompt: Any = rendered.prompt
+    if rendered.style == "chat":
+        prompt = tuple((m["role"], m["content"]) for m in rendered.messages or ())
+    chat = api == "chat"
+    sent = line.body.get("messages" if chat else "prompt")
+    if sent != (as_messages(prompt) if chat else as_text(prompt)):
+        raise UserError(f"{where}: field 'body' holds another prompt than task {task.name!r} "
+                        f"gives question {item.question_id!r} (give the export's task flags "
+                        "and config)")  # fmt: skip
+    request = SampleRequest(
+        model=request_id.model, prompt=prompt,
+        samples=request_id.first_sample + request_id.samples,
+        temperature=line.body.get("temperature", 1.0), max_tokens=line.body.get("max_tokens", 0),
+        seed=base_seeds.get((request_id.model, request_id.question_id)),
+        stop=tuple(line.body.get("stop") or ()),
+    )  # fmt: skip
+    return QuestionRequest(task, item, request, rendered.prompt_version)
+
+
 def import_batch(
     tasks: Mapping[str, Task],
     config: RunnerConfig,
@@ -278,43 +312,16 @@ def import_batch(
             raise UserError(f"{where}: custom_id {custom_id!r} was not written by 'slmmux batch "
                             "export' (expected slmmux1|task|prompt version|model|question|first|"
                             "samples)")  # fmt: skip
-        task = tasks.get(request_id.model)
-        if task is None:
-            raise UserError(f"{where}: model {request_id.model!r} is not among the models given")
-        item = items[request_id.model].get(request_id.question_id)
-        if task.name != request_id.task or item is None:
-            raise UserError(f"{where}: question {request_id.question_id!r} of task "
-                            f"{request_id.task!r} is not in task {task.name!r} as built from "
-                            "the flags (give the export's task flags)")  # fmt: skip
-        rendered = task.render(item)
-        if rendered.prompt_version != request_id.prompt_version:
-            raise UserError(f"{where}: prompt version {request_id.prompt_version!r} differs from "
-                            f"the task's {rendered.prompt_version!r}")  # fmt: skip
         model = config.model(request_id.model)
-        prompt: Any = rendered.prompt
-        if rendered.style == "chat":
-            prompt = tuple((m["role"], m["content"]) for m in rendered.messages or ())
-        sent = line.body.get("messages" if model.api == "chat" else "prompt")
-        if sent != (as_messages(prompt) if model.api == "chat" else as_text(prompt)):
-            raise UserError(f"{where}: field 'body' holds another prompt than task "
-                            f"{task.name!r} gives question {item.question_id!r} (give the "
-                            "export's task flags and config)")  # fmt: skip
-        request = SampleRequest(
-            model=request_id.model, prompt=prompt, samples=request_id.first_sample
-            + request_id.samples, temperature=line.body.get("temperature", 1.0),
-            max_tokens=line.body.get("max_tokens", 0),
-            seed=base_seeds.get((request_id.model, request_id.question_id)),
-            stop=tuple(line.body.get("stop") or ()),
-        )  # fmt: skip
-        question = QuestionRequest(task, item, request, rendered.prompt_version)
-        results, missing = _results(line, outputs.get(custom_id), request, model,
+        question = _question_of(line, request_id, tasks, items, base_seeds, model.api, where)
+        results, missing = _results(line, outputs.get(custom_id), question.request, model,
                                     request_id.first_sample, request_id.samples,
                                     output_name)  # fmt: skip
         not_returned += missing
         fresh = []
         for result in results:
-            key = RecordKey(task.name, item.question_id, request_id.model,
-                            rendered.prompt_version, result.sample_index)  # fmt: skip
+            key = RecordKey(question.task.name, request_id.question_id, request_id.model,
+                            question.prompt_version, result.sample_index)  # fmt: skip
             if key in done:
                 cached += 1
             else:
