@@ -124,3 +124,14 @@ def test_a_folder_of_something_else_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("hello\n")
     with pytest.raises(UserError, match="holds neither"):
         load_sample_set(tmp_path)
+
+
+def test_a_gzipped_output_folder_loads_the_same(tmp_path):
+    import gzip
+
+    for model in ("EleutherAI__tiny-a", "EleutherAI__tiny-b"):
+        (tmp_path / model).mkdir()
+        data = (FIXTURE / model / NAME).read_bytes()
+        (tmp_path / model / (NAME + ".gz")).write_bytes(gzip.compress(data))
+    assert sniff_schema(tmp_path) == LM_EVAL
+    assert load_sample_set(tmp_path).samples.tolist() == EXPECTED_SAMPLES
