@@ -1,7 +1,8 @@
 """Data: one sample vocabulary: records, the shared samples files, sample sets, the papers' tables.
 
 Runner layer (files). Modules, one job each: ``records`` (append-only JSONL store),
-``sample_files`` (any samples file -> one :class:`SampleSet`), ``shared_samples``,
+``sample_files`` (any samples file -> one :class:`SampleSet`; other tools' files through the
+``importers`` subpackage), ``shared_samples``,
 ``record_samples``, ``slots`` (the one slot builder and correctness rule), ``regrade``
 (equivalence regrade and vote-group merging), ``sample_set``,
 ``correctness``, ``splits``, ``jsonl_rows``, ``text_files`` (plain or gzip), ``papers``,
@@ -25,7 +26,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "RECORD_FORMAT", "RECORD_HEADER", "Record", "RecordKey", "RecordStore", "is_record_header",
     ],
     "sample_files": [
-        "RECORDS", "SAMPLES", "GREEDY", "load_record_set", "load_sample_set", "sniff_schema",
+        "BATCH_INPUT", "BATCH_OUTPUT", "BEST_OF_INFINITY", "GREEDY", "INSPECT", "LM_EVAL",
+        "RECORDS", "SAMPLES", "load_record_set", "load_sample_set", "sniff_schema",
     ],
     "sample_set": [
         "MISSING_SAMPLE", "MissingSamplesWarning", "OTHER_WRONG_LABEL", "PADDING_LABEL",
