@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from slmmux_run.cli_args import add_task_arguments, task_options, tasks_for_models
+from slmmux_run.cli_args import add_task_arguments, task_options, tasks_for_models, token_limit
 from slmmux_run.errors import UserError
 
 __all__ = ["register", "run_export", "run_import"]
@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--k", type=int, default=5, help="samples per model and question")
     export.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
     export.add_argument("--seed", type=int, default=0, help="run seed (per-question seeds)")
-    export.add_argument("--max-tokens", type=int, default=64, help="completion limit per sample")
+    export.add_argument("--max-tokens", type=token_limit, default=64,
+                        help="completion limit per sample")
     export.add_argument("--question-ids", default=None, metavar="FILE",
                         help="only these questions: a text file with one question id per line")
     export.add_argument("--records", default=None, metavar="FILE",

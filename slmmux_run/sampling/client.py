@@ -400,6 +400,10 @@ class Client:
         index = min(order, key=lambda i: model.replicas[i].busy)
         return index, model.replicas[index]
 
+    def _body(self, request: SampleRequest, model: ModelConfig, n: int, seed: int | None) -> dict:
+        return request_body(model.model, model.api, request.prompt, request.temperature,
+                            request.max_tokens, n, seed, request.stop)  # fmt: skip
+
     def _charge(self, call: _CallOutcome, reservation: Reservation, cost: float,
                 answer: bool = False) -> None:  # fmt: skip
         self.budget.settle(reservation, cost)
@@ -643,8 +647,7 @@ class Client:
         while remaining:
             n = min(len(remaining), config.max_choices_per_call)
             seed = derive_seed(request.seed, remaining[0])
-            body = request_body(config.model, config.api, request.prompt, request.temperature,
-                                request.max_tokens, n, seed, request.stop)  # fmt: skip
+            body = self._body(request, config, n, seed)
             # The global slot is held from the first send until the caller has stored the
             # samples: at most max_concurrency requests are ever sent and not yet stored (what a
             # kill can lose, and what a records file's caps cannot see).

@@ -25,8 +25,8 @@ attempts were charged).
   sending). A record without ``extra.cost`` is
   priced from its stored usage with the current config's prices (its share of the call's prompt
   tokens, its completion tokens, its share of a per-call price per attempt).
-* **Sends** (for the rate limiter): ``timing.sent_at``, or ``finished_at - latency_seconds`` for
-  older records (their last attempt).
+* **Sends** (for the rate limiter): ``timing.sent_at``. Records without it (written before it
+  existed, or imported from a batch API, whose requests this client never sent) seed nothing.
 
 What is never in the file is a request in flight when the process was killed. A call holds its
 concurrency slot from its first send until its samples are stored, and its attempts are stored
@@ -124,22 +124,15 @@ def spent_in_records(records: Iterable[Record], config: Any = None) -> Spent:
         timing = record.timing if isinstance(record.timing, dict) else {}
         cost += record_cost(record, prices)
         call, sent_at = timing.get("call"), timing.get("sent_at")
-        replica = timing.get("replica") if isinstance(timing.get("replica"), int) else None
-        times = [float(t) for t in sent_at if _number(t) is not None] if isinstance(
-            sent_at, list) else []
         if isinstance(call, str) and isinstance(sent_at, list):
-            if call in calls:
-                times = []  # the call's sends are counted once, with its first record
-            else:
-                calls[call] = len(times)
+            if call not in calls:  # a call's sends are counted once, with its first record
+                calls[call] = len(sent_at)
+                replica = timing.get("replica")
+                replica = replica if isinstance(replica, int) else None
+                send_times.setdefault((record.model, replica), []).extend(
+                    float(t) for t in sent_at if _number(t) is not None)
         else:
             shares += (_number(timing.get("attempts")) or 1.0) / _call_size(record)
-            finished, latency = _number(timing.get("finished_at")), _number(
-                timing.get("latency_seconds"))
-            if not times and finished is not None:
-                times = [finished - (latency or 0.0)]
-        if times:
-            send_times.setdefault((record.model, replica), []).extend(times)
         tokens = (record.usage or {}).get("completion_tokens")
         if record.error is None and isinstance(tokens, int) and not isinstance(tokens, bool):
             total = completion.setdefault(record.model, [0, 0])

@@ -126,6 +126,9 @@ def command_args(command, tmp_path, flag, value):
     if command == "mux":
         return ["mux", "--live", *common, "--models", "fault", "--records",
                 str(tmp_path / "o"), flag, value]  # fmt: skip
+    if command == "batch":
+        return ["batch", "export", *common, "--models", "fault", "--out", str(tmp_path / "o"),
+                flag, value]  # fmt: skip
     return ["debate", "run", *common, "--agents", "fault,fault", "--transcripts",
             str(tmp_path / "t"), flag, value]  # fmt: skip
 
@@ -133,8 +136,9 @@ def command_args(command, tmp_path, flag, value):
 @pytest.mark.parametrize(
     "command, flag, value",
     [(command, flag, value) for command in ("collect", "mux") for flag, value in BAD_VALUES]
-    + [("debate", flag, value) for flag, value in BAD_VALUES if flag == "--max-tokens"],
-)  # (debate run has no spending caps)
+    + [(command, flag, value) for command in ("debate", "batch")
+       for flag, value in BAD_VALUES if flag == "--max-tokens"],
+)  # (debate run and batch export send nothing through a budget: no caps)
 def test_bad_cap_values_are_refused_naming_the_flag(command, flag, value, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(command_args(command, tmp_path, flag, value))
