@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import sys
 
-from slmmux_run.cli_args import add_task_arguments, task_options, tasks_for_models
+from slmmux_run.cli_args import (
+    MAX_SAMPLES, add_task_arguments, int_in, number_in, task_options, tasks_for_models,
+)
 
 __all__ = ["register", "run"]
 
@@ -23,16 +25,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", required=True, help="model config TOML")
     parser.add_argument("--models", required=True, help="model names, comma-separated")
-    parser.add_argument("--k", type=int, default=5, help="samples per model and question")
-    parser.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
+    parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), default=5,
+                        help="samples per model and question")
+    parser.add_argument("--temperature", type=number_in(0), default=0.7,
+                        help="sampling temperature (>= 0)")
     parser.add_argument("--seed", type=int, default=0, help="run seed (per-question seeds)")
-    parser.add_argument("--max-tokens", type=int, default=64, help="completion limit per sample")
+    parser.add_argument("--max-tokens", type=int_in(1), default=64,
+                        help="completion limit per sample")
     parser.add_argument("--out", required=True, help="record file (JSONL, appended to)")
     parser.add_argument("--dry-run", action="store_true", help="print the estimate and exit")
-    parser.add_argument("--max-requests", type=int, default=None, help="cap on HTTP requests")
-    parser.add_argument("--max-cost", type=float, default=None, help="cap on cost")
+    parser.add_argument("--max-requests", type=int_in(0), default=None,
+                        help="cap on HTTP requests")
+    parser.add_argument("--max-cost", type=number_in(0), default=None, help="cap on cost")
     add_task_arguments(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, interrupt_keeps=lambda args: args.out)
 
 
 def run(args: argparse.Namespace) -> int:
