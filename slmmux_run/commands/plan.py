@@ -13,8 +13,7 @@ import json
 from pathlib import Path
 
 from slmmux_run.cli_args import (
-    MAX_POSTERIOR_DRAWS, MAX_SAMPLES, MAX_STEPS, LazyChoices, ListedStore, check_output_file,
-    int_in, number_in,
+    MAX_POSTERIOR_DRAWS, MAX_STEPS, LazyChoices, ListedStore, check_output_file, int_in, number_in,
 )
 from slmmux_run.errors import UserError
 
@@ -42,12 +41,12 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--records", "--samples", dest="records", required=True, metavar="FILE",
                         help="shared samples file or records of 'slmmux collect' (JSONL or .gz)")
-    parser.add_argument("--pilot-questions", type=int_in(1), default=None,
+    parser.add_argument("--pilot-questions", type=int, default=None,
                         help="questions in the pilot (default all)")
-    parser.add_argument("--pilot-samples", type=int_in(1, MAX_SAMPLES), default=None,
+    parser.add_argument("--pilot-samples", type=int, default=None,
                         help="first S samples per model (default all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the pilot draw and the fit")
-    parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), default=3,
+    parser.add_argument("--k", type=int, default=3,
                         help="samples per model of the ranked candidates")
     parser.add_argument("--subset-sizes", default="2,3", help="comma-separated subset sizes")
     parser.add_argument("--rules", default="slm-mux", action=ListedStore,
@@ -56,7 +55,7 @@ def register(subparsers) -> None:
                              "expected cost with early stopping)")
     parser.add_argument("--predictor", default="hierarchical", choices=LazyChoices(_predictors),
                         metavar="NAME", help="predictor: %(choices)s")
-    parser.add_argument("--draws", type=int_in(1, MAX_POSTERIOR_DRAWS), default=100,
+    parser.add_argument("--draws", type=int_in(2, MAX_POSTERIOR_DRAWS), default=100,
                         help="posterior draws")
     parser.add_argument("--svi-steps", type=int_in(1, MAX_STEPS), default=1000,
                         help="SVI steps of the answer-model fit")
@@ -92,8 +91,6 @@ def _int_list(text: str, flag: str) -> list[int]:
         raise UserError(f"{flag}: expected comma-separated integers, got {text!r}") from None
     if not values:
         raise UserError(f"{flag}: no value given")
-    if min(values) < 1:
-        raise UserError(f"{flag}: values must be >= 1, got {min(values)}")
     return values
 
 
@@ -110,7 +107,7 @@ def _name_values(text: str, models, flag: str) -> dict:
         except ValueError:
             raise UserError(f"{flag}: {value!r} is not a number") from None
         if not 0 < out[name.strip()] < float("inf"):
-            raise UserError(f"{flag}: {name.strip()} must be a positive finite number, got {value}")
+            raise UserError(f"{flag}: {name.strip()} must be positive and finite, got {value}")
     return out
 
 
@@ -130,7 +127,7 @@ def parse_costs(models, cost_per_sample=None, price_per_1k=None, mean_tokens=Non
             costs[:] = float(cost_per_sample)
             if not 0 < costs[0] < float("inf"):
                 raise UserError(
-                    f"--cost-per-sample must be a positive finite number, got {cost_per_sample}")
+                    f"--cost-per-sample must be positive and finite, got {cost_per_sample}")
         except ValueError:
             for name, value in _name_values(cost_per_sample, models, "--cost-per-sample").items():
                 costs[models.index(name)] = value
@@ -151,16 +148,13 @@ def run(args) -> int:
     from slmmux_run.plan_study import PlanSettings, plan_result
     from slmmux_run.plots import pareto_figure
 
-    check_output_file(args.json, "--json")
+    check_output_file(args.json, "--json")  # before the fit: a result is never lost to them
     check_output_file(args.figure, "--figure")
     sizes = _int_list(args.subset_sizes, "--subset-sizes")
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
     budgets = tuple(float(b) for b in _int_list(args.budget, "--budget")) if args.budget else ()
     models = args.models.split(",") if args.models else None
     sample_set = load_sample_set(args.records, models=models)
-    if min(sizes) > sample_set.num_models:  # sizes above it are skipped, as before
-        raise UserError(f"--subset-sizes: every size is more than the {sample_set.num_models} "
-                        f"models of {args.records}")
     costs = parse_costs(list(sample_set.models), args.cost_per_sample, args.price_per_1k,
                         args.mean_tokens)
     settings = PlanSettings(

@@ -81,3 +81,9 @@ def test_chunked_estimate_agrees_with_the_exact_engine():
     assert abs(float(exact.accuracy) - float(mc.accuracy)) < 4 * float(mc.standard_error)
     gap = np.abs(np.asarray(exact.per_question) - np.asarray(mc.per_question))
     assert np.all(gap < 5 * np.asarray(mc.per_question_standard_error) + 1e-3)
+
+
+def test_a_draw_above_the_memory_bound_is_refused():
+    probs = np.full((2, 3, 4), 0.25)  # one draw at k = 10: 2 x 3 x 4 x 10 = 240 entries
+    with pytest.raises(ValueError, match="one draw needs 240 entries"):
+        monte_carlo_accuracy(jax.random.PRNGKey(0), "slm-mux", probs, 10, 100, max_elements=239)
