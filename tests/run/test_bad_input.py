@@ -575,3 +575,35 @@ def test_ctrl_c_during_collect_keeps_the_records(tmp_path):
     assert stderr.strip().splitlines()[-1] == (
         f"slmmux collect: interrupted; records so far are kept in {out}")
     assert out.read_bytes().startswith(b'{"format": "slmmux-records/')
+
+
+# ---- the studies' own flags: typed like the CLI's (one meaning, refused at parse time) ---------
+
+STUDY_FLAGS = [
+    ("local_run", "--questions", "0"), ("local_run", "--k", "-1"),
+    ("local_run", "--temperature", "nan"), ("local_run", "--validation-split", "1"),
+    ("local_run", "--threads", "0"), ("local_run", "--max-tokens", "0"),
+    ("groupthink_real", "--questions", "0"), ("groupthink_real", "--k", "0"),
+    ("groupthink_real", "--rounds", "0"), ("groupthink_real", "--draws", "-1"),
+    ("groupthink_real", "--temperature", "inf"), ("groupthink_real", "--moa-questions", "-2"),
+    ("fit_answer_model", "--svi-steps", "0"), ("fit_answer_model", "--max-questions", "0"),
+    ("fit_answer_model", "--replicates", "1000000000"),
+    ("pilot_eval", "--seeds", "0"), ("pilot_eval", "--draws", "1"),
+    ("pilot_eval", "--concentration", "nan"),
+    ("groupthink_phase", "--grid-size", "0"), ("groupthink_phase", "--majority-weight", "nan"),
+    ("groupthink_phase", "--num-agents", "0"),
+    ("data_summary", "--repeats", "0"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("study, flag, value", STUDY_FLAGS)
+def test_study_flags_are_checked_like_the_cli(study, flag, value, tmp_path, capsys):
+    import importlib
+
+    module = importlib.import_module(f"experiments.{study}.run")
+    argv = [flag, value, *(["--out-dir", str(tmp_path)] if study == "local_run" else [])]
+    with pytest.raises(SystemExit) as stop:
+        module.main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "Traceback" not in err
+    assert f"argument {flag}: must be" in err.strip().splitlines()[-1]
