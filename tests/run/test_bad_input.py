@@ -562,6 +562,7 @@ def test_ctrl_c_exits_130_in_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == ["slmmux theory: interrupted"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_collect_keeps_the_records(tmp_path):
     # A server that never answers: collect is waiting on its requests when Ctrl-C comes.
     import socket
@@ -593,6 +594,10 @@ def test_ctrl_c_during_collect_keeps_the_records(tmp_path):
     assert stderr.strip().splitlines()[-1] == (
         f"slmmux collect: interrupted; records so far are kept in {out}")
     assert out.read_bytes().startswith(b'{"format": "slmmux-records/')
+    from slmmux_run.data.records import RecordStore
+
+    assert RecordStore(out).records == []  # consistent: loads, nothing half-written
+    assert not out.with_name(out.name + ".lock").exists()  # the lock was released
 
 
 # ---- the studies' own flags: typed like the CLI's (one meaning, refused at parse time) ---------
@@ -625,3 +630,41 @@ def test_study_flags_are_checked_like_the_cli(study, flag, value, tmp_path, caps
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "Traceback" not in err
     assert f"argument {flag}: must be" in err.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_every_stored_record_and_the_rerun_completes(tmp_path):
+    # Answers arrive one at a time (0.2 s each); Ctrl-C after some are stored. What is stored
+    # stays loadable, and a rerun asks only for the rest: no sample stored twice.
+    from tests.run.faultserver import FaultPlan, running_server
+
+    from slmmux_run.data.records import RecordStore
+
+    out = tmp_path / "c.jsonl"
+    with running_server(FaultPlan(latency_seconds=0.2)) as server:
+        (tmp_path / "m.toml").write_text(
+            f'[runner]\nmax_concurrency = 1\n\n[models.fault]\nbase_url = "{server.base_url}"\n'
+            f'model = "fault-model"\napi = "chat"\nmax_choices_per_call = 1\n')
+        argv = [sys.executable, "-m", "slmmux_run.cli", "collect", "--config",
+                str(tmp_path / "m.toml"), "--models", "fault", "--task", "arithmetic",
+                "--questions", "30", "--k", "1", "--out", str(out)]  # fmt: skip
+        process = subprocess.Popen(argv, env=_env(), cwd=tmp_path, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
+        deadline = time.monotonic() + 120
+        while not (out.exists() and out.read_bytes().count(b"\n") >= 4):  # header + 3 records
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr[-2000:]
+        assert "Traceback" not in stderr
+        assert stderr.strip().splitlines()[-1] == (
+            f"slmmux collect: interrupted; records so far are kept in {out}")
+        kept = len(RecordStore(out).records)
+        assert 3 <= kept < 30
+        rerun = subprocess.run(argv, env=_env(), cwd=tmp_path, capture_output=True, text=True,
+                               timeout=300)  # fmt: skip
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"30 planned, {kept} already stored, {30 - kept} new" in rerun.stdout
+    keys = [record.key for record in RecordStore(out).records]
+    assert len(keys) == len(set(keys)) == 30
