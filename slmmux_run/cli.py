@@ -25,9 +25,9 @@ EXIT_CODES = {
     0: "done",
     1: "'serve status': no server running (or an unexpected error, with a traceback)",
     2: "bad input: a wrong flag, value or file (one line on stderr)",
-    130: "interrupted (Ctrl-C): one line on stderr; the records stored so far are kept",
     3: "failed requests: 'collect' stored fewer samples than planned (failed, or not sent: "
        "budget), or every sample of 'mux --live' / turn of 'debate run' failed (stderr says why)",
+    130: "interrupted (Ctrl-C): one line on stderr; the records stored so far are kept",
 }
 """What ``slmmux`` exit codes mean (the README's "Exit codes" section says the same)."""
 
@@ -80,17 +80,22 @@ def main(argv: list[str] | None = None) -> int:
         enable_x64()
         return int(args.handler(args) or 0)
     except UserError as error:
-        print(f"slmmux {args.command}: error: {error}", file=sys.stderr)
+        print(f"{_program(args)}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(_interrupted(args), file=sys.stderr, flush=True)
         return 130
 
 
+def _program(args: argparse.Namespace | None) -> str:
+    """``slmmux COMMAND``, or ``slmmux`` before a command is known."""
+    command = getattr(args, "command", None)
+    return f"slmmux {command}" if command else "slmmux"
+
+
 def _interrupted(args: argparse.Namespace | None) -> str:
     """The one line Ctrl-C prints: the command, and the record file it was appending to."""
-    command = getattr(args, "command", None)
-    line = f"slmmux {command}: interrupted" if command else "slmmux: interrupted"
+    line = f"{_program(args)}: interrupted"
     keeps = getattr(args, "interrupt_keeps", None)
     kept = keeps(args) if keeps is not None else None
     return f"{line}; records so far are kept in {kept}" if kept else line
