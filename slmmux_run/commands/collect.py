@@ -7,7 +7,8 @@ import asyncio
 import sys
 
 from slmmux_run.cli_args import (
-    add_cap_arguments, add_task_arguments, task_options, tasks_for_models, token_limit,
+    MAX_SAMPLES, add_cap_arguments, add_task_arguments, int_in, number_in, task_options,
+    tasks_for_models, token_limit,
 )
 
 __all__ = ["register", "run"]
@@ -25,8 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", required=True, help="model config TOML")
     parser.add_argument("--models", required=True, help="model names, comma-separated")
-    parser.add_argument("--k", type=int, default=5, help="samples per model and question")
-    parser.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
+    parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), default=5,
+                        help="samples per model and question")
+    parser.add_argument("--temperature", type=number_in(0), default=0.7,
+                        help="sampling temperature (>= 0)")
     parser.add_argument("--seed", type=int, default=0, help="run seed (per-question seeds)")
     parser.add_argument("--max-tokens", type=token_limit, default=64,
                         help="completion limit per sample")
@@ -34,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the estimate and exit")
     add_cap_arguments(parser)
     add_task_arguments(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, interrupt_keeps=lambda args: args.out)
 
 
 def run(args: argparse.Namespace) -> int:

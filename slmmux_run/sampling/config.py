@@ -288,4 +288,10 @@ def load_config(path: str | os.PathLike) -> RunnerConfig:
         raise UserError(f"model config {path} does not exist") from None
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"model config {path} is not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise UserError(f"model config {path} is not UTF-8 text ({error.reason} at byte "
+                        f"{error.start})") from None
+    except OSError as error:  # a folder, no permission, a path under a regular file
+        reason = error.strerror or type(error).__name__
+        raise UserError(f"model config {path} cannot be read ({reason})") from None
     return parse_config(data, str(path))

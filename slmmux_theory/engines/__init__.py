@@ -22,7 +22,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ],
     "exact": ["exact_accuracy"],
     "levels": ["MuxLevels", "mux_accuracy_from_levels", "mux_levels", "mux_subset_accuracy"],
-    "montecarlo": ["MonteCarloResult", "draw_samples", "monte_carlo_accuracy", "rule_function"],
+    "montecarlo": ["MAX_ELEMENTS", "MonteCarloResult", "chunk_draws", "draw_samples",
+                   "monte_carlo_accuracy", "rule_function"],
     "pair_curves": [
         "ModelSwitchPairs", "PairCurves", "all_pairs", "model_switch_pair_savings",
         "pair_rule_curves", "weakest_models",
