@@ -428,12 +428,31 @@ def latex_to_sympy(text: str, antlr_fallback: bool = False):
 # ---- layer 2: comparing ----------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _constant_value(expression) -> complex | None:
+    """The value of a constant expression to 30 digits, or ``None`` (symbols, not finite)."""
+    try:
+        if expression.free_symbols:
+            return None
+        value = complex(expression.evalf(30))
+    except Exception:  # noqa: BLE001 - not a number (a structure, an undefined value)
+        return None
+    return value if np.isfinite(value.real) and np.isfinite(value.imag) else None
+
+
 def _expressions_equal(first, second) -> tuple[bool, str]:
     import sympy
 
     if first == second:
         return True, "canonical_form"
     try:
+        numbers = getattr(first, "is_Number", False) and getattr(second, "is_Number", False)
+        left, right = (None, None) if numbers else (_constant_value(first), _constant_value(second))
+        if left is not None and right is not None:
+            if abs(left - right) > 1e-12 * max(1.0, abs(left), abs(right)):
+                # Clearly different constants: SymPy's exact test (is_zero) can take a second
+                # on radicals, and a regrade compares thousands of pairs.
+                return False, "numeric"
         difference = first - second
         if difference == 0:
             return True, "exact_difference"
@@ -510,6 +529,14 @@ def _strip_unit_words(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed(text: str, antlr_fallback: bool = False):
+    """One answer through the normalizer and the parser, cached: a regrade compares each
+    distinct string with many others, and SymPy parsing is the slow step. SymPy expressions
+    are immutable, so sharing them is safe."""
+    return latex_to_sympy(normalize_math_answer(_strip_unit_words(text), "robust"), antlr_fallback)
+
+
 def symbolic_equivalence(answer: str, reference: str, antlr_fallback: bool = False) -> Equivalence:
     r"""Layer 2: are two answers mathematically equal?
 
@@ -522,12 +549,7 @@ def symbolic_equivalence(answer: str, reference: str, antlr_fallback: bool = Fal
     False
     """
     try:
-        left = latex_to_sympy(
-            normalize_math_answer(_strip_unit_words(answer), "robust"), antlr_fallback
-        )
-        right = latex_to_sympy(
-            normalize_math_answer(_strip_unit_words(reference), "robust"), antlr_fallback
-        )
+        left, right = _parsed(answer, antlr_fallback), _parsed(reference, antlr_fallback)
         if left is None or right is None:
             return Equivalence(None, "unparsed")
         equal, method = _values_equal(left, right)

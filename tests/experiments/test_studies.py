@@ -67,6 +67,8 @@ CASES = {
         Case(("--questions", "2", "--k", "2", "--out-dir", "{out}"),
              writes=("records.jsonl", "result.json", "summary.md"), live=True, slow=True),
     ],
+    "math500_regrade.run": [Case(("--count", "3", "--merges", "2", "--out", "{out}"),
+                                 writes=("hand_check.md",), needs_data=True, slow=True)],
     "pilot_eval.run": [Case(("--datasets", "routerdc7", "--designs", "10%: all q x 1",
                              "--predictors", "plug-in", "--seeds", "1", "--draws", "4",
                              "--floor-seeds", "2", "--floor-datasets", "routerdc7",
