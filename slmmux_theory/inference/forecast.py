@@ -234,7 +234,11 @@ def _component_log_likelihood(a_c, a_w, a_b, gamma, parts):
     s, m, distinct, b, constant = (p[:, None] for p in parts)
     total = a_c + a_w + a_b
     n = s + m + b
-    return (gammaln(total) - gammaln(total + n) + gammaln(a_c + s) - gammaln(a_c)
+    # a_c = 0 is the "unsolvable" component: never correct (any success rules it out).
+    solvable = a_c > 0
+    safe = np.where(solvable, a_c, 1.0)
+    correct = np.where(solvable, gammaln(safe + s) - gammaln(safe), np.where(s > 0, -np.inf, 0.0))
+    return (gammaln(total) - gammaln(total + n) + correct
             + gammaln(a_w + m) - gammaln(a_w) + gammaln(a_b + b) - gammaln(a_b)
             + distinct * np.log(gamma) + gammaln(gamma) - gammaln(gamma + m) + constant)
 
@@ -249,12 +253,15 @@ def categorical_log_likelihood(law: CategoricalLaw, counts) -> float:
     return float(logsumexp(per + np.log(law.weights), axis=1).sum())
 
 
-def fit_categorical(counts, components: int = 1) -> CategoricalLaw:
-    """Maximum-likelihood categorical law (a mixture of ``components`` Dirichlet processes).
+def fit_categorical(counts, components: int = 1, unsolvable: bool = False) -> CategoricalLaw:
+    """Maximum-likelihood categorical law (a mixture of ``components`` Dirichlet trees).
 
     Args:
       counts: one model's pilot counts, shape [questions, answers] (slot 0 correct, last ⊥).
       components: G.
+      unsolvable: add a component with a_c = 0 (questions the model never answers
+        correctly: on AIME some questions are 0 of 80 for a model, a point mass at p = 0 that a
+        Beta law of p spreads over small positive p, over-forecasting pass@k for large k).
 
     >>> law = fit_categorical(np.array([[3, 1, 0, 0], [0, 2, 2, 0], [4, 0, 0, 0]]))
     >>> law.weights.tolist(), bool(law.correct[0] > 0)
@@ -262,10 +269,12 @@ def fit_categorical(counts, components: int = 1) -> CategoricalLaw:
     """
     counts = np.asarray(counts)
     parts = _partition(counts)
-    g = int(components)
+    g = int(components) + int(unsolvable)
 
     def unpack(x):
         a_c, a_w, a_b, gamma = (np.exp(x[i * g:(i + 1) * g]) for i in range(4))
+        if unsolvable:
+            a_c = np.concatenate([a_c[:-1], [0.0]])
         logits = np.concatenate([[0.0], x[4 * g:]])
         return np.exp(logits - logsumexp(logits)), a_c, a_w, a_b, gamma
 
@@ -317,8 +326,11 @@ def categorical_forecast(law: CategoricalLaw, counts, pass_ks=(), majority_ks=()
     s, m, b = parts[0][:, None], parts[1][:, None], parts[3][:, None]
     good = law.correct + s
     bad = law.wrong + law.abstain + m + b
+    # An unsolvable component (a_c = 0) has responsibility 0 unless s = 0, and then pass@k 0.
+    positive = np.where(good > 0, good, 1.0)
     pass_out = np.stack([
-        (resp * -np.expm1(betaln(good, bad + k) - betaln(good, bad))).sum(1) for k in pass_ks
+        (resp * np.where(good > 0, -np.expm1(betaln(positive, bad + k) - betaln(positive, bad)),
+                         0.0)).sum(1) for k in pass_ks
     ]) if len(pass_ks) else np.zeros((0, counts.shape[0]))
     majority_out = np.zeros((len(majority_ks), counts.shape[0]))
     if len(majority_ks):
