@@ -77,7 +77,11 @@ CASES = {
                              "--floor-seeds", "2", "--floor-datasets", "routerdc7",
                              "--out", "{out}"),
                             writes=("results.json", "table.md", "floor.txt"),
-                            needs_data=True, slow=True)],
+                            needs_data=True, slow=True),
+                       Case(("--steps", "hard", "--hard-designs", "N/3 q x 3", "--predictors",
+                             "plug-in", "--seeds", "1", "--out", "{out}"),
+                            writes=("hard_results.json", "hard_table.md"), needs_data=True,
+                            slow=True)],
 }
 
 
