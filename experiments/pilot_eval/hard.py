@@ -25,7 +25,7 @@ from slmmux_theory.engines.levels import MuxLevels, mux_subset_accuracy
 from slmmux_theory.inference.majority import hypergeometric_levels
 from slmmux_theory.planning import plan as planning
 
-__all__ = ["HARD_DESIGNS", "HARD_FILES", "hard_rows"]
+__all__ = ["HARD_DESIGNS", "HARD_FILES", "hard_floor", "hard_rows", "hard_table"]
 
 HARD_FILES = {
     "aime": "samples/boinf_aime2024_30x80_11models.jsonl",
@@ -123,3 +123,28 @@ def hard_table(rows) -> str:
                      f"{np.mean([r['coverage'] for r in group]):.2f} | "
                      f"{100 * np.mean([r['regret'] for r in group]):.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def hard_floor(dataset, k: int, share: float, seeds: int) -> str:
+    """The error an oracle that knows every pilot question's TRUE accuracy still makes.
+
+    Per seed: the pilot's questions (``draw_pilot``), every pair's and triple's mean true
+    per-question SLM-MUX accuracy over them (tie ranks from the full file) against the mean
+    over all questions. Returns one line: MAE in points and the seed-to-seed spread.
+    """
+    sample_set = load_sample_set(data_file(HARD_FILES[dataset]))
+    full = np.asarray(sample_set.counts)
+    models, num_questions, _ = full.shape
+    level = hypergeometric_levels(full, k)
+    priority = planning.pilot_priority(full)
+    per_question = np.concatenate([
+        np.asarray(mux_subset_accuracy(MuxLevels(*level), np.array(list(
+            itertools.combinations(range(models), size))), priority)) for size in (2, 3)])
+    q = int(round(share * num_questions))
+    errors = []
+    for seed in range(seeds):
+        questions = planning.draw_pilot(num_questions, q, seed)
+        errors.append(np.abs(per_question[:, questions].mean(1) - per_question.mean(1)).mean())
+    return (f"{dataset} k={k} {q} of {num_questions} questions, {seeds} seeds: oracle floor MAE "
+            f"{100 * np.mean(errors):.2f} pt (seed range {100 * np.min(errors):.2f}-"
+            f"{100 * np.max(errors):.2f})")

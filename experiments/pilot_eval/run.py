@@ -41,7 +41,7 @@ from scipy.stats import spearmanr
 
 from experiments.pilot_eval.common import BUDGETS, K, MAX_SIZE, RECORDED, load
 from experiments.pilot_eval.floor import floor_lines
-from experiments.pilot_eval.hard import HARD_DESIGNS, hard_rows, hard_table
+from experiments.pilot_eval.hard import HARD_DESIGNS, hard_floor, hard_rows, hard_table
 from slmmux_run.data.datasets import load_samples
 from slmmux_run.data.paths import data_file
 from slmmux_theory.engines.replay import replay_levels, subset_accuracy_draws
@@ -291,9 +291,13 @@ def run_hard(args, out) -> None:
         rows += hard_rows(dataset, designs, range(args.first_seed, args.first_seed + args.seeds),
                           args.predictors.split(","), [int(k) for k in args.hard_k.split(",")],
                           args.draws, args.svi_steps, args.hard_unseen.split(","), log)
+    # The oracle floor of every question-sample design (50 pilot seeds; cheap, no fit).
+    floors = [hard_floor(dataset, int(k), share, 50)
+              for dataset in args.hard_datasets.split(",") for _, share, _ in designs if share < 1
+              for k in args.hard_k.split(",")]
     (out / "hard_results.json").write_text(json.dumps(rows, indent=1))
-    (out / "hard_table.md").write_text(hard_table(rows))
-    print(hard_table(rows))
+    (out / "hard_table.md").write_text(hard_table(rows) + "".join(f"\n{f}\n" for f in floors))
+    print(hard_table(rows) + "\n".join(floors))
 
 
 def run_table(args) -> None:
