@@ -41,6 +41,7 @@ from scipy.stats import spearmanr
 
 from experiments.pilot_eval.common import BUDGETS, K, MAX_SIZE, RECORDED, load
 from experiments.pilot_eval.floor import floor_lines
+from experiments.pilot_eval.hard import HARD_DESIGNS, hard_floor, hard_rows, hard_table
 from slmmux_run.cli_args import MAX_POSTERIOR_DRAWS, MAX_STEPS, int_in, number_in
 from slmmux_run.data.datasets import load_samples
 from slmmux_run.data.paths import data_file
@@ -226,7 +227,14 @@ def main(argv=None) -> int:
     parser.add_argument("--compilation-cache", default=None, metavar="DIR",
                         help="persistent JAX compilation cache (reused by later runs)")
     parser.add_argument("--steps", default="table,floor",
-                        help="comma-separated, in order: table (the pilots), floor (floor.txt)")
+                        help="comma-separated, in order: table (the pilots), floor (floor.txt), "
+                             "hard (the 80-sample files: hard_results.json, hard_table.md)")
+    parser.add_argument("--hard-datasets", default="aime", help="aime, math500")
+    parser.add_argument("--hard-designs", default="all q x 4",
+                        help=f"semicolon-separated, of {[d[0] for d in HARD_DESIGNS]}")
+    parser.add_argument("--hard-k", default="3", help="comma-separated k values")
+    parser.add_argument("--hard-unseen", default="stratified,bootstrap",
+                        help="unseen-question laws of the hierarchical predictor")
     parser.add_argument("--floor-seeds", type=int_in(1, 10_000), default=20,
                         help="pilot seeds of the oracle floor")
     parser.add_argument("--floor-datasets", default="samples13,routerdc7",
@@ -250,9 +258,9 @@ def main(argv=None) -> int:
         print(table(rows))
         return 0
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
-    unknown = [s for s in steps if s not in ("table", "floor")]
+    unknown = [s for s in steps if s not in ("table", "floor", "hard")]
     if unknown:
-        parser.error(f"--steps: unknown step(s) {unknown}; choose from table, floor")
+        parser.error(f"--steps: unknown step(s) {unknown}; choose from table, floor, hard")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if "table" in steps:
@@ -261,7 +269,36 @@ def main(argv=None) -> int:
         lines = floor_lines(args.floor_datasets.split(","), seeds=args.floor_seeds)
         (out / "floor.txt").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
+    if "hard" in steps:
+        run_hard(args, out)
     return 0
+
+
+def run_hard(args, out) -> None:
+    """The 80-sample files: hard_results.json, hard_table.md, hard_log.txt."""
+    wanted = [w.strip() for w in args.hard_designs.split(";")]
+    designs = tuple(d for d in HARD_DESIGNS if d[0] in wanted)
+    log_file = open(out / "hard_log.txt", "a")
+
+    def log(line):
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    log(f"settings: seeds {args.first_seed}..{args.first_seed + args.seeds - 1}, draws "
+        f"{args.draws}, svi steps {args.svi_steps}, designs {wanted}, k {args.hard_k}")
+    rows = []
+    for dataset in args.hard_datasets.split(","):
+        rows += hard_rows(dataset, designs, range(args.first_seed, args.first_seed + args.seeds),
+                          args.predictors.split(","), [int(k) for k in args.hard_k.split(",")],
+                          args.draws, args.svi_steps, args.hard_unseen.split(","), log)
+    # The oracle floor of every question-sample design (50 pilot seeds; cheap, no fit).
+    floors = [hard_floor(dataset, int(k), share, 50)
+              for dataset in args.hard_datasets.split(",") for _, share, _ in designs if share < 1
+              for k in args.hard_k.split(",")]
+    (out / "hard_results.json").write_text(json.dumps(rows, indent=1))
+    (out / "hard_table.md").write_text(hard_table(rows) + "".join(f"\n{f}\n" for f in floors))
+    print(hard_table(rows) + "\n".join(floors))
 
 
 def run_table(args) -> None:

@@ -44,6 +44,9 @@ CASES = {
     "fit_answer_model.run": [Case(("--svi-steps", "20", "--skip-nuts", "--replicates", "5",
                                    "--max-questions", "20", "--ablations", "none"),
                                   needs_data=True, slow=True)],
+    "forecasts.run": [Case(("--datasets", "aime", "--seeds", "1", "--models", "1", "--out", "{out}"),
+                           writes=("results.json", "table.md", "log.txt"), needs_data=True,
+                           slow=True)],
     "groupthink_phase.run": [Case(("--grid-size", "3", "--conformities", "0,0.9",
                                    "--correct-conformity-ratios", "1", "--output-dir", "{out}"),
                                   writes=("groupthink_phase.json", "groupthink_phase.png"))],
@@ -77,7 +80,11 @@ CASES = {
                              "--floor-seeds", "2", "--floor-datasets", "routerdc7",
                              "--out", "{out}"),
                             writes=("results.json", "table.md", "floor.txt"),
-                            needs_data=True, slow=True)],
+                            needs_data=True, slow=True),
+                       Case(("--steps", "hard", "--hard-designs", "N/3 q x 3", "--predictors",
+                             "plug-in", "--seeds", "1", "--out", "{out}"),
+                            writes=("hard_results.json", "hard_table.md"), needs_data=True,
+                            slow=True)],
 }
 
 

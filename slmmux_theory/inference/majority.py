@@ -1,0 +1,339 @@
+"""Exact majority-vote (maj@k) accuracy for large k and many answer slots, by generating functions.
+
+Place in the layers: pure theory (NumPy/SciPy over arrays; no I/O). The exact engine
+(:mod:`slmmux_theory.engines.counts`) enumerates every count vector of k samples over A slots,
+``C(k + A - 1, A - 1)`` of them: fine for k <= 9 and a handful of slots, impossible for k = 25
+over the 20-60 distinct wrong answers a reasoning model gives on a hard question. Here the
+plurality law is summed without enumeration, for any count law whose probability of a count
+vector factorises over slots,
+
+    P(n_0, ..., n_{A-1}) = scale · Π_a coef_a[n_a]      (Σ_a n_a = k),
+
+which holds for the multinomial (``coef[n] = p^n / n!``, ``scale = k!``), drawing k of a pool of
+recorded samples without replacement (``coef[n] = C(N_a, n)``, ``scale = 1 / C(N, k)``) and the
+Dirichlet-multinomial (``coef[n] = α^(n) / n!`` with the rising factorial,
+``scale = k! Γ(A) / Γ(A + k)``, A = Σ α).
+
+The rule is the package's plurality (:func:`slmmux_theory.engines.counts.plurality_kernel`):
+slot 0 is correct, the last slot ⊥ never votes, ties are shared uniformly, and all-⊥ scores 0.
+For a correct count c >= 1 the vote is won with probability 1/(1 + t) when t wrong slots also
+hold c and none more. With y marking "a wrong slot at exactly c",
+
+    maj@k = scale · Σ_c coef_0[c] · [x^(k-c)] E_⊥(x) Π_j (Σ_{n<c} coef_j[n] x^n + y coef_j[c] x^c),
+
+averaged over t with weight 1/(1 + t) = ∫_0^1 y^t dy: the polynomial in y is integrated exactly by
+Gauss-Legendre nodes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln, roots_legendre
+
+__all__ = [
+    "dirichlet_majority",
+    "dirichlet_tree_majority",
+    "hypergeometric_levels",
+    "hypergeometric_majority",
+    "levels_from_coefficients",
+    "majority_from_coefficients",
+    "multinomial_majority",
+]
+
+
+def _times(poly, coef, degree):
+    """poly · coef truncated at ``degree``; poly [..., degree + 1], coef [..., m + 1]."""
+    product = coef[..., :1] * poly
+    for n in range(1, min(coef.shape[-1] - 1, degree) + 1):
+        product[..., n:] += coef[..., n : n + 1] * poly[..., : degree + 1 - n]
+    return product
+
+
+def _exp_series(log_coef, degree):
+    """Coefficients 0..degree of exp(L(x)) for a series L without constant term.
+
+    Uses n e_n = Σ_i i l_i e_(n-i) (from E' = L' E); ``log_coef[..., i]`` is l_i, i = 0..m.
+    """
+    out = np.zeros((*log_coef.shape[:-1], degree + 1))
+    out[..., 0] = 1.0
+    top = log_coef.shape[-1] - 1
+    for n in range(1, degree + 1):
+        i = np.arange(1, min(n, top) + 1)
+        out[..., n] = (i * log_coef[..., i] * out[..., n - i]).sum(-1) / n
+    return out
+
+
+def majority_from_coefficients(coef, log_scale, k: int, wrong_total=None,
+                               diffuse=None) -> np.ndarray:
+    """Plurality accuracy of k samples whose count law factorises over slots.
+
+    Args:
+      coef: per-slot coefficients ``coef[..., a, n]`` of n samples in slot a, n = 0..k, shape
+        [..., A, k + 1] (slot 0 correct, last slot ⊥; all-zero slots beyond n = 0 are padding).
+      log_scale: log of the factor making the coefficients a probability law, shape [...].
+      k: samples, k >= 1.
+      wrong_total: optional factor of the law that depends on the total W of the wrong slots
+        only, ``wrong_total[..., W]``, shape [..., k + 1] (a Dirichlet tree: the wrong mass
+        split by its own Dirichlet).
+      diffuse: optional mass γ of ever-new wrong answers, shape [...]: the wrong slots also
+        receive the blocks of a Chinese restaurant of concentration γ (a Dirichlet process
+        posterior's unseen atoms), whose generating function is ``exp(γ Σ_b x^b / b)`` with the
+        same tie marking (the limit of infinitely many slots of mass γ/T).
+
+    Returns:
+      P(plurality correct), shape [...].
+
+    >>> p = np.array([0.5, 0.5, 0.0])
+    >>> coef = p[:, None] ** np.arange(3) / np.array([1.0, 1.0, 2.0])
+    >>> round(float(majority_from_coefficients(coef, np.log(2.0), 2)), 6)
+    0.5
+    """
+    coef = np.asarray(coef, dtype=np.float64)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    batch = coef.shape[:-2]
+    coef = coef.reshape(-1, *coef.shape[-2:])[..., : k + 1]
+    correct, wrong, abstain = coef[:, 0], coef[:, 1:-1], coef[:, -1]
+    if wrong_total is not None:
+        wrong_total = np.asarray(wrong_total, dtype=np.float64).reshape(-1, k + 1)
+    if diffuse is not None:
+        diffuse = np.broadcast_to(np.asarray(diffuse, dtype=np.float64), batch).reshape(-1)
+    # A wrong slot that never holds a sample adds a factor 1. Used slots first in every row,
+    # so that slot j only needs the rows that use at least j + 1 wrong slots.
+    used = np.any(wrong[..., 1:] != 0, axis=2)
+    order = np.argsort(~used, axis=1, kind="stable")
+    wrong = np.take_along_axis(wrong, order[..., None], axis=1)
+    num_wrong = int(used.sum(1).max(initial=0))
+    wrong = wrong[:, :num_wrong]
+    rows_of = [np.flatnonzero(used.sum(1) > j) for j in range(num_wrong)]
+    nodes, weights = roots_legendre(num_wrong // 2 + 1)
+    tie = (nodes + 1.0) / 2.0  # y at the nodes, on [0, 1]
+    weights = weights / 2.0
+    total = np.zeros(coef.shape[0])
+    for c in range(1, k + 1):
+        if not np.any(correct[:, c]):
+            continue
+        degree = k - c
+        poly = np.zeros((coef.shape[0], tie.size, degree + 1))
+        poly[..., 0] = 1.0
+        top = min(c, degree)
+        for j in range(num_wrong):
+            rows = rows_of[j]
+            slot = np.broadcast_to(wrong[rows, j, None, : top + 1],
+                                   (rows.size, tie.size, top + 1)).copy()
+            if c <= degree:
+                slot[..., c] *= tie
+            poly[rows] = _times(poly[rows], slot, degree)
+        if diffuse is not None and degree > 0:
+            # Blocks of size b < c weigh γ/b; a block of exactly c is a tie (marked by y).
+            size = np.arange(top + 1)
+            log_coef = np.where(size > 0, diffuse[:, None] / np.maximum(size, 1), 0.0)
+            log_coef = np.broadcast_to(log_coef[:, None, :], (coef.shape[0], tie.size, top + 1))
+            if c <= degree:
+                log_coef = log_coef.copy()
+                log_coef[..., c] *= tie
+            poly = _times(poly, _exp_series(log_coef, degree), degree)
+        if wrong_total is not None:
+            poly = poly * wrong_total[:, None, : degree + 1]
+        poly = _times(poly, abstain[:, None, : degree + 1], degree)
+        total += correct[:, c] * (poly[..., degree] * weights).sum(-1)
+    return (np.exp(np.asarray(log_scale, dtype=np.float64)).reshape(-1) * total).reshape(batch)
+
+
+def multinomial_majority(probs, k: int) -> np.ndarray:
+    """maj@k of k i.i.d. samples from each answer distribution.
+
+    Args:
+      probs: shape [..., A] (slot 0 correct, last slot ⊥).
+      k: samples.
+
+    Returns:
+      shape [...].
+
+    >>> round(float(multinomial_majority(np.array([0.6, 0.4, 0.0]), 3)), 6)
+    0.648
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    n = np.arange(k + 1)
+    with np.errstate(divide="ignore"):
+        log_p = np.where(probs[..., None] > 0, np.log(np.maximum(probs[..., None], 1e-300)) * n,
+                         np.where(n == 0, 0.0, -np.inf))
+    coef = np.exp(log_p - gammaln(n + 1.0))
+    return majority_from_coefficients(coef, np.full(probs.shape[:-1], gammaln(k + 1.0)), k)
+
+
+def hypergeometric_majority(counts, k: int) -> np.ndarray:
+    """maj@k of k samples drawn without replacement from recorded answer counts (exact replay).
+
+    Args:
+      counts: recorded counts, shape [..., A] (every row at least k samples).
+      k: samples.
+
+    Returns:
+      shape [...].
+
+    >>> round(float(hypergeometric_majority(np.array([2, 1, 0]), 2)), 6)
+    0.666667
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    totals = counts.sum(-1)
+    if np.any(totals < k):
+        raise ValueError(f"every row needs at least k = {k} recorded samples")
+    n = np.arange(k + 1)
+    log_coef = np.where(
+        counts[..., None] >= n,
+        gammaln(counts[..., None] + 1.0) - gammaln(n + 1.0)
+        - gammaln(np.maximum(counts[..., None] - n, 0.0) + 1.0),
+        -np.inf,
+    )
+    log_scale = -(gammaln(totals + 1.0) - gammaln(k + 1.0) - gammaln(totals - k + 1.0))
+    return majority_from_coefficients(np.exp(log_coef), log_scale, k)
+
+
+def dirichlet_majority(alpha, k: int) -> np.ndarray:
+    """maj@k of k samples from π ~ Dirichlet(alpha) (the Dirichlet-multinomial), exactly.
+
+    Args:
+      alpha: Dirichlet parameters, shape [..., A] (slot 0 correct, last slot ⊥; a zero
+        parameter is a slot that never occurs).
+      k: samples.
+
+    Returns:
+      shape [...]: E over π of the multinomial maj@k.
+
+    >>> round(float(dirichlet_majority(np.array([1.0, 1.0, 0.0]), 1)), 6)
+    0.5
+    """
+    alpha = np.asarray(alpha, dtype=np.float64)
+    log_coef = _rising_coefficients(alpha, k)
+    total = alpha.sum(-1)
+    log_scale = gammaln(k + 1.0) + gammaln(total) - gammaln(total + k)
+    return majority_from_coefficients(np.exp(log_coef), log_scale, k)
+
+
+def _rising_coefficients(alpha, k):
+    """log(α^(n) / n!) for n = 0..k, shape [..., k + 1] (a zero α: only n = 0 is possible)."""
+    n = np.arange(k + 1)
+    positive = alpha[..., None] > 0
+    safe = np.where(positive, alpha[..., None], 1.0)
+    log_coef = np.where(positive, gammaln(safe + n) - gammaln(safe), np.where(n == 0, 0.0, -np.inf))
+    return log_coef - gammaln(n + 1.0)
+
+
+def dirichlet_tree_majority(top_alpha, wrong_alpha, k: int, diffuse=None) -> np.ndarray:
+    """maj@k of k samples from a Dirichlet tree, exactly.
+
+    ``(π_c, π_w, π_⊥) ~ Dirichlet(top_alpha)`` and the wrong mass split over the wrong slots by
+    ``ρ ~ Dirichlet(wrong_alpha)``; ``π = (π_c, π_w ρ, π_⊥)``. The count law is the top
+    Dirichlet-multinomial times, given the wrong total W, a Dirichlet-multinomial of W over the
+    wrong slots: per-slot factors and one factor of W.
+
+    Args:
+      top_alpha: shape [..., 3] (correct, wrong, ⊥), correct and wrong > 0.
+      wrong_alpha: shape [..., J], positive where a slot can occur (zeros are padding).
+      k: samples.
+      diffuse: optional mass γ of a Dirichlet process's new wrong answers beside the J slots,
+        shape [...] (then ρ ~ DP over the J slots and infinitely many new ones).
+
+    Returns:
+      shape [...].
+
+    >>> round(float(dirichlet_tree_majority(np.array([1.0, 1.0, 0.0]), np.array([1.0]), 1)), 6)
+    0.5
+    """
+    top_alpha = np.asarray(top_alpha, dtype=np.float64)
+    wrong_alpha = np.asarray(wrong_alpha, dtype=np.float64)
+    shape = np.broadcast_shapes(top_alpha.shape[:-1], wrong_alpha.shape[:-1])
+    top_alpha = np.broadcast_to(top_alpha, (*shape, 3))
+    wrong_alpha = np.broadcast_to(wrong_alpha, (*shape, wrong_alpha.shape[-1]))
+    n = np.arange(k + 1)
+    split = wrong_alpha.sum(-1)[..., None]
+    if diffuse is not None:
+        diffuse = np.broadcast_to(np.asarray(diffuse, dtype=np.float64), shape)
+        split = split + diffuse[..., None]
+    # Given W wrong samples: W! Γ(G) / Γ(G + W) · Π_j g_j^(n_j) / n_j!; with the top level's
+    # a_w^(W) / W!, the W-dependent factor is a_w^(W) Γ(G) / Γ(G + W).
+    a_w = top_alpha[..., 1:2]
+    log_total = gammaln(a_w + n) - gammaln(a_w) + gammaln(split) - gammaln(split + n)
+    coef = np.concatenate([
+        _rising_coefficients(top_alpha[..., :1], k),
+        _rising_coefficients(wrong_alpha, k),
+        _rising_coefficients(top_alpha[..., 2:], k),
+    ], axis=-2)
+    # The wrong slots carry n_j! in the denominator already; the top level's 1/W! and the split's
+    # W! cancel, so no further factorial appears.
+    total = top_alpha.sum(-1)
+    log_scale = gammaln(k + 1.0) + gammaln(total) - gammaln(total + k)
+    return majority_from_coefficients(np.exp(coef), log_scale, k, np.exp(log_total), diffuse)
+
+
+def levels_from_coefficients(coef, log_scale, k: int):
+    """SLM-MUX confidence-level laws of one model's k samples, without enumeration.
+
+    The law :func:`slmmux_theory.engines.levels.mux_levels` computes by enumerating count
+    vectors (confidence denominator k): ``level[l] = P(top valid count = l)`` (level 0: every
+    sample ⊥) and ``level_correct[l] = P(top = l and the plurality, ties shared uniformly, is
+    correct)``.
+
+    Args:
+      coef: per-slot coefficients as in :func:`majority_from_coefficients`, [..., A, k + 1].
+      log_scale: shape [...].
+      k: samples.
+
+    Returns:
+      (level, level_correct), each shape [..., k + 1].
+    """
+    coef = np.asarray(coef, dtype=np.float64)
+    batch = coef.shape[:-2]
+    flat = coef.reshape(-1, *coef.shape[-2:])[..., : k + 1]
+    scale = np.exp(np.asarray(log_scale, dtype=np.float64)).reshape(-1)
+    valid, abstain = flat[:, :-1], flat[:, -1]
+    used = np.any(valid[..., 1:] != 0, axis=2)
+    # P(every valid count <= l): the product of the valid slots truncated at l, times ⊥.
+    below = np.zeros((flat.shape[0], k + 1))
+    for l in range(k + 1):
+        poly = np.zeros((flat.shape[0], k + 1))
+        poly[:, 0] = 1.0
+        for a in range(valid.shape[1]):
+            rows = np.flatnonzero(used[:, a])
+            if rows.size:
+                poly[rows] = _times(poly[rows], valid[rows, a, : l + 1], k)
+        below[:, l] = _times(poly, abstain, k)[:, k] * scale
+    level = np.diff(below, axis=1, prepend=0.0)
+    level_correct = np.zeros_like(level)
+    for c in range(1, k + 1):
+        # The c-term of the majority sum, computed alone by zeroing every other correct count.
+        only = flat.copy()
+        only[:, 0] = 0.0
+        only[:, 0, c] = flat[:, 0, c]
+        level_correct[:, c] = majority_from_coefficients(only, np.log(np.maximum(scale, 1e-300)), k)
+    shape = (*batch, k + 1)
+    return level.reshape(shape), level_correct.reshape(shape)
+
+
+def hypergeometric_levels(counts, k: int):
+    """SLM-MUX level laws of k samples drawn without replacement from recorded counts.
+
+    Args:
+      counts: shape [..., A] (slot 0 correct, last ⊥), every row at least k samples.
+      k: samples.
+
+    Returns:
+      (level, level_correct), each [..., k + 1]: what
+      ``mux_levels(hypergeometric_counts(counts, k))`` gives, for any k and any number of slots.
+
+    >>> level, correct = hypergeometric_levels(np.array([2, 1, 0]), 2)
+    >>> [round(float(x), 4) for x in correct]
+    [0.0, 0.3333, 0.3333]
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    totals = counts.sum(-1)
+    n = np.arange(k + 1)
+    log_coef = np.where(
+        counts[..., None] >= n,
+        gammaln(counts[..., None] + 1.0) - gammaln(n + 1.0)
+        - gammaln(np.maximum(counts[..., None] - n, 0.0) + 1.0),
+        -np.inf,
+    )
+    log_scale = -(gammaln(totals + 1.0) - gammaln(k + 1.0) - gammaln(totals - k + 1.0))
+    return levels_from_coefficients(np.exp(log_coef), log_scale, k)

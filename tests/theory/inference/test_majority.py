@@ -1,0 +1,106 @@
+"""Tests of slmmux_theory.inference.majority: exact maj@k by generating functions."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from slmmux_theory.engines.counts import hypergeometric_counts, multinomial_counts
+from slmmux_theory.inference import majority
+from slmmux_theory.rules.self_consistency import self_consistency_accuracy_exact
+
+
+def brute_force_multinomial(probs, k):
+    """Enumerate every ordered sequence of k answers: the definition of maj@k."""
+    total = 0.0
+    for sequence in itertools.product(range(len(probs)), repeat=k):
+        weight = math.prod(probs[a] for a in sequence)
+        votes = np.bincount(sequence, minlength=len(probs))[:-1]  # ⊥ never votes
+        if votes.max() > 0 and votes[0] == votes.max():
+            total += weight / (votes == votes.max()).sum()
+    return total
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_multinomial_matches_brute_force_with_ties_and_abstentions(k):
+    probs = np.array([0.3, 0.25, 0.2, 0.1, 0.15])  # correct, three wrong, ⊥
+    assert majority.multinomial_majority(probs, k) == pytest.approx(
+        brute_force_multinomial(probs, k), abs=1e-13)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 6])
+def test_multinomial_and_hypergeometric_match_the_enumerating_engine(k):
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.full(6, 0.6), size=(1, 25))
+    expected = np.asarray(self_consistency_accuracy_exact(multinomial_counts(probs, k)))[0]
+    np.testing.assert_allclose(majority.multinomial_majority(probs[0], k), expected, atol=1e-12)
+    pools = rng.multinomial(12, probs[0])[None]
+    expected = np.asarray(self_consistency_accuracy_exact(hypergeometric_counts(pools, k)))[0]
+    np.testing.assert_allclose(majority.hypergeometric_majority(pools[0], k), expected,
+                               atol=1e-12)
+
+
+def test_hypergeometric_of_a_large_pool_tends_to_the_multinomial():
+    # Drawing 9 of 10^5 recorded samples is nearly i.i.d. sampling.
+    probs = np.array([0.4, 0.35, 0.15, 0.1])
+    pool = np.round(probs * 100_000)
+    assert majority.hypergeometric_majority(pool, 9) == pytest.approx(
+        majority.multinomial_majority(probs, 9), abs=1e-3)
+
+
+def test_dirichlet_law_is_the_mean_of_the_multinomial_law_over_draws():
+    # Exact Dirichlet-multinomial maj@k against a Monte Carlo average over π, within 4 SE.
+    rng = np.random.default_rng(1)
+    alpha = np.array([0.8, 0.5, 0.3, 0.2])
+    draws = rng.dirichlet(alpha, size=20_000)
+    values = majority.multinomial_majority(draws, 7)
+    error = values.std() / np.sqrt(values.size)
+    assert abs(majority.dirichlet_majority(alpha, 7) - values.mean()) < 4 * error
+
+
+def test_dirichlet_tree_equals_the_flat_dirichlet_when_consistent_and_monte_carlo_when_not():
+    top = np.array([0.7, 0.9, 0.2])
+    split = np.array([0.5, 0.3, 0.1])  # sums to the wrong mass 0.9: the tree is flat
+    flat = np.array([0.7, 0.5, 0.3, 0.1, 0.2])
+    for k in (1, 4, 9):
+        assert majority.dirichlet_tree_majority(top, split, k) == pytest.approx(
+            majority.dirichlet_majority(flat, k), abs=1e-12)
+    rng = np.random.default_rng(2)
+    wide = split * 5  # a split more even than the flat Dirichlet's
+    outer = rng.dirichlet(top, size=20_000)
+    inner = rng.dirichlet(wide, size=20_000)
+    probs = np.concatenate([outer[:, :1], outer[:, 1:2] * inner, outer[:, 2:]], axis=1)
+    values = majority.multinomial_majority(probs, 9)
+    error = values.std() / np.sqrt(values.size)
+    assert abs(majority.dirichlet_tree_majority(top, wide, 9) - values.mean()) < 4 * error
+
+
+def test_large_k_and_many_slots_stay_probabilities_and_batch_shapes_are_kept():
+    rng = np.random.default_rng(3)
+    pools = rng.multinomial(80, rng.dirichlet(np.full(40, 0.3), size=(2, 3)))
+    values = majority.hypergeometric_majority(pools, 25)
+    assert values.shape == (2, 3)
+    assert np.all((values >= 0) & (values <= 1 + 1e-12))
+    # A pool that is all correct wins surely; all wrong never.
+    sure = np.zeros(40)
+    sure[0] = 80
+    assert majority.hypergeometric_majority(sure, 25) == pytest.approx(1.0)
+    assert majority.hypergeometric_majority(np.roll(sure, 1), 25) == 0.0
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_level_laws_match_the_enumerating_replay_engine(k):
+    from slmmux_theory.engines.replay import replay_levels
+
+    rng = np.random.default_rng(5)
+    pools = rng.multinomial(10, rng.dirichlet(np.full(6, 0.5), size=(2, 12)))
+    expected = replay_levels(pools, k)
+    level, level_correct = majority.hypergeometric_levels(pools, k)
+    np.testing.assert_allclose(level, np.asarray(expected.level), atol=1e-12)
+    np.testing.assert_allclose(level_correct, np.asarray(expected.level_correct), atol=1e-12)
+    # The levels' correct mass is the majority accuracy.
+    np.testing.assert_allclose(level_correct.sum(-1), majority.hypergeometric_majority(pools, k),
+                               atol=1e-12)
