@@ -33,6 +33,7 @@ REAL_DATA_PAGES = (
     "02-mux-vs-agent-forest",
     "03-model-switch",
     "04-tie-break-rules",
+    "11-hard-regime",
 )
 # Pages that must show at least one figure rendered as an image in every build.
 FIGURE_PAGES = REAL_DATA_PAGES + ("09-groupthink",)
