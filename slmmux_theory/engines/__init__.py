@@ -20,6 +20,10 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "CountDistribution", "ExactResult", "as_count_distribution", "count_vectors",
         "hypergeometric_counts", "multinomial_counts", "plurality_kernel",
     ],
+    "crossfit": [
+        "CrossfitValues", "best_single", "crossfit_levels", "crossfit_rule", "crossfit_subsets",
+        "mean_tokens_per_sample", "question_folds", "summarise",
+    ],
     "exact": ["exact_accuracy"],
     "levels": ["MuxLevels", "mux_accuracy_from_levels", "mux_levels", "mux_subset_accuracy"],
     "montecarlo": ["MonteCarloResult", "draw_samples", "monte_carlo_accuracy", "rule_function"],
@@ -40,4 +44,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "literal_replay_samples", "plug_in_replay_samples", "validation_accuracy",
     ],
     "sharding": ["pad_questions", "question_mesh", "shard_questions"],
+    "subsample": ["SubsampleResult", "compact_sample_slots", "draw_positions", "subsample_replay"],
 })

@@ -199,7 +199,7 @@ def _cost_models(counts, context):
 
 def _learn(context: RuleContext, samples, num_answers: int, k: int, key=None, *, rule=None):
     """The cheapest threshold of :data:`STOP_THRESHOLDS` whose validation accuracy is within
-    half a point of the best one's (replayed by subsampling k of the samples, 32 draws; the
+    half a point of the best one's (replayed by subsampling k of the samples, 16 draws; the
     draws are padded to a multiple of 4 samples so several k share a compilation)."""
     from dataclasses import replace
 
@@ -210,7 +210,7 @@ def _learn(context: RuleContext, samples, num_answers: int, k: int, key=None, *,
     scores = []
     for threshold in STOP_THRESHOLDS:
         trial = replace(context, stop_threshold=threshold)
-        result = subsample_replay(key, rule, samples, num_answers, k, 32, trial,
+        result = subsample_replay(key, rule, samples, num_answers, k, 16, trial,
                                   pad_to=-(-k // 4) * 4)
         scores.append(float(result.correct.mean()))
     best = max(scores)
