@@ -11,9 +11,11 @@ the pooled valid count of a, ``N`` the pooled valid samples)::
                             small η is the wrong-answer attraction (models pile onto one wrong answer)
 
 With a uniform prior over the answers seen, the log posterior of "a is correct" is, up to a
-constant,
+constant (the likelihood of the observed samples, each one seen: the Beta-binomial and the
+Dirichlet-multinomial without their multinomial coefficients, which would differ between
+candidates and count orderings nobody observed),
 
-    Σ_i log BetaBinomial(c_i(a); n_i, α_i, β_i) - log Γ(γ + N - S_a) - log Γ(η + S_a) + log Γ(η)
+    Σ_i log B(c_i(a) + α_i, n_i - c_i(a) + β_i) - log Γ(γ + N - S_a) - log Γ(η + S_a) + log Γ(η)
 
 and the rule answers its argmax (ties uniformly at random). Special case: with ``α_i + β_i → ∞``
 at mean ``p_i`` (no per-question difficulty: independent samples) and ``η → ∞`` at ``γ / η = K``
@@ -110,12 +112,14 @@ def posterior_scores(counts, law: AnswerLaw, lgamma=gammaln, xp=jnp):
     beta = xp.asarray(law.beta)[:, None]
     n = counts.sum(axis=-1, keepdims=True)  # [..., M, 1]
     c = counts[..., :-1]  # [..., M, A-1]
-    # Beta-binomial log pmf without the terms free of c... except log C(n, c), which depends on c.
-    log_bb = (lgamma(n + 1) - lgamma(c + 1) - lgamma(n - c + 1) + lgamma(c + alpha)
-              + lgamma(n - c + beta) - lgamma(n + alpha + beta))
+    # log P(this sequence of correct/not) = log B(c + α, n - c + β) - log B(α, β): no binomial
+    # coefficient, the samples are observed one by one. Every term is written as a difference
+    # that is 0 at c = 0 (constants across candidates dropped), so scores stay O(counts) even
+    # for huge α, β, η and a tie tolerance can be absolute.
+    log_bb = lgamma(c + alpha) - lgamma(alpha) + lgamma(n - c + beta) - lgamma(n + beta)
     pooled = c.sum(axis=-2)  # [..., A-1]
     total = pooled.sum(axis=-1, keepdims=True)
-    score = (log_bb.sum(axis=-2) - lgamma(law.gamma + total - pooled)
+    score = (log_bb.sum(axis=-2) + lgamma(law.gamma + total) - lgamma(law.gamma + total - pooled)
              - lgamma(law.eta + pooled) + lgamma(law.eta))
     return xp.where(pooled > 0, score, -xp.inf)
 
@@ -126,7 +130,7 @@ def _select(counts, first_seen, key, context: RuleContext) -> Selection:
     score = posterior_scores(counts, law)
     top = score.max()
     seen = jnp.isfinite(top)
-    tied = score >= top - 1e-9 * jnp.maximum(jnp.abs(top), 1.0)
+    tied = score >= top - 1e-9
     noise = jax.random.gumbel(key, score.shape)
     choice = jnp.argmax(jnp.where(tied & jnp.isfinite(score), noise, -jnp.inf))
     return Selection(jnp.where(seen, choice, counts.shape[1] - 1), counts.sum())
@@ -137,7 +141,7 @@ def _kernel(tuples, law):
     top = score.max(axis=1, keepdims=True)
     seen = np.isfinite(top[:, 0])
     with np.errstate(invalid="ignore"):
-        tied = (score >= top - 1e-9 * np.maximum(np.abs(top), 1.0)) & np.isfinite(score)
+        tied = (score >= top - 1e-9) & np.isfinite(score)
     correct = np.where(seen, tied[:, 0] / np.maximum(tied.sum(axis=1), 1), 0.0)
     return correct.astype(np.float64), tuples.sum(axis=(1, 2)).astype(np.float64)
 

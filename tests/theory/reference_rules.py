@@ -207,11 +207,11 @@ def posterior_correct(seqs, abstain, alpha=2.0, beta=1.0, eta=0.5, gamma=50.0):
         score = 0.0
         for model, seq in zip(counts, seqs):
             n, c = len(seq), model.get(a, 0)
-            score += (lg(n + 1) - lg(c + 1) - lg(n - c + 1) + lg(c + alpha) + lg(n - c + beta)
-                      - lg(n + alpha + beta))
-        scores[a] = score - lg(gamma + total - pooled[a]) - lg(eta + pooled[a]) + lg(eta)
+            score += lg(c + alpha) - lg(alpha) + lg(n - c + beta) - lg(n + beta)
+        scores[a] = (score + lg(gamma + total) - lg(gamma + total - pooled[a])
+                     - lg(eta + pooled[a]) + lg(eta))
     top = max(scores.values())
-    tied = [a for a, s in scores.items() if s >= top - 1e-9 * max(abs(top), 1.0)]
+    tied = [a for a, s in scores.items() if s >= top - 1e-9]
     return Fraction(int(0 in tied), len(tied))
 
 
