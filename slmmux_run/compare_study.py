@@ -23,7 +23,7 @@ import numpy as np
 
 from slmmux_run.errors import UserError
 
-__all__ = ["CompareResult", "CompareRow", "compare_json", "compare_study"]
+__all__ = ["CompareResult", "CompareRow", "compare_json", "compare_sample_set", "compare_study"]
 
 
 class CompareRow(NamedTuple):
@@ -36,6 +36,8 @@ class CompareRow(NamedTuple):
       accuracy: cross-fitted test accuracy over every question.
       stderr: its standard error, clustered by question.
       mean_tokens: mean real tokens spent per question (None without token counts).
+      correct: cross-fitted P(correct) per question, shape [questions] (not in the JSON; for
+        paired comparisons).
     """
 
     rule: str
@@ -44,6 +46,7 @@ class CompareRow(NamedTuple):
     accuracy: float
     stderr: float
     mean_tokens: float | None
+    correct: np.ndarray | None = None
 
 
 class CompareResult(NamedTuple):
@@ -71,7 +74,7 @@ def _row(rule, models, k, values):
 
     accuracy, error, tokens = summarise(values)
     return CompareRow(rule, tuple(models), k, accuracy, error,
-                      None if not math.isfinite(tokens) else tokens)
+                      None if not math.isfinite(tokens) else tokens, np.asarray(values.correct))
 
 
 def compare_study(path: str | os.PathLike, max_k: int, seed: int = 0, num_draws: int = 100,
@@ -88,14 +91,23 @@ def compare_study(path: str | os.PathLike, max_k: int, seed: int = 0, num_draws:
     Raises:
       UserError: for a file that cannot be read or a k the file cannot serve.
     """
+    from slmmux_run.data.sample_files import load_sample_set
+
+    return compare_sample_set(load_sample_set(path), max_k, seed, num_draws, progress,
+                              source=str(path))
+
+
+def compare_sample_set(sample_set, max_k: int, seed: int = 0, num_draws: int = 100,
+                       progress=None, source: str = "samples") -> CompareResult:
+    """:func:`compare_study` on a loaded :class:`~slmmux_run.data.sample_set.SampleSet`
+    (``source`` names it in errors)."""
     import jax
 
-    from slmmux_run.data.sample_files import load_sample_set
     from slmmux_theory.engines import crossfit
     from slmmux_theory.rules.registry import RULES
 
+    path = source
     start = time.perf_counter()
-    sample_set = load_sample_set(path)
     samples, names = sample_set.samples, sample_set.models
     num_models, num_questions, _ = samples.shape
     recorded = int((samples >= 0).sum(axis=2).min())
