@@ -36,7 +36,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "bayes_stop": [
         "BAYES_STOP", "BAYES_STOP_MODELS", "STOP_THRESHOLDS", "bayes_factor", "stop_on_sequence",
     ],
-    "bayes_stop_exact": ["bayes_factor_reference", "bayes_stop_exact"],
+    "bayes_stop_exact": ["bayes_factor_reference"],
     "confidence_weighted": ["CONFIDENCE_WEIGHTED", "confidence_weighted_accuracy_exact"],
     "learning": ["learn_context", "validation_accuracy"],
     "posterior_fit": ["beta_binomial_fit", "fit_answer_law", "wrong_answer_fit"],
