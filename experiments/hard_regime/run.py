@@ -28,6 +28,11 @@ FILES = {"aime2024": "samples/boinf_aime2024_30x80_11models.jsonl",
          "math500": "samples/boinf_math500_500x80_7models.jsonl"}
 NEW_RULES = ("weighted-vote-milp", "weighted-vote-log-odds", "bayes-stop", "bayes-stop-models",
              "posterior-optimal")
+# The target's "new rule" is measured against the learned weighted vote, so it is one of these.
+TARGET_RULES = ("bayes-stop", "bayes-stop-models", "posterior-optimal")
+# Fixed-cost rules on the pair at k = 3 spend SLM-MUX's samples exactly; their subsampled token
+# means differ from the exact one by Monte Carlo noise only, well under 1 %.
+BUDGET_SLACK = 1.01
 
 
 def _load(task, data, max_models, max_questions):
@@ -87,8 +92,9 @@ def _summaries(strongest, best_pair, pools):
     candidates = [(pool, r) for pool, res in pools.items() for r in res.rows
                   if res.rule_kinds[r.rule] == "deployable"
                   and (len(r.models) > 2 or pool == "best-pair")
-                  and r.mean_tokens is not None and r.mean_tokens <= budget * 1.0001]
-    best_new = max((c for c in candidates if c[1].rule in NEW_RULES), key=lambda c: c[1].accuracy)
+                  and r.mean_tokens is not None and r.mean_tokens <= budget * BUDGET_SLACK]
+    best_new = max((c for c in candidates if c[1].rule in TARGET_RULES),
+                   key=lambda c: c[1].accuracy)
     best_vote = max((c for c in candidates if c[1].rule.startswith("weighted-vote")),
                     key=lambda c: c[1].accuracy)
     target = {
@@ -134,7 +140,8 @@ def _table(task, summary, pools):
     lines += ["### Target (k = 3 SLM-MUX best pair's tokens)", "",
               f"- budget: {t['budget_tokens']:.0f} tokens/question; SLM-MUX "
               f"{' + '.join(t['slm_mux_pair'])}: {t['slm_mux_accuracy']:.4f}",
-              f"- best new rule within budget: {t['best_new']['rule']} ({t['best_new']['pool']}, "
+              "- best new rule (adaptive stopping or posterior-optimal) within budget (+1 %): "
+              f"{t['best_new']['rule']} ({t['best_new']['pool']}, "
               f"k={t['best_new']['k']}): {t['best_new']['accuracy']:.4f} at "
               f"{t['best_new']['mean_tokens']:.0f} tokens",
               f"- best learned weighted vote within budget: {t['best_weighted_vote']['rule']} "
