@@ -20,6 +20,10 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "CountDistribution", "ExactResult", "as_count_distribution", "count_vectors",
         "hypergeometric_counts", "multinomial_counts", "plurality_kernel",
     ],
+    "crossfit": [
+        "CrossfitValues", "best_single", "crossfit_levels", "crossfit_rule", "crossfit_subsets",
+        "mean_tokens_per_sample", "question_folds", "summarise",
+    ],
     "exact": ["exact_accuracy"],
     "levels": ["MuxLevels", "mux_accuracy_from_levels", "mux_levels", "mux_subset_accuracy"],
     "montecarlo": ["MAX_ELEMENTS", "MonteCarloResult", "chunk_draws", "draw_samples",
@@ -41,5 +45,6 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "literal_replay_samples", "plug_in_replay_samples", "validation_accuracy",
     ],
     "sharding": ["pad_questions", "question_mesh", "shard_questions"],
+    "subsample": ["SubsampleResult", "compact_sample_slots", "draw_positions", "subsample_replay"],
     "wide_levels": ["hypergeometric_levels", "multinomial_levels", "product_form_levels"],
 })

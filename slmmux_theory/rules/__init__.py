@@ -33,14 +33,31 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "model_switch_select", "mux_preset", "mux_select", "mux_tie_ranks", "oracle_any_mode",
         "oracle_any_sample", "plurality_vote", "pooled_vote", "tie_priority",
     ],
+    "bayes_stop": [
+        "BAYES_STOP", "BAYES_STOP_MODELS", "STOP_THRESHOLDS", "bayes_factor", "stop_on_sequence",
+    ],
+    "bayes_stop_exact": ["bayes_factor_reference"],
     "confidence_weighted": ["CONFIDENCE_WEIGHTED", "confidence_weighted_accuracy_exact"],
+    "learning": ["learn_context", "validation_accuracy"],
+    "posterior_fit": ["beta_binomial_fit", "fit_answer_law", "wrong_answer_fit"],
+    "posterior_optimal": [
+        "AnswerLaw", "POSTERIOR_OPTIMAL", "context_answer_law", "pack_answer_law",
+        "posterior_scores",
+    ],
     "model_switch": ["MODEL_SWITCH", "model_switch_exact"],
     "oracle": ["ORACLE", "ORACLE_ANY_SAMPLE", "oracle_accuracy_exact"],
     "registry": ["RULES", "get_rule", "register_rule", "rule_names"],
     "rule": [
-        "Rule", "RuleContext", "Selection", "all_models_cost", "first_model_cost",
-        "fixed_cost_result",
+        "Rule", "RuleContext", "Selection", "SequenceSelection", "all_models_cost",
+        "first_model_cost", "fixed_cost_result",
     ],
     "self_consistency": ["SELF_CONSISTENCY", "self_consistency_accuracy_exact"],
     "slm_mux": ["SLM_MUX", "mux_accuracy_exact"],
+    "weighted_vote": ["context_weights", "weighted_vote_exact", "weighted_vote_select"],
+    "weighted_vote_log_odds": [
+        "WEIGHTED_VOTE_LOG_ODDS", "effective_wrong_answers", "log_odds_weights",
+    ],
+    "weighted_vote_milp": [
+        "MilpWeights", "WEIGHTED_VOTE_MILP", "answer_shares", "milp_weights", "solved_problems",
+    ],
 })

@@ -42,6 +42,11 @@ BUILT_IN: tuple[RuleEntry, ...] = (
     RuleEntry("oracle", "oracle", "ORACLE"),
     RuleEntry("oracle-any-sample", "oracle", "ORACLE_ANY_SAMPLE"),
     RuleEntry("confidence-weighted", "confidence_weighted", "CONFIDENCE_WEIGHTED"),
+    RuleEntry("weighted-vote-milp", "weighted_vote_milp", "WEIGHTED_VOTE_MILP"),
+    RuleEntry("weighted-vote-log-odds", "weighted_vote_log_odds", "WEIGHTED_VOTE_LOG_ODDS"),
+    RuleEntry("bayes-stop", "bayes_stop", "BAYES_STOP"),
+    RuleEntry("bayes-stop-models", "bayes_stop", "BAYES_STOP_MODELS"),
+    RuleEntry("posterior-optimal", "posterior_optimal", "POSTERIOR_OPTIMAL"),
 )
 
 

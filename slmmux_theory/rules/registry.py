@@ -57,7 +57,8 @@ def rule_names(**flags: bool) -> tuple[str, ...]:
     ('oracle', 'oracle-any-sample')
     """
     for flag in flags:
-        if not hasattr(Rule, flag) or flag in ("name", "select", "exact", "cost"):
+        if not hasattr(Rule, flag) or flag in ("name", "select", "exact", "cost",
+                                                 "select_sequence", "learn"):
             raise ValueError(f"unknown rule flag {flag!r}")
     return tuple(name for name, rule in RULES.items()
                  if all(getattr(rule, flag) == value for flag, value in flags.items()))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -23,15 +24,22 @@ __all__ = [
     "Rule",
     "RuleContext",
     "Selection",
+    "SequenceSelection",
     "all_models_cost",
     "first_model_cost",
     "fixed_cost_result",
 ]
 
 
+def _traced(value) -> bool:
+    """A JAX tracer: an engine passes learned options as jit arguments (no recompilation per
+    learned value); they are kept as they are."""
+    return isinstance(value, jax.core.Tracer)
+
+
 def _as_floats(value):
-    if value is None:
-        return None
+    if value is None or _traced(value):
+        return value
     return tuple(float(v) for v in np.asarray(value, dtype=np.float64).ravel())
 
 
@@ -50,6 +58,16 @@ class RuleContext:
         ``validation_accuracy`` when given.
       prior_weights: ModelSwitch's external weights ``W_i``, shape [models]; None for 1.
       pooled_tie: tie rule of the Agent Forest pooled vote, ``"random"`` or ``"first_seen"``.
+      model_weights: per-model vote weights of the weighted majority votes, shape [models]
+        (learned on validation questions: MILP or log-odds); None for equal weights.
+      stop_threshold: Bayes factor at which the adaptive-stopping rules stop sampling.
+      stop_unknown_weight: pseudo-count of the "unseen answer" bucket in that Bayes factor
+        (Best-of-∞ uses 0.3).
+      answer_law: parameters of the posterior-optimal rule's answer model, as a flat tuple
+        ``(alpha_1, beta_1, ..., alpha_M, beta_M, eta, gamma)``: each model's Beta law of
+        per-question accuracy and the shared Dirichlet law of wrong answers (per-label
+        concentration ``eta``, total ``gamma``); None for the defaults of
+        :mod:`slmmux_theory.rules.posterior_optimal`.
     """
 
     mux_config: MuxConfig = MuxConfig()
@@ -58,14 +76,26 @@ class RuleContext:
     priority: tuple[float, ...] | None = None
     prior_weights: tuple[float, ...] | None = None
     pooled_tie: str = "random"
+    model_weights: tuple[float, ...] | None = None
+    stop_threshold: float = 10.0
+    stop_unknown_weight: float = 0.3
+    answer_law: tuple[float, ...] | None = None
 
     def __post_init__(self):
-        for name in ("validation_accuracy", "priority", "prior_weights"):
+        for name in ("validation_accuracy", "priority", "prior_weights", "model_weights",
+                     "answer_law"):
             object.__setattr__(self, name, _as_floats(getattr(self, name)))
-        if self.priority is not None:
+        if self.priority is not None and not _traced(self.priority):
             object.__setattr__(self, "priority", tuple(int(r) for r in self.priority))
         if self.pooled_tie not in ("random", "first_seen"):
             raise ValueError(f"pooled_tie must be 'random' or 'first_seen', got {self.pooled_tie!r}")
+        if _traced(self.stop_threshold):
+            return
+        object.__setattr__(self, "stop_threshold", float(self.stop_threshold))
+        object.__setattr__(self, "stop_unknown_weight", float(self.stop_unknown_weight))
+        if not self.stop_threshold > 0 or not self.stop_unknown_weight >= 0:
+            raise ValueError("stop_threshold must be > 0 and stop_unknown_weight >= 0, got "
+                             f"{self.stop_threshold} and {self.stop_unknown_weight}")
 
     def tie_ranks(self, num_models: int) -> jnp.ndarray:
         """Cross-model tie ranks (lower wins), shape [models]; see :func:`mux_tie_ranks`.
@@ -88,9 +118,24 @@ class Selection(NamedTuple):
     samples_spent: jnp.ndarray
 
 
+class SequenceSelection(NamedTuple):
+    """One order-dependent rule's decision on one question's ordered samples.
+
+    Attributes:
+      answer: chosen answer slot, shape [].
+      samples_spent: samples the rule consumed from the front of each model's sequence,
+        shape [models]; what a replay charges real tokens for.
+    """
+
+    answer: jnp.ndarray
+    samples_spent: jnp.ndarray
+
+
 SelectFunction = Callable[[jnp.ndarray, jnp.ndarray, jnp.ndarray, RuleContext], Selection]
 ExactFunction = Callable[[CountDistribution, RuleContext], ExactResult]
 CostFunction = Callable[[CountDistribution, RuleContext], jnp.ndarray]
+SequenceFunction = Callable[[jnp.ndarray, jnp.ndarray, RuleContext, int], SequenceSelection]
+LearnFunction = Callable[..., RuleContext]
 
 
 class Rule(NamedTuple):
@@ -122,6 +167,15 @@ class Rule(NamedTuple):
       budget: :func:`slmmux_theory.planning.budget.models_vs_samples` enumerates it (over
         subsets, or over ordered chains when ``adaptive_cost``).
       replay_report: listed in the replay table of every rule (``slmmux mux --rule all``).
+      select_sequence: for a rule whose decision depends on the order of the samples
+        (adaptive stopping): ``(samples [models, k] slot indices in drawing order, -1 missing,
+        key, context, num_answers) ->`` :class:`SequenceSelection`; ``select`` then applies it to a random
+        order of the counts. The subsample replay calls it on the drawn order, so the tokens it
+        charges are those of the samples actually consumed. None for order-free rules.
+      learn: ``(context, samples [models, questions, n] of validation questions, num_answers,
+        k, key) -> RuleContext``: the rule's parameters learned from validation questions
+        (weights, threshold, answer law), added to ``context``; None when it learns nothing
+        but the tie ranks (:func:`slmmux_theory.rules.learning.learn_context`).
     """
 
     name: str
@@ -138,6 +192,8 @@ class Rule(NamedTuple):
     pooled: bool = False
     budget: bool = False
     replay_report: bool = False
+    select_sequence: SequenceFunction | None = None
+    learn: LearnFunction | None = None
 
     @property
     def deployable(self) -> bool:

@@ -147,6 +147,74 @@ def confidence_weighted_correct(seqs, abstain, priority, cross="priority"):
     return total
 
 
+def weighted_vote_correct(seqs, abstain, weights=None):
+    """P(correct) of the weighted vote: sample of model i adds weights[i]; random ties."""
+    weights = weights or [1.0] * len(seqs)
+    scores = {}
+    for w, seq in zip(weights, seqs):
+        for a in seq:
+            if a != abstain:
+                scores[a] = scores.get(a, 0.0) + w
+    if not scores or max(scores.values()) <= 0:
+        return Fraction(0)
+    top = max(scores.values())
+    tied = [a for a, s in scores.items() if s >= top - 1e-9 * max(top, 1.0)]
+    return Fraction(int(0 in tied), len(tied))
+
+
+def stopping_factor(counts, unknown_weight):
+    """Posterior odds that the leader beats the runner-up, by scipy's Beta law."""
+    from scipy.stats import beta
+
+    top = sorted(counts.values(), reverse=True) + [0, 0]
+    p = beta.sf(0.5, top[0] + 1, max(top[1] + 1, unknown_weight + 1))
+    return p / (1 - p)
+
+
+def bayes_stop_correct(seqs, abstain, priority, threshold=10.0, unknown_weight=0.3,
+                       first_only=False):
+    """(P(correct), samples spent) of Bayes-factor stopping along the given sample order:
+    models by priority (the first model only when ``first_only``), samples one by one."""
+    order = [0] if first_only else sorted(range(len(seqs)), key=lambda m: (priority[m], m))
+    counts: Counter = Counter()
+    spent = 0
+    for m in order:
+        for a in seqs[m]:
+            spent += 1
+            if a == abstain:
+                continue
+            counts[a] += 1
+            if stopping_factor(counts, unknown_weight) >= threshold:
+                return Fraction(int(counts.most_common(1)[0][0] == 0)), spent
+    if not counts:
+        return Fraction(0), spent
+    top = max(counts.values())
+    tied = [a for a, c in counts.items() if c == top]
+    return Fraction(int(0 in tied), len(tied)), spent
+
+
+def posterior_correct(seqs, abstain, alpha=2.0, beta=1.0, eta=0.5, gamma=50.0):
+    """P(correct) of the posterior-optimal rule: Beta-binomial per model, shared
+    Dirichlet-multinomial wrong answers; ties at random."""
+    lg = math.lgamma
+    counts = [Counter(seq) for seq in seqs]
+    pooled = Counter(a for seq in seqs for a in seq if a != abstain)
+    if not pooled:
+        return Fraction(0)
+    total = sum(pooled.values())
+    scores = {}
+    for a in pooled:
+        score = 0.0
+        for model, seq in zip(counts, seqs):
+            n, c = len(seq), model.get(a, 0)
+            score += lg(c + alpha) - lg(alpha) + lg(n - c + beta) - lg(n + beta)
+        scores[a] = (score + lg(gamma + total) - lg(gamma + total - pooled[a])
+                     - lg(eta + pooled[a]) + lg(eta))
+    top = max(scores.values())
+    tied = [a for a, s in scores.items() if s >= top - 1e-9]
+    return Fraction(int(0 in tied), len(tied))
+
+
 def expectation(probs, k, fn):
     """E[fn(seqs)] over all sample sequences; probs [models][answers] of one question."""
     num_answers = len(probs[0])
@@ -189,6 +257,17 @@ REFERENCES = {
         oracle_sample_correct(seqs, abstain), _all_samples(seqs)),
     "confidence-weighted": lambda seqs, abstain, priority: (
         confidence_weighted_correct(seqs, abstain, priority), _all_samples(seqs)),
+    # Without learned weights both weightings are the equal-weights vote.
+    "weighted-vote-milp": lambda seqs, abstain, priority: (
+        weighted_vote_correct(seqs, abstain), _all_samples(seqs)),
+    "weighted-vote-log-odds": lambda seqs, abstain, priority: (
+        weighted_vote_correct(seqs, abstain), _all_samples(seqs)),
+    "bayes-stop": lambda seqs, abstain, priority: bayes_stop_correct(
+        seqs, abstain, priority, first_only=True),
+    "bayes-stop-models": lambda seqs, abstain, priority: bayes_stop_correct(
+        seqs, abstain, priority),
+    "posterior-optimal": lambda seqs, abstain, priority: (
+        posterior_correct(seqs, abstain), _all_samples(seqs)),
 }
 
 

@@ -108,11 +108,19 @@ def test_registry_order_and_flags():
     # The published rules lead, in this order; a newly added rule is appended after them.
     assert rule_names()[:7] == ("slm-mux", "agent-forest", "self-consistency", "model-switch",
                                 "oracle", "oracle-any-sample", "confidence-weighted")
-    assert rule_names(first_model_only=True) == ("self-consistency",)
-    assert rule_names(enumerates_products=True) == ("agent-forest", "model-switch",
-                                                    "confidence-weighted")
+    assert rule_names()[7:12] == ("weighted-vote-milp", "weighted-vote-log-odds", "bayes-stop",
+                                  "bayes-stop-models", "posterior-optimal")
+    assert rule_names(first_model_only=True) == ("self-consistency", "bayes-stop")
+    assert rule_names(enumerates_products=True) == (
+        "agent-forest", "model-switch", "confidence-weighted", "weighted-vote-milp",
+        "weighted-vote-log-odds", "bayes-stop-models", "posterior-optimal")
     assert rule_names(deployable=False) == ("oracle", "oracle-any-sample")
-    assert rule_names(adaptive_cost=True) == ("model-switch",)
+    assert rule_names(adaptive_cost=True) == ("model-switch", "bayes-stop", "bayes-stop-models")
+    assert [n for n, r in RULES.items() if r.select_sequence is not None] == [
+        "bayes-stop", "bayes-stop-models"]
+    assert [n for n, r in RULES.items() if r.learn is not None] == [
+        "weighted-vote-milp", "weighted-vote-log-odds", "bayes-stop", "bayes-stop-models",
+        "posterior-optimal"]
     assert all(RULES[name].name == name for name in RULES)
     with pytest.raises(ValueError, match="unknown rule flag"):
         rule_names(fast=True)

@@ -1,0 +1,261 @@
+"""The hard regime side by side: every rule at equal real tokens on AIME 2024 (and MATH-500).
+
+Runs ``slmmux compare``'s study (:func:`slmmux_run.compare_study.compare_sample_set`: two
+seeded question folds, everything learned on the other fold, both folds pooled, standard errors
+clustered by question) on three pools of the Best-of-∞ file: all models; all but the strongest
+(highest per-sample accuracy over the file: the paper's regime of comparable models); and the
+best SLM-MUX pair at k = 3 (chosen on the pooled cross-fitted accuracy, which favours SLM-MUX).
+On the pair every fixed-cost rule spends exactly SLM-MUX's samples, so accuracies compare at
+equal tokens; adaptive rules spend fewer. Writes ``results.json`` (every row),
+``table.md`` (the Pareto front per pool, each rule's share of the oracle headroom, the target
+comparison with paired 90 % bootstrap intervals over questions) and ``pareto.png``.
+
+    python -m experiments.hard_regime.run [--k 5] [--draws 100] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+FILES = {"aime2024": "samples/boinf_aime2024_30x80_11models.jsonl",
+         "math500": "samples/boinf_math500_500x80_7models.jsonl"}
+NEW_RULES = ("weighted-vote-milp", "weighted-vote-log-odds", "bayes-stop", "bayes-stop-models",
+             "posterior-optimal")
+# The target's "new rule" is measured against the learned weighted vote, so it is one of these.
+TARGET_RULES = ("bayes-stop", "bayes-stop-models", "posterior-optimal")
+# Fixed-cost rules on the pair at k = 3 spend SLM-MUX's samples exactly; their subsampled token
+# means differ from the exact one by Monte Carlo noise only, well under 1 %.
+BUDGET_SLACK = 1.01
+
+
+def _load(task, data, max_models, max_questions):
+    from slmmux_run.data.sample_files import load_sample_set
+
+    sample_set = load_sample_set(Path(data) / FILES[task])
+    keep_models = list(range(min(max_models, sample_set.num_models)))
+    keep_questions = list(range(min(max_questions, sample_set.num_questions)))
+    return sample_set.select(models=[sample_set.models[m] for m in keep_models],
+                             questions=keep_questions)
+
+
+def _pareto(points):
+    """Indices of the (tokens, accuracy) points no other point beats on both."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], -1.0
+    for i in order:
+        if points[i][1] > best + 1e-12:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+def _paired(a, b, seed=0, draws=4000):
+    """Mean of a - b over questions and its 90 % percentile bootstrap interval."""
+    rng = np.random.default_rng(seed)
+    diff = np.asarray(a) - np.asarray(b)
+    boot = diff[rng.integers(0, diff.size, size=(draws, diff.size))].mean(axis=1)
+    return float(diff.mean()), float(np.quantile(boot, 0.05)), float(np.quantile(boot, 0.95))
+
+
+def _rows_json(result, pool):
+    return [{"pool": pool, "rule": r.rule, "models": list(r.models), "k": r.k,
+             "accuracy": r.accuracy, "stderr": r.stderr, "mean_tokens": r.mean_tokens}
+            for r in result.rows]
+
+
+def study(sample_set, k_max, seed, draws, progress):
+    from slmmux_run.compare_study import compare_sample_set
+
+    accuracy = (sample_set.samples == 0).mean(axis=(1, 2))
+    strongest = sample_set.models[int(np.argmax(accuracy))]
+    everyone = compare_sample_set(sample_set, k_max, seed, draws, progress)
+    pairs = [r for r in everyone.rows if r.rule == "slm-mux" and len(r.models) == 2 and r.k == 3]
+    best_pair = max(pairs, key=lambda r: r.accuracy)
+    pools = {"all": everyone}
+    rest = [m for m in sample_set.models if m != strongest]
+    pools["without-strongest"] = compare_sample_set(sample_set.select(models=rest), k_max, seed,
+                                                    draws, progress)
+    pools["best-pair"] = compare_sample_set(sample_set.select(models=list(best_pair.models)),
+                                            k_max, seed, draws, progress)
+    return strongest, best_pair, pools
+
+
+def _summaries(strongest, best_pair, pools):
+    budget = best_pair.mean_tokens
+    candidates = [(pool, r) for pool, res in pools.items() for r in res.rows
+                  if res.rule_kinds[r.rule] == "deployable"
+                  and (len(r.models) > 2 or pool == "best-pair")
+                  and r.mean_tokens is not None and r.mean_tokens <= budget * BUDGET_SLACK]
+    best_new = max((c for c in candidates if c[1].rule in TARGET_RULES),
+                   key=lambda c: c[1].accuracy)
+    best_vote = max((c for c in candidates if c[1].rule.startswith("weighted-vote")),
+                    key=lambda c: c[1].accuracy)
+    target = {
+        "budget_tokens": budget, "slm_mux_pair": list(best_pair.models),
+        "slm_mux_accuracy": best_pair.accuracy,
+        "best_new": {"pool": best_new[0], "rule": best_new[1].rule, "k": best_new[1].k,
+                     "models": list(best_new[1].models), "accuracy": best_new[1].accuracy,
+                     "mean_tokens": best_new[1].mean_tokens},
+        "best_weighted_vote": {"pool": best_vote[0], "rule": best_vote[1].rule,
+                               "k": best_vote[1].k, "accuracy": best_vote[1].accuracy,
+                               "mean_tokens": best_vote[1].mean_tokens},
+        "new_minus_slm_mux": _paired(best_new[1].correct, best_pair.correct),
+        "new_minus_weighted_vote": _paired(best_new[1].correct, best_vote[1].correct, seed=1),
+    }
+    target["met"] = bool(target["new_minus_slm_mux"][0] >= 0.01
+                         and target["new_minus_slm_mux"][1] > 0
+                         and target["new_minus_weighted_vote"][0] >= 0
+                         and target["new_minus_weighted_vote"][1] > 0)
+    headroom = {}
+    for pool, res in pools.items():
+        for k in sorted({r.k for r in res.rows}):
+            at = [r for r in res.rows if r.k == k]
+            single = max(r.accuracy for r in at if r.rule == "self-consistency"
+                         and len(r.models) == 1) if any(len(r.models) == 1 for r in at) else \
+                next(r.accuracy for r in at if r.rule == "self-consistency")
+            oracle = next(r.accuracy for r in at if r.rule == "oracle-any-sample"
+                          and len(r.models) > 1)
+            gap = oracle - single
+            headroom[f"{pool} k={k}"] = {
+                r.rule: (r.accuracy - single) / gap if gap > 1e-9 else float("nan")
+                for r in at if len(r.models) > 1 and pool_rule_row(r, res)}
+    return {"strongest": strongest, "target": target, "headroom_share": headroom}
+
+
+def pool_rule_row(row, result):
+    return len(row.models) == len(result.rows[0].models) or row.rule != "slm-mux"
+
+
+def _table(task, summary, pools):
+    lines = [f"## {task}", "", f"Strongest model (left out in `without-strongest`): "
+             f"{summary['strongest']}", ""]
+    t = summary["target"]
+    lines += ["### Target (k = 3 SLM-MUX best pair's tokens)", "",
+              f"- budget: {t['budget_tokens']:.0f} tokens/question; SLM-MUX "
+              f"{' + '.join(t['slm_mux_pair'])}: {t['slm_mux_accuracy']:.4f}",
+              "- best new rule (adaptive stopping or posterior-optimal) within budget (+1 %): "
+              f"{t['best_new']['rule']} ({t['best_new']['pool']}, "
+              f"k={t['best_new']['k']}): {t['best_new']['accuracy']:.4f} at "
+              f"{t['best_new']['mean_tokens']:.0f} tokens",
+              f"- best learned weighted vote within budget: {t['best_weighted_vote']['rule']} "
+              f"({t['best_weighted_vote']['pool']}, k={t['best_weighted_vote']['k']}): "
+              f"{t['best_weighted_vote']['accuracy']:.4f}",
+              "- new − SLM-MUX: {:+.4f} (90 % paired interval {:+.4f} .. {:+.4f})".format(
+                  *t["new_minus_slm_mux"]),
+              "- new − weighted vote: {:+.4f} (90 % paired interval {:+.4f} .. {:+.4f})".format(
+                  *t["new_minus_weighted_vote"]),
+              f"- target met: {'yes' if t['met'] else 'no'}", ""]
+    for pool, res in pools.items():
+        points = [(r.mean_tokens or 0.0, r.accuracy) for r in res.rows]
+        lines += [f"### Pareto front, pool `{pool}`", "",
+                  "| rule | models | k | accuracy | stderr | tokens/question |",
+                  "|---|---|---:|---:|---:|---:|"]
+        for i in _pareto(points):
+            r = res.rows[i]
+            models = "all" if len(r.models) == len(res.rows[0].models) else " + ".join(r.models)
+            lines.append(f"| {r.rule} | {models} | {r.k} | {r.accuracy:.4f} | {r.stderr:.4f} | "
+                         f"{r.mean_tokens:.0f} |")
+        lines.append("")
+    lines += ["### Share of the oracle headroom closed (rule − best single) / (any-sample oracle"
+              " − best single), pooled models", "",
+              "| pool, k | " + " | ".join(NEW_RULES + ("slm-mux", "agent-forest",
+                                                      "model-switch")) + " |",
+              "|---|" + "---:|" * (len(NEW_RULES) + 3)]
+    for label, shares in summary["headroom_share"].items():
+        cells = [f"{shares.get(rule, float('nan')):+.2f}" for rule in
+                 NEW_RULES + ("slm-mux", "agent-forest", "model-switch")]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _figure(task_pools, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(task_pools)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6.5 * len(tasks), 4.5), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for pool, marker in zip(("all", "without-strongest", "best-pair"), "o^s"):
+            res = task_pools[task][pool]
+            rows = [r for r in res.rows if r.mean_tokens]
+            points = [(r.mean_tokens, r.accuracy) for r in rows]
+            ax.scatter([p[0] for p in points], [p[1] for p in points], s=8, alpha=0.25,
+                       marker=marker, label=f"{pool}: every row")
+            front = [rows[i] for i in _pareto(points)]
+            ax.plot([r.mean_tokens for r in front], [r.accuracy for r in front], marker=marker,
+                    label=f"{pool}: Pareto front")
+            for r in front:
+                if r.rule in NEW_RULES or r.rule == "slm-mux":
+                    ax.annotate(f"{r.rule} k={r.k}", (r.mean_tokens, r.accuracy), fontsize=6)
+        ax.set_xscale("log")
+        ax.set_xlabel("mean real tokens per question")
+        ax.set_ylabel("cross-fitted accuracy")
+        ax.set_title(task)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--k", type=int, default=5, help="largest k")
+    parser.add_argument("--draws", type=int, default=100, help="draws per question")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tasks", default="aime2024,math500")
+    parser.add_argument("--max-models", type=int, default=99, help="first N models (smoke test)")
+    parser.add_argument("--max-questions", type=int, default=10**6, help="first N questions")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", default=str(HERE))
+    args = parser.parse_args(argv)
+    from slmmux_run.data.paths import data_dir
+    from slmmux_run.errors import UserError
+    from slmmux_theory import enable_x64
+
+    enable_x64()
+    data = Path(args.data_dir) if args.data_dir else data_dir()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    results, tables, task_pools, skipped = {}, [], {}, {}
+    for task in args.tasks.split(","):
+        try:
+            sample_set = _load(task, data, args.max_models, args.max_questions)
+        except UserError as error:  # MATH-500 needs the regrading loader
+            skipped[task] = str(error)
+            print(f"{task}: skipped ({error})", file=sys.stderr)
+            continue
+        strongest, best_pair, pools = study(sample_set, args.k, args.seed, args.draws,
+                                            sys.stderr)
+        summary = _summaries(strongest, best_pair, pools)
+        results[task] = {"summary": summary,
+                         "rows": [row for pool, res in pools.items()
+                                  for row in _rows_json(res, pool)]}
+        tables.append(_table(task, summary, pools))
+        task_pools[task] = pools
+    header = (f"# The hard regime: every rule at equal real tokens\n\n"
+              f"`python -m experiments.hard_regime.run --k {args.k} --draws {args.draws} "
+              f"--seed {args.seed}`; {time.perf_counter() - start:.0f} s.\n\n")
+    if skipped:
+        header += "".join(f"- {task} skipped: {why}\n" for task, why in skipped.items()) + "\n"
+    (out / "results.json").write_text(json.dumps({"settings": vars(args) | {"out": None},
+                                                  "skipped": skipped, "tasks": results},
+                                                 indent=1))
+    (out / "table.md").write_text(header + "\n".join(tables))
+    if task_pools:
+        _figure(task_pools, out / "pareto.png")
+    print(header + "\n".join(tables))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,168 @@
+"""What ``slmmux compare`` does between parsing and printing: every rule, side by side.
+
+Runner glue (reads one samples file, calls the theory, returns rows): for every k from 1 to K,
+every registered rule on all models of the file (a one-model rule on the model the validation
+fold ranks first, and self-consistency on each model too), and SLM-MUX on every pair, as
+cross-fitted test accuracy (:mod:`slmmux_theory.engines.crossfit`: two folds from the seed,
+tie ranks and learned parameters from the other fold, both folds pooled), with a standard error
+clustered by question and the mean real tokens per question. SLM-MUX and self-consistency are
+replayed exactly (hypergeometric level laws); every other rule by subsampling ``num_draws``
+random draws of k of the recorded samples per question.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import sys
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from slmmux_run.errors import UserError
+
+__all__ = ["CompareResult", "CompareRow", "compare_json", "compare_sample_set", "compare_study"]
+
+
+class CompareRow(NamedTuple):
+    """One rule on one set of models at one k.
+
+    Attributes:
+      rule: the registered rule's name.
+      models: the models it ran on, in file order.
+      k: samples per model (the cap, for adaptive rules).
+      accuracy: cross-fitted test accuracy over every question.
+      stderr: its standard error, clustered by question.
+      mean_tokens: mean real tokens spent per question (None without token counts).
+      correct: cross-fitted P(correct) per question, shape [questions] (not in the JSON; for
+        paired comparisons).
+    """
+
+    rule: str
+    models: tuple[str, ...]
+    k: int
+    accuracy: float
+    stderr: float
+    mean_tokens: float | None
+    correct: np.ndarray | None = None
+
+
+class CompareResult(NamedTuple):
+    """Every row, and how they were obtained.
+
+    Attributes:
+      rows: the rows, by k, then rule.
+      rule_kinds: each rule's kind, ``"deployable"`` or ``"oracle"``.
+      engines: each rule's replay, ``"exact"`` or ``"subsample"``.
+      seed: the seed of the folds and draws.
+      num_draws: draws per question of the subsampled rules.
+      seconds: wall time.
+    """
+
+    rows: list[CompareRow]
+    rule_kinds: dict[str, str]
+    engines: dict[str, str]
+    seed: int
+    num_draws: int
+    seconds: float
+
+
+def _row(rule, models, k, values):
+    from slmmux_theory.engines.crossfit import summarise
+
+    accuracy, error, tokens = summarise(values)
+    return CompareRow(rule, tuple(models), k, accuracy, error,
+                      None if not math.isfinite(tokens) else tokens, np.asarray(values.correct))
+
+
+def compare_study(path: str | os.PathLike, max_k: int, seed: int = 0, num_draws: int = 100,
+                  progress=None) -> CompareResult:
+    """Every registered rule and every SLM-MUX pair of a samples file, k = 1..max_k.
+
+    Args:
+      path: a shared samples file or a record file (one sample vocabulary).
+      max_k: the largest k; at most the fewest samples recorded for a (model, question).
+      seed: seed of the question folds and of the draws.
+      num_draws: draws per question of the subsampled rules.
+      progress: a text stream for one line per k (None: silent).
+
+    Raises:
+      UserError: for a file that cannot be read or a k the file cannot serve.
+    """
+    from slmmux_run.data.sample_files import load_sample_set
+
+    return compare_sample_set(load_sample_set(path), max_k, seed, num_draws, progress,
+                              source=str(path))
+
+
+def compare_sample_set(sample_set, max_k: int, seed: int = 0, num_draws: int = 100,
+                       progress=None, source: str = "samples") -> CompareResult:
+    """:func:`compare_study` on a loaded :class:`~slmmux_run.data.sample_set.SampleSet`
+    (``source`` names it in errors)."""
+    import jax
+
+    from slmmux_theory.engines import crossfit
+    from slmmux_theory.rules.registry import RULES
+
+    path = source
+    start = time.perf_counter()
+    samples, names = sample_set.samples, sample_set.models
+    num_models, num_questions, _ = samples.shape
+    recorded = int((samples >= 0).sum(axis=2).min())
+    if max_k < 1 or max_k > recorded:
+        raise UserError(f"{path}: --k must lie in 1..{recorded} (the fewest samples recorded for "
+                        f"a model on a question), got {max_k}")
+    if num_questions < 4:
+        raise UserError(f"{path}: {num_questions} questions; two folds need at least 4")
+    tokens = sample_set.tokens
+    folds = crossfit.question_folds(num_questions, seed)
+    key = jax.random.PRNGKey(seed)
+    pairs = np.array(list(itertools.combinations(range(num_models), 2)), dtype=int)
+    exact = [name for name, rule in RULES.items() if rule.level_engine]
+    rows: list[CompareRow] = []
+    for k in range(1, max_k + 1):
+        levels = crossfit.crossfit_levels(samples, sample_set.num_answers, k)
+        singles = crossfit.crossfit_subsets(levels, samples, np.arange(num_models)[:, None],
+                                            folds, k, tokens)
+        for name, rule in RULES.items():
+            if rule.level_engine and rule.first_model_only:
+                rows.append(_row(name, names, k, crossfit.best_single(singles, samples, folds)))
+                rows += [_row(name, [model], k, values) for model, values in zip(names, singles)]
+            elif rule.level_engine:
+                everyone = crossfit.crossfit_subsets(levels, samples, np.arange(num_models)[None],
+                                                     folds, k, tokens)[0]
+                rows.append(_row(name, names, k, everyone))
+            else:
+                values = crossfit.crossfit_rule(
+                    jax.random.fold_in(jax.random.fold_in(key, k), len(rows)), rule, samples,
+                    sample_set.num_answers, k, folds, tokens, num_draws, pad_to=max_k)
+                rows.append(_row(name, names, k, values))
+        pair_values = crossfit.crossfit_subsets(levels, samples, pairs, folds, k, tokens)
+        rows += [_row("slm-mux", [names[a], names[b]], k, values)
+                 for (a, b), values in zip(pairs, pair_values)]
+        if progress is not None:
+            print(f"k={k}: {len(rows)} rows, {time.perf_counter() - start:.0f} s",
+                  file=progress, flush=True)
+    kinds = {name: "oracle" if rule.oracle else "deployable" for name, rule in RULES.items()}
+    engines = {name: "exact" if name in exact else "subsample" for name in RULES}
+    return CompareResult(rows, kinds, engines, seed, num_draws, time.perf_counter() - start)
+
+
+def compare_json(result: CompareResult) -> dict:
+    """The JSON of ``slmmux compare``: ``{"rows": [...]}`` plus how the rows were obtained."""
+    return {
+        "rows": [{"rule": row.rule, "models": list(row.models), "k": row.k,
+                  "accuracy": row.accuracy, "stderr": row.stderr,
+                  "mean_tokens": row.mean_tokens} for row in result.rows],
+        "rules": {name: {"kind": kind, "replay": result.engines[name]}
+                  for name, kind in result.rule_kinds.items()},
+        "seed": result.seed,
+        "draws": result.num_draws,
+        "seconds": round(result.seconds, 1),
+    }
+
+
+if __name__ == "__main__":  # pragma: no cover - a convenience for timing by hand
+    compare_study(sys.argv[1], int(sys.argv[2]), progress=sys.stderr)
