@@ -49,6 +49,7 @@ from slmmux_theory.planning.pilot_budget import BudgetChoice, budget_split, swit
 from slmmux_theory.planning.predictors import (
     UNSEEN_LAWS,
     Predictor,
+    plug_in_predictor,
     population_predictor,
     replay_plug_in_predictor,
 )
@@ -112,14 +113,16 @@ def pilot_priority(pilot_counts) -> np.ndarray:
 
 def plan_predictor(name: str, num_questions: int, replay_samples: int, *,
                    svi_steps: int = 1000, unseen: str = "stratified",
-                   concentration: float = 1.0) -> Predictor:
+                   concentration: float = 1.0, fresh: bool = False) -> Predictor:
     """The plan's predictor of that name (one of :data:`PREDICTORS`), for a replay of
-    ``replay_samples`` samples over ``num_questions`` questions."""
+    ``replay_samples`` samples over ``num_questions`` questions (``fresh``: every sample new,
+    the pilot's only conditioning the laws)."""
     if name == "hierarchical":
         return population_predictor(num_questions, replay_samples, svi_steps=svi_steps,
-                                    unseen=unseen, concentration=concentration)
+                                    unseen=unseen, concentration=concentration, fresh=fresh)
     if name == "plug-in":
-        return replay_plug_in_predictor(replay_samples)
+        # Fresh samples from the pilot frequencies: their expected accuracy (METHODS.md §5.3).
+        return plug_in_predictor if fresh else replay_plug_in_predictor(replay_samples)
     raise ValueError(f"predictor must be one of {PREDICTORS}, got {name!r}")
 
 
@@ -209,6 +212,7 @@ def plan(
     unseen: str = "stratified",
     concentration: float = 1.0,
     tokens_per_sample=None,
+    fresh_samples: bool = False,
 ) -> Plan:
     """Predict every candidate's population accuracy from pilot counts.
 
@@ -235,6 +239,9 @@ def plan(
       concentration: Dirichlet-process concentration (``unseen="dirichlet-process"``).
       tokens_per_sample: mean generated tokens of one sample of each model, shape [models]
         (NaN entries allowed); None leaves every candidate's ``expected_tokens`` NaN.
+      fresh_samples: the target draws ``replay_samples`` fresh samples on every question, the
+        pilot questions included (the pilot only conditions the laws): the full run planned
+        from a pilot file. Default False: the pilot's samples are part of the replayed ones.
 
     Returns:
       A :class:`Plan`.
@@ -262,7 +269,8 @@ def plan(
                        if j <= replay_samples} | ({k + 1} if k + 1 <= replay_samples else set()))
     k_values = sorted({k} | set(k_budget))
     laws = plan_predictor(predictor, num_questions, replay_samples, svi_steps=svi_steps,
-                          unseen=unseen, concentration=concentration)(key, counts, num_draws)
+                          unseen=unseen, concentration=concentration,
+                          fresh=fresh_samples)(key, counts, num_draws)
     source = (laws.folded(), laws.hypergeometric)
     levels = {j: replay_levels(source[0], j, source[1]) for j in k_values}
     bootstrap_seed = np.asarray(jax.random.key_data(jax.random.fold_in(key, 7))).ravel().tolist()
