@@ -276,7 +276,7 @@ def plan(
     bootstrap_seed = np.asarray(jax.random.key_data(jax.random.fold_in(key, 7))).ravel().tolist()
     folding = DrawFolding(laws.num_draws, predictor == "plug-in", num_questions, bootstrap_seed)
 
-    pairs = np.array(list(itertools.combinations(range(models), 2)))
+    pairs = np.array(list(itertools.combinations(range(models), 2)), dtype=int).reshape(-1, 2)
     # ModelSwitch visits the pilot's better model first (the order the paper's chains use).
     pairs = np.where((priority[pairs[:, 0]] > priority[pairs[:, 1]])[:, None], pairs[:, ::-1],
                      pairs)

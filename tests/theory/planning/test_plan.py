@@ -138,3 +138,11 @@ def test_expected_tokens_follow_the_cost_model_with_early_stopping():
     unpriced = planning.plan(jax.random.PRNGKey(0), counts, QUESTIONS, replay_samples=SAMPLES,
                              k=3, subset_sizes=(2,), predictor="plug-in")
     assert all(np.isnan(c.expected_tokens) for c in unpriced.candidates)
+
+
+def test_a_one_model_pilot_plans_its_single_model():
+    result = planning.plan(jax.random.PRNGKey(0), toy_counts()[:1], QUESTIONS,
+                           replay_samples=SAMPLES, k=3, subset_sizes=(1,), predictor="plug-in",
+                           rules=("slm-mux", "model-switch"))
+    (only,) = result.candidates
+    assert only.models == (0,) and only.p_best == 1.0
