@@ -144,6 +144,8 @@ def _population(pilot_set, population, questions, task_ids) -> tuple[int, tuple[
             raise UserError(f"--population {population} disagrees with the {len(ids)} "
                             f"questions of the population")
         return len(ids), ids
+    if population is not None and isinstance(questions, int) and questions != population:
+        raise UserError(f"--population {population} and --questions {questions} disagree")
     count = population if population is not None else questions
     if count is None:
         raise UserError("say how many questions the full run covers: --population N, "

@@ -190,7 +190,8 @@ def pilot_plan_result(pilot_set, settings: PlanSettings, population: int, *,
     samples condition the answer model (its questions' laws are their posterior predictive);
     questions the pilot did not see follow the unseen-question law (``settings.unseen``). k may
     exceed the pilot's samples per question. Tie ranks come from the pilot
-    (:func:`slmmux_theory.planning.plan.pilot_priority`).
+    (:func:`slmmux_theory.planning.plan.pilot_priority`). The budget split (``budgets``)
+    considers at most k samples per model (each pool holds exactly the k samples of one run).
 
     Args:
       pilot_set: the loaded pilot (any questions, any number of samples per row, ≥ 1).
