@@ -173,13 +173,17 @@ def cross_fitted_pair_curves(counts, ks: Sequence[int], folds, *,
         raise ValueError("the folds' evaluation parts must cover every question exactly once")
     everything = pair_rule_curves(counts, ks, np.arange(counts.shape[0]),
                                   hypergeometric=hypergeometric)
+    array, law, _ = _law_array(counts, hypergeometric)
+    pairs = np.array(all_pairs(counts.shape[0]))
     mux = np.zeros_like(everything.slm_mux)
     for validation, evaluation in folds:
         validation_counts = counts[:, np.asarray(validation)].astype(np.float64)
         accuracy = validation_counts[..., 0].sum(1) / np.maximum(validation_counts.sum((1, 2)), 1)
-        part = pair_rule_curves(counts[:, np.asarray(evaluation)], ks, tie_priority(accuracy),
-                                hypergeometric=hypergeometric)
-        mux += part.slm_mux * len(evaluation) / num_questions
+        part = compact_slots_per_model(array[:, np.asarray(evaluation)])
+        # Only SLM-MUX reads the ranks: the fold needs no Agent Forest or self-consistency.
+        for i, k in enumerate(ks):
+            values = mux_subset_accuracy(mux_levels(law(part, k)), pairs, tie_priority(accuracy))
+            mux[i] += np.asarray(values).sum(axis=1) / num_questions
     return everything._replace(slm_mux=mux)
 
 

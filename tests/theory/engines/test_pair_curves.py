@@ -116,3 +116,23 @@ def test_cross_fitted_curves_refuse_folds_that_miss_a_question():
     counts = np.array([[[2, 1, 0], [0, 3, 0]], [[1, 2, 0], [3, 0, 0]]])
     with pytest.raises(ValueError, match="cover every question exactly once"):
         cross_fitted_pair_curves(counts, [3], [(np.array([1]), np.array([0]))])
+
+
+@pytest.mark.parametrize("hypergeometric", [True, False])
+def test_cross_fitted_curves_equal_per_fold_curves_weighted_by_size(hypergeometric):
+    from slmmux_theory.engines.pair_curves import cross_fitted_pair_curves, pair_rule_curves
+    from slmmux_theory.engines.replay_table import evaluation_folds
+    from slmmux_theory.rules.base import tie_priority
+
+    rng = np.random.default_rng(3)
+    counts = np.stack([rng.multinomial(4, [0.5, 0.3, 0.15, 0.05], size=9) for _ in range(3)])
+    folds = evaluation_folds(9, 0.5, seed=1, cross_fit=True)
+    expected = 0.0
+    for validation, evaluation in folds:
+        part = counts[:, validation]
+        ranks = tie_priority(part[..., 0].sum(1) / part.sum((1, 2)))
+        curve = pair_rule_curves(counts[:, evaluation], [1, 2, 4], ranks,
+                                 hypergeometric=hypergeometric)
+        expected = expected + curve.slm_mux * len(evaluation) / 9
+    crossed = cross_fitted_pair_curves(counts, [1, 2, 4], folds, hypergeometric=hypergeometric)
+    np.testing.assert_allclose(crossed.slm_mux, expected, atol=1e-12)
