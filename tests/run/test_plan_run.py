@@ -123,3 +123,39 @@ def test_run_and_check_refuse_a_file_that_is_not_a_plan(tmp_path, capsys):
     assert main(["check", "--plan", str(bogus), "--records", "y"]) == 2
     err = capsys.readouterr().err
     assert err.count("field schema is not 'slmmux-plan/1'") == 2
+
+
+def test_a_model_switch_plan_runs_live_and_checks(server, tmp_path, capsys):
+    config = tmp_path / "models.toml"
+    config.write_text(CONFIG.format(url=server.base_url))
+    pilot, full, plan = tmp_path / "pilot.jsonl", tmp_path / "full.jsonl", tmp_path / "plan.json"
+    task = ["--task", "arithmetic"]
+    assert main(["collect", "--config", str(config), "--models", "alpha,beta", *task,
+                 "--questions", "10", "--k", "2", "--out", str(pilot)]) == 0
+    assert main(["plan", "--records", str(pilot), *task, "--questions", "24", "--config",
+                 str(config), "--k", "2", "--subset-sizes", "2", "--rules", "model-switch",
+                 "--predictor", "plug-in", "--json", str(plan)]) == 0
+    chosen = json.loads(plan.read_text())["chosen"]
+    assert chosen["rule"] == "model-switch"
+    first, second = chosen["models"]
+    capsys.readouterr()
+    assert main(["run", "--plan", str(plan), "--config", str(config), "--out", str(full)]) == 0
+    latest = RecordStore(full).latest()
+    asked = {}
+    for key, record in latest.items():
+        asked.setdefault((key.model, key.question_id), []).append(record.answer)
+    # Live: the second model is sampled only where the first was not unanimous.
+    for question in {q for _, q in asked}:
+        unanimous = len(set(asked[(first, question)])) == 1 and None not in asked[
+            (first, question)]
+        if (second, question) in asked and question not in _pilot_ids(pilot):
+            assert not unanimous
+    assert main(["check", "--plan", str(plan), "--records", str(full), "--json",
+                 str(tmp_path / "check.json")]) == 0
+    result = json.loads((tmp_path / "check.json").read_text())
+    assert result["chosen"]["rule"] == "model-switch" and result["questions"] == 24
+    assert 0.0 <= result["realised_accuracy"] <= 1.0
+
+
+def _pilot_ids(path):
+    return {key.question_id for key in RecordStore(path).latest()}
