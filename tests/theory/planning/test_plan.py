@@ -146,3 +146,16 @@ def test_a_one_model_pilot_plans_its_single_model():
                            rules=("slm-mux", "model-switch"))
     (only,) = result.candidates
     assert only.models == (0,) and only.p_best == 1.0
+
+
+def test_fresh_samples_beyond_the_pilot_follow_the_binomial_majority():
+    # One model, two pilot samples per question over (correct, one wrong answer, ⊥): the plug-in
+    # plan of k = 3 fresh samples is the 3-sample majority of the pilot frequency p,
+    # p^3 + 3 p^2 (1 - p), averaged over the questions (k exceeds the pilot's 2 samples).
+    right = np.array([0, 1, 2, 2, 1, 0, 2, 1])
+    counts = np.stack([right, 2 - right, np.zeros_like(right)], axis=-1)[None]
+    result = planning.plan(jax.random.PRNGKey(0), counts, len(right), replay_samples=3, k=3,
+                           subset_sizes=(1,), predictor="plug-in", fresh_samples=True)
+    p = right / 2
+    (only,) = result.candidates
+    assert only.predicted_accuracy == pytest.approx(np.mean(p**3 + 3 * p**2 * (1 - p)), abs=1e-12)
