@@ -9,6 +9,18 @@ Commands must not import each other, so flags that several commands accept live 
   ``collect``, ``mux --live`` and ``debate run``;
 * :func:`question_count`: the type of every ``--questions`` flag (one meaning everywhere: the
   first N questions, N >= 1; the flag omitted means all of them);
+* :func:`add_cap_arguments`, :func:`request_cap`, :func:`cost_cap`, :func:`token_limit`: the
+  spending caps ``--max-requests``/``--max-cost`` (for the records file, what it holds counts)
+  and ``--max-tokens``; NaN, infinite, negative and zero-token values are refused by argparse
+  (one line naming the flag, exit 2);
+* :func:`int_in`, :func:`number_in`: argparse types of the numeric flags (integers in a range;
+  finite numbers in a range: NaN and infinities refused), so a bad number ends the command at
+  parse time, before any file is read or request sent; :data:`MAX_SAMPLES`, :data:`MAX_DRAWS`,
+  :data:`MAX_POSTERIOR_DRAWS`, :data:`MAX_STEPS` and :data:`MAX_QUESTIONS` are the documented
+  upper limits that keep memory bounded;
+* :func:`check_input_file`, :func:`check_output_file`, :func:`check_output_folder`: paths
+  checked before any work (an output must be creatable and writable: a result is never computed
+  for minutes and then lost to a bad ``--json``);
 * :class:`CommandParser` and :class:`HelpFormatter`: every parser of ``slmmux`` shows defaults
   and marks required flags; :class:`LazyChoices` and :class:`ListedStore`: choices and help
   lists read on first use, so building the parser imports no JAX, NumPyro or SymPy (the
@@ -25,15 +37,32 @@ Example:
 from __future__ import annotations
 
 import argparse
+import math
+import os
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 from slmmux_run.errors import UserError
 
 __all__ = [
+    "MAX_DRAWS", "MAX_POSTERIOR_DRAWS", "MAX_QUESTIONS", "MAX_SAMPLES", "MAX_STEPS",
     "CommandParser", "HelpFormatter", "LazyChoices", "LazyText", "ListedStore",
-    "add_records_argument", "add_task_arguments", "question_count", "task_options",
-    "tasks_for_models",
+    "add_cap_arguments", "add_records_argument", "add_task_arguments",
+    "check_input_file", "check_output_file", "check_output_folder", "cost_cap", "int_in", "number_in",
+    "question_count", "request_cap", "task_options", "tasks_for_models", "token_limit",
 ]
+
+MAX_SAMPLES = 10_000
+"""Largest ``--k`` (samples per model and question) any command accepts."""
+MAX_DRAWS = 10**8
+"""Largest number of Monte Carlo draws (memory is bounded by chunking; this bounds the time)."""
+MAX_POSTERIOR_DRAWS = 10**4
+"""Largest number of posterior draws or replicated data sets (each is held in memory at once:
+draws x models x questions x answers)."""
+MAX_STEPS = 10**7
+"""Largest number of optimisation or warm-up steps."""
+MAX_QUESTIONS = 10**6
+"""Largest ``--questions`` (first N questions; generated tasks make this many)."""
 
 
 def question_count(text: str) -> int:
@@ -52,7 +81,174 @@ def question_count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(
             f"must be >= 1, got {value}; omit the flag for all questions")
+    if value > MAX_QUESTIONS:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_QUESTIONS}, got {value}")
     return value
+
+
+def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """The argparse type of an integer flag in ``low..high`` (``high`` None: no upper limit).
+
+    >>> int_in(1, 10)("3")
+    3
+    >>> int_in(1)("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be an integer >= 1, got 0
+    """
+    wanted = f"an integer >= {low}" if high is None else f"an integer in {low}..{high}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {value}")
+        return value
+
+    parse.__name__ = wanted
+    return parse
+
+
+def number_in(low: float | None = None, high: float | None = None, *,
+              above: bool = False, below: bool = False) -> Callable[[str], float]:  # fmt: skip
+    """The argparse type of a finite number in ``[low, high]`` (``above``: ``low`` excluded;
+    ``below``: ``high`` excluded).
+
+    >>> number_in(0, 2)("0.7")
+    0.7
+    >>> number_in(0)("nan")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: must be a finite number >= 0, got 'nan'
+    """
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if above else '>='} {low:g}")
+    if high is not None:
+        parts.append(f"{'<' if below else '<='} {high:g}")
+    wanted = "a finite number" + (" " + " and ".join(parts) if parts else "")
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
+        too_low = low is not None and (value <= low if above else value < low)
+        too_high = high is not None and (value >= high if below else value > high)
+        if not math.isfinite(value) or too_low or too_high:
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        return value
+
+    parse.__name__ = wanted
+    return parse
+
+
+request_cap = int_in(0)
+"""The type of ``--max-requests``: an integer >= 0.
+
+>>> request_cap("-1")
+Traceback (most recent call last):
+argparse.ArgumentTypeError: must be an integer >= 0, got -1
+"""
+
+cost_cap = number_in(0)
+"""The type of ``--max-cost``: a finite number >= 0 (NaN would disable every comparison).
+
+>>> cost_cap("nan")
+Traceback (most recent call last):
+argparse.ArgumentTypeError: must be a finite number >= 0, got 'nan'
+"""
+
+token_limit = int_in(1)
+"""The type of ``--max-tokens``: an integer >= 1.
+
+>>> token_limit("-5")
+Traceback (most recent call last):
+argparse.ArgumentTypeError: must be an integer >= 1, got -5
+"""
+
+
+def add_cap_arguments(parser) -> None:
+    """Add ``--max-requests`` and ``--max-cost`` (to a parser or an argument group)."""
+    parser.add_argument(
+        "--max-requests", type=request_cap, default=None,
+        help="cap on HTTP requests (retries and failed requests included) for the record file: "
+        "requests it already holds count")  # fmt: skip
+    parser.add_argument(
+        "--max-cost", type=cost_cap, default=None,
+        help="cap on cost (config prices x token usage) for the record file: what it already "
+        "holds counts; each request reserves its expected cost, so the cap can be passed by at "
+        "most the excess of the requests in flight over their expected cost")  # fmt: skip
+
+
+def check_input_file(path: str | os.PathLike, flag: str) -> Path:
+    """``path`` as a Path, checked to be an existing, readable regular file.
+
+    Raises:
+      UserError: naming the flag and the path.
+    """
+    file = Path(path)
+    if not file.exists():
+        raise UserError(f"{flag} {file}: file does not exist")
+    if not file.is_file():
+        raise UserError(f"{flag} {file}: not a file (a folder?)")
+    if not os.access(file, os.R_OK):
+        raise UserError(f"{flag} {file}: cannot be read (permission denied)")
+    return file
+
+
+def _nearest_existing(path: Path) -> Path:
+    for parent in (path, *path.parents):
+        if os.path.lexists(parent):
+            return parent
+    return Path(".")
+
+
+def _check_creatable(path: Path, flag: str) -> None:
+    """The nearest existing ancestor of ``path`` must be a writable folder."""
+    ancestor = _nearest_existing(path.parent if str(path.parent) else Path("."))
+    if not ancestor.is_dir():
+        raise UserError(f"{flag} {path}: cannot be created ({ancestor} is a file, not a folder)")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {path}: cannot be created (folder {ancestor} is not writable)")
+
+
+def check_output_file(path: str | os.PathLike | None, flag: str) -> Path | None:
+    """An output file checked before any work: not a folder, and writable or creatable (its
+    missing parent folders are created when it is written). None passes through.
+
+    Raises:
+      UserError: naming the flag and the path.
+    """
+    if path is None:
+        return None
+    file = Path(path)
+    if file.is_dir():
+        raise UserError(f"{flag} {file}: is a folder; give a file name")
+    if file.exists():
+        if not os.access(file, os.W_OK):
+            raise UserError(f"{flag} {file}: cannot be written (permission denied)")
+        return file
+    _check_creatable(file, flag)
+    return file
+
+
+def check_output_folder(path: str | os.PathLike, flag: str) -> Path:
+    """An output folder checked before any work: an existing writable folder, or one that can
+    be created.
+
+    Raises:
+      UserError: naming the flag and the path.
+    """
+    folder = Path(path)
+    if folder.exists():
+        if not folder.is_dir():
+            raise UserError(f"{flag} {folder}: is a file, not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UserError(f"{flag} {folder}: folder is not writable")
+        return folder
+    _check_creatable(folder, flag)
+    return folder
 
 
 class LazyChoices(Sequence):
@@ -161,8 +357,9 @@ def add_records_argument(parser: argparse.ArgumentParser, *, alias: bool = False
     names = ("--records", "--samples") if alias else ("--records",)
     parser.add_argument(
         *names, dest="records", required=required, metavar="FILE",
-        help=help or "samples file: records of 'slmmux collect' or a shared samples file "
-        "(JSONL, or .jsonl.gz)",
+        help=help or "samples file: records of 'slmmux collect' or 'batch import', a shared "
+        "samples file, an lm-eval --log_samples file or folder, an Inspect log, or "
+        "Best-of-∞ analysis_*.jsonl files (JSONL, or .jsonl.gz)",
     )  # fmt: skip
 
 
@@ -187,13 +384,17 @@ def add_task_arguments(parser: argparse.ArgumentParser, *, task_required: bool =
                        or "number of questions (arithmetic default 80; others: all)")
     group.add_argument("--preset", default=None,
                        help="arithmetic preset: easy, easy-word, medium, medium-word, hard")
-    group.add_argument("--digits", type=int, default=1, help="arithmetic operand digits")
-    group.add_argument("--steps", type=int, default=1, help="arithmetic operations per problem")
+    group.add_argument("--digits", type=int_in(1, 18), default=1,
+                       help="arithmetic operand digits, 1..18")
+    group.add_argument("--steps", type=int_in(1, 50), default=1,
+                       help="arithmetic operations per problem, 1..50")
     group.add_argument("--ops", default="+", help="arithmetic operations, e.g. '+-'")
-    group.add_argument("--distractors", type=int, default=0, help="arithmetic distractors")
+    group.add_argument("--distractors", type=int_in(0, 50), default=0,
+                       help="arithmetic distractors, 0..50")
     group.add_argument("--wrapper", choices=("bare", "word"), default=None,
                        help="arithmetic wrapper")
-    group.add_argument("--task-seed", type=int, default=0, help="seed of the generated problems")
+    group.add_argument("--task-seed", type=int_in(0), default=0,
+                       help="seed of the generated problems (>= 0)")
     group.add_argument("--file", default=None, help="question file (gpqa, numeric)")
     group.add_argument("--mode", choices=("robust", "reference"), default="robust",
                        help="extraction mode")

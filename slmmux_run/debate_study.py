@@ -27,7 +27,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 import tomllib
@@ -39,31 +38,22 @@ import numpy as np
 
 from slmmux_run.data.papers import reference_value
 from slmmux_run.data.record_samples import load_records
-from slmmux_run.data.records import RecordStore
+from slmmux_run.data.text_files import read_text
+from slmmux_run.debate_files import FOLD_FIELDS, existing, latest_records, load_json_object
 from slmmux_run.errors import UserError
 from slmmux_run.sampling.discussion import (
-    TranscriptStore,
-    Turn,
-    final_answer,
-    spend_of,
-    transcript_slots,
+    TranscriptStore, Turn, final_answer, spend_of, transcript_slots,
 )
+from slmmux_run.sampling.discussion_files import load_turns
 from slmmux_run.sampling.discussion_samples import (
-    complete_discussions,
-    golds_of,
-    sample_answers,
-    sample_slot_probs,
+    complete_discussions, golds_of, sample_answers, sample_slot_probs,
 )
 from slmmux_theory.discussion import checks, prediction, variants
 from slmmux_theory.discussion.independent import (
-    independent_comparison,
-    round_one_correct_probability,
+    independent_comparison, round_one_correct_probability,
 )
 from slmmux_theory.discussion.measures import (
-    classify_failures,
-    failure_label_shares,
-    groupthink_measures,
-    measure_values,
+    classify_failures, failure_label_shares, groupthink_measures, measure_values,
 )
 from slmmux_theory.discussion.standard_errors import per_debate_standard_errors
 from slmmux_theory.engines.replay import mean_and_standard_error
@@ -105,14 +95,18 @@ PREFIX_STEP = 20  # frozen predictions are stored for the first 20, 40, ... new 
 # Settings and question splits
 
 
-def report_settings(config: Path) -> dict[str, Any]:
-    """:data:`DEFAULT_SETTINGS` overridden by the ``[report]`` table of ``config`` if it exists."""
+def report_settings(config: Path, named: bool = False) -> dict[str, Any]:
+    """:data:`DEFAULT_SETTINGS` overridden by the ``[report]`` table of ``config`` if it exists
+    (``named``: given as ``--config``, so it must exist and hold the table)."""
     settings = dict(DEFAULT_SETTINGS)
-    if config.exists():
+    if config.exists() or named:
         try:
-            settings.update(tomllib.loads(config.read_text()).get("report", {}))
+            table = tomllib.loads(read_text(config, "--config")).get("report")
         except tomllib.TOMLDecodeError as error:
             raise UserError(f"{config}: not valid TOML ({error})") from None
+        if not isinstance(table, dict) and (named or table is not None):
+            raise UserError(f"--config {config}: no [report] table of study settings")
+        settings.update(table or {})
     return settings
 
 
@@ -347,6 +341,8 @@ def pool_folds(folds: list[dict]) -> dict[str, Any]:
         return checks.pool_folds(folds)
     except ValueError as error:
         raise UserError(str(error)) from None
+    except (KeyError, TypeError, AttributeError) as error:  # a field of the wrong shape
+        raise UserError(f"--folds: a result.json has a malformed field ({error!r})") from None
 
 
 # Transfer: frozen prediction for new questions, then its check
@@ -472,13 +468,6 @@ def check_prediction(frozen: dict, turns, target_records, tolerance: float = 0.0
 # Files in, result dicts out (one per action)
 
 
-def _existing(path, flag: str) -> Path:
-    found = Path(path)
-    if not found.exists():
-        raise UserError(f"{flag} {found} does not exist")
-    return found
-
-
 def samples_beside(transcripts: Path) -> Path:
     """The independent samples stored beside a transcripts file: ``samples.jsonl`` if it
     exists, else ``samples.jsonl.gz`` if that exists, else ``samples.jsonl`` (named in the
@@ -490,10 +479,6 @@ def samples_beside(transcripts: Path) -> Path:
     plain = Path(transcripts).with_name("samples.jsonl")
     compressed = plain.with_name("samples.jsonl.gz")
     return compressed if not plain.exists() and compressed.exists() else plain
-
-
-def _latest_records(path: Path) -> list:
-    return list(RecordStore(path).latest().values())
 
 
 def report(transcripts, samples=None, config=None, *, models: Sequence[str] = MODELS,
@@ -517,7 +502,8 @@ def report(transcripts, samples=None, config=None, *, models: Sequence[str] = MO
     samples = Path(samples) if samples else samples_beside(transcripts)
     if not samples.exists():
         raise UserError(f"independent samples {samples} do not exist (give --samples)")
-    settings = report_settings(Path(config) if config else transcripts.with_name("config.toml"))
+    settings = report_settings(Path(config) if config else transcripts.with_name("config.toml"),
+                               named=bool(config))
     if fit_steps:
         settings["fit_steps"] = fit_steps
     if draws:
@@ -526,20 +512,13 @@ def report(transcripts, samples=None, config=None, *, models: Sequence[str] = MO
         settings["swap_halves"] = True
     if variant_names:
         settings["variants"] = parse_variants(variant_names)
-    turns = TranscriptStore(transcripts).turns()
-    return analyse(turns, _latest_records(samples), settings, tuple(models))
+    records = latest_records(samples, models)  # --models checked before any fit
+    return analyse(load_turns(transcripts), records, settings, tuple(models))
 
 
 def crossfit(fold_paths: Sequence[str]) -> tuple[list[dict], dict[str, Any], list[str]]:
     """``slmmux debate crossfit`` as a function: (folds, pooled result, fold names)."""
-    folds = []
-    for path in map(Path, fold_paths):
-        if not path.is_file():
-            raise UserError(f"--folds: {path} does not exist")
-        try:
-            folds.append(json.loads(path.read_text()))
-        except json.JSONDecodeError as error:
-            raise UserError(f"--folds: {path} is not JSON ({error})") from None
+    folds = [load_json_object(path, "--folds", FOLD_FIELDS) for path in fold_paths]
     pooled = pool_folds(folds)
     names = [("swapped" if fold["settings"].get("swap_halves") else "pre-registered")
              for fold in folds]  # fmt: skip
@@ -550,12 +529,12 @@ def crossfit(fold_paths: Sequence[str]) -> tuple[list[dict], dict[str, Any], lis
 def fit_studies(transcripts_args, samples_args) -> list[tuple[Path, Path]]:
     """(transcripts, samples) of every fitted study; samples default to the sibling file
     (:func:`samples_beside`)."""
-    transcripts = [_existing(t, "--transcripts") for t in transcripts_args]
+    transcripts = [existing(t, "--transcripts") for t in transcripts_args]
     if samples_args and len(samples_args) != len(transcripts):
         raise UserError(f"--samples: give one file per --transcripts file ({len(transcripts)}), "
                         f"got {len(samples_args)}")
-    samples = ([_existing(s, "--samples") for s in samples_args] if samples_args else
-               [_existing(samples_beside(t), "--samples") for t in transcripts])
+    samples = ([existing(s, "--samples") for s in samples_args] if samples_args else
+               [existing(samples_beside(t), "--samples") for t in transcripts])
     return list(zip(transcripts, samples))
 
 
@@ -568,18 +547,19 @@ def predict(transcripts: Sequence[str], target_samples, samples: Sequence[str] |
             fit_steps: int | None = None, draws: int | None = None) -> dict[str, Any]:  # fmt: skip
     """``slmmux debate predict`` as a function: the frozen prediction (with its inputs' hashes)."""
     studies = fit_studies(transcripts, samples)
-    target = _existing(target_samples, "--target-samples")
-    config = Path(config) if config else studies[0][0].with_name("config.toml")
-    settings = report_settings(config)
+    target = existing(target_samples, "--target-samples")
+    settings = report_settings(Path(config) if config else studies[0][0].with_name("config.toml"),
+                               named=bool(config))
     if fit_steps:
         settings["fit_steps"] = fit_steps
     if draws:
         settings["draws"] = draws
     if variant_names:
         settings["variants"] = parse_variants(variant_names)
-    fit_turns = [t for path, _ in studies for t in TranscriptStore(path).turns()]
-    fit_records = [r for _, path in studies for r in _latest_records(path)]
-    result = predict_new_questions(fit_turns, fit_records, _latest_records(target), settings,
+    fit_turns = [t for path, _ in studies for t in load_turns(path)]
+    fit_records = [r for _, path in studies for r in latest_records(path)]
+    target_records = latest_records(target, flag="--target-samples")
+    result = predict_new_questions(fit_turns, fit_records, target_records, settings,
                                    debates_per_question)  # fmt: skip
     result["inputs"] = {
         "fit_transcripts": [{"path": str(t), "sha256": _sha256(t)} for t, _ in studies],
@@ -592,15 +572,8 @@ def predict(transcripts: Sequence[str], target_samples, samples: Sequence[str] |
 
 def load_prediction(path) -> dict[str, Any]:
     """A frozen ``prediction.json``, its required fields checked (errors name the file)."""
-    path = _existing(path, "--prediction")
-    try:
-        frozen = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path}: not valid JSON (line {error.lineno}: {error.msg})") from None
-    for field in ("predictions", "debates_per_question", "agent_models", "num_answers", "smoothing"):
-        if field not in frozen:
-            raise UserError(f"{path}: field {field!r} missing; write it with `slmmux debate predict`")
-    return frozen
+    return load_json_object(path, "--prediction", ("predictions", "debates_per_question",
+                                                    "agent_models", "num_answers", "smoothing"))
 
 
 def check(prediction_path, transcripts, samples=None, *, tolerance: float = 0.03
@@ -615,11 +588,9 @@ def check(prediction_path, transcripts, samples=None, *, tolerance: float = 0.03
       tolerance: target |measured − predicted| (a fraction, 0.03 = 3 points).
     """
     frozen = load_prediction(prediction_path)
-    transcripts = _existing(transcripts, "--transcripts")
-    samples = (_existing(samples, "--samples") if samples else
-               _existing(samples_beside(transcripts), "--samples"))
-    checked = check_prediction(frozen, TranscriptStore(transcripts).turns(),
-                               _latest_records(samples), tolerance)  # fmt: skip
+    turns = load_turns(transcripts)  # before the samples beside it: its errors come first
+    records = latest_records(samples or samples_beside(Path(transcripts)))
+    checked = check_prediction(frozen, turns, records, tolerance)
     return frozen, checked
 
 

@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from slmmux_run.cli_args import int_in
 from slmmux_run.data.datasets import SampleSet, load_samples
 from slmmux_run.errors import UserError
 from slmmux_run.data.paths import data_dir, data_file
@@ -119,7 +120,8 @@ def _fmt(value: float, places: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None, help="shared data folder")
-    parser.add_argument("--repeats", type=int, default=3, help="loads to time (best is shown)")
+    parser.add_argument("--repeats", type=int_in(1, 1000),
+                        default=3, help="loads to time (best is shown)")
     args = parser.parse_args(argv)
     try:
         path = data_file(SAMPLES_FILE, args.data_dir)

@@ -30,6 +30,7 @@ import time
 import jax
 import numpy as np
 
+from slmmux_run.cli_args import MAX_POSTERIOR_DRAWS, MAX_STEPS, int_in, question_count
 from slmmux_theory.precision import enable_x64
 from slmmux_run.data.datasets import load_samples
 from slmmux_run.data.paths import data_file
@@ -63,14 +64,17 @@ def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None, help="shared data folder (default: resolved)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--svi-steps", type=int, default=1500)
-    parser.add_argument("--nuts-warmup", type=int, default=500)
-    parser.add_argument("--nuts-draws", type=int, default=500)
+    parser.add_argument("--svi-steps", type=int_in(1, MAX_STEPS), default=1500)
+    parser.add_argument("--nuts-warmup", type=int_in(0, MAX_STEPS), default=500)
+    parser.add_argument("--nuts-draws", type=int_in(1, MAX_POSTERIOR_DRAWS), default=500)
     parser.add_argument("--skip-nuts", action="store_true")
     parser.add_argument("--skip-main", action="store_true", help="only the ablation table")
-    parser.add_argument("--ablation-steps", type=int, default=1500, help="SVI steps per ablation")
-    parser.add_argument("--replicates", type=int, default=200, help="replicated data sets")
-    parser.add_argument("--max-questions", type=int, default=None, help="first N questions only")
+    parser.add_argument("--ablation-steps", type=int_in(1, MAX_STEPS),
+                        default=1500, help="SVI steps per ablation")
+    parser.add_argument("--replicates", type=int_in(1, MAX_POSTERIOR_DRAWS),
+                        default=200, help="replicated data sets")
+    parser.add_argument("--max-questions", type=question_count,
+                        default=None, help="first N questions only")
     parser.add_argument(
         "--ablations", default="all", choices=("all", "none"),
         help="refit with each component switched off (SVI) and compare coverage",

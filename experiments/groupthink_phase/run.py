@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from slmmux_run.cli_args import int_in, number_in  # noqa: E402
 from slmmux_theory.discussion.phase import PhaseGrid, phase_grid  # noqa: E402
 from slmmux_theory.precision import enable_x64  # noqa: E402
 
@@ -128,14 +129,14 @@ def phase_figure(grids: list[PhaseGrid], ratios: list[float]) -> Figure:
 def main(argv: list[str] | None = None) -> int:
     enable_x64()  # the theory computes in float64
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--grid-size", type=int, default=19)
+    parser.add_argument("--grid-size", type=int_in(2, 1000), default=19)
     parser.add_argument("--conformities", default="0.25,0.5,1")
     parser.add_argument("--correct-conformity-ratios", default="1,0.5")
-    parser.add_argument("--majority-weight", type=float, default=0.5)
-    parser.add_argument("--stubbornness", type=float, default=0.5)
-    parser.add_argument("--num-agents", type=int, default=3)
-    parser.add_argument("--num-wrong", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--majority-weight", type=number_in(0, 1), default=0.5)
+    parser.add_argument("--stubbornness", type=number_in(0, 1), default=0.5)
+    parser.add_argument("--num-agents", type=int_in(1, 100), default=3)
+    parser.add_argument("--num-wrong", type=int_in(1, 100), default=4)
+    parser.add_argument("--rounds", type=int_in(1, 100), default=3)
     parser.add_argument("--presentation", default="index", choices=["index", "shuffled"])
     parser.add_argument("--output-dir", type=Path, default=Path("out/groupthink_phase"))
     args = parser.parse_args(argv)

@@ -47,6 +47,9 @@ import time
 import tomllib
 from pathlib import Path
 
+from slmmux_run.cli_args import (
+    MAX_POSTERIOR_DRAWS, MAX_QUESTIONS, MAX_SAMPLES, MAX_STEPS, int_in, number_in, question_count,
+)
 from slmmux_run.sampling.client import Client
 from slmmux_run.sampling.collect import build_task, collect, plan_requests
 from slmmux_run.sampling.config import load_config
@@ -87,25 +90,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--families", default=",".join(FAMILIES),
                         help="families of the report/crossfit steps")
     parser.add_argument("--study-dir", default=str(HERE), help="where the committed inputs are")
-    parser.add_argument("--fit-steps", type=int, default=None,
+    parser.add_argument("--fit-steps", type=int_in(1, MAX_STEPS), default=None,
                         help="SVI steps of the reports (default: config.toml)")
-    parser.add_argument("--draws", type=int, default=None,
+    parser.add_argument("--draws", type=int_in(1, MAX_POSTERIOR_DRAWS), default=None,
                         help="posterior draws of the reports (default: config.toml)")
-    parser.add_argument("--questions", type=int, default=settings["questions"])
-    parser.add_argument("--k", type=int, default=settings["samples"],
+    parser.add_argument("--questions", type=question_count, default=settings["questions"])
+    parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), default=settings["samples"],
                         help="independent samples per (model, question) (config: samples)")
-    parser.add_argument("--rounds", type=int, default=settings["rounds"])
-    parser.add_argument("--debates-per-question", type=int,
+    parser.add_argument("--rounds", type=int_in(1, 100), default=settings["rounds"])
+    parser.add_argument("--debates-per-question", type=int_in(1, 10_000),
                         default=settings["debates_per_question"])  # fmt: skip
-    parser.add_argument("--moa-questions", type=int, default=settings["moa_questions"])
-    parser.add_argument("--mav-questions", type=int, default=settings["mav_questions"])
-    parser.add_argument("--temperature", type=float, default=settings["temperature"])
+    parser.add_argument("--moa-questions", type=int_in(0, MAX_QUESTIONS),
+                        default=settings["moa_questions"])
+    parser.add_argument("--mav-questions", type=int_in(0, MAX_QUESTIONS),
+                        default=settings["mav_questions"])
+    parser.add_argument("--temperature", type=number_in(0), default=settings["temperature"])
     parser.add_argument("--seed", type=int, default=settings["seed"])
-    parser.add_argument("--task-seed", type=int, default=settings["task_seed"])
+    parser.add_argument("--task-seed", type=int_in(0), default=settings["task_seed"])
     parser.add_argument("--preset", default=settings["preset"])
-    parser.add_argument("--max-tokens", type=int, default=settings["max_tokens"])
-    parser.add_argument("--concurrent-debates", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--max-tokens", type=int_in(1), default=settings["max_tokens"])
+    parser.add_argument("--concurrent-debates", type=int_in(1, 1024), default=3)
+    parser.add_argument("--threads", type=int_in(1, 1024), default=1)
     parser.add_argument("--out-dir", default=str(HERE))
     return parser.parse_args(argv)
 

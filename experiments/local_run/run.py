@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from slmmux_run.cli_args import MAX_SAMPLES, int_in, number_in, question_count
 from slmmux_run.local_run import LocalRunSettings, rewrite_summary, run_local_study
 from slmmux_theory.precision import enable_x64
 
@@ -34,17 +35,18 @@ HERE = Path(__file__).resolve().parent
 def parse_args(argv=None) -> argparse.Namespace:
     defaults = LocalRunSettings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=int, default=defaults.questions)
-    parser.add_argument("--k", type=int, default=defaults.k,
+    parser.add_argument("--questions", type=question_count, default=defaults.questions)
+    parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), default=defaults.k,
                         help="samples per question per model")
-    parser.add_argument("--temperature", type=float, default=defaults.temperature)
+    parser.add_argument("--temperature", type=number_in(0), default=defaults.temperature)
     parser.add_argument("--seed", type=int, default=defaults.seed, help="sampling seed")
-    parser.add_argument("--task-seed", type=int, default=defaults.task_seed,
+    parser.add_argument("--task-seed", type=int_in(0), default=defaults.task_seed,
                         help="seed of the problems")
     parser.add_argument("--preset", default=defaults.preset, help="arithmetic preset")
-    parser.add_argument("--max-tokens", type=int, default=defaults.max_tokens)
-    parser.add_argument("--validation-split", type=float, default=defaults.validation_split)
-    parser.add_argument("--threads", type=int, default=defaults.threads,
+    parser.add_argument("--max-tokens", type=int_in(1), default=defaults.max_tokens)
+    parser.add_argument("--validation-split", type=number_in(0, 1, below=True),
+                        default=defaults.validation_split)
+    parser.add_argument("--threads", type=int_in(1, 1024), default=defaults.threads,
                         help="llama.cpp threads per server")
     parser.add_argument("--config", default=str(HERE / "models.toml"),
                         help="runner config of the two local models (URLs are replaced)")

@@ -41,6 +41,7 @@ from scipy.stats import spearmanr
 
 from experiments.pilot_eval.common import BUDGETS, K, MAX_SIZE, RECORDED, load
 from experiments.pilot_eval.floor import floor_lines
+from slmmux_run.cli_args import MAX_POSTERIOR_DRAWS, MAX_STEPS, int_in, number_in
 from slmmux_run.data.datasets import load_samples
 from slmmux_run.data.paths import data_file
 from slmmux_theory.engines.replay import replay_levels, subset_accuracy_draws
@@ -203,16 +204,16 @@ def table(rows) -> str:
 def main(argv=None) -> int:
     enable_x64()  # the theory computes in float64
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--first-seed", type=int, default=0,
+    parser.add_argument("--seeds", type=int_in(1, 10_000), default=20)
+    parser.add_argument("--first-seed", type=int_in(0), default=0,
                         help="seeds first-seed .. first-seed + seeds - 1 (to split runs)")
     parser.add_argument("--quick", action="store_true", help="1 seed, 3 designs, small fits")
     parser.add_argument("--datasets", default="samples13,routerdc7")
     parser.add_argument("--designs", default=None,
                         help="semicolon-separated design names (default all)")
     parser.add_argument("--predictors", default="hierarchical,plug-in")
-    parser.add_argument("--draws", type=int, default=100)
-    parser.add_argument("--svi-steps", type=int, default=1000)
+    parser.add_argument("--draws", type=int_in(2, MAX_POSTERIOR_DRAWS), default=100)
+    parser.add_argument("--svi-steps", type=int_in(1, MAX_STEPS), default=1000)
     parser.add_argument("--unseen", default="stratified",
                         choices=("population", *planning.UNSEEN_LAWS),
                         help="hierarchical predictor: how unseen questions are drawn")
@@ -220,13 +221,13 @@ def main(argv=None) -> int:
     parser.add_argument("--merge", nargs="+", default=None, metavar="RESULTS_JSON",
                         help="only join results.json files of earlier (parallel) runs into --out "
                              "(a row of a later file replaces the same row of an earlier one)")
-    parser.add_argument("--concentration", type=float, default=1.0,
+    parser.add_argument("--concentration", type=number_in(0, above=True), default=1.0,
                         help="Dirichlet-process concentration (--unseen dirichlet-process)")
     parser.add_argument("--compilation-cache", default=None, metavar="DIR",
                         help="persistent JAX compilation cache (reused by later runs)")
     parser.add_argument("--steps", default="table,floor",
                         help="comma-separated, in order: table (the pilots), floor (floor.txt)")
-    parser.add_argument("--floor-seeds", type=int, default=20,
+    parser.add_argument("--floor-seeds", type=int_in(1, 10_000), default=20,
                         help="pilot seeds of the oracle floor")
     parser.add_argument("--floor-datasets", default="samples13,routerdc7",
                         help="datasets of the oracle floor (floor.txt holds these lines)")

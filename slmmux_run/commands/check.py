@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmmux_run.cli_args import LazyChoices, ListedStore, question_count
+from slmmux_run.cli_args import (
+    MAX_POSTERIOR_DRAWS, MAX_SAMPLES, LazyChoices, ListedStore, check_output_file, int_in,
+    question_count,
+)
 from slmmux_run.errors import UserError
 
 __all__ = ["register", "run"]
@@ -45,12 +48,15 @@ def register(subparsers) -> None:
                         help="plan.json of 'slmmux plan'; --records is then the full run")
     parser.add_argument("--records", "--samples", dest="records", required=True, metavar="FILE",
                         help="shared samples file or records of 'slmmux collect' (JSONL or .gz)")
-    parser.add_argument("--fit-samples", type=int, default=5, help="samples per model used to fit")
-    parser.add_argument("--k", type=int, default=3, help="samples per model of the predicted rules")
+    parser.add_argument("--fit-samples", type=int_in(1, MAX_SAMPLES), default=5,
+                        help="samples per model used to fit")
+    parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), default=3,
+                        help="samples per model of the predicted rules")
     parser.add_argument("--predictor", default="hierarchical", choices=LazyChoices(_predictors),
                         metavar="NAME", help="predictor: %(choices)s")
     parser.add_argument("--method", default="svi", choices=("svi", "nuts"), help="fit of the hierarchical model")
-    parser.add_argument("--draws", type=int, default=100, help="posterior predictive draws")
+    parser.add_argument("--draws", type=int_in(1, MAX_POSTERIOR_DRAWS), default=100,
+                        help="posterior predictive draws")
     parser.add_argument("--rules", default="slm-mux,agent-forest,self-consistency",
                         action=ListedStore, lists={"heldout": _heldout_rules},
                         help="comma-separated rules among %(heldout)s")
@@ -101,6 +107,7 @@ def run(args) -> int:
     from slmmux_run.data.sample_files import load_sample_set
     from slmmux_run.plan_study import heldout_result
 
+    check_output_file(args.json, "--json")
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
     unknown = [r for r in rules if r not in _heldout_rules()]
     if unknown:

@@ -6,7 +6,10 @@ import argparse
 import asyncio
 import sys
 
-from slmmux_run.cli_args import add_task_arguments, task_options, tasks_for_models
+from slmmux_run.cli_args import (
+    MAX_SAMPLES, add_cap_arguments, add_task_arguments, int_in, number_in, task_options,
+    tasks_for_models, token_limit,
+)
 
 __all__ = ["register", "run"]
 
@@ -23,16 +26,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", required=True, help="model config TOML")
     parser.add_argument("--models", required=True, help="model names, comma-separated")
-    parser.add_argument("--k", type=int, default=5, help="samples per model and question")
-    parser.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
+    parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), default=5,
+                        help="samples per model and question")
+    parser.add_argument("--temperature", type=number_in(0), default=0.7,
+                        help="sampling temperature (>= 0)")
     parser.add_argument("--seed", type=int, default=0, help="run seed (per-question seeds)")
-    parser.add_argument("--max-tokens", type=int, default=64, help="completion limit per sample")
+    parser.add_argument("--max-tokens", type=token_limit, default=64,
+                        help="completion limit per sample")
     parser.add_argument("--out", required=True, help="record file (JSONL, appended to)")
     parser.add_argument("--dry-run", action="store_true", help="print the estimate and exit")
-    parser.add_argument("--max-requests", type=int, default=None, help="cap on HTTP requests")
-    parser.add_argument("--max-cost", type=float, default=None, help="cap on cost")
+    add_cap_arguments(parser)
     add_task_arguments(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, interrupt_keeps=lambda args: args.out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from slmmux_run.sampling.config import load_config
     from slmmux_run.sampling.failures import failure_line, summarize_failures
     from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
+    from slmmux_run.sampling.spent import spent_in_records
 
     config = load_config(args.config)
     models = [name.strip() for name in args.models.split(",") if name.strip()]
@@ -57,19 +63,22 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     progress = ProgressReporter(sum(q.request.samples for q in plan), stream=sys.stderr)
-    budget = Budget(args.max_requests, args.max_cost)
 
-    async def main():
-        async with Client(config, budget=budget, progress=progress) as client:
+    async def main(budget, spent):
+        async with Client(config, budget=budget, progress=progress, spent=spent) as client:
             return await collect(client, store, plan)
 
     with store.exclusive():  # one writer; --out checked writable before any request
-        summary = asyncio.run(main())
+        # The caps and the rate limits are for the record file: what it holds counts.
+        spent = spent_in_records(store.records, config)
+        budget = Budget(args.max_requests, args.max_cost, spent.requests, spent.cost)
+        summary = asyncio.run(main(budget, spent))
     progress.close()
     print(
         f"collected: {summary.planned} planned, {summary.cached} already stored, "
         f"{summary.stored} new, {summary.failed} failed, {summary.not_sent} not sent (budget); "
-        f"{budget.requests} requests, cost {budget.cost:.4f} -> {args.out}"
+        f"{budget.requests - spent.requests} requests, cost {budget.cost - spent.cost:.4f} -> "
+        f"{args.out} (the file in all: {budget.requests} requests, cost {budget.cost:.4f})"
     )
     if summary.failed:  # say why: the commonest error of the stored samples and a hint
         latest = store.latest()

@@ -21,7 +21,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from slmmux_run.cli_args import ListedStore, add_task_arguments, task_options
+from slmmux_run.cli_args import (
+    MAX_POSTERIOR_DRAWS, MAX_STEPS, ListedStore, add_task_arguments, check_output_file,
+    check_output_folder, int_in, number_in, task_options, token_limit,
+)
+from slmmux_run.errors import UserError
 
 __all__ = ["register", "run"]
 
@@ -58,8 +62,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="models of the independent samples, in SLM-MUX tie order "
                         "(default: %(models)s)")
     report.add_argument("--out", required=True, help="output folder")
-    report.add_argument("--fit-steps", type=int, default=None, help="SVI steps (override)")
-    report.add_argument("--draws", type=int, default=None, help="posterior draws used")
+    report.add_argument("--fit-steps", type=int_in(1, MAX_STEPS), default=None,
+                        help="SVI steps (override)")
+    report.add_argument("--draws", type=int_in(1, MAX_POSTERIOR_DRAWS), default=None,
+                        help="posterior draws used")
     report.add_argument("--swap-halves", action="store_true",
                         help="fit on the complementary half of the seeded split and predict the "
                         "usual fit half (second fold of a 2-fold cross-fit; the smoothing and "
@@ -80,11 +86,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="model of each agent, comma-separated (a model may repeat)")
     live.add_argument("--method", choices=("debate", "moa", "mav"), default="debate",
                       help="debate, mixture of agents (moa) or multi-agent verification (mav)")
-    live.add_argument("--rounds", type=int, default=3,
+    live.add_argument("--rounds", type=int_in(1, 100), default=3,
                       help="debate rounds / MoA layers + 1 / MAV candidates")
-    live.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
+    live.add_argument("--temperature", type=number_in(0), default=0.7,
+                      help="sampling temperature (>= 0)")
     live.add_argument("--seed", type=int, default=0, help="run seed (per-question seeds)")
-    live.add_argument("--max-tokens", type=int, default=20, help="completion limit per turn")
+    live.add_argument("--max-tokens", type=token_limit, default=20,
+                      help="completion limit per turn")
     live.add_argument("--presentation", choices=("index", "shuffled"), default="index",
                       help="order of the other agents' replies in a prompt: agent index or a "
                       "seeded shuffle")
@@ -103,12 +111,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--config", default=None,
                          help="TOML with a [report] table (default config.toml beside the "
                          "transcripts)")  # fmt: skip
-    predict.add_argument("--debates-per-question", type=int, default=2,
+    predict.add_argument("--debates-per-question", type=int_in(1, 10_000), default=2,
                          help="debates planned per new question (for the predictive interval)")
     predict.add_argument("--variants", default=None,
                          help="variants to choose among (by the largest in-sample miss)")
-    predict.add_argument("--fit-steps", type=int, default=None, help="SVI steps (override)")
-    predict.add_argument("--draws", type=int, default=None, help="posterior draws used")
+    predict.add_argument("--fit-steps", type=int_in(1, MAX_STEPS), default=None,
+                         help="SVI steps (override)")
+    predict.add_argument("--draws", type=int_in(1, MAX_POSTERIOR_DRAWS), default=None,
+                         help="posterior draws used")
     predict.add_argument("--out", required=True, help="output folder (prediction.json)")
     check = actions.add_parser("check", help="new debates against a frozen prediction.json")
     check.add_argument("--prediction", required=True, help="prediction.json of `debate predict`")
@@ -116,15 +126,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--samples", default=None,
                        help="independent samples on the new questions (default samples.jsonl "
                        "beside the transcripts)")  # fmt: skip
-    check.add_argument("--tolerance", type=float, default=3.0, help="target, percentage points")
+    check.add_argument("--tolerance", type=number_in(0), default=3.0,
+                       help="target, percentage points")
     check.add_argument("--out", required=True, help="output folder (check.md, check.json)")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, interrupt_keeps=lambda args: (
+        args.transcripts if args.action == "run" else None))
 
 
 def _out(path: str) -> Path:
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Outputs checked before any fit or request: a result is never lost to a bad --out."""
+    if args.action == "run":
+        from slmmux_run.sampling.discussion_files import read_turns
+
+        path = check_output_file(args.transcripts, "--transcripts")
+        if path.is_file() and path.stat().st_size and not read_turns(path):
+            raise UserError(f"--transcripts {path}: not a transcript file (no discussion turns "
+                            f"in it); it is left untouched: choose another file")
+    else:
+        check_output_folder(args.out, "--out")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -195,4 +220,6 @@ _ACTIONS = {"report": _report, "crossfit": _crossfit, "predict": _predict, "chec
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``slmmux debate <action>`` (``report`` when no action is set)."""
-    return _ACTIONS[getattr(args, "action", "report")](args)
+    action = getattr(args, "action", "report")
+    _check_paths(argparse.Namespace(**{**vars(args), "action": action}))
+    return _ACTIONS[action](args)

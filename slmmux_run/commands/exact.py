@@ -11,15 +11,31 @@ Slot 0 is the correct answer and the last slot "no answer".
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
-from slmmux_run.cli_args import LazyChoices
+from slmmux_run.cli_args import MAX_DRAWS, MAX_SAMPLES, LazyChoices, int_in
 from slmmux_run.errors import UserError
 from slmmux_theory.rules.catalog import registered_rule_names
 
-__all__ = ["load_distribution_file", "register", "run"]
+__all__ = ["load_distribution_file", "monte_carlo_draws", "register", "run"]
+
+
+def monte_carlo_draws(text: str) -> int:
+    """The value of ``--monte-carlo``: 0 (enumerate) or 2..MAX_DRAWS draws (argparse type).
+
+    Memory does not grow with the draws (the engine simulates them in chunks); the upper limit
+    bounds the time.
+
+    >>> monte_carlo_draws("0"), monte_carlo_draws("4000")
+    (0, 4000)
+    """
+    value = int_in(0, MAX_DRAWS)(text)
+    if value == 1:
+        raise argparse.ArgumentTypeError("must be 0 (enumerate) or at least 2 draws, got 1")
+    return value
 
 
 def register(subparsers) -> None:
@@ -37,7 +53,8 @@ def register(subparsers) -> None:
                         'row summing to 1')
     parser.add_argument("--rule", required=True, choices=LazyChoices(registered_rule_names),
                         metavar="RULE", help="the rule: %(choices)s")
-    parser.add_argument("--k", type=int, required=True, help="samples per model")
+    parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), required=True,
+                        help="samples per model")
     parser.add_argument("--preset", default="paper", choices=("paper", "original_code", "framework"),
                         help="SLM-MUX options: paper (confidence over k samples, random ties "
                         "within a model, ties across models by validation accuracy), "
@@ -57,9 +74,9 @@ def register(subparsers) -> None:
     parser.add_argument("--switch-weighting", default="entropy", choices=("entropy", "plain"),
                         help="ModelSwitch's final vote: entropy-weighted or a plain pooled "
                         "majority")
-    parser.add_argument("--monte-carlo", type=int, default=0, metavar="DRAWS",
+    parser.add_argument("--monte-carlo", type=monte_carlo_draws, default=0, metavar="DRAWS",
                         help="estimate by simulation with this many draws instead of enumeration "
-                        "(0: enumerate)")
+                        f"(0: enumerate; at most {MAX_DRAWS:,}, in chunks of bounded memory)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the Monte Carlo draws")
     parser.set_defaults(handler=run)
 
@@ -73,6 +90,8 @@ def load_distribution_file(path: str):
         text = file.read_text(encoding="utf-8")
     except OSError as error:
         raise UserError(f"{file}: cannot read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise UserError(f"{file}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -112,6 +131,8 @@ def load_distribution_file(path: str):
             + ", ".join(f"{n} {len(t)}x{len(t[0])}" for n, t in zip(names, tables))
         )
     probs = np.array(tables, dtype=float)
+    for m, q, _ in zip(*np.nonzero(~np.isfinite(probs))):
+        raise UserError(f"{file}: models[{m}].probs[{q}] holds a non-finite number (NaN or inf)")
     for m, q in zip(*np.nonzero(np.abs(probs.sum(-1) - 1.0) > 1e-6)):
         raise UserError(f"{file}: models[{m}].probs[{q}] sums to {probs[m, q].sum():.6g}, not 1")
     for m, q, _ in zip(*np.nonzero(probs < 0)):
@@ -127,8 +148,6 @@ def run(args) -> int:
     from slmmux_theory.engines.montecarlo import monte_carlo_accuracy
     from slmmux_theory.rules.base import MuxConfig, SwitchConfig, mux_preset
 
-    if args.k < 1:
-        raise UserError(f"--k must be >= 1, got {args.k}")
     names, accuracies, probs = load_distribution_file(args.input)
     preset = mux_preset(args.preset)
     mux_config = MuxConfig(

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmmux_run.cli_args import add_records_argument, question_count
+from slmmux_run.cli_args import (
+    MAX_POSTERIOR_DRAWS, MAX_STEPS, add_records_argument, check_output_file, int_in, question_count,
+)
 
 __all__ = ["register", "run"]
 
@@ -24,15 +26,18 @@ def register(subparsers) -> None:
     add_records_argument(parser, alias=True)
     parser.add_argument("--task-name", default=None, help="task in the records, when several")
     parser.add_argument("--method", default="svi", choices=("svi", "nuts"), help="fitting method")
-    parser.add_argument("--svi-steps", type=int, default=None,
+    parser.add_argument("--svi-steps", type=int_in(1, MAX_STEPS), default=None,
                         help="SVI steps (default: the fit function's default)")
-    parser.add_argument("--rank", type=int, default=None,
+    parser.add_argument("--rank", type=int_in(0, 100), default=None,
                         help="model-by-question interaction factors K "
                              "(default: the model's; 0 = off)")
-    parser.add_argument("--nuts-warmup", type=int, default=500, help="NUTS warm-up steps")
-    parser.add_argument("--draws", type=int, default=500, help="posterior draws kept")
+    parser.add_argument("--nuts-warmup", type=int_in(0, MAX_STEPS), default=500,
+                        help="NUTS warm-up steps")
+    parser.add_argument("--draws", type=int_in(1, MAX_POSTERIOR_DRAWS), default=500,
+                        help="posterior draws kept")
     parser.add_argument("--check", action="store_true", help="print the predictive checks")
-    parser.add_argument("--replicates", type=int, default=200, help="replicated data sets")
+    parser.add_argument("--replicates", type=int_in(1, MAX_POSTERIOR_DRAWS), default=200,
+                        help="replicated data sets")
     parser.add_argument("--questions", type=question_count, default=None, help="first N questions only")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fit and the checks")
     parser.add_argument("--json", default=None, help="write a summary JSON here")
@@ -51,9 +56,9 @@ def run(args) -> int:
         replicated_check,
         timed_fit,
     )
-    from slmmux_run.errors import UserError
     from slmmux_theory.inference.answer_model import AnswerModelConfig
 
+    check_output_file(args.json, "--json")
     sample_set = load_sample_set(args.records, task=args.task_name)
     if args.questions is not None:
         sample_set = sample_set.select(questions=list(range(min(args.questions, sample_set.num_questions))))
@@ -62,8 +67,6 @@ def run(args) -> int:
     options = {"svi": {} if args.svi_steps is None else dict(svi_steps=args.svi_steps),
                "nuts": dict(num_warmup=args.nuts_warmup)}[args.method]
     if args.rank is not None:
-        if args.rank < 0:
-            raise UserError(f"--rank must be 0 or more, got {args.rank}")
         options["config"] = AnswerModelConfig(interaction_rank=args.rank)
     fit, wall, cpu = timed_fit(fit_key, counts, method=args.method, num_draws=args.draws, **options)
     load = load_average()

@@ -19,7 +19,10 @@ import json
 import sys
 from pathlib import Path
 
-from slmmux_run.cli_args import ListedStore, add_records_argument, add_task_arguments
+from slmmux_run.cli_args import (
+    MAX_SAMPLES, ListedStore, add_cap_arguments, add_records_argument, add_task_arguments,
+    check_output_file, int_in, number_in, token_limit,
+)
 from slmmux_run.errors import UserError
 from slmmux_theory.rules.catalog import registered_rule_names
 
@@ -59,8 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"(default {LIVE_K})")
     parser.add_argument("--models", default=None, help="models in order (default: all recorded)")
     parser.add_argument("--task-name", default=None, help="task in the records, when several")
-    parser.add_argument("--validation-split", type=float, default=0.3,
-                        help="share of questions ranking models for SLM-MUX ties (0: list order)")
+    parser.add_argument("--validation-split", type=number_in(0, 1, below=True), default=0.3,
+                        help="share of questions ranking models for SLM-MUX ties, in [0, 1) "
+                        "(0: list order)")
     parser.add_argument("--cross-fit", action="store_true",
                         help="evaluate every question, each fold ranked on the other folds")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the ties")
@@ -70,12 +74,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     live = parser.add_argument_group("live")
     live.add_argument("--live", action="store_true", help="sample on demand through the client")
     live.add_argument("--config", default=None, help="model config TOML (required with --live)")
-    live.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
-    live.add_argument("--max-tokens", type=int, default=64, help="completion limit per sample")
-    live.add_argument("--max-requests", type=int, default=None, help="cap on HTTP requests")
-    live.add_argument("--max-cost", type=float, default=None, help="cap on cost")
+    live.add_argument("--temperature", type=number_in(0), default=0.7,
+                      help="sampling temperature (>= 0)")
+    live.add_argument("--max-tokens", type=token_limit, default=64,
+                      help="completion limit per sample")
+    add_cap_arguments(live)
     add_task_arguments(parser, task_required=False)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run,
+                        interrupt_keeps=lambda args: args.records if args.live else None)
 
 
 LIVE_K = 5
@@ -89,8 +95,8 @@ def _live_k(text: str | None) -> int:
         value = int(text)
     except ValueError:
         raise UserError(f"--live samples one k: --k must be one integer, got {text!r}") from None
-    if value < 1:
-        raise UserError(f"--k must be >= 1, got {value}")
+    if not 1 <= value <= MAX_SAMPLES:
+        raise UserError(f"--k must be in 1..{MAX_SAMPLES}, got {value}")
     return value
 
 
@@ -129,6 +135,7 @@ def _write_json(path: str | None, payload: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Replay (default) or run live."""
+    check_output_file(args.json, "--json")
     if args.live:
         return _run_live(args)
     rules = _rules(args.rule)
@@ -166,10 +173,13 @@ def _run_live(args: argparse.Namespace) -> int:
     from slmmux_run.sampling.config import load_config
     from slmmux_run.sampling.failures import failure_line, summarize_failures
     from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
+    from slmmux_run.sampling.spent import spent_in_records
     from slmmux_theory.rules.registry import rule_names
 
     if not args.config:
         raise UserError("--live needs --config MODELS.toml")
+    check_output_file(args.records, "--records")  # appended to: checked before any request
+    k = _live_k(args.k)
     rules = _rules(args.rule)
     if len(rules) != 1 or rules[0] not in rule_names(live=True):
         raise UserError(f"--live runs one rule: --rule {' or --rule '.join(rule_names(live=True))}")
@@ -179,8 +189,8 @@ def _run_live(args: argparse.Namespace) -> int:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     tasks = tasks_for_models(config, args.task, task_options(args), models)
     store = RecordStore(args.records)
-    budget = Budget(args.max_requests, args.max_cost)
-    k = _live_k(args.k)
+    spent = spent_in_records(store.records, config)  # the caps are for the record file
+    budget = Budget(args.max_requests, args.max_cost, spent.requests, spent.cost)
     plan_by_model = {
         name: plan_requests({name: tasks[name]}, k, args.temperature, args.seed,
                             args.max_tokens)  # fmt: skip
@@ -191,7 +201,7 @@ def _run_live(args: argparse.Namespace) -> int:
 
     async def main():
         progress = ProgressReporter(len(full) * k, stream=sys.stderr)
-        async with Client(config, budget=budget, progress=progress) as client:
+        async with Client(config, budget=budget, progress=progress, spent=spent) as client:
             if rules == ["model-switch"]:
                 result = await live_model_switch(client, store, plan_by_model, models)
             else:
@@ -216,7 +226,7 @@ def _run_live(args: argparse.Namespace) -> int:
                                    cross_fit=args.cross_fit)  # fmt: skip
         print(format_table(rows))
         _write_json(args.json, {"rule": "slm-mux", "split": split,
-                                "requests_sent": budget.requests,
+                                "requests_sent": budget.requests - spent.requests,
                                 "rows": [dataclasses.asdict(r) for r in rows]})  # fmt: skip
         return 0
     accuracy, error, count = mean_and_standard_error(result.correct)

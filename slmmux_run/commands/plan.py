@@ -24,7 +24,10 @@ from pathlib import Path
 
 import os
 
-from slmmux_run.cli_args import LazyChoices, ListedStore, add_task_arguments, task_options
+from slmmux_run.cli_args import (
+    MAX_POSTERIOR_DRAWS, MAX_STEPS, LazyChoices, ListedStore, add_task_arguments,
+    check_output_file, int_in, number_in, task_options,
+)
 from slmmux_run.errors import UserError
 
 __all__ = ["register", "run", "parse_costs", "count_or_file"]
@@ -71,7 +74,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--records", "--samples", dest="records", required=True, metavar="FILE",
                         help="shared samples file or records of 'slmmux collect' (JSONL or .gz)")
-    parser.add_argument("--population", type=int, default=None, metavar="N",
+    parser.add_argument("--population", type=int_in(1), default=None, metavar="N",
                         help="questions of the full run; the file is then the pilot only")
     parser.add_argument("--config", default=None,
                         help="models TOML: prices (money per question) and endpoints (frozen)")
@@ -89,8 +92,9 @@ def register(subparsers) -> None:
                              "expected cost with early stopping)")
     parser.add_argument("--predictor", default="hierarchical", choices=LazyChoices(_predictors),
                         metavar="NAME", help="predictor: %(choices)s")
-    parser.add_argument("--draws", type=int, default=100, help="posterior draws")
-    parser.add_argument("--svi-steps", type=int, default=1000,
+    parser.add_argument("--draws", type=int_in(2, MAX_POSTERIOR_DRAWS), default=100,
+                        help="posterior draws")
+    parser.add_argument("--svi-steps", type=int_in(1, MAX_STEPS), default=1000,
                         help="SVI steps of the answer-model fit")
     parser.add_argument("--unseen", default="stratified",
                         choices=("bootstrap", "stratified", "dirichlet-process", "population"),
@@ -100,7 +104,7 @@ def register(subparsers) -> None:
                              "one still allows some), new questions of the fitted population, "
                              "or the Dirichlet-process mix of bootstrap and population "
                              "(default: stratified)")
-    parser.add_argument("--concentration", type=float, default=1.0,
+    parser.add_argument("--concentration", type=number_in(0, above=True), default=1.0,
                         help="Dirichlet-process concentration (--unseen dirichlet-process)")
     parser.add_argument("--models", default=None, help="comma-separated model names (default all)")
     parser.add_argument("--cost-per-sample", default=None,
@@ -109,7 +113,7 @@ def register(subparsers) -> None:
     parser.add_argument("--mean-tokens", default=None,
                         help="NAME=TOKENS,... mean tokens per sample")
     parser.add_argument("--budget", default=None, help="comma-separated budgets per question")
-    parser.add_argument("--max-budget-size", type=int, default=4,
+    parser.add_argument("--max-budget-size", type=int_in(1), default=4,
                         help="largest subset in the split")
     parser.add_argument("--json", default=None, help="write the result JSON here")
     parser.add_argument("--figure", default=None,
@@ -143,8 +147,8 @@ def _name_values(text: str, models, flag: str) -> dict:
             out[name.strip()] = float(value)
         except ValueError:
             raise UserError(f"{flag}: {value!r} is not a number") from None
-        if not out[name.strip()] > 0:
-            raise UserError(f"{flag}: {name.strip()} must be positive, got {value}")
+        if not 0 < out[name.strip()] < float("inf"):
+            raise UserError(f"{flag}: {name.strip()} must be positive and finite, got {value}")
     return out
 
 
@@ -162,8 +166,9 @@ def parse_costs(models, cost_per_sample=None, price_per_1k=None, mean_tokens=Non
     if cost_per_sample is not None:
         try:
             costs[:] = float(cost_per_sample)
-            if not costs[0] > 0:
-                raise UserError(f"--cost-per-sample must be positive, got {cost_per_sample}")
+            if not 0 < costs[0] < float("inf"):
+                raise UserError(
+                    f"--cost-per-sample must be positive and finite, got {cost_per_sample}")
         except ValueError:
             for name, value in _name_values(cost_per_sample, models, "--cost-per-sample").items():
                 costs[models.index(name)] = value
@@ -227,6 +232,8 @@ def run(args) -> int:
     from slmmux_run.plan_study import PlanSettings, plan_result
     from slmmux_run.plots import pareto_figure
 
+    check_output_file(args.json, "--json")  # before the fit: a result is never lost to them
+    check_output_file(args.figure, "--figure")
     sizes = _int_list(args.subset_sizes, "--subset-sizes")
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
     budgets = tuple(float(b) for b in _int_list(args.budget, "--budget")) if args.budget else ()

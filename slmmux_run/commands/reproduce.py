@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmmux_run.cli_args import ListedStore
+from slmmux_run.cli_args import ListedStore, check_output_folder
 
 __all__ = ["register", "run"]
 
@@ -51,7 +51,10 @@ def run(args) -> int:
             raise UserError(f"--steps: unknown step(s) {unknown}; choose from {list(STEPS)}")
     if args.data_dir is not None:
         data_dir(args.data_dir)  # a named folder that is missing is an error, not skipped steps
-    out = Path(args.out)
+    if args.experiments_dir is not None and not Path(args.experiments_dir).is_dir():
+        raise UserError(f"--experiments-dir {args.experiments_dir}: not a folder (it does not "
+                        f"exist, or is a file)")
+    out = check_output_folder(args.out, "--out")
     out.mkdir(parents=True, exist_ok=True)
     results = run_steps(Context(out=out, data_dir=args.data_dir, quick=args.quick,
                                  experiments=args.experiments_dir), names)

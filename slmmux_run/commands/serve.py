@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from slmmux_run.cli_args import int_in, number_in
+
 __all__ = ["register", "run"]
 
 BUNDLED = ("gemma3", "smollm2")  # slmmux_run.sampling.serve.LOCAL_MODELS; checked by a test
@@ -47,9 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=port_number, default=None,
                         help="TCP port, 1..65535 (default: 8003 for smollm2, 8004 for gemma3, "
                              "the first free one from 8005 for a GGUF path)")
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--threads", type=int_in(1, 1024), default=1,
                         help="llama.cpp CPU threads (default 1: robust on a busy machine)")
-    parser.add_argument("--timeout", type=float, default=60.0,
+    parser.add_argument("--timeout", type=number_in(0, 86_400, above=True), default=60.0,
                         help="seconds to wait for /health when starting")
     parser.set_defaults(handler=run)
 

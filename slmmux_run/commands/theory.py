@@ -19,9 +19,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from slmmux_run.cli_args import check_output_folder
     from slmmux_run.theory_claims import write_theory_claims
 
-    written = write_theory_claims(Path(args.out))
+    written = write_theory_claims(check_output_folder(args.out, "--out"))
     rows = written.rows
     print(f"{'claim':32} {'setting':48} {'paper':>8} {'exact':>8}  holds")
     by_claim: dict[str, list] = {}

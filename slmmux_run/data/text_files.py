@@ -23,7 +23,9 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["is_compressed", "open_text", "read_bytes"]
+from slmmux_run.errors import UserError
+
+__all__ = ["is_compressed", "open_text", "read_bytes", "read_text"]
 
 
 def is_compressed(path: str | os.PathLike) -> bool:
@@ -41,6 +43,30 @@ def read_bytes(path: str | os.PathLike) -> bytes:
         with gzip.open(path, "rb") as handle:
             return handle.read()
     return Path(path).read_bytes()
+
+
+def read_text(path: str | os.PathLike, flag: str) -> str:
+    """The whole file as UTF-8 text (decompressed by its suffix), every failure a UserError.
+
+    Args:
+      path: the file.
+      flag: the flag that named it (``--config``), for the message.
+
+    Raises:
+      UserError: the file is missing, a folder, unreadable, a broken ``.gz`` or not UTF-8.
+    """
+    if not os.path.exists(path):
+        raise UserError(f"{flag} {path}: file does not exist")
+    if os.path.isdir(path):
+        raise UserError(f"{flag} {path}: is a folder, not a file")
+    try:
+        return read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{flag} {path}: not UTF-8 text ({error.reason} at byte "
+                        f"{error.start})") from None
+    except (OSError, EOFError) as error:
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise UserError(f"{flag} {path}: cannot be read ({reason})") from None
 
 
 def open_text(path: str | os.PathLike) -> TextIO:

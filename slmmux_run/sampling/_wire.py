@@ -13,11 +13,15 @@ parsed JSON and headers, no I/O.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import httpx
 
-__all__ = ["as_messages", "as_text", "choice_text", "own_token_count", "retry_after_seconds"]
+__all__ = [
+    "as_messages", "as_text", "choice_text", "completion_token_counts", "own_token_count",
+    "request_body", "retry_after_seconds",
+]
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -74,3 +78,52 @@ def as_text(prompt: str | tuple[tuple[str, str], ...]) -> str:
     if isinstance(prompt, str):
         return prompt
     return "\n".join(content for _, content in prompt)
+
+
+def completion_token_counts(choices: list[dict[str, Any]], usage: dict[str, Any],
+                            max_tokens: int | None, api: str) -> list[tuple[int, bool]]:  # fmt: skip
+    """(completion tokens, estimated) per choice of one response.
+
+    A choice's own count wins; a lone choice takes the response's ``usage.completion_tokens``;
+    a choice stopped by the limit used exactly ``max_tokens``; otherwise ``ceil(len(text) / 4)``,
+    marked estimated (xllamacpp's usage covers one choice when ``n > 1``).
+
+    >>> completion_token_counts([{"text": "abcdefgh"}, {"text": "x", "finish_reason": "length"}],
+    ...                         {"completion_tokens": 2}, 16, "completions")
+    [(2, True), (16, False)]
+    """
+    reported = usage.get("completion_tokens")
+    counts = []
+    for choice in choices:
+        own = own_token_count(choice)
+        if own is not None:
+            counts.append((own, False))
+        elif len(choices) == 1 and isinstance(reported, int):
+            counts.append((reported, False))
+        elif choice.get("finish_reason") == "length" and isinstance(max_tokens, int):
+            counts.append((max_tokens, False))  # stopped by the limit: exactly max_tokens
+        else:
+            counts.append((math.ceil(len(choice_text(choice, api)) / 4), True))
+    return counts
+
+
+def request_body(model_id: str, api: str, prompt: Any, temperature: float, max_tokens: int,
+                 n: int, seed: int | None, stop: Any = ()) -> dict[str, Any]:  # fmt: skip
+    """The JSON body of one request (``n`` and ``seed`` only when they say something).
+
+    >>> request_body("x", "completions", "2+2=", 0.7, 8, 1, None)
+    {'model': 'x', 'temperature': 0.7, 'max_tokens': 8, 'prompt': '2+2='}
+    """
+    body: dict[str, Any] = {"model": model_id, "temperature": temperature,
+                            "max_tokens": max_tokens}  # fmt: skip
+    if api == "chat":
+        body["messages"] = as_messages(prompt)
+    else:
+        body["prompt"] = as_text(prompt)
+    if n > 1:
+        body["n"] = n
+    if seed is not None:
+        body["seed"] = seed
+    if stop:
+        body["stop"] = list(stop)
+    return body

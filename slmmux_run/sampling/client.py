@@ -10,32 +10,38 @@ never computes anything about answers. What it guarantees:
   seed :func:`derive_seed` ``(seed, j)``, so a top-up is a fresh draw, not a cached copy, and a
   resumed run sends exactly the requests an uninterrupted run would have sent.
 * **Limits.** One global concurrency cap, and per replica a concurrency cap and a requests-per-
-  minute limiter; a model with several replica URLs sends each request to the least busy one
-  (round-robin among equals).
+  minute limiter (:mod:`~slmmux_run.sampling.rate`: any 60-s window, seeded with the sends a
+  records file already holds); a model with several replica URLs sends each request to the least
+  busy one (round-robin among equals).
 * **Retries** (tenacity) on 408/409/429/5xx, timeouts, connection errors and malformed JSON, with
   exponential backoff and full jitter; a ``Retry-After`` header (seconds) is honoured. Other 4xx
   fail at once. Attempts are bounded (``RunnerConfig.max_attempts``).
-* **Spending.** Each HTTP request reserves its worst-case cost in a :class:`~slmmux_run.sampling.spending.Budget`
-  before it is sent, so caps hold under concurrency.
+* **Spending.** Each HTTP request reserves its expected cost in a
+  :class:`~slmmux_run.sampling.spending.Budget` before it is sent (the model's running token
+  means, :class:`~slmmux_run.sampling.spending.UsageMeans`; the worst case before its first
+  answer), waits while a reservation does not fit but requests in flight may free budget, and
+  settles the real cost; every sample says which call produced it, when that call's attempts
+  were sent and what the call cost, so a records file knows what it spent
+  (:mod:`~slmmux_run.sampling.spent`).
 * **Secrets.** The API key is read from ``os.environ[api_key_env]`` at request time, only put in
   the ``Authorization`` header, and replaced by ``[REDACTED]`` in every error string and log line;
   ``api_key_env`` itself is only ever printed when it looks like a variable name (a key pasted
   there is refused by the config without being echoed).
 * **Durable as it arrives.** :meth:`Client.sample` hands each HTTP response's samples to an
-  ``on_response`` callback and awaits it before that request's next top-up is paid for, so a
-  caller that stores them there loses at most the requests in flight when killed.
+  ``on_response`` callback and awaits it before that request's next top-up is paid for, and a
+  request keeps its global concurrency slot until then, so a caller that stores them there
+  loses at most ``max_concurrency`` requests when killed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import hashlib
 import json
 import logging
-import math
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence
 
@@ -44,14 +50,14 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from tenacity.wait import wait_random_exponential
 
 from slmmux_run.sampling._wire import (
-    as_messages,
-    as_text,
     choice_text,
-    own_token_count,
+    completion_token_counts,
+    request_body,
     retry_after_seconds,
 )
 from slmmux_run.sampling.config import ModelConfig, RunnerConfig
 from slmmux_run.errors import UserError
+from slmmux_run.sampling.rate import WINDOW_SECONDS, RateLimiter
 from slmmux_run.sampling.spending import (
     Budget,
     BudgetExhausted,
@@ -59,13 +65,14 @@ from slmmux_run.sampling.spending import (
     ProgressReporter,
     Reservation,
     SpendEstimate,
+    UsageMeans,
     estimate_spend,
     prompt_token_bound,
 )
+from slmmux_run.sampling.spent import Spent
 
 __all__ = [
     "Client",
-    "RateLimiter",
     "SampleRequest",
     "SampleResult",
     "Usage",
@@ -139,10 +146,16 @@ class SampleResult:
       finish_reason: the server's finish reason, e.g. ``"stop"`` or ``"length"``.
       system_fingerprint: the server's fingerprint, if any.
       attempts: HTTP attempts made for the producing request.
-      cost: this sample's share of the request's cost.
+      cost: this sample's share of the bill of the response that produced it.
+      retry_cost: its share of what the request's failed attempts were charged (a per-call
+        price, or the worst case when a timeout left the bill unknown); path-dependent, unlike
+        ``cost``.
       error: None, or a short error text with secrets redacted.
       error_kind: None, ``"http"``, ``"timeout"``, ``"connection"``, ``"malformed"`` or
         ``"budget"`` (not sent: a cap would be exceeded).
+      call_id: an id shared by the samples of one request (None when nothing was sent).
+      sent_at: wall-clock time (``time.time()``) of each attempt of that request that was sent.
+      replica: index of the replica URL the last attempt went to.
     """
 
     sample_index: int
@@ -157,6 +170,10 @@ class SampleResult:
     cost: float = 0.0
     error: str | None = None
     error_kind: str | None = None
+    retry_cost: float = 0.0
+    call_id: str | None = None
+    sent_at: tuple[float, ...] = ()
+    replica: int | None = None
 
 
 def derive_seed(seed: int | None, first_index: int) -> int | None:
@@ -225,42 +242,6 @@ def redact(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
-class RateLimiter:
-    """At most ``rpm`` sends in any 60-second window (a sliding window of send times).
-
-    Args:
-      rpm: requests per minute, or None for no limit.
-      clock: monotonic clock in seconds (injectable for tests).
-      sleep: async sleep (injectable for tests).
-    """
-
-    def __init__(
-        self,
-        rpm: int | None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Any] = asyncio.sleep,
-    ) -> None:
-        self.rpm = rpm
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: collections.deque[float] = collections.deque()
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        """Wait until one more send fits in the window, then count it."""
-        if self.rpm is None:
-            return
-        async with self._lock:
-            while True:
-                now = self._clock()
-                while self._sent and self._sent[0] <= now - 60.0:
-                    self._sent.popleft()
-                if len(self._sent) < self.rpm:
-                    self._sent.append(now)
-                    return
-                await self._sleep(self._sent[0] + 60.0 - now)
-
-
 @dataclass
 class _Replica:
     url: str
@@ -299,8 +280,12 @@ class _CallOutcome:
     latency: float = 0.0
     fingerprint: str | None = None
     attempts: int = 0
-    cost: float = 0.0
+    cost: float = 0.0  # the answer's bill
+    retry_cost: float = 0.0  # what the failed attempts were charged
     error: _AttemptError | None = None
+    sent_at: list[float] = field(default_factory=list)
+    replica: int | None = None
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
 
 
 def _contiguous_runs(indices: Sequence[int]) -> list[list[int]]:
@@ -323,7 +308,12 @@ class Client:
       budget: caps on requests and cost; unlimited when None.
       progress: optional progress reporter, updated once per sample.
       transport: an httpx transport (``httpx.MockTransport`` in unit tests).
-      sleep: async sleep used between retries (injectable for tests).
+      sleep: async sleep used between retries and by the rate limiters (injectable for tests).
+      spent: what the records file written to already spent
+        (:func:`~slmmux_run.sampling.spent.spent_in_records`): its sends of the last minute seed
+        the rate limiters and its token counts the expected costs.
+      clock: monotonic clock of the rate limiters (injectable for tests).
+      wall_clock: wall clock of the send times kept in results (injectable for tests).
     """
 
     def __init__(
@@ -334,22 +324,36 @@ class Client:
         progress: ProgressReporter | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        spent: Spent | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.budget = budget if budget is not None else Budget()
         self.progress = progress
+        self.means = UsageMeans()
         self._sleep = sleep
+        self._wall_clock = wall_clock
         self._global = asyncio.Semaphore(config.max_concurrency)
+        sends = spent.send_times if spent is not None else {}
+        # Wall-clock send times of the records file, moved onto the limiters' monotonic clock.
+        offset = clock() - wall_clock()
+
+        def limiter(name: str, index: int, rpm: int | None) -> RateLimiter:
+            past = sends.get((name, index), []) + sends.get((name, None), [])
+            recent = [t + offset for t in past if t > wall_clock() - WINDOW_SECONDS]
+            return RateLimiter(rpm, clock=clock, sleep=sleep, sent=recent)
+
         self._models = {
-            name: _Model(
-                model,
-                [
-                    _Replica(url, asyncio.Semaphore(model.max_concurrency), RateLimiter(model.rpm))
-                    for url in model.base_urls
-                ],
-            )
+            name: _Model(model, [
+                _Replica(url, asyncio.Semaphore(model.max_concurrency),
+                         limiter(name, index, model.rpm))
+                for index, url in enumerate(model.base_urls)
+            ])
             for name, model in config.models.items()
-        }
+        }  # fmt: skip
+        for name, (tokens, samples) in (spent.completion if spent is not None else {}).items():
+            self.means.observe(name, tokens, samples, None, None)
         connections = config.max_concurrency + 4
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -388,44 +392,48 @@ class Client:
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
-    def _pick(self, model: _Model) -> _Replica:
+    def _pick(self, model: _Model) -> tuple[int, _Replica]:
         # Least busy replica; among equals, rotate so idle replicas share the load.
         count = len(model.replicas)
-        order = [model.replicas[(model.turn + i) % count] for i in range(count)]
+        order = [(model.turn + i) % count for i in range(count)]
         model.turn = (model.turn + 1) % count
-        return min(order, key=lambda replica: replica.busy)
+        index = min(order, key=lambda i: model.replicas[i].busy)
+        return index, model.replicas[index]
 
     def _body(self, request: SampleRequest, model: ModelConfig, n: int, seed: int | None) -> dict:
-        body: dict[str, Any] = {
-            "model": model.model,
-            "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
-        }
-        if model.api == "chat":
-            body["messages"] = as_messages(request.prompt)
+        return request_body(model.model, model.api, request.prompt, request.temperature,
+                            request.max_tokens, n, seed, request.stop)  # fmt: skip
+
+    def _charge(self, call: _CallOutcome, reservation: Reservation, cost: float,
+                answer: bool = False) -> None:  # fmt: skip
+        self.budget.settle(reservation, cost)
+        if answer:
+            call.cost += cost
         else:
-            body["prompt"] = as_text(request.prompt)
-        if n > 1:
-            body["n"] = n
-        if seed is not None:
-            body["seed"] = seed
-        if request.stop:
-            body["stop"] = list(request.stop)
-        return body
+            call.retry_cost += cost
 
     async def _attempt(
-        self, model: _Model, body: dict, headers: dict[str, str], cost_bound: float
-    ) -> tuple[_CallOutcome, Reservation]:
+        self, model: _Model, body: dict, headers: dict[str, str], call: _CallOutcome,
+        prompt_bound: int,
+    ) -> Reservation:
+        """One HTTP attempt; fills ``call`` (choices, usage, sends, cost so far) on success."""
         config = model.config
-        replica = self._pick(model)
+        n = body.get("n", 1)
+        expected = self.means.expected_cost(config.name, config.price, prompt_bound, n,
+                                            body["max_tokens"])  # fmt: skip
+        bound = config.price.cost(prompt_bound, n * body["max_tokens"])
+        index, replica = self._pick(model)
         replica.busy += 1
         try:
-            async with replica.semaphore, self._global:
-                await replica.limiter.acquire()
+            async with replica.semaphore:
                 try:
-                    reservation = self.budget.reserve(cost_bound)
+                    reservation = await self.budget.wait_reserve(
+                        expected, bound, probe=not self.means.seen(config.name))
                 except BudgetExhausted as error:
                     raise _AttemptError(f"not sent: {error}", "budget", retryable=False) from None
+                await replica.limiter.acquire()
+                call.sent_at.append(self._wall_clock())
+                call.replica = index
                 started = time.perf_counter()
                 try:
                     response = await self._http.post(
@@ -433,24 +441,24 @@ class Client:
                     )
                     payload_bytes = response.content
                 except httpx.ConnectError as error:
-                    self.budget.settle(reservation, 0.0)  # never reached the server
+                    self._charge(call, reservation, 0.0)  # never reached the server
                     message = f"connection failed: {type(error).__name__}"
                     raise _Retryable(message, "connection") from None
                 except httpx.TimeoutException as error:
-                    self.budget.settle(reservation, reservation.cost)  # may have been billed
+                    self._charge(call, reservation, bound)  # may have been billed: worst case
                     raise _Retryable(f"timeout ({type(error).__name__})", "timeout") from None
                 except httpx.TransportError as error:
-                    self.budget.settle(reservation, reservation.cost)
+                    self._charge(call, reservation, bound)
                     message = f"connection error: {type(error).__name__}"
                     raise _Retryable(message, "connection") from None
-                latency = time.perf_counter() - started
+                call.latency = time.perf_counter() - started
         finally:
             replica.busy -= 1
 
         status = response.status_code
         if status != 200:
             # Error responses carry no tokens, but a per-call price may still apply.
-            self.budget.settle(reservation, config.price.per_call)
+            self._charge(call, reservation, config.price.per_call)
             snippet = redact(response.text, self._secrets())[:_ERROR_SNIPPET].replace("\n", " ")
             message = f"HTTP {status}: {snippet}"
             if status in RETRYABLE_STATUS:
@@ -464,18 +472,16 @@ class Client:
             for choice in choices:
                 choice_text(choice, config.api)
         except (ValueError, KeyError, TypeError) as error:
-            self.budget.settle(reservation, reservation.cost)
+            self._charge(call, reservation, bound)  # answered, so billed: tokens unknown
             raise _Retryable(f"malformed response: {type(error).__name__}", "malformed") from None
         usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
         fingerprint = payload.get("system_fingerprint")
-        return _CallOutcome(
-            choices=sorted(
-                choices, key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0
-            ),
-            usage=usage,
-            latency=latency,
-            fingerprint=fingerprint if isinstance(fingerprint, str) else None,
-        ), reservation
+        call.choices = sorted(
+            choices, key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0
+        )
+        call.usage = usage
+        call.fingerprint = fingerprint if isinstance(fingerprint, str) else None
+        return reservation
 
     def _wait(self, state: RetryCallState) -> float:
         backoff = wait_random_exponential(
@@ -486,23 +492,28 @@ class Client:
             return min(error.retry_after, self.config.backoff_max_seconds)
         return backoff
 
+    def _failed(self, call: _CallOutcome, error: _AttemptError,
+                last: _AttemptError | None) -> _CallOutcome:  # fmt: skip
+        if error.kind == "budget" and last is not None:
+            # Earlier attempts were sent (and charged): the call failed with their error.
+            error = _AttemptError(f"{last}; retry {error}", last.kind, retryable=False)
+        call.error, call.attempts = error, len(call.sent_at)
+        return call
+
     async def _call(
         self, model: _Model, body: dict, headers: dict[str, str], prompt_bound: int
     ) -> _CallOutcome:
-        n = body.get("n", 1)
-        cost_bound = model.config.price.cost(prompt_bound, n * body["max_tokens"])
+        call = _CallOutcome()
         # Fast path: most requests succeed at once, so tenacity is entered only after a failure.
-        attempts = 1
         try:
-            outcome, reservation = await self._attempt(model, body, headers, cost_bound)
+            reservation = await self._attempt(model, body, headers, call, prompt_bound)
         except _Retryable as error:
             first_error: _Retryable | None = error
         except _AttemptError as error:
-            return _CallOutcome(attempts=attempts, error=error)
+            return self._failed(call, error, None)
         else:
-            outcome.attempts = attempts
-            outcome.cost = self._settle(model.config, body, outcome, reservation, prompt_bound)
-            return outcome
+            self._settle(model.config, body, call, reservation, prompt_bound)
+            return call
 
         def log_retry(state: RetryCallState) -> None:
             error = state.outcome.exception() if state.outcome else None
@@ -522,6 +533,7 @@ class Client:
             before_sleep=log_retry,
             reraise=True,
         )
+        last: _AttemptError | None = first_error
         try:
             async for attempt in retrying:
                 with attempt:
@@ -530,57 +542,39 @@ class Client:
                         # Retry-After and the attempt bound work exactly as without the fast path.
                         error, first_error = first_error, None
                         raise error
-                    attempts += 1
-                    outcome, reservation = await self._attempt(model, body, headers, cost_bound)
+                    try:
+                        reservation = await self._attempt(model, body, headers, call,
+                                                          prompt_bound)  # fmt: skip
+                    except _Retryable as error:
+                        last = error
+                        raise
         except _AttemptError as error:
-            return _CallOutcome(attempts=attempts, error=error)
-        outcome.attempts = attempts
-        outcome.cost = self._settle(model.config, body, outcome, reservation, prompt_bound)
-        return outcome
+            return self._failed(call, error, last if error is not last else None)
+        self._settle(model.config, body, call, reservation, prompt_bound)
+        return call
 
-    def _settle(
-        self,
-        model: ModelConfig,
-        body: dict,
-        outcome: _CallOutcome,
-        reservation: Reservation,
-        prompt_bound: int,
-    ) -> float:
-        per_choice = self._completion_tokens(outcome, body.get("max_tokens"), model.api)
-        reported = outcome.usage.get("completion_tokens")
+    def _settle(self, model: ModelConfig, body: dict, call: _CallOutcome,
+                reservation: Reservation, prompt_bound: int) -> None:  # fmt: skip
+        call.attempts = len(call.sent_at)
+        per_choice = completion_token_counts(call.choices, call.usage, body.get("max_tokens"),
+                                             model.api)  # fmt: skip
+        reported = call.usage.get("completion_tokens")
         completion = sum(tokens for tokens, _ in per_choice)
         if isinstance(reported, int):
             completion = max(completion, reported)
-        prompt = outcome.usage.get("prompt_tokens")
-        if not isinstance(prompt, int):
+        prompt = call.usage.get("prompt_tokens")
+        reported_prompt = prompt if isinstance(prompt, int) else None
+        if reported_prompt is None:
             prompt = prompt_bound  # the server did not say: charge the pessimistic count
-        cost = model.price.cost(prompt, completion)
-        self.budget.settle(reservation, cost)
-        return cost
-
-    def _completion_tokens(
-        self, outcome: _CallOutcome, max_tokens: int | None, api: str
-    ) -> list[tuple[int, bool]]:
-        """(tokens, estimated) per choice."""
-        reported = outcome.usage.get("completion_tokens")
-        counts = []
-        for choice in outcome.choices:
-            text = choice_text(choice, api)
-            own = own_token_count(choice)
-            if own is not None:
-                counts.append((own, False))
-            elif len(outcome.choices) == 1 and isinstance(reported, int):
-                counts.append((reported, False))
-            elif choice.get("finish_reason") == "length" and isinstance(max_tokens, int):
-                counts.append((max_tokens, False))  # stopped by the limit: exactly max_tokens
-            else:
-                counts.append((math.ceil(len(text) / 4), True))
-        return counts
+        self._charge(call, reservation, model.price.cost(prompt, completion), answer=True)
+        self.means.observe(model.name, completion, len(call.choices), reported_prompt,
+                           prompt_bound)  # fmt: skip
 
     def _failure(
         self, index: int, seed: int | None, n: int, outcome: _CallOutcome
     ) -> SampleResult:
         assert outcome.error is not None
+        sent = bool(outcome.sent_at)
         return SampleResult(
             sample_index=index,
             text=None,
@@ -589,8 +583,12 @@ class Client:
             seed=seed,
             choices_requested=n,
             attempts=outcome.attempts,
+            retry_cost=outcome.retry_cost / n,
             error=redact(str(outcome.error), self._secrets())[:200],
             error_kind=outcome.error.kind,
+            call_id=outcome.call_id if sent else None,
+            sent_at=tuple(outcome.sent_at),
+            replica=outcome.replica,
         )
 
     async def sample(
@@ -626,7 +624,7 @@ class Client:
                 for result in results:
                     tokens = result.usage.completion_tokens if result.usage else 0
                     self.progress.update(failed=result.error is not None, tokens=tokens,
-                                         cost=result.cost)  # fmt: skip
+                                         cost=result.cost + result.retry_cost)  # fmt: skip
             if on_response is not None:
                 await on_response(results)
 
@@ -650,40 +648,48 @@ class Client:
             n = min(len(remaining), config.max_choices_per_call)
             seed = derive_seed(request.seed, remaining[0])
             body = self._body(request, config, n, seed)
-            outcome = await self._call(model, body, headers, prompt_token_bound(request.prompt))
-            if outcome.error is not None:
-                failures = [self._failure(i, seed, n, outcome) for i in remaining[:n]]
-                await deliver(failures)
-                results.extend(failures)
-                remaining = remaining[n:]
-                continue
-            choices = outcome.choices[:n]
-            arrived: list[SampleResult] = []
-            counts = self._completion_tokens(
-                _CallOutcome(choices=choices, usage=outcome.usage), request.max_tokens, config.api
-            )
-            prompt_tokens = outcome.usage.get("prompt_tokens")
-            for offset, (choice, (tokens, estimated)) in enumerate(zip(choices, counts)):
-                arrived.append(
-                    SampleResult(
-                        sample_index=remaining[offset],
-                        text=choice_text(choice, config.api),
-                        usage=Usage(
-                            prompt_tokens=prompt_tokens if isinstance(prompt_tokens, int) else None,
-                            completion_tokens=tokens,
-                            completion_estimated=estimated,
-                            call_choices=len(choices),
-                        ),
-                        latency_seconds=outcome.latency,
-                        seed=seed,
-                        choices_requested=n,
-                        finish_reason=choice.get("finish_reason"),
-                        system_fingerprint=outcome.fingerprint,
-                        attempts=outcome.attempts,
-                        cost=outcome.cost / len(choices),
-                    )
-                )
-            await deliver(arrived)
+            # The global slot is held from the first send until the caller has stored the
+            # samples: at most max_concurrency requests are ever sent and not yet stored (what a
+            # kill can lose, and what a records file's caps cannot see).
+            async with self._global:
+                outcome = await self._call(model, body, headers,
+                                           prompt_token_bound(request.prompt))  # fmt: skip
+                arrived = self._results(request, config, remaining, n, seed, outcome)
+                await deliver(arrived)
             results.extend(arrived)
-            remaining = remaining[len(choices):]
+            remaining = remaining[len(arrived):]
         return results
+
+    def _results(self, request: SampleRequest, config: ModelConfig, remaining: list[int], n: int,
+                 seed: int | None, outcome: _CallOutcome) -> list[SampleResult]:  # fmt: skip
+        """The samples of one finished call: its choices, or its failure for n indices."""
+        if outcome.error is not None:
+            return [self._failure(i, seed, n, outcome) for i in remaining[:n]]
+        choices = outcome.choices[:n]
+        arrived: list[SampleResult] = []
+        counts = completion_token_counts(choices, outcome.usage, request.max_tokens, config.api)
+        shared = {"call_id": outcome.call_id, "sent_at": tuple(outcome.sent_at),
+                  "replica": outcome.replica, "attempts": outcome.attempts,
+                  "cost": outcome.cost / len(choices),
+                  "retry_cost": outcome.retry_cost / len(choices)}  # fmt: skip
+        prompt_tokens = outcome.usage.get("prompt_tokens")
+        for offset, (choice, (tokens, estimated)) in enumerate(zip(choices, counts)):
+            arrived.append(
+                SampleResult(
+                    sample_index=remaining[offset],
+                    text=choice_text(choice, config.api),
+                    usage=Usage(
+                        prompt_tokens=prompt_tokens if isinstance(prompt_tokens, int) else None,
+                        completion_tokens=tokens,
+                        completion_estimated=estimated,
+                        call_choices=len(choices),
+                    ),
+                    latency_seconds=outcome.latency,
+                    seed=seed,
+                    choices_requested=n,
+                    finish_reason=choice.get("finish_reason"),
+                    system_fingerprint=outcome.fingerprint,
+                    **shared,
+                )
+            )
+        return arrived

@@ -9,7 +9,9 @@ and grader, and appends each HTTP response's records in ONE fsynced write the mo
 before that question's next request is paid for: a killed run loses only the requests in
 flight, and the rerun asks only for the missing sample indices (a response's samples are stored
 together, so a rerun resumes at the same request boundaries and sends the same requests). Samples
-refused by the budget (never sent) are not stored. Hold the store's
+refused by the budget (never sent) are not stored; everything sent is, with its call id, send
+times and cost (:func:`timing_of`), so the caps of a rerun start from what the file spent
+(:mod:`slmmux_run.sampling.spent`). Hold the store's
 :meth:`~slmmux_run.data.records.RecordStore.exclusive` lock around a run (the command does).
 
 A model's API decides its prompt style: chat endpoints get the task's chat prompt, plain
@@ -63,6 +65,7 @@ __all__ = [
     "plan_requests",
     "question_seed",
     "style_of",
+    "timing_of",
     "to_records",
 ]
 
@@ -168,6 +171,8 @@ def plan_requests(
     """
     if k < 1:
         raise UserError(f"--k must be >= 1, got {k}")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise UserError(f"--max-tokens must be an integer >= 1, got {max_tokens!r}")
     names = list(tasks)
     ids = [tuple(item.question_id for item in tasks[name].items) for name in names]
     if any(other != ids[0] for other in ids[1:]):
@@ -210,6 +215,29 @@ def estimate_plan(
         if missing:
             requests.append(dataclasses.replace(question.request, samples=missing))
     return estimate_requests(config, requests)
+
+
+def timing_of(result: SampleResult) -> dict[str, Any]:
+    """A record's ``timing``: latency, attempts, end time, and what the caps and the rate limit
+    of a resumed run read back (:mod:`slmmux_run.sampling.spent`): the call id shared by the
+    samples of one request, the wall-clock time of each attempt sent, the replica index and the
+    sample's share of what failed attempts were charged (``retry_cost``; the answer's own cost is
+    ``extra.cost``). All of it depends on the path (faults, retries), not on the answer.
+
+    >>> from slmmux_run.sampling.client import SampleResult
+    >>> timing = timing_of(SampleResult(0, "7", None, 0.5, 1, 1, call_id="c", sent_at=(9.0,)))
+    >>> timing["call"], timing["sent_at"], timing["attempts"]
+    ('c', [9.0], 1)
+    """
+    timing: dict[str, Any] = {
+        "latency_seconds": result.latency_seconds,
+        "attempts": result.attempts,
+        "finished_at": time.time(),
+    }
+    if result.call_id is not None:
+        timing.update(call=result.call_id, sent_at=list(result.sent_at), replica=result.replica,
+                      retry_cost=result.retry_cost)
+    return timing
 
 
 def to_records(
@@ -255,11 +283,7 @@ def to_records(
                 text=result.text,
                 answer=answer,
                 usage=None if result.usage is None else dataclasses.asdict(result.usage),
-                timing={
-                    "latency_seconds": result.latency_seconds,
-                    "attempts": result.attempts,
-                    "finished_at": time.time(),
-                },
+                timing=timing_of(result),
                 error=result.error,
                 extra=extra,
             )

@@ -28,6 +28,7 @@ Example file (see ``experiments/models.example.toml``)::
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -161,11 +162,13 @@ def _check(condition: bool, source: str, where: str, message: str) -> None:
 
 def _number(value: Any, source: str, where: str, *, integer: bool, minimum: float) -> Any:
     kinds = (int,) if integer else (int, float)
+    # TOML spells inf and nan: a NaN price or an infinite timeout would disable a check.
     _check(
-        isinstance(value, kinds) and not isinstance(value, bool) and value >= minimum,
+        isinstance(value, kinds) and not isinstance(value, bool) and math.isfinite(value)
+        and value >= minimum,
         source,
         where,
-        f"must be {'an integer' if integer else 'a number'} >= {minimum}, got {value!r}",
+        f"must be {'an integer' if integer else 'a finite number'} >= {minimum}, got {value!r}",
     )
     return value
 
@@ -285,4 +288,10 @@ def load_config(path: str | os.PathLike) -> RunnerConfig:
         raise UserError(f"model config {path} does not exist") from None
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"model config {path} is not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise UserError(f"model config {path} is not UTF-8 text ({error.reason} at byte "
+                        f"{error.start})") from None
+    except OSError as error:  # a folder, no permission, a path under a regular file
+        reason = error.strerror or type(error).__name__
+        raise UserError(f"model config {path} cannot be read ({reason})") from None
     return parse_config(data, str(path))

@@ -46,7 +46,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from slmmux_run.data.slots import is_correct
-from slmmux_run.data.text_files import is_compressed, read_bytes
+from slmmux_run.data.text_files import is_compressed
 from slmmux_run.sampling.client import Client, SampleRequest, SampleResult
 from slmmux_run.sampling.tasks import Item, Task
 
@@ -178,21 +178,12 @@ class TranscriptStore:
         return f"TranscriptStore({str(self.path)!r})"
 
     def turns(self) -> list[Turn]:
-        """Every stored turn, in file order; a torn last line (killed writer) is ignored.
+        """Every stored turn, in file order; a torn last line (killed writer) is ignored, any
+        other bad line is an error naming it (see
+        :func:`~slmmux_run.sampling.discussion_files.read_turns`; ``.jsonl.gz`` is read too)."""
+        from slmmux_run.sampling.discussion_files import read_turns
 
-        A ``.jsonl.gz`` file is read transparently (:func:`slmmux_run.data.text_files.read_bytes`).
-        """
-        if not self.path.exists():
-            return []
-        turns = []
-        for line in read_bytes(self.path).splitlines():
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if data.get("schema") == SCHEMA:
-                turns.append(Turn.from_dict(data))
-        return turns
+        return read_turns(self.path)
 
     def done_ids(self) -> set[str]:
         """Discussion ids already stored."""

@@ -233,9 +233,13 @@ def resolve_model(model: str) -> ServedModel:
     if not path.is_file():
         known = ", ".join(sorted(LOCAL_MODELS))
         raise UserError(f"--model {model}: neither a bundled model ({known}) nor an existing file")
-    with path.open("rb") as handle:
-        if handle.read(4) != b"GGUF":
-            raise UserError(f"--model {model}: not a GGUF file (it does not start with 'GGUF')")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise UserError(f"--model {model}: cannot be read ({error.strerror})") from None
+    if magic != b"GGUF":
+        raise UserError(f"--model {model}: not a GGUF file (it does not start with 'GGUF')")
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", path.name.removesuffix(".gguf")) or "model"
     return ServedModel(name, path.resolve())
 

@@ -5,6 +5,13 @@ Samples are drawn from the per-question answer distributions with an explicit ke
 counts (and first-seen positions) exactly as the runner applies it to real samples. This is the
 estimator for settings beyond the exact engine's reach (large k, many models, many slots) and
 the exact engine's independent check. Engines layer: pure, explicit keys.
+
+Memory is bounded whatever ``num_draws`` is: the draws are simulated in chunks of at most
+``max_elements`` entries of the one-hot sample array ``[draws, questions, models, k, answers]``
+(:data:`MAX_ELEMENTS` by default: about 1 GB at the peak, measured for 3 models x 30 questions
+x 8 answers at k = 8, the Gumbel noise of the draw, the one-hot array and its positions), each
+chunk with its own key from ``jax.random.split``, and only running sums are kept. One chunk (the default for every size that fits) gives exactly the unchunked result;
+several give an estimate equal in law.
 """
 
 from __future__ import annotations
@@ -19,7 +26,12 @@ from slmmux_theory.distributions import validate_probabilities
 from slmmux_theory.rules.registry import get_rule
 from slmmux_theory.rules.rule import Rule, RuleContext
 
-__all__ = ["MonteCarloResult", "draw_samples", "monte_carlo_accuracy", "rule_function"]
+__all__ = ["MAX_ELEMENTS", "MonteCarloResult", "chunk_draws", "draw_samples",
+           "monte_carlo_accuracy", "rule_function"]
+
+MAX_ELEMENTS = 2**25
+"""Default bound on the entries of one chunk's one-hot array ``[draws, questions, models, k,
+answers]`` (about 1 GB of working memory at the peak)."""
 
 
 class MonteCarloResult(NamedTuple):
@@ -77,6 +89,8 @@ def monte_carlo_accuracy(
     probs,
     k: int,
     num_draws: int = 2000,
+    *,
+    max_elements: int = MAX_ELEMENTS,
     **rule_options,
 ) -> MonteCarloResult:
     """Estimate a rule's accuracy by simulation.
@@ -87,6 +101,8 @@ def monte_carlo_accuracy(
       probs: shape [models, questions, answers].
       k: k >= 1.
       num_draws: independent simulated runs over all questions.
+      max_elements: memory bound: at most this many entries of the one-hot sample array per
+        chunk of draws (see :func:`chunk_draws`; a chunk holds at least one draw).
       **rule_options: the fields of :class:`~slmmux_theory.rules.rule.RuleContext`.
 
     >>> import jax, numpy as np
@@ -101,7 +117,37 @@ def monte_carlo_accuracy(
         raise ValueError(f"num_draws must be >= 2, got {num_draws}")
     probs = jnp.asarray(validate_probabilities(probs))
     mapped = _compiled_rule(get_rule(rule), RuleContext(**rule_options))
-    return _simulate(key, probs, k, num_draws, mapped)
+    models, questions, answers = probs.shape
+    if models * questions * answers * k > max_elements:
+        raise ValueError(f"one draw needs {models * questions * answers * k} entries "
+                         f"(models x questions x answers x k), above max_elements={max_elements}")
+    chunk = chunk_draws(probs.shape, k, num_draws, max_elements)
+    if chunk == num_draws:
+        return _result(*_simulate(key, probs, k, num_draws, mapped))
+    sizes = [chunk] * (num_draws // chunk) + ([num_draws % chunk] if num_draws % chunk else [])
+    totals = None
+    for chunk_key, size in zip(jax.random.split(key, len(sizes)), sizes):
+        sums = _simulate(chunk_key, probs, k, size, mapped)
+        totals = sums if totals is None else _merge(totals, sums)
+    return _result(*totals)
+
+
+def chunk_draws(shape, k: int, num_draws: int, max_elements: int = MAX_ELEMENTS) -> int:
+    """Draws per chunk: as many as keep ``[draws, questions, models, k, answers]`` within
+    ``max_elements`` entries (at least 1, at most ``num_draws``).
+
+    Args:
+      shape: the shape [models, questions, answers] of the answer distributions.
+      k: samples per model.
+      num_draws: draws wanted in all.
+      max_elements: the bound on one chunk's entries.
+
+    >>> chunk_draws((2, 10, 4), 5, 10**9, max_elements=4000)
+    10
+    """
+    models, questions, answers = shape
+    per_draw = max(1, models * questions * answers * k)
+    return int(max(1, min(num_draws, max_elements // per_draw)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -110,7 +156,8 @@ def _compiled_rule(rule: Rule, context: RuleContext):
     return jax.jit(jax.vmap(jax.vmap(rule_function(rule, context))))
 
 
-def _simulate(key, probs, k, num_draws, fn):
+def _simulate(key, probs, k, num_draws, fn) -> _Sums:
+    """One chunk of ``num_draws`` draws, as the sums :func:`_merge` pools."""
     sample_key, rule_key = jax.random.split(key)
     samples = draw_samples(sample_key, probs, k, num_draws)
     num_answers = probs.shape[-1]
@@ -124,12 +171,38 @@ def _simulate(key, probs, k, num_draws, fn):
     correct, spent = fn(counts, first_seen, keys)
     correct = correct.astype(jnp.float64)
     per_draw = correct.mean(axis=1)
-    per_question = correct.mean(axis=0)
-    num_draws = correct.shape[0]
+    mean = per_draw.mean()
+    return _Sums(num_draws, correct.sum(axis=0), spent.astype(jnp.float64).sum(axis=0), mean,
+                 jnp.square(per_draw - mean).sum())
+
+
+class _Sums(NamedTuple):
+    """What a chunk of draws contributes: its size, the correct answers and samples spent per
+    question summed over its draws [Q], and its per-draw accuracies' mean and sum of squared
+    deviations []."""
+
+    draws: int
+    correct: jnp.ndarray
+    spent: jnp.ndarray
+    mean: jnp.ndarray
+    squares: jnp.ndarray
+
+
+def _merge(a: _Sums, b: _Sums) -> _Sums:
+    """Pool two chunks (Chan et al.'s pairwise update of the mean and squared deviations)."""
+    draws = a.draws + b.draws
+    delta = b.mean - a.mean
+    return _Sums(draws, a.correct + b.correct, a.spent + b.spent,
+                 a.mean + delta * b.draws / draws,
+                 a.squares + b.squares + delta**2 * a.draws * b.draws / draws)
+
+
+def _result(draws, correct, spent, mean, squares) -> MonteCarloResult:
+    per_question = correct / draws
     return MonteCarloResult(
-        accuracy=per_draw.mean(),
-        standard_error=per_draw.std(ddof=1) / jnp.sqrt(num_draws),
+        accuracy=mean,
+        standard_error=jnp.sqrt(squares / (draws - 1) / draws),
         per_question=per_question,
-        per_question_standard_error=jnp.sqrt(per_question * (1 - per_question) / num_draws),
-        expected_samples=spent.astype(jnp.float64).mean(axis=0),
+        per_question_standard_error=jnp.sqrt(per_question * (1 - per_question) / draws),
+        expected_samples=spent / draws,
     )

@@ -5,7 +5,7 @@ them with :class:`slmmux_run.data.records.RecordStore`, skipping samples already
 As :func:`slmmux_run.sampling.collect.collect_question` does, each HTTP response's samples are
 appended in one write as it arrives (``Client.sample(..., on_response=...)``), before the
 question's next top-up is sent, so a kill loses only the requests in flight. The run holds the
-store's one-writer lock. Exit code 0 when every sample is stored, 3 when a cap stopped the run
+store's one-writer lock, and its caps are for the store (what it already spent counts). Exit code 0 when every sample is stored, 3 when a cap stopped the run
 first.
 """
 
@@ -17,11 +17,13 @@ import dataclasses
 import sys
 
 from slmmux_run.sampling.client import Client, SampleRequest
+from slmmux_run.sampling.collect import timing_of
 from slmmux_run.sampling.config import ModelConfig, RunnerConfig
 from slmmux_run.data.records import Record, RecordKey, RecordStore
 from slmmux_run.sampling.spending import Budget, Price
+from slmmux_run.sampling.spent import spent_in_records
 
-__all__ = ["build_config", "collect", "main", "to_records"]
+__all__ = ["build_config", "collect", "main", "run_questions", "to_records"]
 
 TASK = "fault-arithmetic"
 PROMPT_VERSION = "v1"
@@ -70,7 +72,7 @@ def to_records(question_id: str, request: SampleRequest, results) -> list[Record
                 },
                 text=result.text,
                 usage=None if result.usage is None else dataclasses.asdict(result.usage),
-                timing={"latency_seconds": result.latency_seconds, "attempts": result.attempts},
+                timing=timing_of(result),
                 error=result.error,
                 extra={"finish_reason": result.finish_reason, "cost": result.cost},
             )
@@ -78,11 +80,11 @@ def to_records(question_id: str, request: SampleRequest, results) -> list[Record
     return records
 
 
-async def collect(args: argparse.Namespace) -> int:
-    store = RecordStore(args.store)
-    budget = Budget(max_requests=args.max_requests, max_cost=args.max_cost)
+async def run_questions(args: argparse.Namespace, store: RecordStore, config: RunnerConfig,
+                        budget: Budget, spent) -> None:
+    """Ask for every missing sample, storing each response as it arrives."""
     done = store.done_keys()
-    async with Client(build_config(args), budget=budget) as client:
+    async with Client(config, budget=budget, spent=spent) as client:
 
         async def one(question: int) -> None:
             question_id = f"q{question:03d}"
@@ -100,14 +102,24 @@ async def collect(args: argparse.Namespace) -> int:
                 max_tokens=16,
                 seed=args.seed + question,
             )
+
             async def store_response(results) -> None:
                 sent = [r for r in results if r.error_kind != "budget"]
                 await store.append_many_async(to_records(question_id, request, sent))
 
             await client.sample(request, missing, on_response=store_response)
 
-        with store.exclusive():
-            await asyncio.gather(*(one(q) for q in range(args.questions)))
+        await asyncio.gather(*(one(q) for q in range(args.questions)))
+
+
+async def collect(args: argparse.Namespace) -> int:
+    store = RecordStore(args.store)
+    config = build_config(args)
+    with store.exclusive():
+        # As the commands do: the caps are for the record file, what it holds counts.
+        spent = spent_in_records(store.records, config)
+        budget = Budget(args.max_requests, args.max_cost, spent.requests, spent.cost)
+        await run_questions(args, store, config, budget, spent)
     stored = store.done_keys()
     complete = all(
         RecordKey(TASK, f"q{q:03d}", MODEL, PROMPT_VERSION, i) in stored

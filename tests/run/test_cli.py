@@ -103,7 +103,7 @@ def test_lazy_choices_load_once_on_first_use():
 def test_the_readme_documents_every_exit_code():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
-    codes = re.findall(r"^\| (\d) \|", section, re.M)
+    codes = re.findall(r"^\| (\d+) \|", section, re.M)
     assert sorted(int(code) for code in codes) == sorted(EXIT_CODES)
 
 

@@ -25,6 +25,7 @@ from slmmux_run.sampling.config import ModelConfig, RunnerConfig
 from slmmux_run.errors import UserError
 from slmmux_run.data.records import RECORD_HEADER, RecordStore
 from slmmux_run.sampling.spending import Budget, Price
+from slmmux_run.sampling.spent import spent_in_records
 from tests.run import _collect_child
 from tests.run.faultserver import FAULT_KINDS, FaultPlan, answer_text, running_server
 
@@ -273,9 +274,11 @@ def test_binding_cap_then_resume(tmp_path):
         second = subprocess.run(child_args(store, server.base_url, "rest", 30, 200), env=env,
                                 capture_output=True, timeout=120)
         assert second.returncode == 0
-    keys = [(json.loads(x)["question_id"], json.loads(x)["sample_index"])
-            for x in store.read_text().splitlines()[1:]]
+    rows = [json.loads(x) for x in store.read_text().splitlines()[1:]]
+    keys = [(row["question_id"], row["sample_index"]) for row in rows if row["error"] is None]
     assert len(keys) == len(set(keys)) == 90
+    # A request whose retry the cap refused was still sent: its failure is on file (and counts).
+    assert all(row["timing"]["sent_at"] for row in rows)
 
 
 # --- Paid work survives kills: the real ``slmmux collect``, SIGKILLed mid-run ------------------
@@ -355,3 +358,38 @@ def test_three_kills_pay_only_for_responses_in_flight(tmp_path):
     assert landed == 3
     # A SIGKILL can only lose what is in flight: at most one request per concurrency slot.
     assert 0 <= extra <= landed * CONCURRENCY
+
+
+def test_a_request_cap_holds_across_kills(tmp_path):
+    """Five SIGKILLs of a collection with ``--max-requests 25`` on one file: the file's cap holds
+    up to the requests in flight at each kill (sent, never stored: at most the concurrency, as
+    no call retries here; a call's failed attempts are stored when the call ends, so with retries
+    a kill can lose up to concurrency x max_attempts); before, every run had its own 25 (65
+    sent by ``slmmux collect`` in this setting)."""
+    cap, concurrency, kills = 25, 2, 5
+    rng = np.random.default_rng(11)
+    store = tmp_path / "records.jsonl"
+    env = child_env()
+    landed = 0
+    with running_server(FaultPlan(seed=11, latency_seconds=0.1)) as server:
+        command = child_args(store, server.base_url, "capped", 40, cap)
+        for _ in range(kills):
+            before = store.stat().st_size if store.exists() else len(RECORD_HEADER)
+            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+            while process.poll() is None and (
+                    store.stat().st_size if store.exists() else len(RECORD_HEADER)) <= before:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.05, 0.3))
+            if process.poll() is not None:
+                break  # the cap was reached before the kill
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            landed += 1
+        final = subprocess.run(command, env=env, capture_output=True, timeout=120)
+        sent = server.stats.requests
+    on_file = spent_in_records(RecordStore(store).records).requests
+    print(f"kills={landed} cap={cap} server saw {sent} requests, the file holds {on_file}")
+    assert final.returncode == 3 and landed >= 2
+    assert on_file <= cap
+    assert sent <= cap + landed * concurrency

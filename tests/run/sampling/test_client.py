@@ -10,7 +10,6 @@ import pytest
 
 from slmmux_run.sampling.client import (
     Client,
-    RateLimiter,
     SampleRequest,
     derive_seed,
     endpoint_url,
@@ -286,26 +285,6 @@ def test_sequential_requests_alternate_replicas():
     assert hosts == ["a.test", "b.test", "a.test", "b.test"]
 
 
-def test_rate_limiter_waits_for_the_window():
-    now = [100.0]
-    waits = []
-
-    async def sleep(seconds):
-        waits.append(seconds)
-        now[0] += seconds
-
-    limiter = RateLimiter(2, clock=lambda: now[0], sleep=sleep)
-
-    async def main():
-        await limiter.acquire()
-        now[0] += 10.0
-        await limiter.acquire()
-        await limiter.acquire()  # third in the minute: waits until the first send is 60 s old
-
-    run(main())
-    assert waits == [50.0]
-
-
 def test_budget_caps_requests_and_marks_unsent_samples():
     calls = []
 
@@ -320,19 +299,38 @@ def test_budget_caps_requests_and_marks_unsent_samples():
     assert [r.error_kind for r in results] == [None, None, "budget", "budget", "budget"]
 
 
-def test_cost_reservation_uses_max_tokens_and_settles_real_usage():
+def test_cost_reservation_is_the_expected_cost_once_the_model_has_answered():
     def handler(request):
         return chat_response(["x"], usage={"prompt_tokens": 10, "completion_tokens": 3})
 
     price = Price(prompt_per_1k=1000.0, completion_per_1k=1000.0)  # 1 per token
-    # Pessimistic bound of one call: prompt bytes (1) + template (8 + 16) + max_tokens (100) = 125.
-    budget = Budget(max_cost=130.0)
-    results = run(sample_with(handler, SampleRequest("m", "p", samples=2, max_tokens=100),
+    # Worst case of one call: prompt bytes (1) + template (8 + 16) + max_tokens (100) = 125, far
+    # above the cap. The first call goes alone (budget remains, nothing in flight) and costs
+    # 10 + 3 = 13; then each call is expected to cost 13 (prompt 25 * 10/25, completion 3):
+    # 13 + 13 <= 30 sends the second, 26 + 13 > 30 with nothing in flight refuses the third.
+    budget = Budget(max_cost=30.0)
+    results = run(sample_with(handler, SampleRequest("m", "p", samples=3, max_tokens=100),
                               make_config(price=price), budget=budget))
-    assert results[0].cost == pytest.approx(13.0)
-    # After settling the first call (13 spent), 13 + 125 > 130: the second is not sent.
-    assert results[1].error_kind == "budget"
-    assert budget.cost == pytest.approx(13.0)
+    assert [r.cost for r in results[:2]] == [pytest.approx(13.0)] * 2
+    assert [r.error_kind for r in results] == [None, None, "budget"]
+    assert budget.cost == pytest.approx(26.0) and budget.requests == 2
+    assert results[2].call_id is None and results[2].sent_at == ()  # never sent
+
+
+def test_a_failed_attempt_is_charged_to_its_call_and_counted_as_sent():
+    calls = []
+
+    def handler(request):
+        calls.append(1)
+        if len(calls) == 1:
+            return httpx.Response(500, text="boom")
+        return chat_response(["x"], usage={"prompt_tokens": 10, "completion_tokens": 3})
+
+    price = Price(completion_per_1k=1000.0, per_call=2.0)
+    (result,) = run(sample_with(handler, SampleRequest("m", "p"), make_config(price=price)))
+    # The 500 costs its per-call price (2), the answer 3 tokens + 2 per call.
+    assert (result.cost, result.retry_cost, result.attempts) == (pytest.approx(5.0), 2.0, 2)
+    assert len(result.sent_at) == 2 and result.sent_at[0] <= result.sent_at[1]
 
 
 def test_api_key_from_environment_only(monkeypatch):

@@ -53,6 +53,12 @@ def minimal(**fields):
         ({"models": {}}, "models"),
         ({"runner": {"max_attempts": 0}, **minimal()}, "runner.max_attempts"),
         ({"runner": {"retries": 3}, **minimal()}, "runner.retries"),
+        # TOML spells inf and nan; either would disable a cost or time check.
+        (minimal(price={"completion_per_1k": float("nan")}), "models.m.price.completion_per_1k"),
+        (minimal(price={"per_call": float("inf")}), "models.m.price.per_call"),
+        ({"runner": {"timeout_seconds": float("inf")}, **minimal()}, "runner.timeout_seconds"),
+        ({"runner": {"backoff_max_seconds": float("nan")}, **minimal()},
+         "runner.backoff_max_seconds"),
     ],
 )
 def test_bad_fields_are_named(data, field):
@@ -132,3 +138,11 @@ def test_collect_never_prints_a_pasted_key(tmp_path, capsys):
     assert "api_key_env does not look like the NAME" in captured.err + captured.out
     assert PASTED_KEYS[0] not in captured.err + captured.out
     assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_inf_and_nan_in_a_toml_file_are_named(tmp_path):
+    path = tmp_path / "models.toml"
+    path.write_text('[models.m]\nbase_url = "http://127.0.0.1:1"\nmodel = "x"\n'
+                    'price = { completion_per_1k = inf }\n')
+    with pytest.raises(UserError, match=r"field models.m.price.completion_per_1k must be a finite"):
+        load_config(path)

@@ -1,0 +1,91 @@
+"""Read a discussion transcript file strictly: every bad line is a :class:`UserError` naming
+``FILE:LINE`` (only a torn last line, the trace of a killed writer, is passed over).
+
+Runner layer (``slmmux_run.sampling``): the reader behind
+:meth:`slmmux_run.sampling.discussion.TranscriptStore.turns` and the analyses of
+:mod:`slmmux_run.debate_study`, which need at least one turn (:func:`load_turns`).
+
+Example:
+  >>> import tempfile
+  >>> from pathlib import Path
+  >>> path = Path(tempfile.mkdtemp()) / "t.jsonl"
+  >>> _ = path.write_text('{"schema": "slmmux-discussion/1", "method": "de')  # torn
+  >>> read_turns(path)
+  []
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from slmmux_run.data.text_files import read_bytes
+from slmmux_run.errors import UserError
+
+__all__ = ["load_turns", "read_turns"]
+
+
+def read_turns(path: str | os.PathLike) -> list:
+    """The :class:`~slmmux_run.sampling.discussion.Turn` lines of ``path`` in file order (none
+    for a missing or empty file); lines of other schemas are skipped.
+
+    Raises:
+      UserError: for a folder, an unreadable or non-UTF-8 file, a complete line that is not a
+        JSON object, or a turn line with wrong fields (naming ``FILE:LINE``).
+    """
+    from slmmux_run.sampling.discussion import SCHEMA, Turn
+
+    path = Path(path)
+    if not path.exists():
+        return []
+    if path.is_dir():
+        raise UserError(f"transcript file {path} is a folder; give a file")
+    try:
+        text = read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except (OSError, EOFError) as error:
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise UserError(f"{path}: cannot be read ({reason})") from None
+    lines = text.split("\n")
+    turns = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or (number == len(lines) and not _parses(line)):
+            continue  # blank, or the torn tail of a killed writer (no newline at the end)
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise UserError(f"{path}:{number}: invalid JSON ({error.msg})") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{path}:{number}: expected a JSON object, got {type(data).__name__}")
+        if data.get("schema") == SCHEMA:
+            try:
+                turns.append(Turn.from_dict(data))
+            except TypeError as error:
+                raise UserError(f"{path}:{number}: not a transcript turn ({error})") from None
+    return turns
+
+
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def load_turns(path: str | os.PathLike, flag: str = "--transcripts") -> list:
+    """:func:`read_turns` of a file that must exist and hold at least one turn.
+
+    Raises:
+      UserError: naming the flag and the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{flag} {path} does not exist")
+    turns = read_turns(path)
+    if not turns:
+        raise UserError(f"{flag} {path}: no discussion turns in it (lines with "
+                        f"\"schema\": \"slmmux-discussion/1\")")
+    return turns
