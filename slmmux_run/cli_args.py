@@ -363,20 +363,25 @@ def add_records_argument(parser: argparse.ArgumentParser, *, alias: bool = False
     )  # fmt: skip
 
 
-def add_task_arguments(parser: argparse.ArgumentParser, *, task_required: bool = True) -> None:
-    """The task flags shared by ``collect``, ``mux --live`` and ``debate run``.
+def add_task_arguments(parser: argparse.ArgumentParser, *, task_required: bool = True,
+                       questions_type: Callable[[str], object] = question_count,
+                       questions_help: str | None = None) -> None:
+    """The task flags shared by ``collect``, ``mux --live``, ``debate run`` and ``plan``.
 
     Args:
       parser: the subcommand's parser.
       task_required: whether ``--task`` is required (``mux`` needs it with ``--live`` only).
+      questions_type: the type of ``--questions`` (``plan`` also takes a question file).
+      questions_help: its help (default: the number of questions).
     """
     group = parser.add_argument_group("task")
     group.add_argument("--task", choices=LazyChoices(_task_names), metavar="TASK",
                        required=task_required,
                        help="the task to sample: %(choices)s"
                        + ("" if task_required else " (required with --live)"))
-    group.add_argument("--questions", type=question_count, default=None,
-                       help="number of questions (arithmetic default 80; others: all)")
+    group.add_argument("--questions", type=questions_type, default=None,
+                       help=questions_help
+                       or "number of questions (arithmetic default 80; others: all)")
     group.add_argument("--preset", default=None,
                        help="arithmetic preset: easy, easy-word, medium, medium-word, hard")
     group.add_argument("--digits", type=int_in(1, 18), default=1,

@@ -1,4 +1,5 @@
-"""``slmmux check``: the held-out test of the fitted answer model on any samples file.
+"""``slmmux check``: the held-out test of the fitted answer model on any samples file, or, with
+``--plan``, a frozen plan against its full run (:mod:`slmmux_run.plan_check`).
 
 Fits the answer distributions on the first ``--fit-samples`` samples of every model, predicts
 the k-sample accuracy of SLM-MUX, Agent Forest and self-consistency for every model pair, and
@@ -38,8 +39,13 @@ def register(subparsers) -> None:
         help="held-out test: predict pair accuracies from some samples, observe on the rest",
         description="Fit the answer model on the first --fit-samples samples of every model, "
         "predict each model pair's k-sample accuracy under each rule, and compare with the exact "
-        "replay of the held-out samples (beside the empirical plug-in's error).",
+        "replay of the held-out samples (beside the empirical plug-in's error). With --plan: "
+        "compare the full run in --records with the frozen plan (realised accuracy inside the "
+        "90% interval? error in points, tokens and money, regret against the best candidate "
+        "replayed in hindsight).",
     )
+    parser.add_argument("--plan", default=None,
+                        help="plan.json of 'slmmux plan'; --records is then the full run")
     parser.add_argument("--records", "--samples", dest="records", required=True, metavar="FILE",
                         help="shared samples file or records of 'slmmux collect' (JSONL or .gz)")
     parser.add_argument("--fit-samples", type=int_in(1, MAX_SAMPLES), default=5,
@@ -61,7 +67,43 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
+def _fmt(value, spec: str) -> str:
+    return "unknown" if value is None else format(value, spec)
+
+
+def _run_plan_check(args) -> int:
+    from slmmux_run.frozen_plan import load_plan
+    from slmmux_run.plan_check import check_plan
+
+    result = check_plan(load_plan(args.plan), args.records)
+    chosen = result["chosen"]
+    low, high = result["interval"]
+    print(f"check of {args.plan} on {args.records}: {chosen['rule']} k={chosen['k']} on "
+          f"{', '.join(chosen['models'])}, {result['questions']} questions")
+    verdict = ("inside the frozen 90% interval" if result["inside_interval"] else
+               f"OUTSIDE the frozen 90% interval, missed by {result['missed_by_points']:.2f} pt")
+    print(f"accuracy: realised {result['realised_accuracy']:.4f}, predicted "
+          f"{result['predicted_accuracy']:.4f} [{low:.4f}, {high:.4f}]: {verdict}; error "
+          f"{result['error_points']:+.2f} pt")
+    print(f"tokens per question: realised {_fmt(result['realised_tokens'], '.1f')}, expected "
+          f"{_fmt(result['expected_tokens'], '.1f')}; money per question: realised "
+          f"{_fmt(result['realised_cost'], '.6g')}, expected {_fmt(result['expected_cost'], '.6g')}")
+    best = result["best_in_hindsight"]
+    print(f"regret against the best of {result['replayed_candidates']} candidates replayed in "
+          f"hindsight ({best['rule']} {', '.join(best['models'])}: "
+          f"{best['realised_accuracy']:.4f}): {result['regret_points']:.2f} pt; over them MAE "
+          f"{result['mae_points']:.2f} pt, coverage {result['coverage']:.2f}")
+    for note in result["notes"]:
+        print(f"NOTE: {note}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1, allow_nan=False))
+    return 0
+
+
 def run(args) -> int:
+    if args.plan:
+        return _run_plan_check(args)
     from slmmux_run.data.sample_files import load_sample_set
     from slmmux_run.plan_study import heldout_result
 

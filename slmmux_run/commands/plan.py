@@ -1,10 +1,20 @@
 """``slmmux plan``: rank (subset, k, rule) candidates by predicted population accuracy from a pilot.
 
-The pilot is ``--pilot-questions`` questions drawn at random (``--seed``) from a samples file,
-with the first ``--pilot-samples`` recorded samples of every model. Predictions are for the
-accuracy over ALL questions of the file, replayed over the recorded samples (see
-:mod:`slmmux_theory.planning.plan`). With ``--budget`` the models-vs-samples split is printed with its
-reason, and the Pareto front of accuracy vs cost is written as JSON (and ``--figure``).
+Two ways, one command:
+
+* **Plan before spending** (``--population N``, ``--questions N|FILE`` or ``--task`` with
+  ``--config``): ``--records`` holds only the pilot (any questions, any samples each). The
+  prediction is the accuracy over all N questions when each model draws k fresh samples per
+  question (k may exceed the pilot's samples), with expected tokens and, with ``--config``,
+  money per question; ``--json`` writes a frozen plan that ``slmmux run --plan`` executes and
+  ``slmmux check --plan`` checks (:mod:`slmmux_run.frozen_plan`).
+* **Test a plan** (no population flag): the pilot is ``--pilot-questions`` questions drawn at
+  random (``--seed``) from a file that holds the full run, with the first ``--pilot-samples``
+  recorded samples of every model; predictions are for the accuracy over ALL questions of the
+  file, replayed over its recorded samples (see :mod:`slmmux_theory.planning.plan`).
+
+With ``--budget`` the models-vs-samples split is printed with its reason, and the Pareto front
+of accuracy vs cost is written as JSON (and ``--figure``).
 """
 
 from __future__ import annotations
@@ -12,12 +22,32 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import os
+
 from slmmux_run.cli_args import (
-    MAX_POSTERIOR_DRAWS, MAX_STEPS, LazyChoices, ListedStore, check_output_file, int_in, number_in,
+    MAX_POSTERIOR_DRAWS, MAX_STEPS, LazyChoices, ListedStore, add_task_arguments,
+    check_output_file, int_in, number_in, task_options,
 )
 from slmmux_run.errors import UserError
 
-__all__ = ["register", "run", "parse_costs"]
+__all__ = ["register", "run", "parse_costs", "count_or_file"]
+
+
+def count_or_file(text: str):
+    """``--questions``: a count N >= 1 or a question file's path.
+
+    >>> count_or_file("12")
+    12
+    """
+    import argparse
+
+    if text.strip().isdigit():
+        if int(text) < 1:
+            raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+        return int(text)
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a count nor an existing file")
+    return text
 
 
 def _predictors() -> tuple[str, ...]:
@@ -35,12 +65,19 @@ def _plan_rules() -> tuple[str, ...]:
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "plan", help="predict the best model subset and the models-vs-samples split from a pilot",
-        description="Rank (model subset, k, rule) candidates by their predicted accuracy over "
-        "all questions of a samples file, from a pilot of some questions and samples; with "
-        "--budget, the models-vs-samples split and the Pareto front of accuracy vs cost.",
+        description="Rank (model subset, k, rule) candidates by their predicted accuracy. "
+        "With --population/--questions/--task the file is your pilot and the prediction is "
+        "for the full run with k fresh samples per model and question (--json then writes a "
+        "frozen plan for 'slmmux run --plan'); without, a pilot is subsampled from a file that "
+        "holds the full run and predictions are for all its questions. With --budget, the "
+        "models-vs-samples split and the Pareto front of accuracy vs cost.",
     )
     parser.add_argument("--records", "--samples", dest="records", required=True, metavar="FILE",
                         help="shared samples file or records of 'slmmux collect' (JSONL or .gz)")
+    parser.add_argument("--population", type=int_in(1), default=None, metavar="N",
+                        help="questions of the full run; the file is then the pilot only")
+    parser.add_argument("--config", default=None,
+                        help="models TOML: prices (money per question) and endpoints (frozen)")
     parser.add_argument("--pilot-questions", type=int, default=None,
                         help="questions in the pilot (default all)")
     parser.add_argument("--pilot-samples", type=int, default=None,
@@ -81,6 +118,10 @@ def register(subparsers) -> None:
     parser.add_argument("--json", default=None, help="write the result JSON here")
     parser.add_argument("--figure", default=None,
                         help="write the Pareto front figure here (.png/.svg)")
+    add_task_arguments(parser, task_required=False, questions_type=count_or_file,
+                       questions_help="the full run's questions: a count N, or a file of "
+                       "question ids (one per line, or JSONL with question_id); the file is "
+                       "then the pilot only")
     parser.set_defaults(handler=run)
 
 
@@ -143,6 +184,49 @@ def parse_costs(models, cost_per_sample=None, price_per_1k=None, mean_tokens=Non
     return costs
 
 
+def _print_table(candidates, names_of, limit: int = 10) -> None:
+    print(f"{'rank':>4} {'rule':16} {'k':>2} {'accuracy':>8} {'90% interval':>17} "
+          f"{'p_best':>6} {'tokens/q':>9}  models")
+    for rank, c in enumerate(candidates[:limit], start=1):
+        tokens = "-" if c.get("expected_tokens") is None else f"{c['expected_tokens']:.0f}"
+        print(f"{rank:4d} {c['rule']:16} {c['k']:2d} {c['predicted_accuracy']:8.4f} "
+              f"[{c['interval'][0]:.4f}, {c['interval'][1]:.4f}] {c['p_best']:6.2f} "
+              f"{tokens:>9}  {', '.join(names_of(c))}")
+
+
+def _run_pilot(args, settings) -> int:
+    from slmmux_run.frozen_plan import plan_from_pilot, write_plan
+    from slmmux_run.plots import pareto_figure
+
+    frozen = plan_from_pilot(
+        args.records, settings, population=args.population, questions=args.questions,
+        config_path=args.config, task=args.task,
+        task_options=task_options(args) if args.task else None,
+        models=args.models.split(",") if args.models else None)
+    document, pilot = frozen.document, frozen.document["pilot"]
+    low, high = pilot["samples_per_model"]
+    print(f"plan from a pilot of {pilot['questions']} questions x {low}-{high} samples per model "
+          f"({len(pilot['models'])} models, {args.predictor} predictor); predicted accuracy of "
+          f"the full run over {document['population']['questions']} questions "
+          f"({pilot['unseen_questions']} unseen) with k = {args.k} fresh samples per model")
+    _print_table(document["candidates"], lambda c: c["models"])
+    chosen = document["chosen"]
+    money = chosen.get("expected_cost")
+    print(f"chosen: {chosen['rule']} k={chosen['k']} {', '.join(chosen['models'])}"
+          + ("" if money is None else f"; expected money per question {money:.6g}"))
+    print(document["p_best_means"])
+    for line in document["warnings"]:
+        print(f"WARNING: {line}")
+    for b in frozen.run.plan.budget:
+        print(b.reason)
+    if args.figure and frozen.run.plan.front:
+        pareto_figure(frozen.run.plan.front, args.figure)
+    if args.json:
+        write_plan(document, args.json)
+        print(f"frozen plan -> {args.json}")
+    return 0
+
+
 def run(args) -> int:
     from slmmux_run.data.sample_files import load_sample_set
     from slmmux_run.plan_study import PlanSettings, plan_result
@@ -154,26 +238,29 @@ def run(args) -> int:
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
     budgets = tuple(float(b) for b in _int_list(args.budget, "--budget")) if args.budget else ()
     models = args.models.split(",") if args.models else None
-    sample_set = load_sample_set(args.records, models=models)
-    costs = parse_costs(list(sample_set.models), args.cost_per_sample, args.price_per_1k,
-                        args.mean_tokens)
     settings = PlanSettings(
         pilot_questions=args.pilot_questions, pilot_samples=args.pilot_samples, seed=args.seed,
         k=args.k, subset_sizes=tuple(sizes), rules=rules, predictor=args.predictor,
         budgets=budgets, max_budget_size=args.max_budget_size, draws=args.draws,
         svi_steps=args.svi_steps, unseen=args.unseen, concentration=args.concentration)
+    if args.population is not None or args.questions is not None or args.task is not None:
+        if args.cost_per_sample or args.price_per_1k or args.mean_tokens:
+            raise UserError("--cost-per-sample/--price-per-1k/--mean-tokens price a full file; "
+                            "a pilot is priced by --config and its own token counts")
+        return _run_pilot(args, settings)
+    if args.config:
+        raise UserError("--config prices a plan from a pilot: give --population N as well")
+    sample_set = load_sample_set(args.records, models=models)
+    costs = parse_costs(list(sample_set.models), args.cost_per_sample, args.price_per_1k,
+                        args.mean_tokens)
     run_ = plan_result(sample_set, settings, costs, source=args.records)
-    result, names = run_.plan, sample_set.models
+    result = run_.plan
     num_questions, recorded = sample_set.num_questions, sample_set.num_samples
     print(f"plan from a pilot of {run_.pilot_questions} of {num_questions} questions x "
           f"{run_.pilot_samples} of {recorded} samples ({sample_set.num_models} models, "
           f"{args.predictor} predictor); predicted accuracy over all {num_questions} questions")
-    print(f"{'rank':>4} {'rule':16} {'k':>2} {'accuracy':>8} {'90% interval':>17} "
-          f"{'p_best':>6}  models")
-    for rank, c in enumerate(result.candidates[:10], start=1):
-        print(f"{rank:4d} {c.rule:16} {c.k:2d} {c.predicted_accuracy:8.4f} "
-              f"[{c.interval[0]:.4f}, {c.interval[1]:.4f}] {c.p_best:6.2f}  "
-              f"{', '.join(names[i] for i in c.models)}")
+    _print_table(run_.output["candidates"], lambda c: c["models"])
+    print(run_.output["p_best_means"])
     for line in result.warnings:
         print(f"WARNING: {line}")
     for b in result.budget:
@@ -182,5 +269,5 @@ def run(args) -> int:
         pareto_figure(result.front, args.figure)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(run_.output, indent=1))
+        Path(args.json).write_text(json.dumps(run_.output, indent=1, allow_nan=False))
     return 0

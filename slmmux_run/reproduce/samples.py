@@ -32,17 +32,19 @@ def step_replay(context: Context) -> StepResult:
     """SLM-MUX vs Agent Forest vs self-consistency on the real 13-model samples, k = 1..5."""
     from slmmux_run.data.papers import load_table, select
     from slmmux_run.figures import PAPER_MARK, figure, save
-    from slmmux_theory.engines.pair_curves import pair_rule_curves
-    from slmmux_theory.planning.heldout import default_priority
+    from slmmux_theory.engines.pair_curves import cross_fitted_pair_curves
+    from slmmux_theory.engines.replay_table import evaluation_folds
 
     sample_set = context.samples()
     if sample_set is None:
         return StepResult("replay", note=context.cache.get("samples_error", "data missing"))
     counts = sample_set.counts
-    priority = default_priority(counts)
+    # SLM-MUX tie ranks from a validation split, never from the questions scored: two
+    # cross-fitted halves, each scored with ranks from the other (the paper's rule).
+    folds = evaluation_folds(sample_set.num_questions, 0.5, seed=0, cross_fit=True)
     ks = range(1, 6)
     # Real: exact replay of k of the recorded samples; theory: the plug-in law, k i.i.d.
-    curves = {label: pair_rule_curves(counts, ks, priority, hypergeometric=hypergeometric)
+    curves = {label: cross_fitted_pair_curves(counts, ks, folds, hypergeometric=hypergeometric)
               for label, hypergeometric in (("real", True), ("theory", False))}
     table = {
         label: {str(k): {rule: float(100 * getattr(c, field)[i].mean())
@@ -54,6 +56,7 @@ def step_replay(context: Context) -> StepResult:
     out = context.step_dir("replay")
     (out / "replay_pairs.json").write_text(json.dumps({
         "models": list(sample_set.models), "pairs": real.pairs.tolist(),
+        "tie_ranks": "cross-fitted validation split: 2 halves, each ranked on the other",
         "mean_over_pairs_percent": table,
         "per_pair_percent": {str(k): {rule: (100 * getattr(real, field)[i]).round(3).tolist()
                                       for rule, field in _CURVES.items()}
@@ -85,7 +88,8 @@ def step_replay(context: Context) -> StepResult:
     paper_k2 = paper_value("A11-SLM-Mux_vs_af_comparison", benchmark="GSM8K", quantity="delta", x="2")
     paper_best = paper_value("A11-SLM-Mux_vs_af_comparison", benchmark="GSM8K", quantity="delta", x="best")
     summary = [
-        SummaryRow("SLM-MUX − Agent Forest at k = 2 (pairs)", f"+{format_value(paper_k2)} pp (GSM8K test, Group 2)",
+        SummaryRow("SLM-MUX − Agent Forest at k = 2 (pairs; tie ranks cross-fitted on the other half)",
+                   f"+{format_value(paper_k2)} pp (GSM8K test, Group 2)",
                    f"{gap('theory', 2):+.2f} pp (plug-in π)", f"{gap('real', 2):+.2f} pp (mean of 78 pairs)"),
         SummaryRow("SLM-MUX − Agent Forest at larger k", f"+{format_value(paper_best)} pp (best k)",
                    f"{gap('theory', 5):+.2f} pp at k=5", f"{gap('real', 5):+.2f} pp at k=5"),

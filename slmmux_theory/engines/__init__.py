@@ -29,8 +29,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "montecarlo": ["MAX_ELEMENTS", "MonteCarloResult", "chunk_draws", "draw_samples",
                    "monte_carlo_accuracy", "rule_function"],
     "pair_curves": [
-        "ModelSwitchPairs", "PairCurves", "all_pairs", "model_switch_pair_savings",
-        "pair_rule_curves", "weakest_models",
+        "ModelSwitchPairs", "PairCurves", "all_pairs", "cross_fitted_pair_curves",
+        "model_switch_pair_savings", "pair_rule_curves", "weakest_models",
     ],
     "pooled": ["pooled_uniform_accuracy", "pooled_vote_accuracy_batched"],
     "product": ["contract", "first_seen_share", "product_accuracy", "product_counts"],

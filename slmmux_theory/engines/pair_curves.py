@@ -36,12 +36,13 @@ from slmmux_theory.engines.exact import (
     self_consistency_accuracy_exact,
 )
 from slmmux_theory.engines.replay import pooled_vote_pairs_exact
-from slmmux_theory.rules.base import SwitchConfig
+from slmmux_theory.rules.base import SwitchConfig, tie_priority
 
 __all__ = [
     "ModelSwitchPairs",
     "PairCurves",
     "all_pairs",
+    "cross_fitted_pair_curves",
     "model_switch_pair_savings",
     "pair_rule_curves",
     "weakest_models",
@@ -138,6 +139,52 @@ def pair_rule_curves(counts, ks: Sequence[int], priority, *,
         single.append(self_consistency)
     return PairCurves(np.asarray(list(ks)), np.array(pairs, dtype=int).reshape(-1, 2),
                       np.stack(mux), np.stack(forest), np.stack(best), np.stack(single))
+
+
+def cross_fitted_pair_curves(counts, ks: Sequence[int], folds, *,
+                             hypergeometric: bool = True) -> PairCurves:
+    """:func:`pair_rule_curves` with SLM-MUX tie ranks never taken from the scored questions.
+
+    Each fold's evaluation questions are scored with tie ranks from the per-sample accuracy on
+    its validation questions (the paper's rule: a validation split); with cross-fitted folds
+    every question is scored once, and the folds' SLM-MUX curves are averaged weighted by their
+    question counts. The other rules use no ranks and are computed on all questions.
+
+    Args:
+      counts: recorded answer counts, shape [models, questions, answers].
+      ks: samples per model to evaluate.
+      folds: (validation, evaluation) question indices, disjoint, the evaluation parts
+        covering every question once (e.g. ``replay_table.evaluation_folds(Q, 0.5, seed,
+        cross_fit=True)``).
+      hypergeometric: exact replay (True) or the plug-in law (False).
+
+    Two models, two questions, every question a tie of confidences 2/3 or 1: ranked on the
+    other question, the tie goes to the model that is wrong here both times.
+
+    >>> counts = np.array([[[2, 1, 0], [0, 3, 0]], [[1, 2, 0], [3, 0, 0]]])
+    >>> folds = [(np.array([1]), np.array([0])), (np.array([0]), np.array([1]))]
+    >>> cross_fitted_pair_curves(counts, [3], folds).slm_mux.round(4).tolist()
+    [[0.0]]
+    """
+    counts = np.asarray(counts)
+    num_questions = counts.shape[1]
+    evaluated = np.sort(np.concatenate([np.asarray(e) for _, e in folds]))
+    if not np.array_equal(evaluated, np.arange(num_questions)):
+        raise ValueError("the folds' evaluation parts must cover every question exactly once")
+    everything = pair_rule_curves(counts, ks, np.arange(counts.shape[0]),
+                                  hypergeometric=hypergeometric)
+    array, law, _ = _law_array(counts, hypergeometric)
+    pairs = np.array(all_pairs(counts.shape[0]))
+    mux = np.zeros_like(everything.slm_mux)
+    for validation, evaluation in folds:
+        validation_counts = counts[:, np.asarray(validation)].astype(np.float64)
+        accuracy = validation_counts[..., 0].sum(1) / np.maximum(validation_counts.sum((1, 2)), 1)
+        part = compact_slots_per_model(array[:, np.asarray(evaluation)])
+        # Only SLM-MUX reads the ranks: the fold needs no Agent Forest or self-consistency.
+        for i, k in enumerate(ks):
+            values = mux_subset_accuracy(mux_levels(law(part, k)), pairs, tie_priority(accuracy))
+            mux[i] += np.asarray(values).sum(axis=1) / num_questions
+    return everything._replace(slm_mux=mux)
 
 
 def model_switch_pair_savings(counts, pairs, budget: int, *, hypergeometric: bool = True,

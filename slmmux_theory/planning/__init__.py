@@ -10,7 +10,7 @@ imported on first use; the function ``plan`` stays ``plan.plan`` (the module has
 from slmmux_theory.lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "accuracy_draws": ["DrawFolding", "bootstrap_means", "interval"],
+    "accuracy_draws": ["DrawFolding", "best_share", "bootstrap_means", "interval"],
     "budget": [
         "BUDGET_RULES", "BudgetSplit", "ExpectedCost", "fixed_cost", "model_switch_expected_cost",
         "models_vs_samples", "sample_cost", "stop_probability",
@@ -22,7 +22,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "heldout": [
         "HELDOUT_RULES", "HeldoutRow", "HeldoutTest", "PlanScore", "default_priority",
         "evaluate_rows", "heldout_test", "observed_accuracies", "predicted_accuracies",
-        "replayed_subset_accuracy", "score_plan", "summarise",
+        "replayed_rule_accuracy", "replayed_subset_accuracy", "score_plan", "summarise",
     ],
     "pilot_budget": ["BudgetChoice", "budget_choice", "budget_split", "switch_budget"],
     "plan": [

@@ -20,7 +20,7 @@ import numpy as np
 from slmmux_theory.engines.exact import MuxLevels, mux_subset_accuracy
 from slmmux_theory.engines.replay import subset_accuracy_draws
 
-__all__ = ["DrawFolding", "bootstrap_means", "interval"]
+__all__ = ["DrawFolding", "best_share", "bootstrap_means", "interval"]
 
 
 def interval(values, level: float = 0.9):
@@ -31,6 +31,29 @@ def interval(values, level: float = 0.9):
     """
     low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=-1)
     return low, high
+
+
+def best_share(values, tolerance: float = 1e-12) -> np.ndarray:
+    """Share of draws in which each candidate is the best, ties sharing the credit equally.
+
+    In every draw the candidates within ``tolerance`` of that draw's best split one unit of
+    credit; the share of a candidate is its mean credit over the draws. So four candidates tied
+    in every draw get 0.25 each (``argmax`` would give the first 1.0 and hide that the pilot
+    cannot tell them apart).
+
+    Args:
+      values: accuracy draws, shape [candidates, draws].
+      tolerance: values this close to a draw's best count as tied.
+
+    Returns:
+      shape [candidates], summing to 1.
+
+    >>> best_share(np.array([[0.5, 0.7], [0.5, 0.6], [0.4, 0.7]])).tolist()
+    [0.5, 0.25, 0.25]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    tied = values >= values.max(axis=0, keepdims=True) - tolerance
+    return (tied / tied.sum(axis=0, keepdims=True)).mean(axis=1)
 
 
 def bootstrap_means(per_question: np.ndarray, num_questions: int, rng,

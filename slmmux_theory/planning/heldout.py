@@ -31,7 +31,12 @@ from slmmux_theory.engines.exact import (
     mux_subset_accuracy,
     self_consistency_accuracy_exact,
 )
-from slmmux_theory.engines.replay import pooled_vote_pairs_exact
+from slmmux_theory.engines.replay import (
+    pair_rule_values,
+    pooled_vote_pairs_exact,
+    replay_levels,
+    subset_accuracy_draws,
+)
 from slmmux_theory.planning.predictors import Predictor, QuestionLaws, plug_in_predictor
 from slmmux_theory.rules.base import tie_priority
 from slmmux_theory.rules.registry import RULES
@@ -46,6 +51,7 @@ __all__ = [
     "heldout_test",
     "observed_accuracies",
     "predicted_accuracies",
+    "replayed_rule_accuracy",
     "replayed_subset_accuracy",
     "score_plan",
     "summarise",
@@ -298,6 +304,39 @@ def replayed_subset_accuracy(counts, subsets, k: int, priority) -> np.ndarray:
     counts = np.asarray(counts)
     levels = mux_levels(hypergeometric_counts(compact_slots_per_model(counts), k))
     return np.asarray(mux_subset_accuracy(levels, np.array(subsets), priority)).mean(axis=1)
+
+
+def replayed_rule_accuracy(counts, rule: str, subsets, k: int, priority) -> np.ndarray:
+    """Accuracy of any plan rule on each subset by exact replay of k of the recorded samples.
+
+    What a run realised, for the candidates of a plan: ``level_engine`` rules (SLM-MUX; a
+    subset of one model is its self-consistency) through the level laws, ``pair_engine`` rules
+    (Agent Forest, ModelSwitch visiting ``subsets[:, 0]`` first) through the pair engine; the
+    expectation over drawing k of every row's samples without replacement (with rows of exactly
+    k samples: the run's own outcome, averaged only over its random tie-breaks).
+
+    Args:
+      counts: recorded answer counts, shape [models, questions, answers] (rows of >= k).
+      rule: a rule of :data:`slmmux_theory.planning.plan.PLAN_RULES`.
+      subsets: model subsets of equal size, int [subsets, size] (pair rules: ordered pairs).
+      k: samples per model.
+      priority: cross-model tie ranks (lower wins), shape [models].
+
+    Returns:
+      accuracy per subset, shape [subsets].
+
+    >>> counts = np.array([[[2, 0, 0], [0, 2, 0]], [[0, 2, 0], [2, 0, 0]]])
+    >>> replayed_rule_accuracy(counts, "slm-mux", [(0, 1)], 2, np.array([0, 1])).tolist()
+    [0.5]
+    """
+    counts = np.asarray(counts)
+    subsets = np.asarray(subsets, dtype=int).reshape(len(subsets), -1)
+    if RULES[rule].pair_engine:
+        return np.asarray(pair_rule_values(rule, counts, subsets, k, True).accuracy).mean(axis=1)
+    if not RULES[rule].level_engine:
+        raise ValueError(f"rule {rule!r} is not one a plan ranks")
+    levels = replay_levels(counts, k, True)
+    return subset_accuracy_draws(levels, subsets, np.asarray(priority), 1)[:, 0]
 
 
 def score_plan(predicted, intervals, truth) -> PlanScore:

@@ -44,12 +44,12 @@ import jax
 import numpy as np
 
 from slmmux_theory.engines.replay import pair_rule_values, replay_levels
-from slmmux_theory.planning.accuracy_draws import DrawFolding, interval
-from slmmux_theory.planning.budget import fixed_cost
+from slmmux_theory.planning.accuracy_draws import DrawFolding, best_share, interval
 from slmmux_theory.planning.pilot_budget import BudgetChoice, budget_split, switch_budget
 from slmmux_theory.planning.predictors import (
     UNSEEN_LAWS,
     Predictor,
+    plug_in_predictor,
     population_predictor,
     replay_plug_in_predictor,
 )
@@ -113,14 +113,16 @@ def pilot_priority(pilot_counts) -> np.ndarray:
 
 def plan_predictor(name: str, num_questions: int, replay_samples: int, *,
                    svi_steps: int = 1000, unseen: str = "stratified",
-                   concentration: float = 1.0) -> Predictor:
+                   concentration: float = 1.0, fresh: bool = False) -> Predictor:
     """The plan's predictor of that name (one of :data:`PREDICTORS`), for a replay of
-    ``replay_samples`` samples over ``num_questions`` questions."""
+    ``replay_samples`` samples over ``num_questions`` questions (``fresh``: every sample new,
+    the pilot's only conditioning the laws)."""
     if name == "hierarchical":
         return population_predictor(num_questions, replay_samples, svi_steps=svi_steps,
-                                    unseen=unseen, concentration=concentration)
+                                    unseen=unseen, concentration=concentration, fresh=fresh)
     if name == "plug-in":
-        return replay_plug_in_predictor(replay_samples)
+        # Fresh samples from the pilot frequencies: their expected accuracy (METHODS.md §5.3).
+        return plug_in_predictor if fresh else replay_plug_in_predictor(replay_samples)
     raise ValueError(f"predictor must be one of {PREDICTORS}, got {name!r}")
 
 
@@ -136,7 +138,10 @@ class PlanCandidate:
         stopping, mean over draws).
       predicted_accuracy: mean over draws of the population accuracy.
       interval: central 90 % interval of the draws.
-      p_best: share of draws in which this candidate is the best of its (rule, size, k) group.
+      p_best: share of draws in which this candidate is the best of its (rule, size, k) group,
+        candidates tied in a draw sharing that draw's credit equally.
+      expected_tokens: expected generated tokens per question (k · Σ tokens per sample;
+        ModelSwitch: with early stopping), NaN when the tokens per sample are not given.
     """
 
     models: tuple[int, ...]
@@ -146,6 +151,7 @@ class PlanCandidate:
     predicted_accuracy: float
     interval: tuple[float, float]
     p_best: float
+    expected_tokens: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,8 @@ def plan(
     names=None,
     unseen: str = "stratified",
     concentration: float = 1.0,
+    tokens_per_sample=None,
+    fresh_samples: bool = False,
 ) -> Plan:
     """Predict every candidate's population accuracy from pilot counts.
 
@@ -229,6 +237,11 @@ def plan(
       unseen: hierarchical predictor's unseen questions, see
         :func:`~slmmux_theory.planning.predictors.population_draws`.
       concentration: Dirichlet-process concentration (``unseen="dirichlet-process"``).
+      tokens_per_sample: mean generated tokens of one sample of each model, shape [models]
+        (NaN entries allowed); None leaves every candidate's ``expected_tokens`` NaN.
+      fresh_samples: the target draws ``replay_samples`` fresh samples on every question, the
+        pilot questions included (the pilot only conditions the laws): the full run planned
+        from a pilot file. Default False: the pilot's samples are part of the replayed ones.
 
     Returns:
       A :class:`Plan`.
@@ -248,33 +261,37 @@ def plan(
     if subset_rules and (not sizes or sizes[0] < 1 or sizes[-1] > models):
         raise ValueError(f"subset sizes must lie in 1..{models}, got {subset_sizes}")
     costs = np.ones(models) if cost_per_sample is None else np.asarray(cost_per_sample, float)
+    tokens = (np.full(models, np.nan) if tokens_per_sample is None
+              else np.asarray(tokens_per_sample, float))
     priority = pilot_priority(counts) if priority is None else np.asarray(priority)
     unit = costs.min()
     k_budget = sorted({j for b in budgets for j in range(1, int(b / unit + 1e-9) + 1)
                        if j <= replay_samples} | ({k + 1} if k + 1 <= replay_samples else set()))
     k_values = sorted({k} | set(k_budget))
     laws = plan_predictor(predictor, num_questions, replay_samples, svi_steps=svi_steps,
-                          unseen=unseen, concentration=concentration)(key, counts, num_draws)
+                          unseen=unseen, concentration=concentration,
+                          fresh=fresh_samples)(key, counts, num_draws)
     source = (laws.folded(), laws.hypergeometric)
     levels = {j: replay_levels(source[0], j, source[1]) for j in k_values}
     bootstrap_seed = np.asarray(jax.random.key_data(jax.random.fold_in(key, 7))).ravel().tolist()
     folding = DrawFolding(laws.num_draws, predictor == "plug-in", num_questions, bootstrap_seed)
 
-    pairs = np.array(list(itertools.combinations(range(models), 2)))
+    pairs = np.array(list(itertools.combinations(range(models), 2)), dtype=int).reshape(-1, 2)
     # ModelSwitch visits the pilot's better model first (the order the paper's chains use).
     pairs = np.where((priority[pairs[:, 0]] > priority[pairs[:, 1]])[:, None], pairs[:, ::-1],
                      pairs)
     candidates, all_draws, indistinct, warnings = [], [], {}, []
     for rule, size, subsets in _candidate_groups(rules, sizes, models, pairs):
-        pair_cost = None
+        # Share of the question's samples paid for each member: 1, except ModelSwitch's second
+        # model (paid only when the first did not stop); costs and tokens are linear in it.
+        paid = np.ones(subsets.shape)
         if RULES[rule].pair_engine:
-            per_row, cost_rows = pair_rule_values(rule, source[0], subsets, k, source[1], costs)
+            per_row, unit_cost = pair_rule_values(rule, source[0], subsets, k, source[1])
             values = folding.rows(per_row)
-            pair_cost = cost_rows.mean(1)
+            paid[:, 1] = unit_cost.mean(1) / k - 1.0
         else:
             values = folding.subsets(levels[k], subsets, priority)
-        winners = np.argmax(values, axis=0)
-        p_best = np.bincount(winners, minlength=len(subsets)) / values.shape[1]
+        p_best = best_share(values)
         low, high = interval(values)
         name = f"{rule}/K={size}/k={k}"
         indistinct[name] = bool(p_best.max() < INDISTINCT_P_BEST)
@@ -283,11 +300,11 @@ def plan(
                 f"pilot too small to tell {rule} subsets of size {size} apart: the best has "
                 f"p_best {p_best.max():.2f} < {INDISTINCT_P_BEST}"
             )
-        for i, (row, draw_row, lo, hi, p) in enumerate(zip(subsets, values, low, high, p_best)):
-            cost = fixed_cost(row, k, costs) if pair_cost is None else pair_cost[i]
+        for row, share, draw_row, lo, hi, p in zip(subsets, paid, values, low, high, p_best):
             candidates.append(PlanCandidate(
-                tuple(int(m) for m in row), k, rule, float(cost),
-                float(draw_row.mean()), (float(lo), float(hi)), float(p)))
+                tuple(int(m) for m in row), k, rule, float(k * (share * costs[row]).sum()),
+                float(draw_row.mean()), (float(lo), float(hi)), float(p),
+                float(k * (share * tokens[row]).sum())))
             all_draws.append(draw_row)
     order = np.argsort([-c.predicted_accuracy for c in candidates], kind="stable")
     result_draws = np.array(all_draws)[order]

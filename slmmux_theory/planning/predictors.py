@@ -151,7 +151,7 @@ def heldout_predictor(name: str, *, method: str = "svi") -> Predictor:
 
 
 def _population_pools(key, pilot_counts, num_questions, replay_samples, num_draws, svi_steps,
-                      unseen, concentration) -> np.ndarray:
+                      unseen, concentration, fresh=False) -> np.ndarray:
     """Pools [draws, models, N, answers]; see :func:`population_draws`."""
     from slmmux_theory.inference.answer_fit import fit_answer_model
     from slmmux_theory.inference.predict import (
@@ -193,18 +193,20 @@ def _population_pools(key, pilot_counts, num_questions, replay_samples, num_draw
         probs = np.concatenate([probs, new], axis=2)
     rng = np.random.default_rng(np.asarray(jax.random.key_data(sim_key)).ravel())
     recorded = np.zeros((models, num_questions), dtype=np.int64)
-    recorded[:, :pilot_size] = counts.sum(-1)
+    if not fresh:
+        recorded[:, :pilot_size] = counts.sum(-1)
     missing = np.maximum(replay_samples - recorded, 0)
     probs = np.clip(probs, 0.0, None)
     probs = probs / probs.sum(-1, keepdims=True)
     pools = rng.multinomial(np.broadcast_to(missing, probs.shape[:-1]), probs)
-    pools[:, :, :pilot_size] += counts[None]
+    if not fresh:
+        pools[:, :, :pilot_size] += counts[None]
     return pools
 
 
 def population_draws(key, pilot_counts, num_questions: int, replay_samples: int, *,
                      num_draws: int = 100, svi_steps: int = 1000, unseen: str = "stratified",
-                     concentration: float = 1.0) -> np.ndarray:
+                     concentration: float = 1.0, fresh: bool = False) -> np.ndarray:
     """Replay pools of the whole population, one per posterior draw (hierarchical predictor).
 
     For each posterior draw of the answer model fitted on the pilot counts: the pilot
@@ -232,24 +234,29 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
         rest, with the share of shared failures under a Beta posterior, so that a pilot that saw
         none still allows some (:func:`slmmux_theory.inference.unseen.stratified_unseen_picks`).
       concentration: the Dirichlet-process concentration α (pseudo-questions of the base).
+      fresh: every row holds n simulated samples, the pilot's own samples only conditioning
+        the laws (the target of a run drawing n fresh samples per question, pilot questions
+        included); default False: the pilot samples are part of the pools.
 
     Returns:
       int pools, shape [models, draws * N, answers] (draw-major), each row holding n samples:
       the pilot samples plus simulated ones on pilot questions, simulated ones elsewhere.
     """
     pools = _population_pools(key, pilot_counts, num_questions, replay_samples, num_draws,
-                              svi_steps, unseen, concentration)
+                              svi_steps, unseen, concentration, fresh)
     return QuestionLaws(pools, True).folded()
 
 
 def population_predictor(num_questions: int, replay_samples: int, *, svi_steps: int = 1000,
-                         unseen: str = "stratified", concentration: float = 1.0) -> Predictor:
+                         unseen: str = "stratified", concentration: float = 1.0,
+                         fresh: bool = False) -> Predictor:
     """The hierarchical predictor of a population of ``N`` questions replayed over ``n``
     samples each (see :func:`population_draws`), as a :data:`Predictor`."""
 
     def predictor(key, counts, num_draws: int = 100) -> QuestionLaws:
         return QuestionLaws(_population_pools(key, counts, num_questions, replay_samples,
-                                              num_draws, svi_steps, unseen, concentration), True)
+                                              num_draws, svi_steps, unseen, concentration,
+                                              fresh), True)
 
     return predictor
 

@@ -38,6 +38,8 @@ class Case(NamedTuple):
 CASES = {
     "benchmarks.cli_startup": [Case(("--runs", "1"))],
     "benchmarks.exact_sweep": [Case(("--python-cells", "2", "--repeats", "1"), slow=True)],
+    "benchmarks.plan_speed": [Case(("--draws", "4", "--svi-steps", "5", "--subset-sizes", "2",
+                                    "--baseline-ref", ""), needs_data=True, slow=True)],
     "benchmarks.runner_overhead": [
         Case(("--requests", "20", "--rounds", "1", "--concurrency", "4"))],
     "data_summary.run": [Case(("--repeats", "1"), needs_data=True)],

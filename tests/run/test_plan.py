@@ -129,3 +129,132 @@ def test_fixture_file_holds_the_library_tests_counts(fixture_file):
     from tests.theory.planning.test_plan import toy_counts
 
     np.testing.assert_array_equal(load_samples(fixture_file).counts, toy_counts())
+
+
+# --- planning from a pilot file (--population) -------------------------------------------------
+
+PILOT_QUESTIONS, PILOT_SAMPLES = 20, 3
+
+
+def _write_pilot(source, path, *, tokens=None, copies_of=None):
+    """The first 20 questions x 3 samples of ``source`` as a pilot file of its own.
+
+    ``tokens``: {model: tokens of every sample} adds a ``tokens`` list to those models' rows.
+    ``copies_of``: write this model's rows under every model name (a pilot of tied models).
+    """
+    rows = [json.loads(line) for line in source.read_text().splitlines()]
+    out = []
+    for row in rows:
+        if int(row["question_id"]) >= PILOT_QUESTIONS:
+            continue
+        if copies_of is not None and row["model"] != copies_of:
+            continue
+        row = dict(row, answers=row["answers"][:PILOT_SAMPLES],
+                   is_correct=row["is_correct"][:PILOT_SAMPLES])
+        if tokens and row["model"] in tokens:
+            row["tokens"] = [tokens[row["model"]]] * PILOT_SAMPLES
+        for name in (MODELS if copies_of is not None else (row["model"],)):
+            out.append(dict(row, model=name))
+    path.write_text("".join(json.dumps(row) + "\n" for row in out))
+    return path
+
+
+def _strict_json(path):
+    """The JSON of ``path``; a NaN or Infinity literal fails (they are not JSON)."""
+    def refuse(name):
+        raise AssertionError(f"{path} holds the non-JSON literal {name}")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_pilot_only_plan_meets_the_output_contract(fixture_file, tmp_path, capsys):
+    tokens = {model: 100.0 * (i + 1) for i, model in enumerate(MODELS)}
+    pilot = _write_pilot(fixture_file, tmp_path / "pilot.jsonl", tokens=tokens)
+    out = tmp_path / "plan.json"
+    # k = 5 exceeds the pilot's 3 samples per question: the answer law extrapolates.
+    code = main(["plan", "--samples", str(pilot), "--population", "30", "--k", "5",
+                 "--subset-sizes", "2,3", "--predictor", "plug-in", "--json", str(out)])
+    assert code == 0
+    result = _strict_json(out)
+    candidates = result["candidates"]
+    expected = {tuple(s) for size in (2, 3) for s in itertools.combinations(MODELS, size)}
+    assert {tuple(c["models"]) for c in candidates} == expected
+    assert len(candidates) == len(expected)
+    for c in candidates:
+        assert set(c) >= {"models", "k", "rule", "predicted_accuracy", "interval", "p_best",
+                          "expected_tokens"}
+        assert c["k"] == 5 and c["rule"] == "slm-mux"
+        assert 0.0 <= c["interval"][0] <= c["predicted_accuracy"] <= c["interval"][1] <= 1.0
+        # k samples of every member at its measured tokens per sample.
+        assert c["expected_tokens"] == pytest.approx(5 * sum(tokens[m] for m in c["models"]))
+    best_pair = max((c for c in candidates if len(c["models"]) == 2),
+                    key=lambda c: c["predicted_accuracy"])
+    assert tuple(best_pair["models"]) == ("strong-a", "strong-b")
+    for size in (2, 3):
+        assert sum(c["p_best"] for c in candidates if len(c["models"]) == size) == \
+            pytest.approx(1.0)
+    assert result["pilot"]["unseen_questions"] == 10
+    assert result["pilot"]["samples_per_model"] == [3, 3]
+    assert result["chosen"] == candidates[0]
+    assert len(result["pilot"]["sha256"]) == 64
+    assert "p_best: the share of posterior draws" in capsys.readouterr().out
+
+
+def test_pilot_without_tokens_writes_null_expected_tokens(fixture_file, tmp_path):
+    pilot = _write_pilot(fixture_file, tmp_path / "pilot.jsonl")
+    out = tmp_path / "plan.json"
+    assert main(["plan", "--samples", str(pilot), "--questions", "30", "--k", "3",
+                 "--subset-sizes", "2", "--predictor", "plug-in", "--json", str(out)]) == 0
+    result = _strict_json(out)
+    assert all(c["expected_tokens"] is None for c in result["candidates"])
+    assert result["population"]["questions"] == 30
+
+
+def test_tied_pilot_models_share_p_best_and_the_plan_says_it_cannot_tell(fixture_file, tmp_path,
+                                                                         capsys):
+    pilot = _write_pilot(fixture_file, tmp_path / "pilot.jsonl", copies_of="weak-c")
+    out = tmp_path / "plan.json"
+    assert main(["plan", "--samples", str(pilot), "--population", "30", "--k", "3",
+                 "--subset-sizes", "2", "--predictor", "plug-in", "--json", str(out)]) == 0
+    result = _strict_json(out)
+    # Six pairs of one model's copies: each is the best in a sixth of the credit.
+    assert [c["p_best"] for c in result["candidates"]] == pytest.approx([1 / 6] * 6)
+    assert result["too_small_to_tell"]
+    assert "pilot too small to tell" in capsys.readouterr().out
+
+
+def test_question_file_sets_the_population_and_holds_the_pilot(fixture_file, tmp_path, capsys):
+    pilot = _write_pilot(fixture_file, tmp_path / "pilot.jsonl")
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"question_id": str(q)}) + "\n" for q in range(40)))
+    out = tmp_path / "plan.json"
+    assert main(["plan", "--samples", str(pilot), "--questions", str(questions), "--k", "3",
+                 "--subset-sizes", "2", "--predictor", "plug-in", "--json", str(out)]) == 0
+    result = _strict_json(out)
+    assert result["population"]["question_ids"] == [str(q) for q in range(40)]
+    assert result["pilot"]["unseen_questions"] == 20
+    # A population that lacks a pilot question is refused, naming it.
+    questions.write_text("".join(f"{q}\n" for q in range(5, 40)))
+    code = main(["plan", "--samples", str(pilot), "--questions", str(questions),
+                 "--predictor", "plug-in"])
+    err = capsys.readouterr().err
+    assert code == 2 and "pilot question '0' is not in the population's 35 questions" in err
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--population", "10"], "--population 10 is smaller than the pilot's 20 questions"),
+        (["--population", "30", "--pilot-questions", "5"], "drop them"),
+        (["--population", "30", "--cost-per-sample", "2"], "a pilot is priced by --config"),
+        (["--config", "models.toml"], "give --population N as well"),
+        (["--population", "30", "--task", "arithmetic"], "--task needs --config"),
+    ],
+)
+def test_pilot_plan_errors_are_one_line(fixture_file, tmp_path, capsys, flags, message):
+    pilot = _write_pilot(fixture_file, tmp_path / "pilot.jsonl")
+    code = main(["plan", "--samples", str(pilot), "--predictor", "plug-in", *flags])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in err
+    assert "\n" not in err

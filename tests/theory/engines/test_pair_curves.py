@@ -90,3 +90,49 @@ def test_weakest_models_are_the_lowest_per_sample_accuracies():
     # Per-sample accuracy: 3/9, 5/9, 3/9; stable order breaks the tie of models 0 and 2.
     assert pair_curves.weakest_models(COUNTS, 2) == [0, 2]
     assert pair_curves.weakest_models(COUNTS, 1) == [0]
+
+
+def test_cross_fitted_ranks_never_come_from_the_scored_question():
+    from slmmux_theory.engines.pair_curves import cross_fitted_pair_curves, pair_rule_curves
+
+    # Hand-worked: both questions are SLM-MUX ties (confidence 2/3 vs 2/3, then 1 vs 1).
+    # Ranked on all questions, model 1 (4 of 6 right) wins both ties: wrong, then right: 0.5.
+    # Ranked on the other question only: q0 is scored with q1's ranks (model 1 first: wrong),
+    # q1 with q0's (model 0 first: wrong): 0.0. In-sample ranks flatter the rule.
+    counts = np.array([[[2, 1, 0], [0, 3, 0]], [[1, 2, 0], [3, 0, 0]]])
+    in_sample = pair_rule_curves(counts, [3], np.array([1, 0]))
+    folds = [(np.array([1]), np.array([0])), (np.array([0]), np.array([1]))]
+    crossed = cross_fitted_pair_curves(counts, [3], folds)
+    assert in_sample.slm_mux.tolist() == [[0.5]]
+    assert crossed.slm_mux.tolist() == [[0.0]]
+    # The rules without ranks are unchanged.
+    np.testing.assert_array_equal(crossed.agent_forest, in_sample.agent_forest)
+    np.testing.assert_array_equal(crossed.self_consistency, in_sample.self_consistency)
+
+
+def test_cross_fitted_curves_refuse_folds_that_miss_a_question():
+    from slmmux_theory.engines.pair_curves import cross_fitted_pair_curves
+
+    counts = np.array([[[2, 1, 0], [0, 3, 0]], [[1, 2, 0], [3, 0, 0]]])
+    with pytest.raises(ValueError, match="cover every question exactly once"):
+        cross_fitted_pair_curves(counts, [3], [(np.array([1]), np.array([0]))])
+
+
+@pytest.mark.parametrize("hypergeometric", [True, False])
+def test_cross_fitted_curves_equal_per_fold_curves_weighted_by_size(hypergeometric):
+    from slmmux_theory.engines.pair_curves import cross_fitted_pair_curves, pair_rule_curves
+    from slmmux_theory.engines.replay_table import evaluation_folds
+    from slmmux_theory.rules.base import tie_priority
+
+    rng = np.random.default_rng(3)
+    counts = np.stack([rng.multinomial(4, [0.5, 0.3, 0.15, 0.05], size=9) for _ in range(3)])
+    folds = evaluation_folds(9, 0.5, seed=1, cross_fit=True)
+    expected = 0.0
+    for validation, evaluation in folds:
+        part = counts[:, validation]
+        ranks = tie_priority(part[..., 0].sum(1) / part.sum((1, 2)))
+        curve = pair_rule_curves(counts[:, evaluation], [1, 2, 4], ranks,
+                                 hypergeometric=hypergeometric)
+        expected = expected + curve.slm_mux * len(evaluation) / 9
+    crossed = cross_fitted_pair_curves(counts, [1, 2, 4], folds, hypergeometric=hypergeometric)
+    np.testing.assert_allclose(crossed.slm_mux, expected, atol=1e-12)

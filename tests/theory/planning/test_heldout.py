@@ -74,3 +74,35 @@ def test_score_plan_by_hand():
     assert score.coverage == 2 / 3  # the interval's end is covered
     assert abs(score.regret - 0.1) < 1e-12
     assert heldout.score_plan([0.6, 0.7], [(0, 1), (0, 1)], [0.6, 0.7]).regret == 0.0
+
+
+def test_replayed_rule_accuracy_matches_the_subset_replay_and_brute_force():
+    from slmmux_theory.planning.heldout import replayed_rule_accuracy, replayed_subset_accuracy
+
+    rng = np.random.default_rng(5)
+    # 3 models x 6 questions, 3 samples each over (correct, wrong, ⊥).
+    counts = np.stack([rng.multinomial(3, [0.5, 0.4, 0.1], size=6) for _ in range(3)])
+    priority = np.array([1, 0, 2])
+    subsets = [(0, 1), (0, 2), (1, 2)]
+    np.testing.assert_allclose(
+        replayed_rule_accuracy(counts, "slm-mux", subsets, 3, priority),
+        replayed_subset_accuracy(counts, subsets, 3, priority), atol=1e-12)
+    # k = 3 of 3 samples: self-consistency of one model is its plurality on the recorded row,
+    # ties between the plurality answers split uniformly, ⊥ (the last slot) never a vote
+    # (METHODS.md §1.3(a)); brute force over the rows.
+    def plurality(row):
+        votes = row[:-1]
+        if votes.max() == 0:
+            return 0.0
+        winners = [a for a in range(len(votes)) if votes[a] == votes.max()]
+        return (0 in winners) / len(winners)
+
+    expected = [np.mean([plurality(counts[m, q]) for q in range(6)]) for m in range(3)]
+    np.testing.assert_allclose(
+        replayed_rule_accuracy(counts, "self-consistency", [(0,), (1,), (2,)], 3, priority),
+        expected, atol=1e-12)
+    # Agent Forest with k = 3 of 3: plurality over both rows pooled.
+    pooled = [np.mean([plurality(counts[a, q] + counts[b, q]) for q in range(6)])
+              for a, b in subsets]
+    np.testing.assert_allclose(
+        replayed_rule_accuracy(counts, "agent-forest", subsets, 3, priority), pooled, atol=1e-12)

@@ -106,3 +106,56 @@ def test_plan_rejects_bad_arguments(kwargs, message):
     options = dict(replay_samples=SAMPLES, subset_sizes=(2,), predictor="plug-in") | kwargs
     with pytest.raises(ValueError, match=message):
         planning.plan(jax.random.PRNGKey(0), toy_counts(), QUESTIONS, **options)
+
+
+def test_tied_candidates_share_p_best_and_the_plan_warns():
+    # Four copies of one model: every pair has the same accuracy in every draw, so each of the
+    # six pairs is "best" in a sixth of the credit, not the first in all of it.
+    counts = np.repeat(toy_counts()[2:3], 4, axis=0)
+    result = planning.plan(jax.random.PRNGKey(0), counts, QUESTIONS, replay_samples=SAMPLES,
+                           k=3, subset_sizes=(2,), predictor="plug-in")
+    shares = [c.p_best for c in result.candidates]
+    np.testing.assert_allclose(shares, 1 / 6, rtol=1e-12)
+    assert result.indistinct["slm-mux/K=2/k=3"]
+    assert any("too small to tell" in line for line in result.warnings)
+
+
+def test_expected_tokens_follow_the_cost_model_with_early_stopping():
+    counts = toy_counts()
+    tokens = np.array([10.0, 20.0, 40.0, 80.0])
+    result = planning.plan(jax.random.PRNGKey(0), counts, QUESTIONS, replay_samples=SAMPLES,
+                           k=3, subset_sizes=(2,), predictor="plug-in",
+                           rules=("slm-mux", "model-switch"), cost_per_sample=tokens,
+                           tokens_per_sample=tokens)
+    for c in result.candidates:
+        # Cost per sample equal to tokens per sample: the two must agree.
+        assert c.expected_tokens == pytest.approx(c.cost, rel=1e-12)
+        if c.rule == "slm-mux":  # every model pays k samples
+            assert c.expected_tokens == pytest.approx(3 * tokens[list(c.models)].sum())
+        else:  # first model always, second only when the first did not stop
+            first, second = tokens[list(c.models)]
+            assert 3 * first <= c.expected_tokens < 3 * (first + second)
+    unpriced = planning.plan(jax.random.PRNGKey(0), counts, QUESTIONS, replay_samples=SAMPLES,
+                             k=3, subset_sizes=(2,), predictor="plug-in")
+    assert all(np.isnan(c.expected_tokens) for c in unpriced.candidates)
+
+
+def test_a_one_model_pilot_plans_its_single_model():
+    result = planning.plan(jax.random.PRNGKey(0), toy_counts()[:1], QUESTIONS,
+                           replay_samples=SAMPLES, k=3, subset_sizes=(1,), predictor="plug-in",
+                           rules=("slm-mux", "model-switch"))
+    (only,) = result.candidates
+    assert only.models == (0,) and only.p_best == 1.0
+
+
+def test_fresh_samples_beyond_the_pilot_follow_the_binomial_majority():
+    # One model, two pilot samples per question over (correct, one wrong answer, ⊥): the plug-in
+    # plan of k = 3 fresh samples is the 3-sample majority of the pilot frequency p,
+    # p^3 + 3 p^2 (1 - p), averaged over the questions (k exceeds the pilot's 2 samples).
+    right = np.array([0, 1, 2, 2, 1, 0, 2, 1])
+    counts = np.stack([right, 2 - right, np.zeros_like(right)], axis=-1)[None]
+    result = planning.plan(jax.random.PRNGKey(0), counts, len(right), replay_samples=3, k=3,
+                           subset_sizes=(1,), predictor="plug-in", fresh_samples=True)
+    p = right / 2
+    (only,) = result.candidates
+    assert only.predicted_accuracy == pytest.approx(np.mean(p**3 + 3 * p**2 * (1 - p)), abs=1e-12)

@@ -1,0 +1,180 @@
+"""Execute a frozen plan: the chosen candidate's samples on every question of the population.
+
+Runner glue (HTTP through the client, the record store as the cache). ``slmmux run --plan``
+reads ``plan.json`` (:mod:`slmmux_run.frozen_plan`), builds the task it names (its questions
+are the population), copies the pilot's records into the output store when they live in another
+file (the pilot's content hash must still match: the plan was made from exactly those samples),
+and samples only what is missing: k samples per chosen model and question, pilot samples reused
+(a pilot question with fewer than k samples gets the rest), a rerun resuming where a killed run
+stopped. Fixed rules go through :func:`slmmux_run.sampling.collect.collect`; ModelSwitch runs
+live (:func:`slmmux_run.orchestrate.live_model_switch`: the second model only where the first
+did not stop). Caps (``max_requests``, ``max_cost``) and the progress line with the spend so
+far come from :mod:`slmmux_run.sampling.spending`. Nothing here decides anything about
+answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+from slmmux_run.errors import UserError
+
+__all__ = ["RunOutcome", "execute_plan"]
+
+DEFAULT_TEMPERATURE = 0.7
+DEFAULT_MAX_TOKENS = 64
+
+
+class RunOutcome(NamedTuple):
+    """What ``slmmux run --plan`` did.
+
+    Attributes:
+      rule: the chosen rule.
+      models: the chosen models (ModelSwitch: in visiting order).
+      k: samples per model and question.
+      questions: questions of the population.
+      planned: samples of the full plan (every model, every question).
+      already_stored: planned samples found in the store before sampling (pilot included).
+      new: samples stored by this run.
+      failed: samples whose request failed (a rerun retries them).
+      not_sent: samples refused by the caps.
+      requests: HTTP requests sent.
+      cost: money spent by this run.
+      pilot_copied: pilot records copied into the output store.
+      out: the record file.
+    """
+
+    rule: str
+    models: tuple[str, ...]
+    k: int
+    questions: int
+    planned: int
+    already_stored: int
+    new: int
+    failed: int
+    not_sent: int
+    requests: int
+    cost: float
+    pilot_copied: int
+    out: str
+
+
+def _copy_pilot(document: dict, pilot_path, store, models) -> int:
+    """Append the pilot's records of the chosen models that ``store`` lacks; returns how many."""
+    from slmmux_run.data.records import RecordStore
+    from slmmux_run.data.sample_files import RECORDS, sniff_schema
+    from slmmux_run.frozen_plan import file_sha256
+
+    if not pilot_path or not os.path.isfile(pilot_path):
+        raise UserError(f"pilot file {pilot_path} does not exist; give --pilot FILE (the file "
+                        f"the plan was made from)")
+    if Path(pilot_path).resolve() == store.path.resolve():
+        return 0
+    if file_sha256(pilot_path) != document["pilot"]["sha256"]:
+        raise UserError(f"pilot file {pilot_path}: its sha256 differs from the plan's "
+                        f"(the plan was made from other samples); re-plan on this pilot")
+    if sniff_schema(pilot_path) != RECORDS:
+        return 0  # a shared samples file holds no request settings or texts to reuse
+    done = store.latest()
+    rows = [record for key, record in RecordStore(pilot_path).latest().items()
+            if record.model in models and record.error is None and key not in done]
+    if rows:
+        store.append_many(rows)
+    return len(rows)
+
+
+def execute_plan(document: dict, config_path, out, *, pilot=None, max_requests=None,
+                 max_cost=None, stream=None) -> RunOutcome:
+    """Sample what the frozen plan's chosen candidate still lacks into the record file ``out``.
+
+    Args:
+      document: the frozen plan (:func:`slmmux_run.frozen_plan.load_plan`).
+      config_path: the models TOML (endpoints; the model ids must match the plan's).
+      out: the record file (appended to; may be the pilot's own record file).
+      pilot: the pilot file (default: the path the plan was made from).
+      max_requests: cap on HTTP requests, or None.
+      max_cost: cap on money, or None.
+      stream: where the progress line goes (default stderr; drawn only on a terminal).
+
+    Raises:
+      UserError: a plan without a task, a model missing from the config or with another model
+        id, a population that does not match the task, a changed pilot.
+    """
+    from slmmux_run.cli_args import tasks_for_models
+    from slmmux_run.data.records import RecordStore
+    from slmmux_run.orchestrate import live_model_switch
+    from slmmux_run.sampling.client import Client
+    from slmmux_run.sampling.collect import collect, plan_requests
+    from slmmux_run.sampling.config import load_config
+    from slmmux_run.sampling.spending import Budget, ProgressReporter
+
+    chosen, task = document["chosen"], document.get("task") or {}
+    if not task.get("name"):
+        raise UserError("the plan names no task to run: make it with 'slmmux plan --task NAME "
+                        "--config TOML ...'")
+    config = load_config(config_path)
+    models = tuple(chosen["models"])
+    frozen = document.get("models") or {}
+    for name in models:
+        model = config.model(name)
+        if name in frozen and frozen[name]["model_id"] != model.model:
+            raise UserError(f"{config_path}: model {name!r} sends model id {model.model!r}, "
+                            f"the plan was made for {frozen[name]['model_id']!r}")
+    tasks = tasks_for_models(config, task["name"], task.get("options") or {}, list(models))
+    ids = [item.question_id for item in next(iter(tasks.values())).items]
+    population = document["population"]
+    if population.get("question_ids") is not None and ids != population["question_ids"]:
+        raise UserError(f"task {task['name']!r} now holds other questions than the plan's "
+                        f"population ({len(ids)} vs {len(population['question_ids'])})")
+    sampling = (document.get("sampling") or {}).get(models[0]) or {}
+    temperature = sampling.get("temperature", DEFAULT_TEMPERATURE)
+    max_tokens = sampling.get("max_tokens", DEFAULT_MAX_TOKENS)
+    k = int(chosen["k"])
+    requests = plan_requests(tasks, k, temperature, document["seeds"]["run"], max_tokens)
+    store = RecordStore(out)
+    budget = Budget(max_requests, max_cost)
+    with store.exclusive():
+        copied = _copy_pilot(document, pilot or document["pilot"].get("file"), store, models)
+        planned = len(requests) * k
+        progress = ProgressReporter(planned, stream=stream or sys.stderr)
+
+        async def main():
+            async with Client(config, budget=budget, progress=progress) as client:
+                if chosen["rule"] == "model-switch":
+                    by_model = {name: [q for q in requests if q.request.model == name]
+                                for name in models}
+                    return await live_model_switch(client, store, by_model, models)
+                return await collect(client, store, requests)
+
+        before = _stored(store, requests)
+        result = asyncio.run(main())
+        progress.close()
+    after = _stored(store, requests)
+    failed = sum(not_done for not_done in _failed(store, requests))
+    not_sent = getattr(result, "not_sent", 0)
+    if chosen["rule"] == "model-switch":
+        # Live: a question stops after its first model when that model was unanimous, so the
+        # planned samples are those of the models the rule visited, not every model's k.
+        planned = int(result.samples_used)
+    return RunOutcome(chosen["rule"], models, k, len(ids), planned, before, after - before,
+                      failed, not_sent, budget.requests, budget.cost, copied, str(out))
+
+
+def _stored(store, requests) -> int:
+    from slmmux_run.sampling.collect import keys_of
+
+    return sum(len(keys_of(q)) - len(store.missing(keys_of(q))) for q in requests)
+
+
+def _failed(store, requests):
+    """Per planned key: whether its latest record is a failure."""
+    from slmmux_run.sampling.collect import keys_of
+
+    latest = store.latest()
+    for question in requests:
+        for key in keys_of(question):
+            yield key in latest and latest[key].error is not None
