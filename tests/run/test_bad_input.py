@@ -37,6 +37,9 @@ STUDY_SAMPLES = STUDY / "samples.jsonl.gz"
 BLIND = STUDY / "blind_medium"
 PREDICTION = BLIND / "prediction" / "prediction.json"
 FOLDS = (STUDY / "report" / "result.json", STUDY / "report_swapped" / "result.json")
+BATCH_CONFIG = FIXTURES / "imports" / "batch_models.toml"  # models tiny-chat, tiny-base
+BATCH_OUTPUT = FIXTURES / "imports" / "openai_batch_output.jsonl"
+BATCH_TASK = ("--task", "arithmetic", "--questions", "2")
 FAST_SECONDS = 20.0
 """A bad-input case must end within this many seconds: inputs are checked before any work."""
 
@@ -151,6 +154,22 @@ INPUT_FLAGS = [
     ("debate check", "--samples", "jsonl", ("--prediction", str(PREDICTION), "--transcripts",
                                             str(BLIND / "transcripts.jsonl.gz"), "--out", "{tmp}/k")),
     ("serve start", "--model", "gguf", ()),
+    ("batch export", "--config", "toml", ("--models", "a", "--out", "{tmp}/b.jsonl", "--k", "1",
+                                          *BATCH_TASK)),
+    ("batch export", "--question-ids", "jsonl", ("--config", "{good_config}", "--models", "a",
+                                                 "--out", "{tmp}/b.jsonl", *BATCH_TASK)),
+    ("batch export", "--records", "jsonl", ("--config", "{good_config}", "--models", "a",
+                                            "--out", "{tmp}/b.jsonl", *BATCH_TASK)),
+    ("batch import", "--config", "toml", ("--input", "{batch_input}", "--output",
+                                          str(BATCH_OUTPUT), "--out", "{tmp}/r.jsonl",
+                                          *BATCH_TASK)),
+    ("batch import", "--input", "jsonl", ("--config", str(BATCH_CONFIG), "--output",
+                                          str(BATCH_OUTPUT), "--out", "{tmp}/r.jsonl",
+                                          *BATCH_TASK)),
+    ("batch import", "--output", "jsonl", ("--config", str(BATCH_CONFIG), "--input",
+                                           "{batch_input}", "--out", "{tmp}/r.jsonl",
+                                           *BATCH_TASK)),
+    ("regrade", "--records", "jsonl", ("--out", "{tmp}/rg")),
 ]  # fmt: skip
 
 
@@ -179,6 +198,10 @@ PREDICT = ("debate", "predict", "--transcripts", str(TRANSCRIPTS), "--samples", 
 CHECK = ("debate", "check", "--prediction", str(PREDICTION), "--transcripts",
          str(BLIND / "transcripts.jsonl.gz"), "--out", "{tmp}/k")
 EXACT = ("exact", "--input", "{good_dist}", "--rule", "slm-mux")
+EXPORT = ("batch", "export", "--config", "{good_config}", "--models", "a", "--out",
+          "{tmp}/b.jsonl", *BATCH_TASK)
+IMPORT = ("batch", "import", "--config", str(BATCH_CONFIG), "--input", "{batch_input}",
+          "--output", str(BATCH_OUTPUT), "--out", "{tmp}/r.jsonl", *BATCH_TASK)
 
 # (base invocation, flag, bad value); the error must name the flag
 NUMBERS = [
@@ -267,6 +290,12 @@ NUMBERS = [
     (("serve", "start"), "--timeout", "nan"),
     (("serve", "start"), "--timeout", "-1"),
     (("serve", "start"), "--timeout", "inf"),
+    ((*EXPORT,), "--k", "0"),
+    ((*EXPORT,), "--k", "1000000000"),
+    ((*EXPORT,), "--temperature", "nan"),
+    ((*EXPORT,), "--max-tokens", "-5"),
+    ((*EXPORT,), "--questions", "0"),
+    ((*IMPORT,), "--digits", "0"),
 ]  # fmt: skip
 
 # (invocation, text the error must contain)
@@ -301,6 +330,9 @@ NAMES = [
     (("serve", "start", "--model", "nope"), "nope"),
     (("serve", "status", "--model", "nope"), "nope"),
     (("reproduce", "--out", "{tmp}/rep", "--steps", "nope"), "nope"),
+    (("batch", "export", "--config", "{good_config}", "--models", "nope", "--out",
+      "{tmp}/b.jsonl", *BATCH_TASK), "nope"),
+    (("batch", "nope"), "nope"),
 ]  # fmt: skip
 
 
@@ -324,7 +356,8 @@ def _output_cases() -> list[Case]:
                  root_ok=False),
         ]
     files = [("collect", COLLECT, "--out"), ("mux-live", LIVE, "--records"),
-             ("debate-run", DEBATE_RUN, "--transcripts")]
+             ("debate-run", DEBATE_RUN, "--transcripts"), ("batch-export", EXPORT, "--out"),
+             ("batch-import", IMPORT, "--out")]
     for name, base, flag in files:
         at = base.index(flag)
         base = base[:at] + base[at + 2:]  # drop "FLAG PATH"
@@ -341,7 +374,8 @@ def _output_cases() -> list[Case]:
                ("debate-crossfit", ("debate", "crossfit", "--folds", *map(str, FOLDS),
                                     "--out", "{tmp}/x")),
                ("reproduce", ("reproduce", "--steps", "theory", "--quick", "--out", "{tmp}/rep")),
-               ("theory", ("theory", "--out", "{tmp}/th"))]
+               ("theory", ("theory", "--out", "{tmp}/th")),
+               ("regrade", ("regrade", "--records", S, "--out", "{tmp}/rg"))]
     for name, base in folders:
         base = base[:-2]  # drop "--out PATH"
         cases += [
@@ -434,9 +468,20 @@ def _fill(argv, folder: Path) -> list[str]:
             kind, fmt = arg[5:-1].split(":")
             out.append(str(bad_file(folder, kind, fmt)))
         else:
+            if arg == "{batch_input}":
+                _batch_input(folder)
             out.append(arg.format(tmp=folder, good_config=folder / "good.toml",
-                                  good_dist=folder / "good.json"))
+                                  good_dist=folder / "good.json",
+                                  batch_input=folder / "batch.jsonl"))
     return out
+
+
+def _batch_input(folder: Path) -> None:
+    """A batch input file of tiny-chat on the first two arithmetic questions (``batch export``
+    of the fixture config), for the cases of ``batch import``."""
+    if not (folder / "batch.jsonl").exists():
+        assert main(["batch", "export", "--config", str(BATCH_CONFIG), "--models", "tiny-chat",
+                     "--k", "1", "--out", str(folder / "batch.jsonl"), *BATCH_TASK]) == 0
 
 
 class Slow(BaseException):
