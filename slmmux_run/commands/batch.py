@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from slmmux_run.cli_args import add_task_arguments, task_options, tasks_for_models, token_limit
@@ -42,8 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     export.add_argument("--config", required=True, help="model config TOML")
     export.add_argument("--models", required=True, help="model names, comma-separated")
-    export.add_argument("--k", type=int, default=5, help="samples per model and question")
-    export.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
+    export.add_argument("--k", type=int_in(1, MAX_SAMPLES), default=5,
+                        help="samples per model and question")
+    export.add_argument("--temperature", type=number_in(0), default=0.7,
+                        help="sampling temperature (>= 0)")
     export.add_argument("--seed", type=int, default=0, help="run seed (per-question seeds)")
     export.add_argument("--max-tokens", type=token_limit, default=64,
                         help="completion limit per sample")
@@ -70,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a batch output file (JSONL; repeat for several, any order)")
     reader.add_argument("--out", required=True, help="record file (JSONL, appended to)")
     add_task_arguments(reader)
-    reader.set_defaults(handler=run_import)
+    reader.set_defaults(handler=run_import, interrupt_keeps=lambda args: args.out)
     parser.set_defaults(handler=lambda args: _usage(parser))
 
 
@@ -86,6 +89,9 @@ def _question_ids(path: str | None) -> list[str] | None:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise UserError(f"--question-ids {path}: cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise UserError(f"--question-ids {path}: not UTF-8 text ({error.reason} at byte "
+                        f"{error.start})") from None
     ids = [line.strip() for line in text.splitlines() if line.strip()]
     if not ids:
         raise UserError(f"--question-ids {path}: holds no question id")
@@ -107,14 +113,34 @@ def _joined(read, paths: list[str], what: str) -> dict:
     return joined
 
 
+def _check_outputs(paths, records: str | None) -> None:
+    """Before any work: the pilot records exist and hold some; each batch file can be written
+    and is not somebody else's file (an existing one must be a batch input: it is replaced)."""
+    if records is not None:
+        check_input_file(records, "--records")
+    for path in paths:
+        check_output_file(path, "--out")
+        if path.is_file() and path.stat().st_size:
+            with open(path, "rb") as handle:
+                first = handle.readline()
+            try:
+                ours = "custom_id" in json.loads(first)
+            except (ValueError, TypeError):
+                ours = False
+            if not ours:
+                raise UserError(f"--out {path}: exists and is not a batch input file (no "
+                                f"custom_id); it is left untouched: choose another file")
+
+
 def run_export(args: argparse.Namespace) -> int:
     """Write the batch input; print what it holds."""
     from slmmux_run.data.records import RecordStore
-    from slmmux_run.sampling.batch import export_run, select_questions
+    from slmmux_run.sampling.batch import export_run, model_paths, select_questions
     from slmmux_run.sampling.config import load_config
 
     config = load_config(args.config)
     models = [name.strip() for name in args.models.split(",") if name.strip()]
+    _check_outputs(model_paths(args.out, models).values(), args.records)
     for model in models:
         config.model(model)
     options = task_options(args)
@@ -124,6 +150,8 @@ def run_export(args: argparse.Namespace) -> int:
     tasks = select_questions(tasks_for_models(config, args.task, options, models), ids,
                              args.question_ids)  # fmt: skip
     store = RecordStore(args.records) if args.records else None
+    if store is not None and not store.records:
+        raise UserError(f"--records {args.records}: holds no records")
     files = export_run(config, tasks, args.k, args.temperature, args.seed, args.max_tokens,
                        args.out, store=store)  # fmt: skip
     for model, written in zip(models, files):

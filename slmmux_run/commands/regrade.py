@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from slmmux_run.cli_args import add_records_argument
+from slmmux_run.cli_args import add_records_argument, check_output_folder
 
 __all__ = ["register", "run"]
 
@@ -33,6 +33,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from slmmux_run.data.regrade_file import regrade_file
 
+    check_output_folder(args.out, "--out")  # before the grading: a result is never lost to it
     start = time.perf_counter()
     report = regrade_file(args.records, args.out)
     seconds = time.perf_counter() - start

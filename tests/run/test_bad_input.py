@@ -5,7 +5,8 @@ Each case runs the CLI in-process (``slmmux_run.cli.main``) and expects what the
 codes" section promises for bad input: exit code 2, the last line of stderr naming the file or
 flag at fault (``token``), no traceback, no file already stored changed, and all of it before
 any heavy computation or request (a case still running after :data:`FAST_SECONDS` fails as
-"validate first"). A few cases run as a subprocess (a real console, a real SIGINT).
+"validate first"). A few cases run as a subprocess (a real console); Ctrl-C is tested in
+tests/run/test_interrupt.py.
 
 The cases are written out, not derived from the code under test; a new command gets its rows
 here (``test_every_command_has_cases`` fails until it does).
@@ -19,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -37,6 +37,9 @@ STUDY_SAMPLES = STUDY / "samples.jsonl.gz"
 BLIND = STUDY / "blind_medium"
 PREDICTION = BLIND / "prediction" / "prediction.json"
 FOLDS = (STUDY / "report" / "result.json", STUDY / "report_swapped" / "result.json")
+BATCH_CONFIG = FIXTURES / "imports" / "batch_models.toml"  # models tiny-chat, tiny-base
+BATCH_OUTPUT = FIXTURES / "imports" / "openai_batch_output.jsonl"
+BATCH_TASK = ("--task", "arithmetic", "--questions", "2")
 FAST_SECONDS = 20.0
 """A bad-input case must end within this many seconds: inputs are checked before any work."""
 
@@ -151,6 +154,22 @@ INPUT_FLAGS = [
     ("debate check", "--samples", "jsonl", ("--prediction", str(PREDICTION), "--transcripts",
                                             str(BLIND / "transcripts.jsonl.gz"), "--out", "{tmp}/k")),
     ("serve start", "--model", "gguf", ()),
+    ("batch export", "--config", "toml", ("--models", "a", "--out", "{tmp}/b.jsonl", "--k", "1",
+                                          *BATCH_TASK)),
+    ("batch export", "--question-ids", "jsonl", ("--config", "{good_config}", "--models", "a",
+                                                 "--out", "{tmp}/b.jsonl", *BATCH_TASK)),
+    ("batch export", "--records", "jsonl", ("--config", "{good_config}", "--models", "a",
+                                            "--out", "{tmp}/b.jsonl", *BATCH_TASK)),
+    ("batch import", "--config", "toml", ("--input", "{batch_input}", "--output",
+                                          str(BATCH_OUTPUT), "--out", "{tmp}/r.jsonl",
+                                          *BATCH_TASK)),
+    ("batch import", "--input", "jsonl", ("--config", str(BATCH_CONFIG), "--output",
+                                          str(BATCH_OUTPUT), "--out", "{tmp}/r.jsonl",
+                                          *BATCH_TASK)),
+    ("batch import", "--output", "jsonl", ("--config", str(BATCH_CONFIG), "--input",
+                                           "{batch_input}", "--out", "{tmp}/r.jsonl",
+                                           *BATCH_TASK)),
+    ("regrade", "--records", "jsonl", ("--out", "{tmp}/rg")),
 ]  # fmt: skip
 
 
@@ -179,6 +198,10 @@ PREDICT = ("debate", "predict", "--transcripts", str(TRANSCRIPTS), "--samples", 
 CHECK = ("debate", "check", "--prediction", str(PREDICTION), "--transcripts",
          str(BLIND / "transcripts.jsonl.gz"), "--out", "{tmp}/k")
 EXACT = ("exact", "--input", "{good_dist}", "--rule", "slm-mux")
+EXPORT = ("batch", "export", "--config", "{good_config}", "--models", "a", "--out",
+          "{tmp}/b.jsonl", *BATCH_TASK)
+IMPORT = ("batch", "import", "--config", str(BATCH_CONFIG), "--input", "{batch_input}",
+          "--output", str(BATCH_OUTPUT), "--out", "{tmp}/r.jsonl", *BATCH_TASK)
 
 # (base invocation, flag, bad value); the error must name the flag
 NUMBERS = [
@@ -267,6 +290,12 @@ NUMBERS = [
     (("serve", "start"), "--timeout", "nan"),
     (("serve", "start"), "--timeout", "-1"),
     (("serve", "start"), "--timeout", "inf"),
+    ((*EXPORT,), "--k", "0"),
+    ((*EXPORT,), "--k", "1000000000"),
+    ((*EXPORT,), "--temperature", "nan"),
+    ((*EXPORT,), "--max-tokens", "-5"),
+    ((*EXPORT,), "--questions", "0"),
+    ((*IMPORT,), "--digits", "0"),
 ]  # fmt: skip
 
 # (invocation, text the error must contain)
@@ -301,6 +330,9 @@ NAMES = [
     (("serve", "start", "--model", "nope"), "nope"),
     (("serve", "status", "--model", "nope"), "nope"),
     (("reproduce", "--out", "{tmp}/rep", "--steps", "nope"), "nope"),
+    (("batch", "export", "--config", "{good_config}", "--models", "nope", "--out",
+      "{tmp}/b.jsonl", *BATCH_TASK), "nope"),
+    (("batch", "nope"), "nope"),
 ]  # fmt: skip
 
 
@@ -324,7 +356,8 @@ def _output_cases() -> list[Case]:
                  root_ok=False),
         ]
     files = [("collect", COLLECT, "--out"), ("mux-live", LIVE, "--records"),
-             ("debate-run", DEBATE_RUN, "--transcripts")]
+             ("debate-run", DEBATE_RUN, "--transcripts"), ("batch-export", EXPORT, "--out"),
+             ("batch-import", IMPORT, "--out")]
     for name, base, flag in files:
         at = base.index(flag)
         base = base[:at] + base[at + 2:]  # drop "FLAG PATH"
@@ -341,7 +374,8 @@ def _output_cases() -> list[Case]:
                ("debate-crossfit", ("debate", "crossfit", "--folds", *map(str, FOLDS),
                                     "--out", "{tmp}/x")),
                ("reproduce", ("reproduce", "--steps", "theory", "--quick", "--out", "{tmp}/rep")),
-               ("theory", ("theory", "--out", "{tmp}/th"))]
+               ("theory", ("theory", "--out", "{tmp}/th")),
+               ("regrade", ("regrade", "--records", S, "--out", "{tmp}/rg"))]
     for name, base in folders:
         base = base[:-2]  # drop "--out PATH"
         cases += [
@@ -434,9 +468,20 @@ def _fill(argv, folder: Path) -> list[str]:
             kind, fmt = arg[5:-1].split(":")
             out.append(str(bad_file(folder, kind, fmt)))
         else:
+            if arg == "{batch_input}":
+                _batch_input(folder)
             out.append(arg.format(tmp=folder, good_config=folder / "good.toml",
-                                  good_dist=folder / "good.json"))
+                                  good_dist=folder / "good.json",
+                                  batch_input=folder / "batch.jsonl"))
     return out
+
+
+def _batch_input(folder: Path) -> None:
+    """A batch input file of tiny-chat on the first two arithmetic questions (``batch export``
+    of the fixture config), for the cases of ``batch import``."""
+    if not (folder / "batch.jsonl").exists():
+        assert main(["batch", "export", "--config", str(BATCH_CONFIG), "--models", "tiny-chat",
+                     "--k", "1", "--out", str(folder / "batch.jsonl"), *BATCH_TASK]) == 0
 
 
 class Slow(BaseException):
@@ -524,82 +569,6 @@ def test_as_a_console_script(argv, token, tmp_path):
     assert token.replace("{tmp}", str(tmp_path)) in result.stderr.strip().splitlines()[-1]
 
 
-INTERRUPTED = """
-import sys, time
-import slmmux_run.cli as cli
-from slmmux_run.cli import main
-{patch}
-sys.exit(main({argv!r}))
-"""
-
-
-def _interrupt(script: str, cwd: Path, wait_for: str) -> subprocess.CompletedProcess:
-    process = subprocess.Popen([sys.executable, "-c", script], env=_env(), cwd=cwd,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    marker = cwd / wait_for
-    while not marker.exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the child never got going"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
-
-
-def test_ctrl_c_exits_130_in_one_line(tmp_path):
-    # A command interrupted mid-work: the handler is replaced by one that announces it runs
-    # (a marker file) and then waits, as a long fit would.
-    patch = ("import slmmux_run.commands.theory as theory\n"
-             "def slow(args):\n"
-             "    open('started', 'w').close()\n"
-             "    time.sleep(60)\n"
-             "theory.run = slow\n")
-    script = INTERRUPTED.format(patch=patch, argv=["theory", "--out", str(tmp_path / "th")])
-    result = _interrupt(script, tmp_path, "started")
-    assert result.returncode == 130, result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines() == ["slmmux theory: interrupted"]
-
-
-@pytest.mark.slow
-def test_ctrl_c_during_collect_keeps_the_records(tmp_path):
-    # A server that never answers: collect is waiting on its requests when Ctrl-C comes.
-    import socket
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    config = GOOD_CONFIG.replace("127.0.0.1:9", f"127.0.0.1:{port}").replace(
-        "timeout_seconds = 2", "timeout_seconds = 100")
-    (tmp_path / "m.toml").write_text(config)
-    out = tmp_path / "c.jsonl"
-    argv = ["collect", "--config", str(tmp_path / "m.toml"), "--models", "a", "--out", str(out),
-            "--task", "arithmetic", "--questions", "2", "--k", "1"]
-    try:
-        process = subprocess.Popen([sys.executable, "-m", "slmmux_run.cli", *argv], env=_env(),
-                                   cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True)  # fmt: skip
-        listener.settimeout(120)
-        connection, _ = listener.accept()  # the first request is on its way
-        time.sleep(0.3)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=60)
-        connection.close()
-    finally:
-        listener.close()
-    assert process.returncode == 130, stderr[-2000:]
-    assert "Traceback" not in stderr
-    assert stderr.strip().splitlines()[-1] == (
-        f"slmmux collect: interrupted; records so far are kept in {out}")
-    assert out.read_bytes().startswith(b'{"format": "slmmux-records/')
-    from slmmux_run.data.records import RecordStore
-
-    assert RecordStore(out).records == []  # consistent: loads, nothing half-written
-    assert not out.with_name(out.name + ".lock").exists()  # the lock was released
-
-
 # ---- the studies' own flags: typed like the CLI's (one meaning, refused at parse time) ---------
 
 STUDY_FLAGS = [
@@ -630,41 +599,3 @@ def test_study_flags_are_checked_like_the_cli(study, flag, value, tmp_path, caps
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "Traceback" not in err
     assert f"argument {flag}: must be" in err.strip().splitlines()[-1]
-
-
-@pytest.mark.slow
-def test_ctrl_c_keeps_every_stored_record_and_the_rerun_completes(tmp_path):
-    # Answers arrive one at a time (0.2 s each); Ctrl-C after some are stored. What is stored
-    # stays loadable, and a rerun asks only for the rest: no sample stored twice.
-    from tests.run.faultserver import FaultPlan, running_server
-
-    from slmmux_run.data.records import RecordStore
-
-    out = tmp_path / "c.jsonl"
-    with running_server(FaultPlan(latency_seconds=0.2)) as server:
-        (tmp_path / "m.toml").write_text(
-            f'[runner]\nmax_concurrency = 1\n\n[models.fault]\nbase_url = "{server.base_url}"\n'
-            f'model = "fault-model"\napi = "chat"\nmax_choices_per_call = 1\n')
-        argv = [sys.executable, "-m", "slmmux_run.cli", "collect", "--config",
-                str(tmp_path / "m.toml"), "--models", "fault", "--task", "arithmetic",
-                "--questions", "30", "--k", "1", "--out", str(out)]  # fmt: skip
-        process = subprocess.Popen(argv, env=_env(), cwd=tmp_path, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
-        deadline = time.monotonic() + 120
-        while not (out.exists() and out.read_bytes().count(b"\n") >= 4):  # header + 3 records
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-        assert process.returncode == 130, stderr[-2000:]
-        assert "Traceback" not in stderr
-        assert stderr.strip().splitlines()[-1] == (
-            f"slmmux collect: interrupted; records so far are kept in {out}")
-        kept = len(RecordStore(out).records)
-        assert 3 <= kept < 30
-        rerun = subprocess.run(argv, env=_env(), cwd=tmp_path, capture_output=True, text=True,
-                               timeout=300)  # fmt: skip
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert f"30 planned, {kept} already stored, {30 - kept} new" in rerun.stdout
-    keys = [record.key for record in RecordStore(out).records]
-    assert len(keys) == len(set(keys)) == 30
