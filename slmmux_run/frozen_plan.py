@@ -254,10 +254,13 @@ def load_plan(path: str | os.PathLike) -> dict:
     Raises:
       UserError: a missing or unreadable file, or one that is not a frozen plan.
     """
+    from slmmux_run.cli_args import check_input_file
+
+    check_input_file(path, "--plan")  # missing, a folder, unreadable: one line naming it
     try:
-        document = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise UserError(f"--plan {path}: file does not exist") from None
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise UserError(f"--plan {path}: not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
         raise UserError(f"--plan {path}: not JSON ({error.msg}, line {error.lineno})") from None
     if not isinstance(document, dict) or document.get("schema") != PLAN_SCHEMA:

@@ -12,7 +12,10 @@ import argparse
 import json
 from pathlib import Path
 
-from slmmux_run.cli_args import add_task_arguments, task_options, tasks_for_models, token_limit
+from slmmux_run.cli_args import (
+    MAX_SAMPLES, add_task_arguments, check_input_file, check_output_file, int_in, number_in,
+    task_options, tasks_for_models, token_limit,
+)
 from slmmux_run.errors import UserError
 
 __all__ = ["register", "run_export", "run_import"]

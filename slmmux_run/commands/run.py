@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from slmmux_run.cli_args import add_cap_arguments
+
 __all__ = ["register", "run"]
 
 
@@ -23,8 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="record file of the full run (appended to)")
     parser.add_argument("--pilot", default=None,
                         help="the pilot file (default: the file the plan was made from)")
-    parser.add_argument("--max-requests", type=int, default=None, help="cap on HTTP requests")
-    parser.add_argument("--max-cost", type=float, default=None, help="cap on cost")
+    add_cap_arguments(parser)
     parser.set_defaults(handler=run)
 
 

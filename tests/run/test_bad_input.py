@@ -154,6 +154,8 @@ INPUT_FLAGS = [
     ("debate check", "--samples", "jsonl", ("--prediction", str(PREDICTION), "--transcripts",
                                             str(BLIND / "transcripts.jsonl.gz"), "--out", "{tmp}/k")),
     ("serve start", "--model", "gguf", ()),
+    ("compare", "--records", "jsonl", ("--k", "1", "--json", "{tmp}/c.json")),
+    ("run", "--plan", "json", ("--config", "{good_config}", "--out", "{tmp}/r.jsonl")),
     ("batch export", "--config", "toml", ("--models", "a", "--out", "{tmp}/b.jsonl", "--k", "1",
                                           *BATCH_TASK)),
     ("batch export", "--question-ids", "jsonl", ("--config", "{good_config}", "--models", "a",
@@ -205,6 +207,11 @@ IMPORT = ("batch", "import", "--config", str(BATCH_CONFIG), "--input", "{batch_i
 
 # (base invocation, flag, bad value); the error must name the flag
 NUMBERS = [
+    (("compare", "--records", S, "--json", "{tmp}/c.json"), "--k", "0"),
+    (("compare", "--records", S, "--k", "1", "--json", "{tmp}/c.json"), "--draws", "0"),
+    (("run", "--plan", "{tmp}/plan.json", "--config", "{good_config}", "--out",
+      "{tmp}/r.jsonl"), "--max-cost", "nan"),
+    (("plan", "--records", S), "--k", "0"),
     (("check", "--records", S), "--fit-samples", "0"),
     (("check", "--records", S), "--fit-samples", "-1"),
     (("check", "--records", S, "--fit-samples", "2"), "--k", "0"),
