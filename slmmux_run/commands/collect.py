@@ -43,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from slmmux_run.sampling.client import Client
     from slmmux_run.sampling.collect import collect, estimate_plan, keys_of, plan_requests
     from slmmux_run.sampling.config import load_config
+    from slmmux_run.progress import Progress
     from slmmux_run.sampling.failures import failure_line, summarize_failures
-    from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
+    from slmmux_run.sampling.spending import Budget, format_estimate
 
     config = load_config(args.config)
     models = [name.strip() for name in args.models.split(",") if name.strip()]
@@ -53,19 +54,21 @@ def run(args: argparse.Namespace) -> int:
     tasks = tasks_for_models(config, args.task, task_options(args), models)
     plan = plan_requests(tasks, args.k, args.temperature, args.seed, args.max_tokens)
     store = RecordStore(args.out)
-    print(format_estimate(estimate_plan(config, plan, store)))
+    estimate = estimate_plan(config, plan, store)
     if args.dry_run:
+        print(format_estimate(estimate))
         return 0
-    progress = ProgressReporter(sum(q.request.samples for q in plan), stream=sys.stderr)
+    print(format_estimate(estimate, "to send (at most)"))  # a real run is no dry run
     budget = Budget(args.max_requests, args.max_cost)
+    to_send = sum(len(store.missing(keys_of(question))) for question in plan)
 
-    async def main():
+    async def main(progress):
         async with Client(config, budget=budget, progress=progress) as client:
             return await collect(client, store, plan)
 
-    with store.exclusive():  # one writer; --out checked writable before any request
-        summary = asyncio.run(main())
-    progress.close()
+    # one writer; --out checked writable before any request
+    with store.exclusive(), Progress("collect", to_send, unit="samples") as progress:
+        summary = asyncio.run(main(progress))
     print(
         f"collected: {summary.planned} planned, {summary.cached} already stored, "
         f"{summary.stored} new, {summary.failed} failed, {summary.not_sent} not sent (budget); "
