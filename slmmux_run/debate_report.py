@@ -271,10 +271,17 @@ def format_report(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> Path:
-    """Accuracy by method with predictions, and groupthink measures measured vs predicted."""
-    from slmmux_run.figures import PAPER_MARK, figure, save
+    """Write :func:`debate_figure` to ``path``."""
+    from slmmux_run.figures import save
 
-    fig, (left, middle, right) = figure(1, 3, figsize=(15, 4.6))
+    return save(debate_figure(result), path)
+
+
+def debate_figure(result: dict):
+    """Accuracy by method with predictions, and groupthink measures measured vs predicted."""
+    from slmmux_run.figures import PAPER_MARK, figure, place_legend
+
+    fig, (left, middle, right) = figure(1, 3, figsize=(18, 4.6), layout="constrained")
     measured, predicted = result["measured_held_out"], result["model"]["predicted"]
     se = result["measured_held_out_se"]
     independent = result["independent"]
@@ -300,8 +307,8 @@ def plot(result: dict, path: Path) -> Path:
               label="paper A.1 (MATH, other SLMs)")
     left.set_xticks(x, names, rotation=30, ha="right", fontsize=7)
     left.set_ylabel("accuracy (%)")
-    left.set_title("Equal-token comparison")
-    left.legend(fontsize=7)
+    left.set_title(f"Equal-token comparison: {result['held_out_questions']} held-out questions")
+    place_legend(left, fontsize=7)
     keys = ["flip_correct_to_wrong", "flip_wrong_to_correct", "lost_correct",
             "final_consensus_on_wrong"]
     x = np.arange(len(keys))
@@ -316,8 +323,8 @@ def plot(result: dict, path: Path) -> Path:
     middle.set_xticks(x, [k.replace("_", " ") for k in keys], rotation=30, ha="right",
                       fontsize=7)
     middle.set_ylabel("rate (%)")
-    middle.set_title("Held-out groupthink measures")
-    middle.legend(fontsize=7)
+    middle.set_title(f"Held-out groupthink measures: {result['held_out_debates']} debates")
+    place_legend(middle, fontsize=7)
     sets = [("measured\n(all)", result["failure_labels_all"]),
             ("measured\n(held-out)", result["failure_labels_held_out"]),
             ("predicted\n(held-out)", result["model"]["predicted_failure_labels"])]
@@ -331,10 +338,9 @@ def plot(result: dict, path: Path) -> Path:
                label="paper A.13 groupthink share")
     right.set_xticks(x, [name for name, _ in sets])
     right.set_ylabel("share of failed debates (%)")
-    right.set_title("Failure labels")
-    right.legend(fontsize=7)
-    fig.tight_layout()
-    return save(fig, path)
+    right.set_title(f"Failure labels: {result['failure_labels_all']['failed']} failed debates (all)")
+    place_legend(right, fontsize=7)
+    return fig
 
 
 def format_crossfit(folds: list[dict], pooled: dict, names: list[str]) -> str:
