@@ -131,14 +131,16 @@ class Progress:
         self.close()
 
     def advance(self, n: int = 1, status: str | None = None, **counters: float) -> None:
-        """Count ``n`` more units done and add to the named counters (e.g. ``failed=1``)."""
+        """Count ``n`` more units done and add to the named counters (e.g. ``failed=1``);
+        a new ``status`` (what runs now) is drawn at once."""
         with _lock:
             self.done += n
             for name, value in counters.items():
                 self.counters[name] = self.counters.get(name, 0) + value
+            changed = status is not None and status != self.status
             if status is not None:
                 self.status = status
-        self._draw()
+        self._draw(force=changed)
 
     def note(self, text: str) -> None:
         """A line that stays (e.g. a finished step's time), drawn above a terminal's bar."""

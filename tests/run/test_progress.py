@@ -128,8 +128,9 @@ def test_a_child_shows_its_parents_position_and_the_parent_waits():
             child.advance(2)
         parent.advance(status="plan")
     lines = stream.getvalue().splitlines()
-    assert lines[1] == "reproduce 1/3 plan · fit 0/2 (0 %) · 0 s"
-    assert lines[2] == "reproduce 1/3 ignored while the child draws · fit 2/2 (100 %) · 10 s"
+    assert lines[1] == "reproduce 0/3 (0 %) · plan · 0 s"  # a new status is drawn at once
+    assert lines[2] == "reproduce 1/3 plan · fit 0/2 (0 %) · 0 s"
+    assert lines[3] == "reproduce 1/3 ignored while the child draws · fit 2/2 (100 %) · 10 s"
     assert lines[-1].startswith("reproduce 1/3 (33 %) · plan · 20 s · ETA 40 s")
     assert not progress_module._stack
 
