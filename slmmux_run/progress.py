@@ -11,13 +11,16 @@ parent's position (``reproduce 7/9 groupthink · fit ...``) and the parent stays
 child closes. While open, a heartbeat thread redraws the line at least every ``interval``
 seconds, so even one long call without updates shows its elapsed time.
 
-Example (a log, not a terminal: one line at the start and one at the end):
+In a log the first line comes after ``interval`` seconds (a step that ends sooner prints only
+its final line), and a step that ends with an error prints no final line: the error is the last
+word, on a line of its own.
+
+Example (a log, not a terminal):
   >>> import io
   >>> stream = io.StringIO()
   >>> with Progress("demo", total=2, stream=stream, heartbeat=False, clock=iter([0, 0, 1, 2]).__next__) as bar:
   ...     bar.advance(2, failed=1)
   >>> print(stream.getvalue().strip())
-  demo 0/2 (0 %) · 0 s
   demo 2/2 (100 %) · failed 1 · 2 s
 """
 
@@ -112,13 +115,13 @@ class Progress:
         self.terminal = bool(isatty and isatty())
         self._interval = 0.1 if self.terminal else interval
         self._start = clock()
-        self._last_draw = None
+        self._last_draw = None if self.terminal else self._start  # a log's first line waits
         self._closed = False
         self._stop = threading.Event()
         with _lock:
             self._parent = _stack[-1] if _stack else None
             _stack.append(self)
-        self._draw(force=True)
+        self._draw()
         if heartbeat and not self._quiet:
             beat = min(interval, 1.0) if self.terminal else interval
             self._thread = threading.Thread(target=self._beat, args=(beat,), daemon=True)
@@ -127,8 +130,8 @@ class Progress:
     def __enter__(self) -> "Progress":
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc_info) -> None:
+        self.close(error=exc_type is not None)
 
     def advance(self, n: int = 1, status: str | None = None, **counters: float) -> None:
         """Count ``n`` more units done and add to the named counters (e.g. ``failed=1``);
@@ -215,16 +218,19 @@ class Progress:
         while not self._stop.wait(seconds):
             self._draw()
 
-    def close(self) -> None:
-        """Draw the final line (a terminal's bar ends with a newline) and hand back to the parent."""
+    def close(self, error: bool = False) -> None:
+        """Draw the final line (a terminal's bar ends with a newline) and hand back to the parent;
+        after an ``error``, clear a terminal's bar and draw nothing (the error is the last word)."""
         if self._closed:
             return
         self._stop.set()
         with _lock:
-            self._draw(force=True)
+            if not error:
+                self._draw(force=True)
             self._closed = True
             if not self._quiet and self.terminal:
-                self._stream.write("\n")
+                width = shutil.get_terminal_size((100, 20)).columns - 1
+                self._stream.write("\r" + " " * width + "\r" if error else "\n")
                 self._stream.flush()
             if self in _stack:
                 _stack.remove(self)

@@ -52,6 +52,7 @@ def run(args) -> int:
         timed_fit,
     )
     from slmmux_run.errors import UserError
+    from slmmux_run.progress import Progress
     from slmmux_theory.inference.answer_model import AnswerModelConfig
 
     sample_set = load_sample_set(args.records, task=args.task_name)
@@ -65,7 +66,9 @@ def run(args) -> int:
         if args.rank < 0:
             raise UserError(f"--rank must be 0 or more, got {args.rank}")
         options["config"] = AnswerModelConfig(interaction_rank=args.rank)
-    fit, wall, cpu = timed_fit(fit_key, counts, method=args.method, num_draws=args.draws, **options)
+    with Progress(f"fit ({args.method}) of {counts.shape[0]} models x {counts.shape[1]} questions"):
+        fit, wall, cpu = timed_fit(fit_key, counts, method=args.method, num_draws=args.draws,
+                                   **options)
     load = load_average()
     print(f"{args.method.upper()} fit of {counts.shape[0]} models x {counts.shape[1]} questions x "
           f"{int(counts.sum(-1).max())} samples: wall {wall:.1f} s, CPU {cpu:.1f} s, "

@@ -143,6 +143,7 @@ def run(args) -> int:
     from slmmux_run.data.sample_files import load_sample_set
     from slmmux_run.plan_study import PlanSettings, plan_result
     from slmmux_run.plots import pareto_figure
+    from slmmux_run.progress import Progress
 
     sizes = _int_list(args.subset_sizes, "--subset-sizes")
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
@@ -156,7 +157,8 @@ def run(args) -> int:
         k=args.k, subset_sizes=tuple(sizes), rules=rules, predictor=args.predictor,
         budgets=budgets, max_budget_size=args.max_budget_size, draws=args.draws,
         svi_steps=args.svi_steps, unseen=args.unseen, concentration=args.concentration)
-    run_ = plan_result(sample_set, settings, costs, source=args.records)
+    with Progress("plan: fit the answer model, predict every candidate"):  # stderr
+        run_ = plan_result(sample_set, settings, costs, source=args.records)
     result, names = run_.plan, sample_set.models
     num_questions, recorded = sample_set.num_questions, sample_set.num_samples
     print(f"plan from a pilot of {run_.pilot_questions} of {num_questions} questions x "

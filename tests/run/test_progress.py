@@ -56,11 +56,10 @@ def test_log_lines_are_throttled_to_the_interval():
     bar.advance()
     bar.close()
     lines = stream.getvalue().splitlines()
-    assert lines[0] == "fit 0/10 steps (0 %) · 0 s"
-    # 5 done in 5.5 s: 1.1 s each, 5 left -> 5.5 s
-    assert lines[1] == "fit 5/10 steps (50 %) · 6 s · ETA 6 s"
-    assert lines[2] == "fit 6/10 steps (60 %) · 6 s · ETA 4 s"
-    assert len(lines) == 3
+    # the first line waits for the interval: 5 done in 5.5 s, 1.1 s each, 5 left -> 5.5 s
+    assert lines[0] == "fit 5/10 steps (50 %) · 6 s · ETA 6 s"
+    assert lines[1] == "fit 6/10 steps (60 %) · 6 s · ETA 4 s"  # the final line
+    assert len(lines) == 2
     assert "\r" not in stream.getvalue()
 
 
@@ -112,8 +111,7 @@ def test_unknown_total_shows_elapsed_only():
     clock, stream = Clock(), io.StringIO()
     with Progress("plan: fit and predict", stream=stream, heartbeat=False, clock=clock) as bar:
         clock.now += 65
-    assert stream.getvalue().splitlines() == ["plan: fit and predict · 0 s",
-                                              "plan: fit and predict · 1:05"]
+    assert stream.getvalue().splitlines() == ["plan: fit and predict · 1:05"]
     assert bar.total is None
 
 
@@ -128,9 +126,8 @@ def test_a_child_shows_its_parents_position_and_the_parent_waits():
             child.advance(2)
         parent.advance(status="plan")
     lines = stream.getvalue().splitlines()
-    assert lines[1] == "reproduce 0/3 (0 %) · plan · 0 s"  # a new status is drawn at once
-    assert lines[2] == "reproduce 1/3 plan · fit 0/2 (0 %) · 0 s"
-    assert lines[3] == "reproduce 1/3 ignored while the child draws · fit 2/2 (100 %) · 10 s"
+    assert lines[0] == "reproduce 0/3 (0 %) · plan · 0 s"  # a new status is drawn at once
+    assert lines[1] == "reproduce 1/3 ignored while the child draws · fit 2/2 (100 %) · 10 s"
     assert lines[-1].startswith("reproduce 1/3 (33 %) · plan · 20 s · ETA 40 s")
     assert not progress_module._stack
 
@@ -167,3 +164,13 @@ def test_a_note_stays_above_the_bar():
     with Progress("reproduce", total=2, stream=log, heartbeat=False, clock=clock) as bar:
         bar.note("theory: 3.0 s")
     assert "theory: 3.0 s\n" in log.getvalue()
+
+
+def test_a_step_that_fails_leaves_the_error_as_the_last_word():
+    clock, log, terminal = Clock(), io.StringIO(), FakeTerminal()
+    for stream in (log, terminal):
+        with pytest.raises(ValueError):
+            with Progress("plan", stream=stream, heartbeat=False, clock=clock):
+                raise ValueError("bad flag")
+    assert log.getvalue() == ""  # a quick failing step prints nothing in a log
+    assert terminal.getvalue().endswith("\r") and "\n" not in terminal.getvalue()  # bar cleared

@@ -73,7 +73,6 @@ def test_collect_stores_graded_samples_and_a_rerun_pays_nothing(tmp_path, capsys
     assert "to send (at most): 0 requests" in printed and "24 already stored, 0 new" in printed
     assert "dry run" not in printed
     # progress (done/total, failures, tokens, money) goes to stderr only, never into the output
-    assert "collect 0/24 samples (0 %)" in captured.err
     assert "collect 24/24 samples (100 %) · failed 0 · " in captured.err
     assert "collect 0/0 samples (100 %)" in captured.err  # the rerun: nothing left to send
     assert "samples (" not in printed
