@@ -22,8 +22,8 @@ EXIT_CODES = {
     0: "done",
     1: "'serve status': no server running (or an unexpected error, with a traceback)",
     2: "bad input: a wrong flag, value or file (one line on stderr)",
-    3: "failed requests: 'collect' stored fewer samples than planned (failed, or not sent: "
-       "budget), or every sample of 'mux --live' / turn of 'debate run' failed (stderr says why)",
+    3: "failed requests: 'collect' or 'batch import' stored fewer samples than planned (failed, "
+       "not sent: budget, or not returned by the batch), or every sample of 'mux --live' / turn of 'debate run' failed (stderr says why)",
 }
 """What ``slmmux`` exit codes mean (the README's "Exit codes" section says the same)."""
 

@@ -165,8 +165,9 @@ def add_records_argument(parser: argparse.ArgumentParser, *, alias: bool = False
     names = ("--records", "--samples") if alias else ("--records",)
     parser.add_argument(
         *names, dest="records", required=required, metavar="FILE",
-        help=help or "samples file: records of 'slmmux collect' or a shared samples file "
-        "(JSONL, or .jsonl.gz)",
+        help=help or "samples file: records of 'slmmux collect' or 'batch import', a shared "
+        "samples file, an lm-eval --log_samples file or folder, an Inspect log, or "
+        "Best-of-∞ analysis_*.jsonl files (JSONL, or .jsonl.gz)",
     )  # fmt: skip
 
 

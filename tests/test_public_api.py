@@ -24,6 +24,7 @@ PACKAGES = [
     "slmmux_theory.discussion",
     "slmmux_run",
     "slmmux_run.data",
+    "slmmux_run.data.importers",
     "slmmux_run.sampling",
 ]
 

@@ -5,7 +5,9 @@ Data layer of the runner (``slmmux_run.data``). One row per (model, question) wi
 shared data folder's README documents the schemas. Answer identity is the normalized string as
 stored (rule N1 of the data README was applied upstream; we only strip white space). Slots come
 from the one builder, :func:`slmmux_run.data.slots.build_sample_set`, with the one correctness
-rule :func:`slmmux_run.data.slots.is_correct`; a stored flag must agree with that rule. Files
+rule :func:`slmmux_run.data.slots.is_correct`; a stored flag must agree with that rule, except
+on rows whose flags are known to be another rule (:data:`UPSTREAM_FLAGS`: Best-of-∞'s MATH-500),
+which are regraded and their equal answers merged (:mod:`slmmux_run.data.regrade`). Files
 may be gzip-compressed (``.jsonl.gz``). Every problem is a :class:`~slmmux_run.errors.UserError`
 naming ``FILE:LINE`` and the field.
 
@@ -33,7 +35,13 @@ from slmmux_run.data.sample_set import MissingSamplesWarning, SampleSet
 from slmmux_run.data.slots import SampleAnswer, build_sample_set, is_correct
 from slmmux_run.errors import UserError
 
-__all__ = ["load_greedy", "load_samples"]
+__all__ = ["UPSTREAM_FLAGS", "load_greedy", "load_samples"]
+
+UPSTREAM_FLAGS = frozenset({("best-of-infinity", "math500")})
+"""(``source``, ``task``) of rows whose ``is_correct`` is the upstream's string equality of
+verbatim LaTeX, not our rule (data README, section F): such rows are regraded by default (see
+:func:`load_samples`). The Best-of-∞ AIME file is not listed: its answers are plain integers
+whose flags agree with our rule, and it loads exactly as before."""
 
 
 @dataclass
@@ -43,10 +51,17 @@ class _Row:
     answers: list[str | None]
     flags: list[bool] | None
     tokens: list[float | None] | None = None
+    upstream_flags: bool = False
 
 
-def _parse_answer_rows(path, greedy: bool) -> tuple[str, str, dict[tuple[str, str], _Row]]:
-    """Read a samples file (``answers`` lists) or a greedy file (one ``answer``) into rows."""
+def _parse_answer_rows(
+    path, greedy: bool, regrade: bool | None = False
+) -> tuple[str, str, dict[tuple[str, str], _Row]]:
+    """Read a samples file (``answers`` lists) or a greedy file (one ``answer``) into rows.
+
+    Rows to regrade (``regrade=True``, or ``None`` and ``source`` in :data:`UPSTREAM_FLAGS`)
+    keep their flags unchecked: they are replaced by :func:`_regrade`.
+    """
     name, rows = open_rows(path)
     table: dict[tuple[str, str], _Row] = {}
     seen: dict = {}
@@ -59,6 +74,8 @@ def _parse_answer_rows(path, greedy: bool) -> tuple[str, str, dict[tuple[str, st
         gold = row_field(row, "gold", str, where).strip()
         if not gold:
             raise UserError(f"{where}: field 'gold' is empty")
+        source = row_field(row, "source", str, where, optional=True)
+        upstream = regrade if regrade is not None else (source, task) in UPSTREAM_FLAGS
         if greedy:
             if "answer" not in row:
                 raise UserError(f"{where}: field 'answer' is missing")
@@ -91,7 +108,7 @@ def _parse_answer_rows(path, greedy: bool) -> tuple[str, str, dict[tuple[str, st
                     raise UserError(
                         f"{where}: field {label!r} must be a boolean, got {json.dumps(flag)}"
                     )
-                if flag != is_correct(answer, gold):
+                if not upstream and flag != is_correct(answer, gold):
                     raise UserError(
                         f"{where}: field {label!r} is {str(flag).lower()} but answer "
                         f"{json.dumps(answer)} {'equals' if not flag else 'differs from'} "
@@ -119,8 +136,33 @@ def _parse_answer_rows(path, greedy: bool) -> tuple[str, str, dict[tuple[str, st
                 f"{where}: duplicate row for model {model!r}, question_id {question_id!r} "
                 f"(first at line {table[key].line})"
             )
-        table[key] = _Row(number, gold, cleaned, flags, tokens)
+        table[key] = _Row(number, gold, cleaned, flags, tokens, upstream)
     return name, seen["task"][0], table
+
+
+def _regrade(table: dict[tuple[str, str], _Row]) -> None:
+    """Replace the answers and flags of every row marked ``upstream_flags`` by the regrade's
+    vote-group labels and verdicts (:func:`slmmux_run.data.regrade.regrade_question`), one
+    question at a time over all its rows of the file, so groups do not depend on which models
+    are loaded."""
+    by_question: dict[str, list[_Row]] = {}
+    for (_, question), row in table.items():
+        if row.upstream_flags:
+            by_question.setdefault(question, []).append(row)
+    if not by_question:
+        return
+    from slmmux_run.data.regrade import regrade_question  # SymPy: only when a file needs it
+
+    for rows in by_question.values():
+        golds = {row.gold for row in rows}
+        if len(golds) > 1:  # the slot builder names the line; regrade each gold's rows apart
+            groups = [[row for row in rows if row.gold == gold] for gold in golds]
+        else:
+            groups = [rows]
+        for group in groups:
+            regraded = regrade_question([row.answers for row in group], group[0].gold)
+            for row, labels, verdicts in zip(group, regraded.labels, regraded.correct):
+                row.answers, row.flags = list(labels), list(verdicts)
 
 
 def _build(name, task, table, models, question_ids, max_wrong_slots) -> SampleSet:
@@ -179,8 +221,9 @@ def load_samples(
     models: Sequence[str] | None = None,
     question_ids: Sequence[str] | None = None,
     max_wrong_slots: int | None = None,
+    regrade: bool | None = None,
 ) -> SampleSet:
-    """Load a sampled-answers file (``samples/*.jsonl``) as slot indices.
+    r"""Load a sampled-answers file (``samples/*.jsonl``) as slot indices.
 
     Args:
       path: the ``.jsonl`` file (resolve the data folder with :func:`slmmux_run.data.paths.data_file`).
@@ -191,6 +234,13 @@ def load_samples(
       max_wrong_slots: keep this many most frequent wrong answers per question and merge the rest
         into one "other wrong" slot (``SampleSet.other_wrong_slot``). Merging makes different
         wrong answers count as agreeing, which distorts plurality votes.
+      regrade: grade every answer with the equivalence grader and merge answers it finds equal
+        into one vote group (:mod:`slmmux_run.data.regrade`), ignoring the file's
+        ``is_correct``. ``None`` (default): only rows whose (``source``, ``task``) is in
+        :data:`UPSTREAM_FLAGS` (Best-of-∞'s MATH-500, whose flags are string equality of
+        verbatim LaTeX: cross-checking them would refuse the file and trusting them would split
+        ``14/3`` from ``\frac{14}{3}``). ``False``: cross-check the flags against our rule
+        everywhere, as for every other file.
 
     Returns:
       The :class:`SampleSet`; rows with fewer samples than the longest one are padded with -1
@@ -201,7 +251,8 @@ def load_samples(
         ill-typed field, ``is_correct`` disagreeing with the gold rule, a duplicate
         (model, question) row, or two models with different gold on one question.
     """
-    name, task, table = _parse_answer_rows(path, greedy=False)
+    name, task, table = _parse_answer_rows(path, greedy=False, regrade=regrade)
+    _regrade(table)
     return _build(name, task, table, models, question_ids, max_wrong_slots)
 
 

@@ -2,7 +2,8 @@
 
 Runner layer (HTTP, processes). Modules, one job each: ``config``, ``client``, ``spending``,
 ``serve``, ``tasks``, ``arithmetic``, ``extract`` (front door of the ``extraction`` subpackage),
-``grade``, ``collect``, ``failures``, ``discussion``, ``discussion_samples``. Their public names are
+``grade``, ``collect``, ``batch`` (a planned run as a batch file, its output as records),
+``failures``, ``discussion``, ``discussion_samples``. Their public names are
 re-exported here, imported on first use; the functions ``collect`` and ``grade`` stay
 ``collect.collect`` and ``grade.grade`` (the modules have their names).
 """
@@ -14,6 +15,10 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "ARITHMETIC_CHAT", "ARITHMETIC_COMPLETION", "ARITHMETIC_WORD_COMPLETION", "PRESETS",
         "ArithmeticProblem", "ArithmeticSettings", "generate_problems", "make_arithmetic_task",
         "make_preset_task",
+    ],
+    "batch": [
+        "BATCH_URLS", "BatchExport", "BatchImport", "batch_lines", "batch_models", "export_run",
+        "import_batch", "model_paths", "request_body", "select_questions", "write_batch_input",
     ],
     "client": [
         "Client", "RateLimiter", "SampleRequest", "SampleResult", "Usage", "derive_seed",

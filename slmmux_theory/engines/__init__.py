@@ -5,7 +5,7 @@ hypergeometric), ``levels`` (SLM-MUX confidence levels), ``pooled`` and ``produc
 product enumeration), ``exact`` (the front door: :func:`exact_accuracy` iterates the rule
 registry), ``montecarlo``, ``replay`` and ``replay_table`` (replay of recorded samples),
 ``pair_curves`` (rules on every model pair), ``buckets`` (the one width-bucketing engine),
-``sharding``. Their public names are re-exported here, imported on first use; the rules' own
+``sharding``, ``wide_levels`` (SLM-MUX level laws of rows with many distinct answers). Their public names are re-exported here, imported on first use; the rules' own
 exact laws live in :mod:`slmmux_theory.rules`.
 """
 
@@ -40,4 +40,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "literal_replay_samples", "plug_in_replay_samples", "validation_accuracy",
     ],
     "sharding": ["pad_questions", "question_mesh", "shard_questions"],
+    "wide_levels": ["hypergeometric_levels", "multinomial_levels", "product_form_levels"],
 })

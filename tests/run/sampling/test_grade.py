@@ -156,3 +156,25 @@ def test_antlr_fallback_is_opt_in_and_does_not_change_common_verdicts():
             opted = symbolic_equivalence(pair["candidate"], pair["reference"], antlr_fallback=True)
             if default.equal is not None:
                 assert opted == default
+
+
+@pytest.mark.parametrize(
+    ("answer", "reference", "equal"),
+    [
+        ("2516_{8}", "2516_8", True),  # base subscripts: braces only
+        ("x^{8}+x^{7}+x^{6}+x^{5}+x^{4}+x^{3}+x^{2}+x+1", "x^8+x^7+x^6+x^5+x^4+x^3+x^2+x+1", True),
+        (r"\;m+n=5+24=29\;", "29", True),  # an equation states its value last
+        ("AF^2+BF^2+CF^2=3R^2", "3R^2", True),
+        ("x^3-8x-16=0", "0", None),  # an equation "= 0" is not the value 0
+        ("x+y=5", "x+y=5", True),  # (exact layer) a reference equation is compared whole
+        ("5", "x+y=5", None),
+        ("x=3,x=5", "3", False),  # a list is not cut at its last "="
+        ("2516_{8}", "2516_9", None),
+    ],
+)
+def test_final_side_and_normal_forms(answer, reference, equal):
+    verdict = symbolic_equivalence(answer, reference) if answer != reference else None
+    if verdict is None:
+        assert grade(answer, reference, layers=("exact", "symbolic")).correct
+    else:
+        assert verdict.equal is equal, verdict
