@@ -99,12 +99,16 @@ class Progress:
       heartbeat: redraw from a background thread while open (off in tests).
       clock: monotonic seconds (injected in tests).
       quiet: draw nothing (default: :func:`configure`'s setting).
+      eta: show the time left at the rate so far (off when units differ widely in length, as
+        the main job's steps do).
     """
 
     def __init__(self, label: str, total: int | None = None, *, unit: str = "",
                  stream: IO[str] | None = None, interval: float = 5.0, heartbeat: bool = True,
-                 clock: Callable[[], float] = time.monotonic, quiet: bool | None = None):
+                 clock: Callable[[], float] = time.monotonic, quiet: bool | None = None,
+                 eta: bool = True):
         self.label, self.total, self.unit = label, total, unit
+        self._eta = eta
         self.done = 0
         self.counters: dict[str, float] = {}
         self.status = ""
@@ -180,7 +184,7 @@ class Progress:
         parts += [_field(name, value) for name, value in self.counters.items()]
         elapsed = (self._clock() if now is None else now) - self._start
         parts.append(format_duration(elapsed))
-        eta = eta_seconds(elapsed, self.done, self.total)
+        eta = eta_seconds(elapsed, self.done, self.total) if self._eta else None
         if eta is not None and self.done < (self.total or 0):
             parts.append(f"ETA {format_duration(eta)}")
         text = " · ".join(parts)

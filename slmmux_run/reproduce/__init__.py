@@ -67,7 +67,8 @@ def run_steps(context: Context, names=None) -> list[StepResult]:
     enable_x64()  # the main job is a program: every number is float64, as the CLI's
     names = list(names or STEPS)
     results = []
-    with Progress("reproduce", len(names), unit="steps") as progress:
+    # No ETA: the steps differ in length by a factor of a hundred.
+    with Progress("reproduce", len(names), unit="steps", eta=False) as progress:
         for name in names:
             progress.advance(0, status=name)
             start = time.perf_counter()

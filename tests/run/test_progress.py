@@ -174,3 +174,13 @@ def test_a_step_that_fails_leaves_the_error_as_the_last_word():
                 raise ValueError("bad flag")
     assert log.getvalue() == ""  # a quick failing step prints nothing in a log
     assert terminal.getvalue().endswith("\r") and "\n" not in terminal.getvalue()  # bar cleared
+
+
+def test_no_eta_when_the_units_differ_in_length():
+    clock, stream = Clock(), io.StringIO()
+    with Progress("reproduce", total=9, unit="steps", stream=stream, heartbeat=False,
+                  clock=clock, eta=False) as bar:
+        clock.now += 100
+        bar.advance(status="theory")
+    assert "ETA" not in stream.getvalue()
+    assert stream.getvalue().splitlines()[-1] == "reproduce 1/9 steps (11 %) · theory · 1:40"
