@@ -118,7 +118,7 @@ def _smoothing_lines(result: dict) -> list[str]:
               f"per (model, question), plus a pseudo-count on every slot seen on the question, "
               f"chosen on the fit half: **{smoothing['chosen']}** (fit half, percent; per agent: "
               "mean plug-in p(correct) / measured round-1 accuracy)."), "",
-             "| pseudo-count | round-1 plurality predicted | measured | |diff| | per agent |",
+             r"| pseudo-count | round-1 plurality predicted | measured | \|diff\| | per agent |",
              "|---|---|---|---|---|"]  # fmt: skip
     for row in smoothing["rows"]:
         agents = ", ".join(f"{_pct(p)}/{_pct(a)}" for p, a in
@@ -170,7 +170,7 @@ def format_report(result: dict) -> str:
         "draws; `90 % (predictive)`: simulated held-out sets of the same size (adds sampling "
         "noise); `|diff|`: |measured − predicted|, target ≤ 3 points.",
         "",
-        "| measure | measured ± se | predicted | 90 % (param) | 90 % (predictive) | |diff| "
+        r"| measure | measured ± se | predicted | 90 % (param) | 90 % (predictive) | \|diff\| "
         "| ≤ 3? |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -185,7 +185,7 @@ def format_report(result: dict) -> str:
             f"{'yes' if diff <= 0.03 else '**no**'} |")
     for name in ("capitulation_to_wrong", "capitulation_to_correct", "recency_adoption"):
         lines.append(f"| {name} | {_pct(measured[name])} | {_pct(at_mean[name])} (at mean) | | | "
-                     f"{_pct(abs(measured[name] - at_mean[name]))} |")
+                     f"{_pct(abs(measured[name] - at_mean[name]))} | |")
     lines += _variant_lines(result)
     debate = result["debate_held_out"]
     independent = result["independent"]
