@@ -9,6 +9,7 @@ They compute nothing; ``slmmux reproduce`` and ``slmmux plan`` save what they re
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from slmmux_run import figures
 from slmmux_run.figures import integer_ticks, place_legend
@@ -43,8 +44,13 @@ def plan_figure(candidates, names=None, truth=None, front=(), top: int = 12):
       the figure.
     """
     shown = list(candidates)[:top]
+    labels = [f"{_label(c.models, names)} ({c.rule}, k={c.k}, p_best {c.p_best:.2f})"
+              for c in shown]
+    # Long model names take the width they need beside a plot area of about 4 inches.
+    width = 8.0 + 0.06 * max((len(label) for label in labels), default=0)
     fig, axes = figures.figure(1, 2 if front else 1, layout="constrained",
-                               figsize=(12.5 if front else 8.0, 1.2 + 0.38 * max(len(shown), 4)))
+                               figsize=(width + (5.5 if front else 0.0),
+                                        1.2 + 0.38 * max(len(shown), 4)))
     ax = axes[0] if front else axes
     y = np.arange(len(shown))[::-1]
     mean = np.array([c.predicted_accuracy for c in shown])
@@ -55,8 +61,8 @@ def plan_figure(candidates, names=None, truth=None, front=(), top: int = 12):
     if truth is not None:
         ax.plot(np.asarray(truth)[:len(shown)], y, "x", color="C1", markersize=8,
                 label="replayed (all recorded samples)")
-    ax.set_yticks(y, [f"{_label(c.models, names)} ({c.rule}, k={c.k}, p_best {c.p_best:.2f})"
-                      for c in shown], fontsize=7)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
     span = max(float(high.max() - low.min()), 0.02) if len(shown) else 1.0
     if len(shown):
         ax.set_xlim(low.min() - 0.08 * span, high.max() + 0.08 * span)

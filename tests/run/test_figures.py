@@ -3,6 +3,7 @@ legend off the plotted points (its box compared with every point's display posit
 ticks on axes of counts, titles that say how many questions were scored."""
 
 import json
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -132,3 +133,19 @@ def test_the_plan_figure_labels_every_candidate_with_its_interval_in_view():
     assert (0.80 + 0.25 - (0.60 - 0.20)) / (high - low) > 0.8
     front_labels = [t.get_text() for t in fig.axes[1].texts]
     assert front_labels == ["a|b\nslm-mux, k=1", "a|b + b\nslm-mux, k=3"]
+
+
+def test_long_model_names_leave_the_plan_readable():
+    names = [f"DeepSeek-R1-Distill-Llama-70B-Instruct-2507-{i}" for i in range(4)]
+    candidates = [_candidate((0, i), 0.97 - 0.001 * i, 0.004, 0.25) for i in range(1, 4)]
+    fig = plots.plan_figure(candidates, names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. "constrained_layout not applied": labels cut off
+        fig.draw_without_rendering()
+    renderer = fig._get_renderer()
+    ax = fig.axes[0]
+    assert all(t.get_window_extent(renderer).x0 >= 0 for t in ax.get_yticklabels())
+    ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+    assert len(ticks) >= 2
+    assert all(a.x1 < b.x0 for a, b in zip(ticks, ticks[1:]))  # x tick labels do not collide
+    assert ax.get_window_extent(renderer).width > 250  # the plot area is not squeezed by labels
