@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "handler", None) is None:
             parser.print_help()
             return 2
+        from slmmux_run.progress import configure
+
+        configure(quiet=getattr(args, "quiet", False))
         # The program, not an import, sets the precision (after parsing: --help stays instant).
         from slmmux_theory.precision import enable_x64
 

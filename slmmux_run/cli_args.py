@@ -336,6 +336,10 @@ class CommandParser(argparse.ArgumentParser):
 
     def __init__(self, *args, formatter_class=HelpFormatter, **kwargs):
         super().__init__(*args, formatter_class=formatter_class, **kwargs)
+        # Every level takes it (``slmmux --quiet plan`` and ``slmmux plan --quiet``); SUPPRESS
+        # keeps a subcommand's absent flag from resetting the top level's.
+        self.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                          help="no progress lines on stderr (results and errors still print)")
 
 
 def _task_names() -> tuple[str, ...]:

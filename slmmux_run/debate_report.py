@@ -118,7 +118,7 @@ def _smoothing_lines(result: dict) -> list[str]:
               f"per (model, question), plus a pseudo-count on every slot seen on the question, "
               f"chosen on the fit half: **{smoothing['chosen']}** (fit half, percent; per agent: "
               "mean plug-in p(correct) / measured round-1 accuracy)."), "",
-             "| pseudo-count | round-1 plurality predicted | measured | |diff| | per agent |",
+             r"| pseudo-count | round-1 plurality predicted | measured | \|diff\| | per agent |",
              "|---|---|---|---|---|"]  # fmt: skip
     for row in smoothing["rows"]:
         agents = ", ".join(f"{_pct(p)}/{_pct(a)}" for p, a in
@@ -170,7 +170,7 @@ def format_report(result: dict) -> str:
         "draws; `90 % (predictive)`: simulated held-out sets of the same size (adds sampling "
         "noise); `|diff|`: |measured − predicted|, target ≤ 3 points.",
         "",
-        "| measure | measured ± se | predicted | 90 % (param) | 90 % (predictive) | |diff| "
+        r"| measure | measured ± se | predicted | 90 % (param) | 90 % (predictive) | \|diff\| "
         "| ≤ 3? |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -185,7 +185,7 @@ def format_report(result: dict) -> str:
             f"{'yes' if diff <= 0.03 else '**no**'} |")
     for name in ("capitulation_to_wrong", "capitulation_to_correct", "recency_adoption"):
         lines.append(f"| {name} | {_pct(measured[name])} | {_pct(at_mean[name])} (at mean) | | | "
-                     f"{_pct(abs(measured[name] - at_mean[name]))} |")
+                     f"{_pct(abs(measured[name] - at_mean[name]))} | |")
     lines += _variant_lines(result)
     debate = result["debate_held_out"]
     independent = result["independent"]
@@ -271,10 +271,17 @@ def format_report(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> Path:
-    """Accuracy by method with predictions, and groupthink measures measured vs predicted."""
-    from slmmux_run.figures import PAPER_MARK, figure, save
+    """Write :func:`debate_figure` to ``path``."""
+    from slmmux_run.figures import save
 
-    fig, (left, middle, right) = figure(1, 3, figsize=(15, 4.6))
+    return save(debate_figure(result), path)
+
+
+def debate_figure(result: dict):
+    """Accuracy by method with predictions, and groupthink measures measured vs predicted."""
+    from slmmux_run.figures import PAPER_MARK, figure, place_legend
+
+    fig, (left, middle, right) = figure(1, 3, figsize=(18, 4.6), layout="constrained")
     measured, predicted = result["measured_held_out"], result["model"]["predicted"]
     se = result["measured_held_out_se"]
     independent = result["independent"]
@@ -300,8 +307,8 @@ def plot(result: dict, path: Path) -> Path:
               label="paper A.1 (MATH, other SLMs)")
     left.set_xticks(x, names, rotation=30, ha="right", fontsize=7)
     left.set_ylabel("accuracy (%)")
-    left.set_title("Equal-token comparison")
-    left.legend(fontsize=7)
+    left.set_title(f"Equal-token comparison: {result['held_out_questions']} held-out questions")
+    place_legend(left, fontsize=7)
     keys = ["flip_correct_to_wrong", "flip_wrong_to_correct", "lost_correct",
             "final_consensus_on_wrong"]
     x = np.arange(len(keys))
@@ -316,8 +323,8 @@ def plot(result: dict, path: Path) -> Path:
     middle.set_xticks(x, [k.replace("_", " ") for k in keys], rotation=30, ha="right",
                       fontsize=7)
     middle.set_ylabel("rate (%)")
-    middle.set_title("Held-out groupthink measures")
-    middle.legend(fontsize=7)
+    middle.set_title(f"Held-out groupthink measures: {result['held_out_debates']} debates")
+    place_legend(middle, fontsize=7)
     sets = [("measured\n(all)", result["failure_labels_all"]),
             ("measured\n(held-out)", result["failure_labels_held_out"]),
             ("predicted\n(held-out)", result["model"]["predicted_failure_labels"])]
@@ -331,10 +338,9 @@ def plot(result: dict, path: Path) -> Path:
                label="paper A.13 groupthink share")
     right.set_xticks(x, [name for name, _ in sets])
     right.set_ylabel("share of failed debates (%)")
-    right.set_title("Failure labels")
-    right.legend(fontsize=7)
-    fig.tight_layout()
-    return save(fig, path)
+    right.set_title(f"Failure labels: {result['failure_labels_all']['failed']} failed debates (all)")
+    place_legend(right, fontsize=7)
+    return fig
 
 
 def format_crossfit(folds: list[dict], pooled: dict, names: list[str]) -> str:

@@ -619,14 +619,11 @@ def run_live(config_path, agent_models: Sequence[str], task: str, task_options: 
     import asyncio
 
     from slmmux_run.cli_args import tasks_for_models
+    from slmmux_run.progress import Progress
     from slmmux_run.sampling.client import Client
     from slmmux_run.sampling.config import load_config
-    from slmmux_run.sampling.discussion import (
-        DiscussionAgent,
-        run_debate,
-        run_mixture_of_agents,
-        run_verification,
-    )
+    from slmmux_run.sampling.discussion import (DiscussionAgent, run_debate,  # noqa: I001
+                                                run_mixture_of_agents, run_verification)
     from slmmux_run.sampling.failures import summarize_failures
 
     config = load_config(config_path)
@@ -641,7 +638,7 @@ def run_live(config_path, agent_models: Sequence[str], task: str, task_options: 
     items = tasks[models[0]].items
     errors = []
 
-    async def main():
+    async def main(progress):
         async with Client(config) as client:
             for item in items:
                 discussion_id = f"{method}-{item.question_id}-r0"
@@ -662,6 +659,10 @@ def run_live(config_path, agent_models: Sequence[str], task: str, task_options: 
                 answer, correct = final_answer(turns)
                 report_line(f"{discussion_id}: {answer} ({'correct' if correct else 'wrong'}), "
                             f"{spend_of(turns).tokens} tokens")
+                progress.advance(failed=sum(turn.error is not None for turn in turns),
+                                 tokens=spend_of(turns).tokens)
 
-    asyncio.run(main())
+    todo = sum(f"{method}-{item.question_id}-r0" not in done for item in items)
+    with Progress(f"debate run ({method})", todo, unit="discussions") as progress:
+        asyncio.run(main(progress))
     return summarize_failures(errors)

@@ -129,7 +129,8 @@ def collect_local_records(settings: LocalRunSettings, store, config_path, log=pr
       log: where the spending estimate is printed.
     """
     from slmmux_run.sampling.client import Client
-    from slmmux_run.sampling.collect import collect, estimate_plan, plan_requests
+    from slmmux_run.progress import Progress
+    from slmmux_run.sampling.collect import collect, estimate_plan, keys_of, plan_requests
     from slmmux_run.sampling.config import load_config
     from slmmux_run.sampling.serve import local_server
     from slmmux_run.sampling.spending import Budget, format_estimate
@@ -146,15 +147,17 @@ def collect_local_records(settings: LocalRunSettings, store, config_path, log=pr
         })  # fmt: skip
         plan = plan_requests(local_tasks(settings), settings.k, settings.temperature,
                              settings.seed, settings.max_tokens)  # fmt: skip
-        log(format_estimate(estimate_plan(config, plan, store)))
+        log(format_estimate(estimate_plan(config, plan, store), "to send (at most)"))
         budget = Budget()
+        to_send = sum(len(store.missing(keys_of(question))) for question in plan)
 
-        async def main():
-            async with Client(config, budget=budget) as client:
+        async def main(progress):
+            async with Client(config, budget=budget, progress=progress) as client:
                 return await collect(client, store, plan)
 
         sampling_started = time.perf_counter()
-        summary = asyncio.run(main())
+        with Progress("local run: sampling", to_send, unit="samples") as progress:
+            summary = asyncio.run(main(progress))
         sampling = time.perf_counter() - sampling_started
     return {
         "servers_up_seconds": servers_up,

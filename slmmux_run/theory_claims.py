@@ -37,24 +37,23 @@ def voting_figure(p_grid, curves, pair_rows):
       curves: {label: values [points]} for the left panel.
       pair_rows: ClaimRow list of the SLM-MUX claim.
     """
-    from slmmux_run.figures import figure
+    from slmmux_run.figures import figure, place_legend
 
-    fig, (left, right) = figure(1, 2)
+    fig, (left, right) = figure(1, 2, layout="constrained", figsize=(12.5, 4.2))
     for label, values in curves.items():
         left.plot(p_grid, values, label=label, linestyle="--" if "paper" in label else "-")
     left.plot(p_grid, p_grid, color="grey", linewidth=0.8, label="one sample (y = p)")
     left.set_xlabel("per-sample accuracy p")
     left.set_ylabel("vote accuracy")
     left.set_title("Binary majority (paper) vs plurality, N = 5")
-    left.legend()
+    place_legend(left)
     paper = [r.paper for r in pair_rows]
     exact = [r.exact for r in pair_rows]
     right.scatter(paper, exact)
     right.plot([0, 1], [0, 1], color="grey", linewidth=0.8)
     right.set_xlabel("paper's approximation A(k, p_max)")
     right.set_ylabel("exact SLM-MUX accuracy")
-    right.set_title("SLM-MUX: approximation vs exact (model pairs)")
-    fig.tight_layout()
+    right.set_title(f"SLM-MUX: approximation vs exact ({len(pair_rows)} settings of two models)")
     return fig
 
 

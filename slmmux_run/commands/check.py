@@ -106,6 +106,7 @@ def run(args) -> int:
         return _run_plan_check(args)
     from slmmux_run.data.sample_files import load_sample_set
     from slmmux_run.plan_study import heldout_result
+    from slmmux_run.progress import Progress
 
     check_output_file(args.json, "--json")
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
@@ -116,9 +117,10 @@ def run(args) -> int:
     sample_set = load_sample_set(args.records, models=models)
     if args.questions is not None:
         sample_set = sample_set.select(questions=list(range(min(args.questions, sample_set.num_questions))))
-    result = heldout_result(sample_set, fit_samples=args.fit_samples, k=args.k,
-                            predictor=args.predictor, method=args.method, draws=args.draws,
-                            rules=rules, seed=args.seed)
+    with Progress("check: fit on the fit samples, predict every pair, compare"):  # stderr
+        result = heldout_result(sample_set, fit_samples=args.fit_samples, k=args.k,
+                                predictor=args.predictor, method=args.method, draws=args.draws,
+                                rules=rules, seed=args.seed)
     print(f"held-out test on {args.records}: {sample_set.num_models} models x "
           f"{sample_set.num_questions} questions, fit on {args.fit_samples} samples, k = {args.k}")
     print(f"{'rule':18} {'cells':>5} {'MAE (points)':>13} {'coverage':>9} {'plug-in MAE':>12}")

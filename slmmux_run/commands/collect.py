@@ -48,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     from slmmux_run.sampling.client import Client
     from slmmux_run.sampling.collect import collect, estimate_plan, keys_of, plan_requests
     from slmmux_run.sampling.config import load_config
+    from slmmux_run.progress import Progress
     from slmmux_run.sampling.failures import failure_line, summarize_failures
-    from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
+    from slmmux_run.sampling.spending import Budget, format_estimate
     from slmmux_run.sampling.spent import spent_in_records
 
     config = load_config(args.config)
@@ -59,21 +60,23 @@ def run(args: argparse.Namespace) -> int:
     tasks = tasks_for_models(config, args.task, task_options(args), models)
     plan = plan_requests(tasks, args.k, args.temperature, args.seed, args.max_tokens)
     store = RecordStore(args.out)
-    print(format_estimate(estimate_plan(config, plan, store)))
+    estimate = estimate_plan(config, plan, store)
     if args.dry_run:
+        print(format_estimate(estimate))
         return 0
-    progress = ProgressReporter(sum(q.request.samples for q in plan), stream=sys.stderr)
+    print(format_estimate(estimate, "to send (at most)"))  # a real run is no dry run
+    to_send = sum(len(store.missing(keys_of(question))) for question in plan)
 
-    async def main(budget, spent):
+    async def main(budget, spent, progress):
         async with Client(config, budget=budget, progress=progress, spent=spent) as client:
             return await collect(client, store, plan)
 
-    with store.exclusive():  # one writer; --out checked writable before any request
+    # one writer; --out checked writable before any request
+    with store.exclusive(), Progress("collect", to_send, unit="samples") as progress:
         # The caps and the rate limits are for the record file: what it holds counts.
         spent = spent_in_records(store.records, config)
         budget = Budget(args.max_requests, args.max_cost, spent.requests, spent.cost)
-        summary = asyncio.run(main(budget, spent))
-    progress.close()
+        summary = asyncio.run(main(budget, spent, progress))
     print(
         f"collected: {summary.planned} planned, {summary.cached} already stored, "
         f"{summary.stored} new, {summary.failed} failed, {summary.not_sent} not sent (budget); "

@@ -26,6 +26,7 @@ from slmmux_run.cli_args import (
     check_output_folder, int_in, number_in, task_options, token_limit,
 )
 from slmmux_run.errors import UserError
+from slmmux_run.progress import Progress
 
 __all__ = ["register", "run"]
 
@@ -156,11 +157,12 @@ def _report(args: argparse.Namespace) -> int:
     from slmmux_run import debate_report, debate_study
 
     models = args.models.split(",") if args.models else list(debate_study.MODELS)
-    result = debate_study.report(
-        args.transcripts, args.samples, args.config, models=models,
-        fit_steps=args.fit_steps, draws=args.draws,
-        swap_halves=getattr(args, "swap_halves", False),
-        variant_names=getattr(args, "variants", None))  # fmt: skip
+    with Progress("debate report: fit the variants, check on the held-out half"):
+        result = debate_study.report(
+            args.transcripts, args.samples, args.config, models=models,
+            fit_steps=args.fit_steps, draws=args.draws,
+            swap_halves=getattr(args, "swap_halves", False),
+            variant_names=getattr(args, "variants", None))  # fmt: skip
     _, text = debate_report.write_report(result, _out(args.out))
     print(text)
     return 0
@@ -169,7 +171,8 @@ def _report(args: argparse.Namespace) -> int:
 def _crossfit(args: argparse.Namespace) -> int:
     from slmmux_run import debate_report, debate_study
 
-    folds, pooled, names = debate_study.crossfit(args.folds)
+    with Progress("debate crossfit: one fit per fold"):
+        folds, pooled, names = debate_study.crossfit(args.folds)
     print(debate_report.write_crossfit(folds, pooled, names, _out(args.out)))
     return 0
 
@@ -177,10 +180,11 @@ def _crossfit(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from slmmux_run import debate_report, debate_study
 
-    result = debate_study.predict(
-        args.transcripts, args.target_samples, args.samples, args.config,
-        debates_per_question=args.debates_per_question, variant_names=args.variants,
-        fit_steps=args.fit_steps, draws=args.draws)  # fmt: skip
+    with Progress("debate predict: fit on every debate, predict the new questions"):
+        result = debate_study.predict(
+            args.transcripts, args.target_samples, args.samples, args.config,
+            debates_per_question=args.debates_per_question, variant_names=args.variants,
+            fit_steps=args.fit_steps, draws=args.draws)  # fmt: skip
     debate_report.write_json(_out(args.out) / "prediction.json", result)
     print(debate_report.format_prediction(result, args.debates_per_question))
     return 0

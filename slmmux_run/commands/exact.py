@@ -144,6 +144,7 @@ def run(args) -> int:
     import jax
     import numpy as np
 
+    from slmmux_run.progress import Progress
     from slmmux_theory.engines.exact import exact_accuracy
     from slmmux_theory.engines.montecarlo import monte_carlo_accuracy
     from slmmux_theory.rules.base import MuxConfig, SwitchConfig, mux_preset
@@ -161,6 +162,7 @@ def run(args) -> int:
         validation_accuracy=None if np.all(np.isnan(accuracies)) else accuracies,
         pooled_tie=args.pooled_tie,
     )
+    progress = Progress(f"exact: {args.rule}, k = {args.k}")  # elapsed on stderr while it runs
     try:
         if args.monte_carlo:
             result = monte_carlo_accuracy(
@@ -181,6 +183,8 @@ def run(args) -> int:
             }
     except ValueError as error:
         raise UserError(f"{args.input}: {error}") from None
+    finally:
+        progress.close()
     json.dump(payload, sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -56,6 +56,8 @@ def run(args) -> int:
         replicated_check,
         timed_fit,
     )
+    from slmmux_run.errors import UserError
+    from slmmux_run.progress import Progress
     from slmmux_theory.inference.answer_model import AnswerModelConfig
 
     check_output_file(args.json, "--json")
@@ -68,7 +70,9 @@ def run(args) -> int:
                "nuts": dict(num_warmup=args.nuts_warmup)}[args.method]
     if args.rank is not None:
         options["config"] = AnswerModelConfig(interaction_rank=args.rank)
-    fit, wall, cpu = timed_fit(fit_key, counts, method=args.method, num_draws=args.draws, **options)
+    with Progress(f"fit ({args.method}) of {counts.shape[0]} models x {counts.shape[1]} questions"):
+        fit, wall, cpu = timed_fit(fit_key, counts, method=args.method, num_draws=args.draws,
+                                   **options)
     load = load_average()
     print(f"{args.method.upper()} fit of {counts.shape[0]} models x {counts.shape[1]} questions x "
           f"{int(counts.sum(-1).max())} samples: wall {wall:.1f} s, CPU {cpu:.1f} s, "

@@ -171,8 +171,9 @@ def _run_live(args: argparse.Namespace) -> int:
     from slmmux_run.sampling.client import Client
     from slmmux_run.sampling.collect import collect, estimate_plan, keys_of, plan_requests
     from slmmux_run.sampling.config import load_config
+    from slmmux_run.progress import Progress
     from slmmux_run.sampling.failures import failure_line, summarize_failures
-    from slmmux_run.sampling.spending import Budget, ProgressReporter, format_estimate
+    from slmmux_run.sampling.spending import Budget, format_estimate
     from slmmux_run.sampling.spent import spent_in_records
     from slmmux_theory.rules.registry import rule_names
 
@@ -197,20 +198,20 @@ def _run_live(args: argparse.Namespace) -> int:
         for name in models
     }
     full = plan_requests(tasks, k, args.temperature, args.seed, args.max_tokens)
-    print(format_estimate(estimate_plan(config, full, store)) + " (at most)")
+    print(format_estimate(estimate_plan(config, full, store), "to send (at most)"))
 
-    async def main():
-        progress = ProgressReporter(len(full) * k, stream=sys.stderr)
+    async def main(progress):
         async with Client(config, budget=budget, progress=progress, spent=spent) as client:
             if rules == ["model-switch"]:
-                result = await live_model_switch(client, store, plan_by_model, models)
-            else:
-                await collect(client, store, full)
-                result = None
-        progress.close()
-        return result
+                return await live_model_switch(client, store, plan_by_model, models)
+            await collect(client, store, full)
+            return None
 
-    result = asyncio.run(main())
+    # ModelSwitch stops early, so its total is at most what is missing.
+    to_send = sum(len(store.missing(keys_of(question))) for question in full)
+    unit = "samples (at most)" if rules == ["model-switch"] else "samples"
+    with Progress(f"mux --live {rules[0]}", to_send, unit=unit) as progress:
+        result = asyncio.run(main(progress))
     latest = store.latest()
     failures = summarize_failures(latest[key].error for question in full
                                   for key in keys_of(question) if key in latest)  # fmt: skip

@@ -197,12 +197,14 @@ def _print_table(candidates, names_of, limit: int = 10) -> None:
 def _run_pilot(args, settings) -> int:
     from slmmux_run.frozen_plan import plan_from_pilot, write_plan
     from slmmux_run.plots import pareto_figure
+    from slmmux_run.progress import Progress
 
-    frozen = plan_from_pilot(
-        args.records, settings, population=args.population, questions=args.questions,
-        config_path=args.config, task=args.task,
-        task_options=task_options(args) if args.task else None,
-        models=args.models.split(",") if args.models else None)
+    with Progress("plan: fit the answer model on the pilot, predict every candidate"):  # stderr
+        frozen = plan_from_pilot(
+            args.records, settings, population=args.population, questions=args.questions,
+            config_path=args.config, task=args.task,
+            task_options=task_options(args) if args.task else None,
+            models=args.models.split(",") if args.models else None)
     document, pilot = frozen.document, frozen.document["pilot"]
     low, high = pilot["samples_per_model"]
     print(f"plan from a pilot of {pilot['questions']} questions x {low}-{high} samples per model "
@@ -220,7 +222,8 @@ def _run_pilot(args, settings) -> int:
     for b in frozen.run.plan.budget:
         print(b.reason)
     if args.figure and frozen.run.plan.front:
-        pareto_figure(frozen.run.plan.front, args.figure)
+        pareto_figure(frozen.run.plan.front, args.figure, candidates=frozen.run.plan.candidates,
+                      names=tuple(pilot["models"]))
     if args.json:
         write_plan(document, args.json)
         print(f"frozen plan -> {args.json}")
@@ -231,6 +234,7 @@ def run(args) -> int:
     from slmmux_run.data.sample_files import load_sample_set
     from slmmux_run.plan_study import PlanSettings, plan_result
     from slmmux_run.plots import pareto_figure
+    from slmmux_run.progress import Progress
 
     check_output_file(args.json, "--json")  # before the fit: a result is never lost to them
     check_output_file(args.figure, "--figure")
@@ -253,8 +257,9 @@ def run(args) -> int:
     sample_set = load_sample_set(args.records, models=models)
     costs = parse_costs(list(sample_set.models), args.cost_per_sample, args.price_per_1k,
                         args.mean_tokens)
-    run_ = plan_result(sample_set, settings, costs, source=args.records)
-    result = run_.plan
+    with Progress("plan: fit the answer model, predict every candidate"):  # stderr
+        run_ = plan_result(sample_set, settings, costs, source=args.records)
+    result, names = run_.plan, sample_set.models
     num_questions, recorded = sample_set.num_questions, sample_set.num_samples
     print(f"plan from a pilot of {run_.pilot_questions} of {num_questions} questions x "
           f"{run_.pilot_samples} of {recorded} samples ({sample_set.num_models} models, "
@@ -266,7 +271,7 @@ def run(args) -> int:
     for b in result.budget:
         print(b.reason)
     if args.figure and result.front:
-        pareto_figure(result.front, args.figure)
+        pareto_figure(result.front, args.figure, candidates=result.candidates, names=names)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(run_.output, indent=1, allow_nan=False))

@@ -41,6 +41,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from slmmux_run.data.paths import data_dir
     from slmmux_run.errors import UserError
+    from slmmux_run.replay_report import markdown_table, text_table
     from slmmux_run.reproduce import STEPS, Context, run_steps
 
     names = None
@@ -59,14 +60,13 @@ def run(args) -> int:
     results = run_steps(Context(out=out, data_dir=args.data_dir, quick=args.quick,
                                  experiments=args.experiments_dir), names)
     rows = [row for result in results for row in result.summary]
-    widths = [48, 46, 46, 56]
     header = ("claim", "paper", "ours-theory", "ours-real")
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
-    for row in rows:
-        lines.append("  ".join(str(v)[:w].ljust(w) for v, w in
-                               zip((row.claim, row.paper, row.theory, row.real), widths)))
+    cells = [(row.claim, row.paper, row.theory, row.real) for row in rows]
     print()
-    print("\n".join(lines))
+    print(text_table(header, cells))  # wrapped at spaces to the terminal, never cut
+    print()
+    print(text_table(("step", "seconds", "figures", "tables"),
+                     [(r.name, f"{r.seconds:.1f}", len(r.figures), len(r.tables)) for r in results]))
     skipped = [r for r in results if r.note]
     for r in skipped:
         print(f"skipped {r.name}: {r.note}")
@@ -76,8 +76,6 @@ def run(args) -> int:
                    "tables": [str(t) for t in r.tables], "note": r.note} for r in results],
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    md = ["| claim | paper | ours-theory | ours-real |", "|---|---|---|---|"]
-    md += [f"| {r.claim} | {r.paper} | {r.theory} | {r.real} |" for r in rows]
-    (out / "summary.md").write_text("\n".join(md) + "\n")
+    (out / "summary.md").write_text(markdown_table(header, cells) + "\n")
     print(f"\nfigures and tables in {out}; summary in {out / 'summary.md'}")
     return 0

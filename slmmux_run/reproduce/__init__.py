@@ -55,17 +55,27 @@ STEPS: dict[str, Callable[[Context], StepResult]] = {
 }
 
 
-def run_steps(context: Context, names=None, log=print) -> list[StepResult]:
-    """Run the named steps (default all) in order; a failing step is reported, not hidden."""
+def run_steps(context: Context, names=None) -> list[StepResult]:
+    """Run the named steps (default all) in order; a failing step is reported, not hidden.
+
+    Progress (step i/n, its name, elapsed, and each step's time when it ends) goes to stderr
+    through :class:`~slmmux_run.progress.Progress`; a step's own long loops show as its children.
+    """
+    from slmmux_run.progress import Progress
     from slmmux_theory.precision import enable_x64
 
     enable_x64()  # the main job is a program: every number is float64, as the CLI's
+    names = list(names or STEPS)
     results = []
-    for name in names or list(STEPS):
-        start = time.perf_counter()
-        log(f"[reproduce] {name} ...")
-        result = STEPS[name](context)
-        result.seconds = time.perf_counter() - start
-        log(f"[reproduce] {name}: {result.seconds:.1f} s" + (f" ({result.note})" if result.note else ""))
-        results.append(result)
+    # No ETA: the steps differ in length by a factor of a hundred.
+    with Progress("reproduce", len(names), unit="steps", eta=False) as progress:
+        for name in names:
+            progress.advance(0, status=name)
+            start = time.perf_counter()
+            result = STEPS[name](context)
+            result.seconds = time.perf_counter() - start
+            progress.note(f"reproduce: {name} took {result.seconds:.1f} s"
+                          + (f" (skipped: {result.note})" if result.note else ""))
+            progress.advance(status=name)
+            results.append(result)
     return results

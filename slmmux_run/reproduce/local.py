@@ -20,34 +20,19 @@ LOCAL_RUN = "local_run"
 _RULES = ("slm-mux", "agent-forest", "self-consistency", "oracle")
 
 
-def _local_run_figure(rows, title):
-    from slmmux_run.figures import figure
-
-    fig, ax = figure()
-    by_rule: dict = {}
-    for row in rows:
-        label = row.rule if row.rule != "self-consistency" else f"SC {row.models[0]}"
-        by_rule.setdefault(label, []).append((row.k, 100 * row.exact, 100 * row.exact_se))
-    for label, points in by_rule.items():
-        ks, values, errors = zip(*sorted(points))
-        ax.errorbar(ks, values, yerr=errors, marker="o", capsize=3, label=label)
-    ax.set_xlabel("samples per model k")
-    ax.set_ylabel("accuracy (%), exact replay ± SE")
-    ax.set_title(title)
-    ax.legend()
-    return fig
-
-
 def _replay_local(record_path: Path, ks, out: Path, title: str):
     from slmmux_run.figures import save
     from slmmux_run.local_run import replay_records
+    from slmmux_run.plots import local_run_figure
 
-    rows = replay_records(record_path, ks, _RULES, validation_fraction=0.3, seed=0).rows
+    replayed = replay_records(record_path, ks, _RULES, validation_fraction=0.3, seed=0)
+    rows = replayed.rows
     out.mkdir(parents=True, exist_ok=True)
     (out / "replay.json").write_text(json.dumps(
         {"rows": [row.__dict__ | {"models": list(row.models)} for row in rows]},
         indent=1, default=lambda v: None))
-    figure_path = save(_local_run_figure(rows, title), out / "replay.png")
+    figure_path = save(local_run_figure(rows, title, replayed.record_set.sample_set.num_questions),
+                       out / "replay.png")
     return rows, figure_path
 
 
@@ -100,7 +85,7 @@ def step_local_live(context: Context) -> StepResult:
     settings = LocalRunSettings(questions=questions, k=3, seed=7, task_seed=1)
     run_local_study(settings, out, folder / "models.toml")
     rows, figure_path = _replay_local(out / "records.jsonl", range(1, 4), out,
-                                      f"live run now: {questions} new questions x 3 samples")
+                                      "live run now: new questions x 3 samples")
     mux, forest = _row(rows, "slm-mux", 3), _row(rows, "agent-forest", 3)
     summary = [SummaryRow(
         "fresh live run of the local models (k = 3)", "—",

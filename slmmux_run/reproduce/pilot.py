@@ -49,8 +49,9 @@ def step_heldout(context: Context) -> StepResult:
 
 def step_plan(context: Context) -> StepResult:
     """Plan from a pilot (every question x 1 sample): predicted vs replayed pair accuracies."""
+    from slmmux_run.figures import save
     from slmmux_run.plan_study import PlanSettings, plan_result
-    from slmmux_run.plots import pareto_figure
+    from slmmux_run.plots import plan_figure
     from slmmux_theory.planning.heldout import (
         default_priority,
         replayed_subset_accuracy,
@@ -70,8 +71,6 @@ def step_plan(context: Context) -> StepResult:
                       source=str(context.samples_path()))
     candidates = run.plan.candidates
     (out / "plan.json").write_text(json.dumps(run.output, indent=1))
-    if run.plan.front:
-        pareto_figure(run.plan.front, out / "pareto.png")
     pairs = [tuple(c.models) for c in candidates]
 
     # Truth: exact replay of k = 3 of all 10 recorded samples, every question.
@@ -81,11 +80,13 @@ def step_plan(context: Context) -> StepResult:
                        truth)
     (out / "plan_vs_truth.json").write_text(json.dumps(
         {"mae": score.mae, "coverage": score.coverage, "regret": score.regret}, indent=1))
+    figure_path = save(plan_figure(candidates, sample_set.models, truth=np.asarray(truth),
+                                   front=run.plan.front), out / "plan.png")
     summary = [SummaryRow(
         "pick the best pair from a 10 % pilot (250 q x 1 sample)",
         "search on a full 500-question validation run",
         f"MAE {100 * score.mae:.2f} pt, coverage {score.coverage:.2f}",
         f"regret of the chosen pair {100 * score.regret:.2f} pt (exact replay, all 10 samples)",
     )]
-    return StepResult("plan", figures=[out / "pareto.png"], tables=[out / "plan.json", out / "plan_vs_truth.json"],
+    return StepResult("plan", figures=[figure_path], tables=[out / "plan.json", out / "plan_vs_truth.json"],
                       summary=summary)

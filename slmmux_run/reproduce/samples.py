@@ -31,7 +31,8 @@ _CURVES = {"slm-mux": "slm_mux", "agent-forest": "agent_forest",
 def step_replay(context: Context) -> StepResult:
     """SLM-MUX vs Agent Forest vs self-consistency on the real 13-model samples, k = 1..5."""
     from slmmux_run.data.papers import load_table, select
-    from slmmux_run.figures import PAPER_MARK, figure, save
+    from slmmux_run.figures import save
+    from slmmux_run.plots import replay_figure
     from slmmux_theory.engines.pair_curves import cross_fitted_pair_curves
     from slmmux_theory.engines.replay_table import evaluation_folds
 
@@ -62,28 +63,16 @@ def step_replay(context: Context) -> StepResult:
                                       for rule, field in _CURVES.items()}
                              for i, k in enumerate(real.ks.tolist())},
     }, indent=1))
-    fig, (left, right) = figure(1, 2)
-    for rule in ("slm-mux", "agent-forest", "best-single-sc"):
-        left.plot(list(ks), [table["real"][str(k)][rule] for k in ks], marker="o", label=f"{rule} (real replay)")
-        left.plot(list(ks), [table["theory"][str(k)][rule] for k in ks], linestyle=":", color="grey")
-    left.set_xlabel("samples per model k")
-    left.set_ylabel("accuracy (%), mean over the 78 pairs")
-    left.set_title("13 real models, GSM8K train (250 q)")
-    left.legend()
     rows = select(load_table("A10-samples_per_model"), benchmark="GSM8K", setting="Group 2",
                   quantity="accuracy")
-    for series, marker in (("SLM-MUX", "*"), ("Agent Forest", "P")):
-        points = [(float(r.x), float(r.value)) for r in rows if r.series == series]
-        xs, ys = zip(*sorted(points))
-        right.plot(xs, ys, marker=marker, linestyle="-", color="black", alpha=0.7,
-                   label=f"paper: {series}, GSM8K Group 2")
-    right.set_xlabel("samples per model k")
-    right.set_ylabel("accuracy (%)")
-    right.set_title("paper's GSM8K test curves (A.10), other models")
-    right.legend()
-    fig.tight_layout()
+    paper = {f"paper: {series}, GSM8K Group 2": [(float(r.x), float(r.value)) for r in rows
+                                                 if r.series == series]
+             for series in ("SLM-MUX", "Agent Forest")}
+    fig = replay_figure(list(ks), *({rule: [table[label][str(k)][rule] for k in ks]
+                                     for rule in _CURVES} for label in ("real", "theory")),
+                        paper, models=sample_set.num_models,
+                        questions=sample_set.num_questions, pairs=len(real.pairs))
     figure_path = save(fig, out / "replay_vs_paper.png")
-    del PAPER_MARK
     gap = lambda label, k: table[label][str(k)]["slm-mux"] - table[label][str(k)]["agent-forest"]  # noqa: E731
     paper_k2 = paper_value("A11-SLM-Mux_vs_af_comparison", benchmark="GSM8K", quantity="delta", x="2")
     paper_best = paper_value("A11-SLM-Mux_vs_af_comparison", benchmark="GSM8K", quantity="delta", x="best")
@@ -99,7 +88,8 @@ def step_replay(context: Context) -> StepResult:
 
 def step_model_switch(context: Context) -> StepResult:
     """ModelSwitch's early-stopping saving and accuracy on real pairs (4 + 4 samples)."""
-    from slmmux_run.figures import figure, save
+    from slmmux_run.figures import save
+    from slmmux_run.plots import model_switch_figure
     from slmmux_theory.engines.pair_curves import model_switch_pair_savings, weakest_models
 
     sample_set = context.samples()
@@ -125,16 +115,8 @@ def step_model_switch(context: Context) -> StepResult:
         rows.append(record)
     out = context.step_dir("model_switch")
     (out / "model_switch_pairs.json").write_text(json.dumps(rows, indent=1))
-    fig, ax = figure()
-    ax.scatter([r["real"]["expected_samples"] for r in rows],
-               [100 * r["real"]["switch_accuracy"] for r in rows], label="ModelSwitch (real replay)")
-    ax.scatter([2 * budget] * len(rows), [100 * r["real"]["slm_mux_accuracy"] for r in rows],
-               marker="s", label=f"SLM-MUX, 2 x {budget} samples (real replay)")
-    ax.set_xlabel("expected samples per question")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title("ModelSwitch early stopping on pairs of the weakest real models")
-    ax.legend()
-    figure_path = save(fig, out / "model_switch_pairs.png")
+    figure_path = save(model_switch_figure(rows, budget, questions=sample_set.num_questions),
+                       out / "model_switch_pairs.png")
     paper_saving = paper_value("B05-close_source_efficiency", benchmark="mean", setting="Closed-source",
                           quantity="sample saving")
     mean = lambda label, key: float(np.mean([r[label][key] for r in rows]))  # noqa: E731
@@ -150,8 +132,9 @@ def step_model_switch(context: Context) -> StepResult:
 
 def step_search(context: Context) -> StepResult:
     """The paper's search objective on the real 13-model samples beside the paper's A.7."""
-    from slmmux_run.figures import figure, save
     from slmmux_run.data.papers import load_table, select
+    from slmmux_run.figures import save
+    from slmmux_run.plots import search_figure
     from slmmux_theory.planning.search import SearchConfig, search_subsets
 
     sample_set = context.samples()
@@ -164,21 +147,11 @@ def step_search(context: Context) -> StepResult:
               "union": c.union_accuracy, "score": c.objective, "penalty": c.penalty} for c in result.best]
     out = context.step_dir("search")
     (out / "search_real.json").write_text(json.dumps(table, indent=1))
-    fig, ax = figure()
-    ks = [row["K"] for row in table]
-    ax.plot(ks, [row["union"] for row in table], marker="o", label="union (13 real models, GSM8K train)")
-    ax.plot(ks, [row["score"] for row in table], marker="o", label="score (real)")
     paper = select(load_table("A07-search_objectives"), benchmark="GSM8K")
-    for quantity, marker in (("union", "*"), ("score", "P")):
-        points = sorted((float(r.x), float(r.value)) for r in paper if r.quantity == quantity)
-        if points:
-            xs, ys = zip(*points)
-            ax.plot(xs, ys, marker=marker, color="black", linestyle="--", alpha=0.7,
-                    label=f"paper {quantity} (GSM8K, 5 other SLMs)")
-    ax.set_xlabel("subset size K")
-    ax.set_ylabel("fraction of questions")
-    ax.set_title("Search objective (λ = 1, penalty per union-correct)")
-    ax.legend()
+    paper_points = {quantity: [(float(r.x), float(r.value)) for r in paper
+                               if r.quantity == quantity] for quantity in ("union", "score")}
+    fig = search_figure(table, {q: points for q, points in paper_points.items() if points},
+                        models=sample_set.num_models, questions=validation.shape[1])
     figure_path = save(fig, out / "search_vs_paper.png")
     peak = max(table, key=lambda row: row["score"])["K"]
     summary = [SummaryRow("search score peaks at K = 2", "K = 2 on all three benchmarks", "—",

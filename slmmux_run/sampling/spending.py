@@ -156,14 +156,14 @@ def estimate_spend(planned: Iterable[PlannedRequest]) -> SpendEstimate:
     return SpendEstimate(requests, prompt_tokens, completion_tokens, round(cost, 12))
 
 
-def format_estimate(estimate: SpendEstimate) -> str:
-    """One line for the dry run.
+def format_estimate(estimate: SpendEstimate, label: str = "dry run") -> str:
+    """One line for the estimate: ``label`` says whether it is a dry run or what a run will send.
 
     >>> format_estimate(SpendEstimate(2, 8, 30, 0.03))
     'dry run: 2 requests, ~8 prompt tokens, <=30 completion tokens, cost <=0.0300'
     """
     return (
-        f"dry run: {estimate.requests} requests, ~{estimate.prompt_tokens} prompt tokens, "
+        f"{label}: {estimate.requests} requests, ~{estimate.prompt_tokens} prompt tokens, "
         f"<={estimate.completion_tokens} completion tokens, cost <={estimate.cost:.4f}"
     )
 

@@ -25,7 +25,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from slmmux_theory.distributions import compact_slots_per_model
-from slmmux_theory.engines.buckets import by_question_width
+from slmmux_theory.engines.buckets import apply_by_width, even_width
 from slmmux_theory.engines.exact import (
     exact_accuracy,
     hypergeometric_counts,
@@ -85,6 +85,11 @@ class ModelSwitchPairs(NamedTuple):
     expected_samples: np.ndarray
     saving: np.ndarray
     slm_mux_accuracy: np.ndarray
+
+
+#: Cells (pair, question) per engine call of :func:`model_switch_pair_savings`: about one pair's
+#: questions, the memory the per-pair evaluation needed.
+_CELL_ROWS = 256
 
 
 def all_pairs(num_models: int) -> list[tuple[int, int]]:
@@ -192,8 +197,11 @@ def model_switch_pair_savings(counts, pairs, budget: int, *, hypergeometric: boo
                               ) -> ModelSwitchPairs:  # fmt: skip
     """ModelSwitch's accuracy and early-stopping saving on ordered pairs, beside SLM-MUX.
 
-    Each pair is evaluated on its own rows (the plug-in law normalises the pair's counts), its
-    questions grouped by slot width (:func:`slmmux_theory.engines.buckets.by_question_width`).
+    Each pair is evaluated on its own rows (the plug-in law normalises each row's counts); the
+    (pair, question) cells of all pairs are grouped by slot width together
+    (:func:`slmmux_theory.engines.buckets.apply_by_width`, even widths as
+    :func:`~slmmux_theory.engines.buckets.by_question_width`), compacting a cell to the slots its
+    pair uses, which changes no rule's value.
 
     Args:
       counts: recorded answer counts, shape [models, questions, answers].
@@ -211,21 +219,25 @@ def model_switch_pair_savings(counts, pairs, budget: int, *, hypergeometric: boo
     ([0.5], [2.0], [0.5])
     """
     counts = np.asarray(counts)
-    rows = []
-    for a, b in pairs:
-        array, law, _ = _law_array(counts[[a, b]], hypergeometric)
+    pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    num_pairs, num_questions = len(pairs), counts.shape[1]
+    # Every (pair, question) is one cell of two rows: all pairs go through one width-bucketed
+    # pass in row chunks of a fixed, padded size, so the jitted engines compile once per width
+    # instead of once per pair and group size (the per-pair loop was most of the step's time).
+    cells = counts[pairs].transpose(1, 0, 2, 3).reshape(2, num_pairs * num_questions, -1)
+    array, law, _ = _law_array(cells, hypergeometric)
 
-        def switch(group, law=law):
-            result = model_switch_exact(law(group, budget), config=config)
-            return np.stack([result.per_question, result.expected_samples], axis=1)
+    def switch_and_mux(group):
+        laws = law(group, budget)
+        result = model_switch_exact(laws, config=config)
+        mux = exact_accuracy("slm-mux", laws).per_question
+        return np.stack([result.per_question, result.expected_samples, mux], axis=1)
 
-        per_question = by_question_width(array, switch)
-        mux = by_question_width(array, lambda group, law=law: exact_accuracy(
-            "slm-mux", law(group, budget)).per_question)
-        rows.append((float(per_question[:, 0].mean()), float(per_question[:, 1].mean()),
-                     float(1 - per_question[:, 1].mean() / (2 * budget)), float(mux.mean())))
-    values = np.array(rows, dtype=np.float64).reshape(-1, 4)
-    return ModelSwitchPairs(*(values[:, i] for i in range(4)))
+    values = apply_by_width(array, switch_and_mux, bucket=even_width,
+                            max_rows=lambda answers: _CELL_ROWS, pad_rows=True)
+    values = values.reshape(num_pairs, num_questions, 3).mean(axis=1)
+    return ModelSwitchPairs(values[:, 0], values[:, 1], 1 - values[:, 1] / (2 * budget),
+                            values[:, 2])
 
 
 def weakest_models(counts, number: int) -> list[int]:

@@ -50,7 +50,7 @@ max_choices_per_call = 4
         assert len(RecordStore(records).done_keys()) == 18
         assert main(["collect", "--config", str(config), "--models", "first", "--out",
                      str(records), *task]) == 0  # fmt: skip
-        assert "dry run: 0 requests" in capsys.readouterr().out  # resume pays nothing
+        assert "to send (at most): 0 requests" in capsys.readouterr().out  # resume pays nothing
 
         live = tmp_path / "live.json"
         assert main(["mux", "--live", "--rule", "model-switch", "--config", str(config),

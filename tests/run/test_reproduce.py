@@ -32,7 +32,29 @@ def test_search_step_writes_figure_table_and_summary(tmp_path, capsys):
     assert (tmp_path / "search" / "search_vs_paper.png").stat().st_size > 10_000
     table = json.loads((tmp_path / "search" / "search_real.json").read_text())
     assert [row["K"] for row in table] == [1, 2, 3]
-    assert "claim" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "claim" in captured.out
+    # progress (step i/n, its name, elapsed, the step's time) on stderr, never on stdout
+    assert "reproduce 0/1 steps (0 %) · search" in captured.err
+    assert "reproduce: search took " in captured.err
+    assert "reproduce 1/1 steps (100 %)" in captured.err
+    assert "steps (" not in captured.out and "took" not in captured.out
+    assert "search score peaks" not in captured.err
+
+
+def test_quiet_silences_progress_and_summary_md_escapes_cells(tmp_path, capsys, monkeypatch):
+    from slmmux_run.reproduce import STEPS, StepResult, SummaryRow
+
+    def fake_step(context):
+        return StepResult("fake", summary=[SummaryRow("a | b *c*", "x_1", "—", "1 | 2")])
+
+    monkeypatch.setitem(STEPS, "fake", fake_step)
+    assert main(["reproduce", "--quiet", "--steps", "fake", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "a | b *c*" in captured.out  # the console shows the text as it is
+    markdown = (tmp_path / "summary.md").read_text().splitlines()
+    assert markdown[2] == "| a \\| b \\*c\\* | x\\_1 | — | 1 \\| 2 |"
 
 
 def test_unknown_step_is_a_one_line_error(tmp_path, capsys):

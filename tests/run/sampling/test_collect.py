@@ -67,8 +67,15 @@ def test_collect_stores_graded_samples_and_a_rerun_pays_nothing(tmp_path, capsys
         assert server.stats.faults  # the schedule really injected faults
         assert main(collect_args(config, out)) == 0
         assert server.stats.requests == first_requests  # resume: nothing sent twice
-    printed = capsys.readouterr().out
-    assert "dry run: 0 requests" in printed and "24 already stored, 0 new" in printed
+    captured = capsys.readouterr()
+    printed = captured.out
+    # a real run states what it will send, and is not called a dry run
+    assert "to send (at most): 0 requests" in printed and "24 already stored, 0 new" in printed
+    assert "dry run" not in printed
+    # progress (done/total, failures, tokens, money) goes to stderr only, never into the output
+    assert "collect 24/24 samples (100 %) · failed 0 · " in captured.err
+    assert "collect 0/0 samples (100 %)" in captured.err  # the rerun: nothing left to send
+    assert "samples (" not in printed
     records = lines(out)
     assert len(records) == 24  # 4 questions x 2 models x 3 samples, all successful
     task = build_task("arithmetic", "chat", {"n_questions": 4})

@@ -54,7 +54,10 @@ def test_mux_live_with_some_failures_still_scores_and_exits_0(tmp_path, capsys):
         assert main(live_args(config, out, "model-switch")) == 0
     stored = RecordStore(out).records
     assert any(r.error for r in stored) and not all(r.error for r in stored)
-    assert "model-switch live: accuracy" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "model-switch live: accuracy" in captured.out
+    assert "mux --live model-switch " in captured.err and "samples (at most)" in captured.err
+    assert "samples (at most)" not in captured.out
 
 
 def test_debate_run_with_every_turn_refused_exits_3_and_says_why(tmp_path, capsys):
@@ -65,7 +68,11 @@ def test_debate_run_with_every_turn_refused_exits_3_and_says_why(tmp_path, capsy
         args[3] = str(write_config(tmp_path / "m.toml", server.base_url, max_attempts=1))
         assert main(args) == 3
         assert server.stats.requests == 2 * 2 * 2  # questions x agents x rounds
-    assert_says_why(capsys.readouterr().err, "debate", "turns")
+    captured = capsys.readouterr()
+    assert_says_why(captured.err, "debate", "turns")
+    # progress on stderr: discussions done of those to run, failed turns, tokens
+    assert "debate run (debate) 2/2 discussions (100 %) · failed 8 · 0 tokens" in captured.err
+    assert "discussions (" not in captured.out
     with running_server(FaultPlan()) as server:  # the same command against a working server
         args[3] = str(write_config(tmp_path / "m.toml", server.base_url, max_attempts=1))
         assert main([*args[:-1], str(tmp_path / "t2.jsonl")]) == 0
