@@ -210,7 +210,8 @@ def _run_live(args: argparse.Namespace) -> int:
     # ModelSwitch stops early, so its total is at most what is missing.
     to_send = sum(len(store.missing(keys_of(question))) for question in full)
     unit = "samples (at most)" if rules == ["model-switch"] else "samples"
-    with Progress(f"mux --live {rules[0]}", to_send, unit=unit) as progress:
+    # One writer per record file, as in collect: a second run on --records is refused at once.
+    with store.exclusive(), Progress(f"mux --live {rules[0]}", to_send, unit=unit) as progress:
         result = asyncio.run(main(progress))
     latest = store.latest()
     failures = summarize_failures(latest[key].error for question in full

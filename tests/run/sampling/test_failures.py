@@ -100,3 +100,15 @@ def test_summary_names_the_commonest_error_and_a_hint_per_kind():
     assert "server is up" in hints["connection failed: ConnectError"]
     assert "timeout_seconds" in hints["timeout (ReadTimeout)"]
     assert "OpenAI-shaped" in hints["malformed response: ValueError"]
+
+
+def test_mux_live_refuses_a_second_writer_before_any_request(tmp_path, capsys):
+    """One writer per record file for mux --live too (as for collect): the second is told so."""
+    out = tmp_path / "r.jsonl"
+    with running_server(FaultPlan(seed=5)) as server:
+        config = write_config(tmp_path / "m.toml", server.base_url, max_attempts=1)
+        with RecordStore(out).exclusive():  # another run holds the file
+            assert main(live_args(config, out, "model-switch")) == 2
+        assert server.stats.requests == 0
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert line.startswith("slmmux mux: error:") and "r.jsonl" in line
