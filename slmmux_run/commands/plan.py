@@ -25,7 +25,7 @@ from pathlib import Path
 import os
 
 from slmmux_run.cli_args import (
-    MAX_POSTERIOR_DRAWS, MAX_STEPS, LazyChoices, ListedStore, add_task_arguments,
+    MAX_POSTERIOR_DRAWS, MAX_SAMPLES, MAX_STEPS, LazyChoices, ListedStore, add_task_arguments,
     check_output_file, int_in, number_in, task_options,
 )
 from slmmux_run.errors import UserError
@@ -78,12 +78,12 @@ def register(subparsers) -> None:
                         help="questions of the full run; the file is then the pilot only")
     parser.add_argument("--config", default=None,
                         help="models TOML: prices (money per question) and endpoints (frozen)")
-    parser.add_argument("--pilot-questions", type=int, default=None,
+    parser.add_argument("--pilot-questions", type=int_in(1), default=None,
                         help="questions in the pilot (default all)")
-    parser.add_argument("--pilot-samples", type=int, default=None,
+    parser.add_argument("--pilot-samples", type=int_in(1), default=None,
                         help="first S samples per model (default all)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the pilot draw and the fit")
-    parser.add_argument("--k", type=int, default=3,
+    parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), default=3,
                         help="samples per model of the ranked candidates")
     parser.add_argument("--subset-sizes", default="2,3", help="comma-separated subset sizes")
     parser.add_argument("--rules", default="slm-mux", action=ListedStore,

@@ -211,7 +211,6 @@ NUMBERS = [
     (("compare", "--records", S, "--k", "1", "--json", "{tmp}/c.json"), "--draws", "0"),
     (("run", "--plan", "{tmp}/plan.json", "--config", "{good_config}", "--out",
       "{tmp}/r.jsonl"), "--max-cost", "nan"),
-    (("plan", "--records", S), "--k", "0"),
     (("check", "--records", S), "--fit-samples", "0"),
     (("check", "--records", S), "--fit-samples", "-1"),
     (("check", "--records", S, "--fit-samples", "2"), "--k", "0"),

@@ -96,7 +96,7 @@ def test_end_to_end_plan_hierarchical_finds_the_best_pair(fixture_file, tmp_path
 @pytest.mark.parametrize(
     "flags, message",
     [
-        (["--pilot-questions", "0"], "--pilot-questions must lie in 1..30"),
+        (["--pilot-questions", "31"], "--pilot-questions must lie in 1..30"),
         (["--pilot-samples", "7"], "--pilot-samples must lie in 1..6"),
         (["--k", "9"], "--k must lie in 1..6"),
         (["--subset-sizes", "2,5"], "--subset-sizes: 5 is outside 1..4"),
