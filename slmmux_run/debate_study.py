@@ -41,10 +41,8 @@ from slmmux_run.data.record_samples import load_records
 from slmmux_run.data.text_files import read_text
 from slmmux_run.debate_files import FOLD_FIELDS, existing, latest_records, load_json_object
 from slmmux_run.errors import UserError
-from slmmux_run.sampling.discussion import (
-    TranscriptStore, Turn, final_answer, spend_of, transcript_slots,
-)
-from slmmux_run.sampling.discussion_files import load_turns
+from slmmux_run.sampling.discussion import Turn, final_answer, spend_of, transcript_slots
+from slmmux_run.sampling.discussion_files import TranscriptStore, load_turns
 from slmmux_run.sampling.discussion_samples import (
     complete_discussions, golds_of, sample_answers, sample_slot_probs,
 )

@@ -27,7 +27,8 @@ import numpy as np
 
 from slmmux_run.debate_study import halves
 from slmmux_run.sampling.discussion_samples import complete_discussions, sample_answers
-from slmmux_run.sampling.discussion import TranscriptStore, transcript_slots
+from slmmux_run.sampling.discussion import transcript_slots
+from slmmux_run.sampling.discussion_files import TranscriptStore
 from slmmux_run.data.records import RecordStore
 from slmmux_theory.discussion.model import discussion_params, last_peer_weights, next_answer_probabilities
 from slmmux_theory.precision import enable_x64

@@ -35,11 +35,11 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "parse_config",
     ],
     "discussion": [
-        "METHODS", "SCHEMA", "DiscussionAgent", "DiscussionSlots", "Spend", "TranscriptStore",
+        "METHODS", "SCHEMA", "DiscussionAgent", "DiscussionSlots", "Spend",
         "Turn", "debate_messages", "discussion_seed", "final_answer", "presented_peers",
         "run_debate", "run_mixture_of_agents", "run_verification", "spend_of", "transcript_slots",
     ],
-    "discussion_files": ["load_turns", "read_turns"],
+    "discussion_files": ["TranscriptStore", "load_turns", "read_turns"],
     "discussion_samples": [
         "complete_discussions", "golds_of", "sample_answers", "sample_slot_probs",
     ],

@@ -22,7 +22,7 @@ arguments here.
 
 Every model call is one :class:`Turn`, stored with the debate id, round, agent, the prompt sent,
 the raw text, the extracted and graded answer, and its tokens, so spend can be compared at equal
-tokens or calls (:func:`spend_of`). :class:`TranscriptStore` is an append-only JSONL file of its
+tokens or calls (:func:`spend_of`). :class:`~slmmux_run.sampling.discussion_files.TranscriptStore` is an append-only JSONL file of its
 own schema (``slmmux-discussion/1``), written one whole discussion at a time so a killed run never
 leaves half a debate; a rerun skips stored discussion ids.
 
@@ -36,17 +36,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from slmmux_run.data.slots import is_correct
-from slmmux_run.data.text_files import is_compressed
 from slmmux_run.sampling.client import Client, SampleRequest, SampleResult
 from slmmux_run.sampling.tasks import Item, Task
 
@@ -56,7 +52,6 @@ __all__ = [
     "DiscussionAgent",
     "DiscussionSlots",
     "Spend",
-    "TranscriptStore",
     "Turn",
     "debate_messages",
     "discussion_seed",
@@ -157,57 +152,6 @@ class Turn:
         data = dict(data)
         data["presented"] = tuple(data.get("presented", ()))
         return cls(**data)
-
-
-class TranscriptStore:
-    """Append-only JSONL of :class:`Turn` lines; one write per whole discussion.
-
-    Args:
-      path: the file (created on first append).
-
-    >>> import tempfile
-    >>> store = TranscriptStore(Path(tempfile.mkdtemp()) / "t.jsonl")
-    >>> store.done_ids()
-    set()
-    """
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-
-    def __repr__(self) -> str:
-        return f"TranscriptStore({str(self.path)!r})"
-
-    def turns(self) -> list[Turn]:
-        """Every stored turn, in file order; a torn last line (killed writer) is ignored, any
-        other bad line is an error naming it (see
-        :func:`~slmmux_run.sampling.discussion_files.read_turns`; ``.jsonl.gz`` is read too)."""
-        from slmmux_run.sampling.discussion_files import read_turns
-
-        return read_turns(self.path)
-
-    def done_ids(self) -> set[str]:
-        """Discussion ids already stored."""
-        return {turn.discussion_id for turn in self.turns()}
-
-    def append_discussion(self, turns: Sequence[Turn]) -> None:
-        """Append all turns of one discussion in a single write (atomic for our sizes).
-
-        Raises:
-          ValueError: if the file is compressed (``.gz`` files are read-only archives).
-        """
-        if is_compressed(self.path):
-            raise ValueError(f"{self.path}: a compressed transcript file cannot be appended to")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = b"".join(
-            json.dumps(t.to_dict(), sort_keys=True, ensure_ascii=False).encode() + b"\n"
-            for t in turns
-        )
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, payload)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def discussion_seed(seed: int, *parts: object) -> int:

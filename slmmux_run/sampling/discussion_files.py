@@ -2,7 +2,7 @@
 ``FILE:LINE`` (only a torn last line, the trace of a killed writer, is passed over).
 
 Runner layer (``slmmux_run.sampling``): the reader behind
-:meth:`slmmux_run.sampling.discussion.TranscriptStore.turns` and the analyses of
+:meth:`TranscriptStore.turns` (the append-only transcript store, here too) and the analyses of
 :mod:`slmmux_run.debate_study`, which need at least one turn (:func:`load_turns`).
 
 Example:
@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
-from slmmux_run.data.text_files import read_bytes
+from slmmux_run.data.text_files import is_compressed, read_bytes
 from slmmux_run.errors import UserError
+from slmmux_run.sampling.discussion import SCHEMA, Turn
 
-__all__ = ["load_turns", "read_turns"]
+__all__ = ["TranscriptStore", "load_turns", "read_turns"]
 
 
 def read_turns(path: str | os.PathLike) -> list:
@@ -34,8 +36,6 @@ def read_turns(path: str | os.PathLike) -> list:
       UserError: for a folder, an unreadable or non-UTF-8 file, a complete line that is not a
         JSON object, or a turn line with wrong fields (naming ``FILE:LINE``).
     """
-    from slmmux_run.sampling.discussion import SCHEMA, Turn
-
     path = Path(path)
     if not path.exists():
         return []
@@ -89,3 +89,52 @@ def load_turns(path: str | os.PathLike, flag: str = "--transcripts") -> list:
         raise UserError(f"{flag} {path}: no discussion turns in it (lines with "
                         f"\"schema\": \"slmmux-discussion/1\")")
     return turns
+
+
+class TranscriptStore:
+    """Append-only JSONL of :class:`Turn` lines; one write per whole discussion.
+
+    Args:
+      path: the file (created on first append).
+
+    >>> import tempfile
+    >>> store = TranscriptStore(Path(tempfile.mkdtemp()) / "t.jsonl")
+    >>> store.done_ids()
+    set()
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"TranscriptStore({str(self.path)!r})"
+
+    def turns(self) -> list[Turn]:
+        """Every stored turn, in file order; a torn last line (killed writer) is ignored, any
+        other bad line is an error naming it (see
+        :func:`read_turns`; ``.jsonl.gz`` is read too)."""
+        return read_turns(self.path)
+
+    def done_ids(self) -> set[str]:
+        """Discussion ids already stored."""
+        return {turn.discussion_id for turn in self.turns()}
+
+    def append_discussion(self, turns: Sequence[Turn]) -> None:
+        """Append all turns of one discussion in a single write (atomic for our sizes).
+
+        Raises:
+          ValueError: if the file is compressed (``.gz`` files are read-only archives).
+        """
+        if is_compressed(self.path):
+            raise ValueError(f"{self.path}: a compressed transcript file cannot be appended to")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = b"".join(
+            json.dumps(t.to_dict(), sort_keys=True, ensure_ascii=False).encode() + b"\n"
+            for t in turns
+        )
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)

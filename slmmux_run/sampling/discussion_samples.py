@@ -1,7 +1,7 @@
 """Independent samples beside debates: answers per (question, model), golds, slot probabilities.
 
 Runner layer (``slmmux_run.sampling``; no I/O, no theory): the debate study reads its transcripts
-(:class:`~slmmux_run.sampling.discussion.TranscriptStore`) and the independent samples of the
+(:class:`~slmmux_run.sampling.discussion_files.TranscriptStore`) and the independent samples of the
 same models (records), and needs them in the shapes the theory takes: complete debates
 (:func:`complete_discussions`), answers and token spend per (question, model)
 (:func:`sample_answers`), and each agent's answer distribution on slot arrays laid out as

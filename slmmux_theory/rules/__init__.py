@@ -39,9 +39,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "bayes_stop_exact": ["bayes_factor_reference"],
     "confidence_weighted": ["CONFIDENCE_WEIGHTED", "confidence_weighted_accuracy_exact"],
     "learning": ["learn_context", "validation_accuracy"],
-    "posterior_fit": ["beta_binomial_fit", "fit_answer_law", "wrong_answer_fit"],
+    "posterior_fit": ["AnswerLaw", "beta_binomial_fit", "fit_answer_law", "wrong_answer_fit"],
     "posterior_optimal": [
-        "AnswerLaw", "POSTERIOR_OPTIMAL", "context_answer_law", "pack_answer_law",
+        "POSTERIOR_OPTIMAL", "context_answer_law", "pack_answer_law",
         "posterior_scores",
     ],
     "model_switch": ["MODEL_SWITCH", "model_switch_exact"],

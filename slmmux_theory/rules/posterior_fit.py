@@ -15,13 +15,31 @@ Rules layer: pure NumPy/SciPy, no I/O.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln
 
-from slmmux_theory.rules.posterior_optimal import AnswerLaw
 
-__all__ = ["beta_binomial_fit", "fit_answer_law", "wrong_answer_fit"]
+__all__ = ["AnswerLaw", "beta_binomial_fit", "fit_answer_law", "wrong_answer_fit"]
+
+
+class AnswerLaw(NamedTuple):
+    """The posterior-optimal rule's answer model.
+
+    Attributes:
+      alpha: Beta law of each model's per-question accuracy, first parameter, shape [models].
+      beta: its second parameter, shape [models].
+      eta: per-label concentration of the shared wrong-answer Dirichlet, shape [].
+      gamma: its total concentration (``K η``, K wrong labels), shape [].
+    """
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    eta: float
+    gamma: float
+
 
 _LOG_BOUNDS = (-6.0, 12.0)
 

@@ -32,7 +32,6 @@ Rules layer: pure.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -42,31 +41,15 @@ from scipy.special import gammaln as np_gammaln
 
 from slmmux_theory.engines.counts import CountDistribution
 from slmmux_theory.engines.product import product_accuracy
+from slmmux_theory.rules.posterior_fit import AnswerLaw, fit_answer_law
 from slmmux_theory.rules.rule import Rule, RuleContext, Selection, all_models_cost, fixed_cost_result
 
 __all__ = [
-    "AnswerLaw",
     "POSTERIOR_OPTIMAL",
     "context_answer_law",
     "pack_answer_law",
     "posterior_scores",
 ]
-
-
-class AnswerLaw(NamedTuple):
-    """The posterior-optimal rule's answer model.
-
-    Attributes:
-      alpha: Beta law of each model's per-question accuracy, first parameter, shape [models].
-      beta: its second parameter, shape [models].
-      eta: per-label concentration of the shared wrong-answer Dirichlet, shape [].
-      gamma: its total concentration (``K η``, K wrong labels), shape [].
-    """
-
-    alpha: np.ndarray
-    beta: np.ndarray
-    eta: float
-    gamma: float
 
 
 DEFAULT_LAW = (2.0, 1.0, 0.5, 50.0)
@@ -153,7 +136,6 @@ def _exact(counts: CountDistribution, context: RuleContext):
 
 
 def _learn(context: RuleContext, samples, num_answers: int, k: int, key=None) -> RuleContext:
-    from slmmux_theory.rules.posterior_fit import fit_answer_law
 
     return replace(context, answer_law=pack_answer_law(fit_answer_law(samples, num_answers)))
 

@@ -20,9 +20,9 @@ import pytest
 from slmmux_run.sampling.arithmetic import make_arithmetic_task
 from slmmux_run.sampling.client import Client
 from slmmux_run.sampling.config import ModelConfig, RunnerConfig
+from slmmux_run.sampling.discussion_files import TranscriptStore
 from slmmux_run.sampling.discussion import (
     DiscussionAgent,
-    TranscriptStore,
     Turn,
     discussion_seed,
     final_answer,

@@ -9,7 +9,8 @@ import pytest
 from slmmux_theory.engines.counts import multinomial_counts
 from slmmux_theory.rules import RULES
 from slmmux_theory.rules.posterior_fit import beta_binomial_fit, fit_answer_law, wrong_answer_fit
-from slmmux_theory.rules.posterior_optimal import AnswerLaw, pack_answer_law, posterior_scores
+from slmmux_theory.rules.posterior_fit import AnswerLaw
+from slmmux_theory.rules.posterior_optimal import pack_answer_law, posterior_scores
 from slmmux_theory.rules.rule import RuleContext
 from slmmux_theory.rules.weighted_vote import weighted_vote_select
 from slmmux_theory.rules.weighted_vote_log_odds import log_odds_weights
