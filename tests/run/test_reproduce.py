@@ -83,10 +83,15 @@ def test_experiments_folder_flag_then_environment_then_checkout(tmp_path, monkey
     assert folder is None and "does not exist" in reason
 
 
-def test_steps_without_the_experiments_folder_are_skipped_with_the_reason(tmp_path, capsys):
+def test_steps_without_the_experiments_folder_are_skipped_with_the_reason(tmp_path, capsys,
+                                                                          monkeypatch):
+    # A folder named by the environment (an installed package without the checkout) is skipped
+    # with the reason; a missing folder given by --experiments-dir is a bad flag (exit 2, see
+    # tests/run/test_bad_input.py).
     missing = tmp_path / "no-experiments"
-    assert main(["reproduce", "--steps", "local-run,groupthink", "--experiments-dir",
-                 str(missing), "--out", str(tmp_path / "out")]) == 0
+    monkeypatch.setenv("SLMMUX_EXPERIMENTS_DIR", str(missing))
+    assert main(["reproduce", "--steps", "local-run,groupthink",
+                 "--out", str(tmp_path / "out")]) == 0
     steps = json.loads((tmp_path / "out" / "summary.json").read_text())["steps"]
     assert [s["name"] for s in steps] == ["local-run", "groupthink"]
     for step in steps:
