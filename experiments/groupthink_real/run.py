@@ -53,9 +53,9 @@ from slmmux_run.cli_args import (
 from slmmux_run.sampling.client import Client
 from slmmux_run.sampling.collect import build_task, collect, plan_requests
 from slmmux_run.sampling.config import load_config
+from slmmux_run.sampling.discussion_files import TranscriptStore
 from slmmux_run.sampling.discussion import (
     DiscussionAgent,
-    TranscriptStore,
     run_debate,
     run_mixture_of_agents,
     run_verification,
