@@ -5,7 +5,7 @@ Serves SmolLM2-135M-Instruct (chat) and Gemma-3-270M (base, plain completions) w
 questions x 2 samples x 2 models, plans the full run over 60 questions (k = 3, every single
 model and the pair), runs the chosen plan on the 40 more questions (pilot samples reused) and
 checks it. Skipped when xllamacpp or a model package is absent (see
-/work/shared/models/README.md); slow (minutes on 2 cores). The same flow against the local
+the shared models README, ../shared/models/README.md); slow (minutes on 2 cores). The same flow against the local
 fault-injecting server runs in the quick suite (tests/run/test_plan_run.py).
 """
 
