@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from slmmux_run.data.text_files import read_bytes
+from slmmux_run.data.text_files import read_text
 from slmmux_run.errors import UserError
 
 __all__ = ["check_task", "choose", "natural_key", "open_rows", "row_field"]
@@ -22,19 +22,13 @@ __all__ = ["check_task", "choose", "natural_key", "open_rows", "row_field"]
 def open_rows(path) -> tuple[str, Iterator[tuple[int, dict]]]:
     """Check the file and return its display name and an iterator of (line number, object).
 
-    A ``.gz`` file is decompressed (:func:`slmmux_run.data.text_files.read_bytes`). Blank lines
+    A ``.gz`` file is decompressed (:func:`slmmux_run.data.text_files.read_text`). Blank lines
     are skipped; a bad line or an empty file is a :class:`UserError` naming ``FILE:LINE``.
     """
     path = Path(os.fspath(path))
     if not path.is_file():
         raise UserError(f"{path}: file does not exist")
-    try:
-        text = read_bytes(path).decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise UserError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except (OSError, EOFError) as error:
-        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
-        raise UserError(f"{path}: cannot be read ({reason})") from None
+    text = read_text(path)
     name = str(path)
     lines = text.split("\n")
     torn = not text.endswith("\n")

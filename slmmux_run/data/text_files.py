@@ -45,28 +45,29 @@ def read_bytes(path: str | os.PathLike) -> bytes:
     return Path(path).read_bytes()
 
 
-def read_text(path: str | os.PathLike, flag: str) -> str:
+def read_text(path: str | os.PathLike, flag: str | None = None) -> str:
     """The whole file as UTF-8 text (decompressed by its suffix), every failure a UserError.
 
     Args:
       path: the file.
-      flag: the flag that named it (``--config``), for the message.
+      flag: the flag that named it (``--config``), for the message; None names the file alone.
 
     Raises:
       UserError: the file is missing, a folder, unreadable, a broken ``.gz`` or not UTF-8.
     """
+    where = f"{path}" if flag is None else f"{flag} {path}"
     if not os.path.exists(path):
-        raise UserError(f"{flag} {path}: file does not exist")
+        raise UserError(f"{where}: file does not exist")
     if os.path.isdir(path):
-        raise UserError(f"{flag} {path}: is a folder, not a file")
+        raise UserError(f"{where}: is a folder, not a file")
     try:
         return read_bytes(path).decode("utf-8")
     except UnicodeDecodeError as error:
-        raise UserError(f"{flag} {path}: not UTF-8 text ({error.reason} at byte "
+        raise UserError(f"{where}: not UTF-8 text ({error.reason} at byte "
                         f"{error.start})") from None
     except (OSError, EOFError) as error:
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
-        raise UserError(f"{flag} {path}: cannot be read ({reason})") from None
+        raise UserError(f"{where}: cannot be read ({reason})") from None
 
 
 def open_text(path: str | os.PathLike) -> TextIO:

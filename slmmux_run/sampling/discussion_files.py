@@ -21,7 +21,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from slmmux_run.data.text_files import is_compressed, read_bytes
+from slmmux_run.data.text_files import is_compressed, read_text
 from slmmux_run.errors import UserError
 from slmmux_run.sampling.discussion import SCHEMA, Turn
 
@@ -41,14 +41,7 @@ def read_turns(path: str | os.PathLike) -> list:
         return []
     if path.is_dir():
         raise UserError(f"transcript file {path} is a folder; give a file")
-    try:
-        text = read_bytes(path).decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise UserError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except (OSError, EOFError) as error:
-        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
-        raise UserError(f"{path}: cannot be read ({reason})") from None
-    lines = text.split("\n")
+    lines = read_text(path).split("\n")
     turns = []
     for number, line in enumerate(lines, start=1):
         if not line.strip() or (number == len(lines) and not _parses(line)):
