@@ -21,15 +21,16 @@ import numpy as np
 import pytest
 
 from slmmux_run.sampling.client import Client, SampleRequest, derive_seed
+from slmmux_run.sampling.collect import in_flight_limit
 from slmmux_run.sampling.config import ModelConfig, RunnerConfig
 from slmmux_run.errors import UserError
 from slmmux_run.data.records import RECORD_HEADER, RecordStore
 from slmmux_run.sampling.spending import Budget, Price
 from slmmux_run.sampling.spent import spent_in_records
 from tests.run import _collect_child
+from tests.run.fault_runs import child_env, disk_full_run, paid_versus_stored
 from tests.run.faultserver import FAULT_KINDS, FaultPlan, answer_text, running_server
 
-ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).resolve().parent / "_collect_child.py"
 PLANTED_KEY = "sk-planted-4f1c9e7a2b6d8053"
 
@@ -148,12 +149,6 @@ def test_planted_key_never_leaks(tmp_path, monkeypatch, caplog, capsys):
     outputs["exception"] = str(missing.value)
     leaks = [name for name, output in outputs.items() if PLANTED_KEY in output]
     assert leaks == []
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    return env
 
 
 def child_args(store: Path, base_url: str, run_id: str, questions: int, cap: int) -> list[str]:
@@ -283,81 +278,35 @@ def test_binding_cap_then_resume(tmp_path):
 
 # --- Paid work survives kills: the real ``slmmux collect``, SIGKILLed mid-run ------------------
 
-CONCURRENCY = 64
-
-
-def collect_command(config: Path, out: Path, questions: int, k: int) -> list[str]:
-    return [sys.executable, "-m", "slmmux_run.cli", "collect", "--config", str(config),
-            "--models", "fault", "--task", "arithmetic", "--questions", str(questions),
-            "--k", str(k), "--seed", "3", "--max-tokens", "16", "--out", str(out)]
-
-
-def write_collect_config(path: Path, base_url: str) -> Path:
-    path.write_text(f"""
-[runner]
-max_concurrency = {CONCURRENCY}
-max_attempts = 5
-backoff_initial_seconds = 0.01
-backoff_max_seconds = 0.05
-timeout_seconds = 10
-
-[models.fault]
-base_url = "{base_url}"
-model = "fault-model"
-api = "chat"
-max_concurrency = {CONCURRENCY}
-max_choices_per_call = 1
-""")
-    return path
-
-
-def stored_sample_lines(out: Path) -> list[tuple[str, int]]:
-    """(question_id, sample_index) of every record line (the format header skipped)."""
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    return [(r["question_id"], r["sample_index"]) for r in rows if "sample_index" in r]
-
-
-def paid_versus_stored(tmp_path: Path, kills: int, questions: int, k: int,
-                       seed: int) -> tuple[int, int, int]:
-    """Kill ``slmmux collect`` ``kills`` times at random moments after it first stores something,
-    then let a last run finish. Returns (samples wanted, samples the server answered (paid),
-    kills that landed)."""
-    rng = np.random.default_rng(seed)
-    out = tmp_path / "records.jsonl"
-    env = child_env()
-    landed = 0
-    with running_server(FaultPlan(seed=seed, latency_seconds=0.15)) as server:
-        config = write_collect_config(tmp_path / "models.toml", server.base_url)
-        command = collect_command(config, out, questions, k)
-        while landed < kills:
-            before = len(stored_sample_lines(out)) if out.exists() else 0
-            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
-            while process.poll() is None and (
-                    (len(stored_sample_lines(out)) if out.exists() else 0) == before):
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.05, 0.4))
-            if process.poll() is not None:
-                break
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            landed += 1
-        final = subprocess.run(command, env=env, capture_output=True, timeout=300)
-        assert final.returncode == 0, final.stderr.decode()[-2000:]
-        paid = server.stats.paid
-    keys = stored_sample_lines(out)
-    wanted = questions * k
-    assert len(keys) == len(set(keys)) == wanted  # nothing lost, nothing duplicated
-    return wanted, paid, landed
-
 
 def test_three_kills_pay_only_for_responses_in_flight(tmp_path):
-    wanted, paid, landed = paid_versus_stored(tmp_path, kills=3, questions=80, k=5, seed=7)
+    run = paid_versus_stored(tmp_path, kills=3, questions=80, k=5, seed=7)
+    wanted, paid, landed = run.wanted, run.paid, run.landed
+    assert len(run.keys) == len(set(run.keys)) == wanted  # nothing lost, nothing duplicated
     extra = paid - wanted
     print(f"kills={landed} wanted={wanted} paid={paid} extra={extra} ({extra / wanted:.1%})")
     assert landed == 3
-    # A SIGKILL can only lose what is in flight: at most one request per concurrency slot.
-    assert 0 <= extra <= landed * CONCURRENCY
+    # A SIGKILL can only lose what is in flight: at most in_flight_limit requests of one sample
+    # (12 of this 400-sample job, below the 64 concurrency slots): three kills under 10 %.
+    assert 0 <= extra <= landed * in_flight_limit(wanted, 1) <= 0.1 * wanted
+
+
+def test_a_full_disk_loses_at_most_the_requests_in_flight(tmp_path):
+    """The file may not grow past 40 kB (RLIMIT_FSIZE: writes fail with EFBIG, as on a full
+    disk) during a 400-sample collection at concurrency 64: the run stops with one line naming
+    the file, every paid response but those in flight is on file, the file loads, and a rerun
+    with space pays for exactly the missing samples."""
+    run = disk_full_run(tmp_path, questions=80, k=5, limit_bytes=40_000)
+    lines = run.stderr.strip().splitlines()
+    print(f"paid={run.paid} stored={run.stored} lost={run.paid - run.stored} "
+          f"rerun paid={run.rerun_paid}; {lines[-1]}")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert lines[-1].startswith(f"slmmux collect: error: cannot write record file "
+                                f"{tmp_path / 'records.jsonl'} (")
+    assert 0 < run.stored < 400 and run.duplicates == 0
+    assert 0 <= run.paid - run.stored <= in_flight_limit(400, 1)  # 12, below the 64 slots
+    assert run.rerun_returncode == 0 and run.complete
+    assert run.rerun_paid == 400 - run.stored  # nothing paid twice
 
 
 def test_a_request_cap_holds_across_kills(tmp_path):
