@@ -14,7 +14,7 @@ assembles JSON-ready result dicts. One function per action of ``slmmux debate``:
   independent samples only (:func:`predict_new_questions` on loaded data);
 * :func:`check` (``debate check``): new debates against a frozen prediction, never refitting
   (:func:`check_prediction` on loaded data);
-* :func:`run_live` (``debate run``): run debates (or MoA / MAV) against served models.
+* ``debate run`` (live discussions against served models) is :mod:`slmmux_run.debate_live`.
 
 :mod:`slmmux_run.debate_report` formats the results; the command only parses and prints.
 
@@ -42,7 +42,7 @@ from slmmux_run.data.text_files import read_text
 from slmmux_run.debate_files import FOLD_FIELDS, existing, latest_records, load_json_object
 from slmmux_run.errors import UserError
 from slmmux_run.sampling.discussion import Turn, final_answer, spend_of, transcript_slots
-from slmmux_run.sampling.discussion_files import TranscriptStore, load_turns
+from slmmux_run.sampling.discussion_files import load_turns
 from slmmux_run.sampling.discussion_samples import (
     complete_discussions, golds_of, sample_answers, sample_slot_probs,
 )
@@ -73,7 +73,6 @@ __all__ = [
     "predict_new_questions",
     "report",
     "report_settings",
-    "run_live",
     "samples_beside",
     "split_questions",
 ]
@@ -603,64 +602,3 @@ def clean(value):
     if isinstance(value, (np.floating, np.integer)):
         return clean(value.item())
     return value
-
-
-def run_live(config_path, agent_models: Sequence[str], task: str, task_options: dict, *,
-             method: str, rounds: int, temperature: float, seed: int, max_tokens: int,
-             presentation: str, transcripts, report_line=print):  # fmt: skip
-    """Run one discussion per question against served models, appending to ``transcripts``.
-
-    Resumable: discussion ids already stored are skipped. ``report_line`` receives one line
-    per finished discussion. Returns the :class:`~slmmux_run.sampling.failures.FailureSummary`
-    of this run's turns (``all_failed``: nothing to score).
-    """
-    import asyncio
-
-    from slmmux_run.cli_args import tasks_for_models
-    from slmmux_run.progress import Progress
-    from slmmux_run.sampling.client import Client
-    from slmmux_run.sampling.config import load_config
-    from slmmux_run.sampling.discussion import (DiscussionAgent, run_debate,  # noqa: I001
-                                                run_mixture_of_agents, run_verification)
-    from slmmux_run.sampling.failures import summarize_failures
-
-    config = load_config(config_path)
-    models = list(agent_models)
-    if len(models) < 2:
-        raise UserError("--agents needs at least two agents, e.g. smollm2,smollm2,gemma3")
-    tasks = tasks_for_models(config, task, task_options, sorted(set(models)))
-    agents = [DiscussionAgent(f"{m}-{i}", m, tasks[m], temperature)
-              for i, m in enumerate(models)]  # fmt: skip
-    store = TranscriptStore(transcripts)
-    done = store.done_ids()
-    items = tasks[models[0]].items
-    errors = []
-
-    async def main(progress):
-        async with Client(config) as client:
-            for item in items:
-                discussion_id = f"{method}-{item.question_id}-r0"
-                if discussion_id in done:
-                    continue
-                common = dict(discussion_id=discussion_id, seed=seed, max_tokens=max_tokens)
-                if method == "debate":
-                    turns = await run_debate(client, agents, item, rounds=rounds,
-                                             presentation=presentation, **common)
-                elif method == "moa":
-                    turns = await run_mixture_of_agents(client, agents, agents[0], item,
-                                                        layers=rounds - 1, **common)
-                else:
-                    turns = await run_verification(client, agents[0], agents[1:], item,
-                                                   candidates=rounds, **common)
-                store.append_discussion(turns)
-                errors.extend(turn.error for turn in turns)
-                answer, correct = final_answer(turns)
-                report_line(f"{discussion_id}: {answer} ({'correct' if correct else 'wrong'}), "
-                            f"{spend_of(turns).tokens} tokens")
-                progress.advance(failed=sum(turn.error is not None for turn in turns),
-                                 tokens=spend_of(turns).tokens)
-
-    todo = sum(f"{method}-{item.question_id}-r0" not in done for item in items)
-    with Progress(f"debate run ({method})", todo, unit="discussions") as progress:
-        asyncio.run(main(progress))
-    return summarize_failures(errors)

@@ -12,8 +12,9 @@ what :mod:`slmmux_run.debate_report` formats. Actions:
   from their independent samples only (a frozen ``prediction.json``, committed before the new
   debates are analysed);
 * ``check``: new debates against a frozen prediction (never refits);
-* ``run``: run debates (or MoA / MAV) against served models of a config, resumably; exit 3,
-  with the commonest error and a hint, when every turn failed.
+* ``run``: run debates (or MoA / MAV) against served models of a config, resumably, with
+  ``--max-requests`` / ``--max-cost`` for the transcript file; exit 3, with the commonest error
+  and a hint, when every turn failed, and exit 3 when a cap stopped it.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import argparse
 from pathlib import Path
 
 from slmmux_run.cli_args import (
-    MAX_POSTERIOR_DRAWS, MAX_STEPS, ListedStore, add_task_arguments, check_output_file,
-    check_output_folder, int_in, number_in, task_options, token_limit,
+    MAX_POSTERIOR_DRAWS, MAX_STEPS, ListedStore, add_cap_arguments, add_task_arguments,
+    check_output_file, check_output_folder, int_in, number_in, task_options, token_limit,
 )
 from slmmux_run.errors import UserError
 from slmmux_run.progress import Progress
@@ -98,6 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="order of the other agents' replies in a prompt: agent index or a "
                       "seeded shuffle")
     live.add_argument("--transcripts", required=True, help="transcript JSONL (appended to)")
+    add_cap_arguments(live)  # for the transcript file: the turns it holds count
     add_task_arguments(live)
     predict = actions.add_parser(
         "predict", help="fit on every debate of a study; predict debates on new questions from "
@@ -203,19 +205,20 @@ def _check(args: argparse.Namespace) -> int:
 def _live(args: argparse.Namespace) -> int:
     import sys
 
-    from slmmux_run import debate_study
+    from slmmux_run.debate_live import run_live
     from slmmux_run.sampling.failures import failure_line
 
-    failures = debate_study.run_live(
+    result = run_live(
         args.config, [m.strip() for m in args.agents.split(",") if m.strip()], args.task,
         task_options(args), method=args.method, rounds=args.rounds,
         temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens,
         presentation=args.presentation, transcripts=args.transcripts,
+        max_requests=args.max_requests, max_cost=args.max_cost,
         report_line=lambda line: print(line, flush=True))  # fmt: skip
-    if failures.all_failed:  # every turn failed: the "wrong" answers above are not results
-        print(f"slmmux debate: {failure_line(failures, 'turns')}", file=sys.stderr)
+    if result.failures.all_failed:  # every turn failed: the "wrong" answers above are not results
+        print(f"slmmux debate: {failure_line(result.failures, 'turns')}", file=sys.stderr)
         return 3
-    return 0
+    return 3 if result.stopped_by_cap else 0  # a cap left discussions unrun, as collect says
 
 
 _ACTIONS = {"report": _report, "crossfit": _crossfit, "predict": _predict, "check": _check,

@@ -24,8 +24,9 @@ from pathlib import Path
 from slmmux_run.data.text_files import is_compressed, read_text
 from slmmux_run.errors import UserError
 from slmmux_run.sampling.discussion import SCHEMA, Turn
+from slmmux_run.sampling.spent import Spent
 
-__all__ = ["TranscriptStore", "load_turns", "read_turns"]
+__all__ = ["TranscriptStore", "load_turns", "read_turns", "spent_in_turns"]
 
 
 def read_turns(path: str | os.PathLike) -> list:
@@ -82,6 +83,41 @@ def load_turns(path: str | os.PathLike, flag: str = "--transcripts") -> list:
         raise UserError(f"{flag} {path}: no discussion turns in it (lines with "
                         f"\"schema\": \"slmmux-discussion/1\")")
     return turns
+
+
+def spent_in_turns(turns: Sequence[Turn], config=None) -> Spent:
+    """What a transcript file has spent, for the caps of ``debate run`` (they are for the file,
+    as ``collect``'s are for its records file: what it already holds counts).
+
+    Requests are the turns' ``calls`` (HTTP attempts, failed ones included; 0 for a turn the
+    budget refused). Money is priced from each turn's stored tokens with the config's prices
+    (:class:`~slmmux_run.sampling.spending.Price`, a per-call price per attempt): a transcript
+    keeps tokens, not the client's charges, so an attempt whose bill was unknown (a timeout) is
+    counted at its per-call price only. No send times are kept (the rate limit starts afresh).
+
+    Args:
+      turns: every stored turn (:meth:`TranscriptStore.turns`).
+      config: the :class:`~slmmux_run.sampling.config.RunnerConfig` (None: everything costs 0).
+
+    >>> from slmmux_run.sampling.discussion import Turn
+    >>> turn = Turn("debate", "d", "q", 1, 0, "a", "m", "p", (), "7", "7", True, "7", 10, 2, 3, 0)
+    >>> spent = spent_in_turns([turn, turn])
+    >>> spent.requests, spent.cost, spent.completion
+    (6, 0.0, {'m': (4, 2)})
+    """
+    prices = {name: model.price for name, model in config.models.items()} if config else {}
+    requests, cost = 0, 0.0
+    completion: dict[str, tuple[int, int]] = {}
+    for turn in turns:
+        calls = turn.calls if isinstance(turn.calls, int) and turn.calls > 0 else 0
+        requests += calls
+        price = prices.get(turn.model)
+        if price is not None and calls:
+            cost += price.cost(turn.prompt_tokens or 0, turn.completion_tokens or 0, calls)
+        if turn.error is None and turn.text is not None:
+            tokens, count = completion.get(turn.model, (0, 0))
+            completion[turn.model] = (tokens + int(turn.completion_tokens or 0), count + 1)
+    return Spent(requests, cost, {}, completion)
 
 
 class TranscriptStore:

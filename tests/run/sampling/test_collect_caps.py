@@ -135,10 +135,10 @@ def command_args(command, tmp_path, flag, value):
 
 @pytest.mark.parametrize(
     "command, flag, value",
-    [(command, flag, value) for command in ("collect", "mux") for flag, value in BAD_VALUES]
-    + [(command, flag, value) for command in ("debate", "batch")
-       for flag, value in BAD_VALUES if flag == "--max-tokens"],
-)  # (debate run and batch export send nothing through a budget: no caps)
+    [(command, flag, value) for command in ("collect", "mux", "debate")
+     for flag, value in BAD_VALUES]
+    + [("batch", flag, value) for flag, value in BAD_VALUES if flag == "--max-tokens"],
+)  # (batch export sends nothing through a budget: no caps)
 def test_bad_cap_values_are_refused_naming_the_flag(command, flag, value, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(command_args(command, tmp_path, flag, value))
