@@ -30,7 +30,8 @@ never computes anything about answers. What it guarantees:
 * **Durable as it arrives.** :meth:`Client.sample` hands each HTTP response's samples to an
   ``on_response`` callback and awaits it before that request's next top-up is paid for, and a
   request keeps its global concurrency slot until then, so a caller that stores them there
-  loses at most ``max_concurrency`` requests when killed.
+  loses at most ``max_concurrency`` requests when killed (each with up to ``max_attempts``
+  billed attempts when it was retrying; see :mod:`~slmmux_run.sampling.spent`).
 """
 
 from __future__ import annotations

@@ -30,8 +30,13 @@ attempts were charged).
 
 What is never in the file is a request in flight when the process was killed. A call holds its
 concurrency slot from its first send until its samples are stored, and its attempts are stored
-together when it ends, so each kill can add to what the file says at most ``max_concurrency``
-requests, or ``max_concurrency * max_attempts`` when the calls in flight were retrying.
+together when it ends, so each kill can add to what the file says at most one request per call
+in flight, or ``max_attempts`` per call when the calls in flight were retrying (earlier attempts
+that timed out may have been billed, for ``n`` answers each). Calls in flight are at most
+``max_concurrency``, and for a collection at most
+:func:`~slmmux_run.sampling.collect.in_flight_limit` (1/32 of the job's samples): a kill leaves
+at most ``in_flight_limit x max_attempts x n`` paid answers off the file
+(``tests/run/test_faults.py`` measures it with every first two attempts timing out).
 
 Example:
   >>> from slmmux_run.data.records import Record

@@ -26,6 +26,7 @@ from tests.run.faultserver import FaultPlan, running_server
 
 __all__ = [
     "CONCURRENCY", "DiskFullRun", "KillRun", "child_env", "collect_command", "disk_full_run",
+    "launcher",
     "paid_versus_stored", "stored_sample_lines", "stored_texts", "write_collect_config",
 ]
 
@@ -41,22 +42,47 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def collect_command(config: Path, out: Path, questions: int, k: int) -> list[str]:
-    """``slmmux collect`` of ``questions`` arithmetic questions x ``k`` samples into ``out``."""
-    return [sys.executable, "-m", "slmmux_run.cli", "collect", "--config", str(config),
+def launcher(file_size_limit: int | None = None, kill_loss_share: int | None = None) -> list[str]:
+    """The command starting ``slmmux`` in a child process: ``python -m slmmux_run.cli``, or a
+    ``python -c`` that first limits the size of the files it writes (``RLIMIT_FSIZE``) or sets
+    :data:`slmmux_run.sampling.collect.KILL_LOSS_SHARE` (1: no bound but the concurrency).
+
+    >>> launcher()[1:]
+    ['-m', 'slmmux_run.cli']
+    """
+    if file_size_limit is None and kill_loss_share is None:
+        return [sys.executable, "-m", "slmmux_run.cli"]
+    code = ["import resource, runpy, sys"]
+    if file_size_limit is not None:
+        limit = int(file_size_limit)
+        code.append(f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))")
+    if kill_loss_share is not None:
+        code += ["import slmmux_run.sampling.collect as collect",
+                 f"collect.KILL_LOSS_SHARE = {int(kill_loss_share)}"]
+    code += ["sys.argv = ['slmmux', *sys.argv[1:]]",
+             "runpy.run_module('slmmux_run.cli', run_name='__main__')"]
+    return [sys.executable, "-c", "\n".join(code)]
+
+
+def collect_command(config: Path, out: Path, questions: int, k: int,
+                    start: list[str] | None = None) -> list[str]:  # fmt: skip
+    """``slmmux collect`` of ``questions`` arithmetic questions x ``k`` samples into ``out``
+    (started by ``start``, default :func:`launcher`)."""
+    return [*(start or launcher()), "collect", "--config", str(config),
             "--models", "fault", "--task", "arithmetic", "--questions", str(questions),
             "--k", str(k), "--seed", "3", "--max-tokens", "16", "--out", str(out)]
 
 
-def write_collect_config(path: Path, base_url: str) -> Path:
+def write_collect_config(path: Path, base_url: str, max_attempts: int = 5,
+                         timeout: float = 10.0) -> Path:  # fmt: skip
     """One model on the fault server, concurrency :data:`CONCURRENCY`, one sample per request."""
     path.write_text(f"""
 [runner]
 max_concurrency = {CONCURRENCY}
-max_attempts = 5
+max_attempts = {max_attempts}
 backoff_initial_seconds = 0.01
 backoff_max_seconds = 0.05
-timeout_seconds = 10
+timeout_seconds = {timeout}
 
 [models.fault]
 base_url = "{base_url}"
@@ -102,9 +128,10 @@ class KillRun(NamedTuple):
 
 
 def paid_versus_stored(folder: Path, kills: int, questions: int, k: int, seed: int,
-                       latency: float = 0.15) -> KillRun:  # fmt: skip
+                       latency: float = 0.15, start: list[str] | None = None) -> KillRun:
     """Kill ``slmmux collect`` ``kills`` times at random moments (0.05-0.4 s after it first
-    stores something), then let a last run finish; the records go to ``folder/records.jsonl``.
+    stores something), then let a last run finish; the records go to ``folder/records.jsonl``
+    (``start``: see :func:`collect_command`).
 
     Raises:
       AssertionError: if the last run fails.
@@ -116,7 +143,7 @@ def paid_versus_stored(folder: Path, kills: int, questions: int, k: int, seed: i
     started = time.perf_counter()
     with running_server(FaultPlan(seed=seed, latency_seconds=latency)) as server:
         config = write_collect_config(folder / "models.toml", server.base_url)
-        command = collect_command(config, out, questions, k)
+        command = collect_command(config, out, questions, k, start)
         while landed < kills:
             before = len(stored_sample_lines(out)) if out.exists() else 0
             process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
@@ -177,12 +204,7 @@ def disk_full_run(folder: Path, questions: int, k: int, limit_bytes: int,
     with running_server(FaultPlan(latency_seconds=latency)) as server:
         config = write_collect_config(folder / "models.toml", server.base_url)
         command = collect_command(config, out, questions, k)
-        limited = [sys.executable, "-c",
-                   "import resource, runpy, sys\n"
-                   f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit_bytes}, {limit_bytes}))\n"
-                   "sys.argv = ['slmmux', *sys.argv[1:]]\n"
-                   "runpy.run_module('slmmux_run.cli', run_name='__main__')\n",
-                   *command[3:]]  # fmt: skip
+        limited = collect_command(config, out, questions, k, launcher(limit_bytes))
         first = subprocess.run(limited, env=env, capture_output=True, text=True, timeout=300)
         paid = server.stats.paid
         stored = len(RecordStore(out).done_keys())

@@ -28,7 +28,9 @@ from slmmux_run.data.records import RECORD_HEADER, RecordStore
 from slmmux_run.sampling.spending import Budget, Price
 from slmmux_run.sampling.spent import spent_in_records
 from tests.run import _collect_child
-from tests.run.fault_runs import child_env, disk_full_run, paid_versus_stored
+from tests.run.fault_runs import (
+    child_env, collect_command, disk_full_run, paid_versus_stored, write_collect_config,
+)
 from tests.run.faultserver import FAULT_KINDS, FaultPlan, answer_text, running_server
 
 CHILD = Path(__file__).resolve().parent / "_collect_child.py"
@@ -279,6 +281,7 @@ def test_binding_cap_then_resume(tmp_path):
 # --- Paid work survives kills: the real ``slmmux collect``, SIGKILLed mid-run ------------------
 
 
+@pytest.mark.slow  # about 50 s on a loaded 2-core machine
 def test_three_kills_pay_only_for_responses_in_flight(tmp_path):
     run = paid_versus_stored(tmp_path, kills=3, questions=80, k=5, seed=7)
     wanted, paid, landed = run.wanted, run.paid, run.landed
@@ -307,6 +310,41 @@ def test_a_full_disk_loses_at_most_the_requests_in_flight(tmp_path):
     assert 0 <= run.paid - run.stored <= in_flight_limit(400, 1)  # 12, below the 64 slots
     assert run.rerun_returncode == 0 and run.complete
     assert run.rerun_paid == 400 - run.stored  # nothing paid twice
+
+
+@pytest.mark.slow
+def test_a_kill_while_retries_are_in_flight_loses_at_most_max_attempts_per_slot(tmp_path):
+    """The bound with retries in flight. Every request's first two attempts are answered after
+    the client's timeout (billed, the answer never read), the third in time. A kill can leave
+    paid but not on file, per request in flight (at most ``in_flight_limit``), its answer in
+    flight plus its earlier billed attempts (stored only when the call ends): at most
+    ``in_flight_limit x max_attempts`` responses. The failed attempts were lost to the fault,
+    not the kill; what the kill loses is the answer in flight and the file's count of them."""
+    questions, k, attempts = 64, 2, 3
+    limit = in_flight_limit(questions * k, 1)  # 4 requests in flight
+    out = tmp_path / "records.jsonl"
+    plan = FaultPlan(seed=8, slow=1.0, slow_seconds=0.45, max_consecutive_faults=attempts - 1)
+    with running_server(plan) as server:
+        config = write_collect_config(tmp_path / "m.toml", server.base_url,
+                                      max_attempts=attempts, timeout=0.3)  # fmt: skip
+        process = subprocess.Popen(collect_command(config, out, questions, k), env=child_env(),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while process.poll() is None and len(RecordStore(out).done_keys() if out.exists()
+                                              else ()) < 2 * limit:
+            time.sleep(0.02)
+        time.sleep(0.37)  # mid-way through the calls in flight (each takes >= 2 x 0.3 s)
+        assert process.poll() is None, "the run ended before the kill"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        time.sleep(2 * plan.slow_seconds)  # the server finishes (and bills) what was in flight
+        paid = server.stats.paid
+    records = RecordStore(out).records
+    on_file = spent_in_records(records).requests  # attempts the file knows were sent
+    calls = {r.timing["call"] for r in records}
+    print(f"paid {paid}, attempts on file {on_file} ({len(calls)} calls), "
+          f"paid but not on file {paid - on_file}, bound {limit} x {attempts}")
+    assert on_file == attempts * len(calls)  # every stored call: 2 billed timeouts + the answer
+    assert 0 <= paid - on_file <= limit * attempts
 
 
 def test_a_request_cap_holds_across_kills(tmp_path):
