@@ -294,6 +294,7 @@ def test_three_kills_pay_only_for_responses_in_flight(tmp_path):
     assert 0 <= extra <= landed * in_flight_limit(wanted, 1) <= 0.1 * wanted
 
 
+@pytest.mark.slow  # two collect runs: 17 s alone, 50 s on a loaded machine
 def test_a_full_disk_loses_at_most_the_requests_in_flight(tmp_path):
     """The file may not grow past 40 kB (RLIMIT_FSIZE: writes fail with EFBIG, as on a full
     disk) during a 400-sample collection at concurrency 64: the run stops with one line naming
