@@ -375,14 +375,18 @@ async def collect(
     """Draw every missing sample of ``plan`` and store it (see the module docstring).
 
     Requests run concurrently; the client's limits, and :func:`in_flight_limit` of the plan,
-    bound how many are in flight. When a store fails (disk full), no further request is sent and
-    the :class:`UserError` is raised.
+    bound how many are in flight. When a store fails (disk full), no further question is started
+    and the :class:`UserError` is raised: what was paid and not stored is at most the requests
+    in flight, ``min(in_flight_limit, max_concurrency)``.
     """
     planned = sum(question.request.samples for question in plan)
     choices = max((min(question.request.samples,
                        client.config.model(question.request.model).max_choices_per_call)
                    for question in plan), default=1)  # fmt: skip
-    limit = asyncio.Semaphore(in_flight_limit(planned, choices))
+    # Never more questions under way than global slots: then no question that passed the
+    # ``broken`` check waits for a slot, so a failed store loses at most the slots' requests.
+    limit = asyncio.Semaphore(min(in_flight_limit(planned, choices),
+                                  client.config.max_concurrency))  # fmt: skip
     broken: list[UserError] = []
 
     async def bounded(question: QuestionRequest) -> tuple[int, int, int, int]:

@@ -248,3 +248,102 @@ def test_resume_asks_only_the_missing_sample_indices(tmp_path):
         (r["question_id"], "plain", 2) for r in complete if r["model"] == "plain"
         and r["sample_index"] == 2)
     assert all(r["request"]["n"] == 1 for r in new)
+
+
+# --- What a kill or a full disk can lose: the requests in flight, at most in_flight_limit -------
+
+
+class _CountingTransport:
+    """An async httpx handler answering every chat request after a short sleep, counting the
+    requests in flight at once."""
+
+    def __init__(self) -> None:
+        self.in_flight = self.most = self.sent = 0
+
+    async def __call__(self, request):
+        import asyncio
+
+        import httpx
+
+        self.sent += 1
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        await asyncio.sleep(0.005)
+        self.in_flight -= 1
+        return httpx.Response(200, json={"choices": [{"index": 0, "finish_reason": "stop",
+                                                      "message": {"content": "It is 7."}}],
+                                         "usage": {"prompt_tokens": 9, "completion_tokens": 3}})
+
+
+def _collect_into(store, transport, questions=80, k=5):
+    import asyncio
+
+    import httpx
+
+    from slmmux_run.sampling.client import Client
+    from slmmux_run.sampling.collect import collect
+    from slmmux_run.sampling.config import parse_config
+
+    config = parse_config({"runner": {"max_concurrency": 64}, "models": {"m": {
+        "base_url": "http://127.0.0.1:1", "model": "m", "api": "chat", "max_concurrency": 64,
+        "max_choices_per_call": 1}}})  # fmt: skip
+    plan = plan_requests({"m": build_task("arithmetic", "chat", {"n_questions": questions})},
+                         k, 0.7, 1)  # fmt: skip
+
+    async def run():
+        async with Client(config, transport=httpx.MockTransport(transport)) as client:
+            return await collect(client, store, plan)
+
+    return asyncio.run(run())
+
+
+def test_a_collection_keeps_at_most_in_flight_limit_requests_in_flight(tmp_path):
+    from slmmux_run.sampling.collect import in_flight_limit
+
+    transport = _CountingTransport()
+    summary = _collect_into(RecordStore(tmp_path / "r.jsonl"), transport)
+    assert summary.stored == 400 and transport.sent == 400
+    # 64 slots configured, 80 questions ready at once: the bound (12), reached and never passed.
+    assert transport.most == in_flight_limit(400, 1) == 12
+
+
+class _FullDisk(RecordStore):
+    """A store whose disk fills after ``room`` appends: each later write fails with ENOSPC."""
+
+    def __init__(self, path, room: int) -> None:
+        super().__init__(path)
+        self.room = room
+
+    def append_many(self, records) -> None:
+        import errno
+
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= 1
+        super().append_many(records)
+
+
+def test_a_full_disk_stops_the_collection_with_one_line(tmp_path):
+    transport = _CountingTransport()
+    store = _FullDisk(tmp_path / "r.jsonl", room=30)
+    with pytest.raises(UserError) as error:
+        _collect_into(store, transport)
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(
+        f"cannot write record file {tmp_path / 'r.jsonl'} (No space left on device);")
+    assert "rerun the same command" in message
+    # Paid and not stored: the failed write's request and those in flight, at most the bound
+    # (without it: 75 here, more than the 64 slots, as questions waiting for a slot sent too).
+    stored = len(RecordStore(tmp_path / "r.jsonl").records)
+    assert stored == 30 and 0 < transport.sent - stored <= 12
+
+
+def test_a_full_disk_loses_at_most_the_slots_when_the_bound_is_above_them(tmp_path,
+                                                                         monkeypatch):
+    import slmmux_run.sampling.collect as collect_module
+
+    monkeypatch.setattr(collect_module, "KILL_LOSS_SHARE", 1)  # bound 400, above the 64 slots
+    transport = _CountingTransport()
+    with pytest.raises(UserError):
+        _collect_into(_FullDisk(tmp_path / "r.jsonl", room=30), transport)
+    assert transport.sent - len(RecordStore(tmp_path / "r.jsonl").records) <= 64
