@@ -133,7 +133,8 @@ def format_table(result: dict) -> str:
     half, reruns = caps["cost_cap_at_half"], caps["request_cap_across_reruns"]
     rows += [
         ("(c) cost cap at 50 % of a job: done", f"{100 * half['done_fraction']:.1f} % (spent "
-         f"{half['spent']:.4f} of cap {half['cap']:.4f})", ">= 45 %", half["done_fraction"] >= 0.45),
+         f"{half['spent']:.4f} of cap {half['cap']:.4f})", ">= 45 %",
+         half["done_fraction"] >= 0.45),
         ("(c) request cap 10, three runs on one file", f"server saw {reruns['server_requests']}",
          "10", reruns["server_requests"] <= reruns["cap"]),
     ]

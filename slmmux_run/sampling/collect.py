@@ -7,8 +7,9 @@ cache: a rerun pays nothing twice), sends only those through the async
 :class:`~slmmux_run.sampling.client.Client`, extracts and grades each text with the task's own extractor
 and grader, and appends each HTTP response's records in ONE fsynced write the moment it arrives,
 before that question's next request is paid for: a killed run loses only the requests in
-flight (at most :func:`in_flight_limit`: 1/32 of the job's samples), and the rerun asks only for the missing sample indices (a response's samples are stored
-together, so a rerun resumes at the same request boundaries and sends the same requests). Samples
+flight (at most :func:`in_flight_limit`: 1/32 of the job's samples), and the rerun asks only
+for the missing sample indices (a response's samples are stored together, so a rerun resumes
+at the same request boundaries and sends the same requests). Samples
 refused by the budget (never sent) are not stored; everything sent is, with its call id, send
 times and cost (:func:`timing_of`), so the caps of a rerun start from what the file spent
 (:mod:`slmmux_run.sampling.spent`). Hold the store's
