@@ -8,8 +8,10 @@ and samples only what is missing: k samples per chosen model and question, pilot
 (a pilot question with fewer than k samples gets the rest), a rerun resuming where a killed run
 stopped. Fixed rules go through :func:`slmmux_run.sampling.collect.collect`; ModelSwitch runs
 live (:func:`slmmux_run.orchestrate.live_model_switch`: the second model only where the first
-did not stop). Caps (``max_requests``, ``max_cost``) and the progress line with the spend so
-far come from :mod:`slmmux_run.sampling.spending`. Nothing here decides anything about
+did not stop). Caps (``max_requests``, ``max_cost``) come from
+:mod:`slmmux_run.sampling.spending`; the progress of the samples still to send, with the tokens
+and money spent so far, is :class:`slmmux_run.progress.Progress` (a bar on a terminal, a status
+line every few seconds in a log, as ``collect``'s). Nothing here decides anything about
 answers.
 """
 
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -98,7 +99,8 @@ def execute_plan(document: dict, config_path, out, *, pilot=None, max_requests=N
       pilot: the pilot file (default: the path the plan was made from).
       max_requests: cap on HTTP requests, or None.
       max_cost: cap on money, or None.
-      stream: where the progress line goes (default stderr; drawn only on a terminal).
+      stream: where the progress goes (default stderr: a bar on a terminal, a status line
+        every few seconds otherwise; nothing with ``--quiet``).
 
     Raises:
       UserError: a plan without a task, a model missing from the config or with another model
@@ -110,7 +112,8 @@ def execute_plan(document: dict, config_path, out, *, pilot=None, max_requests=N
     from slmmux_run.sampling.client import Client
     from slmmux_run.sampling.collect import collect, plan_requests
     from slmmux_run.sampling.config import load_config
-    from slmmux_run.sampling.spending import Budget, ProgressReporter
+    from slmmux_run.progress import Progress
+    from slmmux_run.sampling.spending import Budget
 
     chosen, task = document["chosen"], document.get("task") or {}
     if not task.get("name"):
@@ -140,9 +143,11 @@ def execute_plan(document: dict, config_path, out, *, pilot=None, max_requests=N
     with store.exclusive():
         copied = _copy_pilot(document, pilot or document["pilot"].get("file"), store, models)
         planned = len(requests) * k
-        progress = ProgressReporter(planned, stream=stream or sys.stderr)
+        before = _stored(store, requests)
+        # ModelSwitch asks its second model only where the first did not stop: no fixed total.
+        to_send = None if chosen["rule"] == "model-switch" else planned - before
 
-        async def main():
+        async def main(progress):
             async with Client(config, budget=budget, progress=progress) as client:
                 if chosen["rule"] == "model-switch":
                     by_model = {name: [q for q in requests if q.request.model == name]
@@ -150,9 +155,9 @@ def execute_plan(document: dict, config_path, out, *, pilot=None, max_requests=N
                     return await live_model_switch(client, store, by_model, models)
                 return await collect(client, store, requests)
 
-        before = _stored(store, requests)
-        result = asyncio.run(main())
-        progress.close()
+        with Progress(f"run --plan {chosen['rule']} k={k}", to_send, unit="samples",
+                      stream=stream) as progress:
+            result = asyncio.run(main(progress))
     after = _stored(store, requests)
     failed = sum(not_done for not_done in _failed(store, requests))
     not_sent = getattr(result, "not_sent", 0)
