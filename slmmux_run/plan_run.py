@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from slmmux_run.errors import UserError
 
-__all__ = ["RunOutcome", "execute_plan"]
+__all__ = ["RunOutcome", "execute_plan", "pilot_file"]
 
 DEFAULT_TEMPERATURE = 0.7
 DEFAULT_MAX_TOKENS = 64
@@ -64,15 +64,49 @@ class RunOutcome(NamedTuple):
     out: str
 
 
+def pilot_file(document: dict, pilot=None, plan_path=None) -> str:
+    """The pilot file of a plan: ``pilot`` when given, else the path the plan was made from,
+    as typed then (relative to the working directory), or else relative to the plan's folder
+    (a plan run from another directory).
+
+    Raises:
+      UserError: no such file, naming the paths tried and ``--pilot``.
+
+    Example:
+      >>> import os, tempfile
+      >>> folder = tempfile.mkdtemp()
+      >>> open(os.path.join(folder, "my-pilot.jsonl"), "w").close()
+      >>> found = pilot_file({"pilot": {"file": "my-pilot.jsonl"}},
+      ...                    plan_path=os.path.join(folder, "plan.json"))
+      >>> found == os.path.join(folder, "my-pilot.jsonl")
+      True
+    """
+    if pilot:
+        if not os.path.isfile(pilot):
+            raise UserError(f"--pilot {pilot}: file does not exist")
+        return str(pilot)
+    recorded = document["pilot"].get("file")
+    if not recorded:
+        raise UserError("the plan names no pilot file; give --pilot FILE (the file the plan "
+                        "was made from)")
+    tried = [recorded]
+    if os.path.isfile(recorded):
+        return recorded
+    if plan_path is not None and not os.path.isabs(recorded):
+        beside = os.path.join(os.path.dirname(os.fspath(plan_path)), recorded)
+        if os.path.isfile(beside):
+            return beside
+        tried.append(beside)
+    raise UserError(f"pilot file {' or '.join(tried)} does not exist; give --pilot FILE (the "
+                    f"file the plan was made from)")
+
+
 def _copy_pilot(document: dict, pilot_path, store, models) -> int:
     """Append the pilot's records of the chosen models that ``store`` lacks; returns how many."""
     from slmmux_run.data.records import RecordStore
     from slmmux_run.data.sample_files import RECORDS, sniff_schema
     from slmmux_run.frozen_plan import file_sha256
 
-    if not pilot_path or not os.path.isfile(pilot_path):
-        raise UserError(f"pilot file {pilot_path} does not exist; give --pilot FILE (the file "
-                        f"the plan was made from)")
     if Path(pilot_path).resolve() == store.path.resolve():
         return 0
     if file_sha256(pilot_path) != document["pilot"]["sha256"]:
@@ -89,16 +123,19 @@ def _copy_pilot(document: dict, pilot_path, store, models) -> int:
 
 
 def execute_plan(document: dict, config_path, out, *, pilot=None, max_requests=None,
-                 max_cost=None, stream=None) -> RunOutcome:
+                 max_cost=None, stream=None, plan_path=None) -> RunOutcome:
     """Sample what the frozen plan's chosen candidate still lacks into the record file ``out``.
 
     Args:
       document: the frozen plan (:func:`slmmux_run.frozen_plan.load_plan`).
       config_path: the models TOML (endpoints; the model ids must match the plan's).
       out: the record file (appended to; may be the pilot's own record file).
-      pilot: the pilot file (default: the path the plan was made from).
+      pilot: the pilot file (default: the path the plan was made from, see
+        :func:`pilot_file`).
       max_requests: cap on HTTP requests, or None.
       max_cost: cap on money, or None.
+      plan_path: the plan's file (its folder is where a relative pilot path is looked for
+        when the working directory has none).
       stream: where the progress goes (default stderr: a bar on a terminal, a status line
         every few seconds otherwise; nothing with ``--quiet``).
 
@@ -141,7 +178,7 @@ def execute_plan(document: dict, config_path, out, *, pilot=None, max_requests=N
     store = RecordStore(out)
     budget = Budget(max_requests, max_cost)
     with store.exclusive():
-        copied = _copy_pilot(document, pilot or document["pilot"].get("file"), store, models)
+        copied = _copy_pilot(document, pilot_file(document, pilot, plan_path), store, models)
         planned = len(requests) * k
         before = _stored(store, requests)
         # ModelSwitch asks its second model only where the first did not stop: no fixed total.
