@@ -34,6 +34,7 @@ from slmmux_run.errors import UserError
 __all__ = [
     "PLAN_SCHEMA",
     "FrozenPlan",
+    "default_subset_sizes",
     "file_sha256",
     "load_plan",
     "money_per_sample",
@@ -56,6 +57,17 @@ class FrozenPlan(NamedTuple):
 
     run: object
     document: dict
+
+
+def default_subset_sizes(num_models: int) -> tuple[int, ...]:
+    """The subset sizes ranked when ``--subset-sizes`` is not given: 2 and 3, or, with fewer
+    than 3 models, every size from 1 up to their number (a 2-model pilot asks "one model or
+    both?").
+
+    >>> default_subset_sizes(13), default_subset_sizes(2), default_subset_sizes(1)
+    ((2, 3), (1, 2), (1,))
+    """
+    return (2, 3) if num_models >= 3 else tuple(range(1, num_models + 1))
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -176,7 +188,8 @@ def plan_from_pilot(records, settings, *, population=None, questions=None, confi
     Args:
       records: the pilot file (records of ``collect``, a shared samples file, or any file
         :func:`~slmmux_run.data.sample_files.load_sample_set` reads).
-      settings: the :class:`~slmmux_run.plan_study.PlanSettings`.
+      settings: the :class:`~slmmux_run.plan_study.PlanSettings` (empty ``subset_sizes``: the
+        :func:`default_subset_sizes` of the pilot's models).
       population: N, the questions of the full run, or None.
       questions: an int (N) or a question file's path (the population's ids), or None.
       config_path: the models TOML (prices, endpoints), or None.
@@ -210,6 +223,8 @@ def plan_from_pilot(records, settings, *, population=None, questions=None, confi
         built = tasks_for_models(config, task, options, list(pilot_set.models))
         task_ids = tuple(item.question_id for item in next(iter(built.values())).items)
     size, ids = _population(pilot_set, population, questions, task_ids)
+    if not settings.subset_sizes:
+        settings = settings._replace(subset_sizes=default_subset_sizes(pilot_set.num_models))
     prices = None
     if config is not None:
         prices = money_per_sample(config, pilot_set.models, pilot_set.mean_tokens(), settings.k)
@@ -219,6 +234,13 @@ def plan_from_pilot(records, settings, *, population=None, questions=None, confi
     document["schema"] = PLAN_SCHEMA
     candidates = document["candidates"]
     document["chosen"] = dict(candidates[0]) if candidates else None
+    if task is None:
+        # Only a plan that names its task can be run; say so now, not at 'slmmux run'.
+        document["warnings"] = list(document.get("warnings") or []) + [
+            "no --task: this plan can be checked against a full run ('slmmux check --plan') "
+            "but 'slmmux run --plan' cannot sample it; to run it, plan again with the task "
+            "flags of the pilot's 'slmmux collect' (e.g. --task arithmetic --preset easy) and "
+            "--config MODELS.toml"]
     document["pilot"] = dict(document["pilot"], file=str(records), sha256=file_sha256(records),
                              models=list(pilot_set.models),
                              prompt_versions=list(record_set.prompt_versions))

@@ -8,8 +8,10 @@ and samples only what is missing: k samples per chosen model and question, pilot
 (a pilot question with fewer than k samples gets the rest), a rerun resuming where a killed run
 stopped. Fixed rules go through :func:`slmmux_run.sampling.collect.collect`; ModelSwitch runs
 live (:func:`slmmux_run.orchestrate.live_model_switch`: the second model only where the first
-did not stop). Caps (``max_requests``, ``max_cost``) and the progress line with the spend so
-far come from :mod:`slmmux_run.sampling.spending`. Nothing here decides anything about
+did not stop). Caps (``max_requests``, ``max_cost``) come from
+:mod:`slmmux_run.sampling.spending`; the progress of the samples still to send, with the tokens
+and money spent so far, is :class:`slmmux_run.progress.Progress` (a bar on a terminal, a status
+line every few seconds in a log, as ``collect``'s). Nothing here decides anything about
 answers.
 """
 
@@ -17,13 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 from typing import NamedTuple
 
 from slmmux_run.errors import UserError
 
-__all__ = ["RunOutcome", "execute_plan"]
+__all__ = ["RunOutcome", "execute_plan", "pilot_file"]
 
 DEFAULT_TEMPERATURE = 0.7
 DEFAULT_MAX_TOKENS = 64
@@ -63,15 +64,49 @@ class RunOutcome(NamedTuple):
     out: str
 
 
+def pilot_file(document: dict, pilot=None, plan_path=None) -> str:
+    """The pilot file of a plan: ``pilot`` when given, else the path the plan was made from,
+    as typed then (relative to the working directory), or else relative to the plan's folder
+    (a plan run from another directory).
+
+    Raises:
+      UserError: no such file, naming the paths tried and ``--pilot``.
+
+    Example:
+      >>> import os, tempfile
+      >>> folder = tempfile.mkdtemp()
+      >>> open(os.path.join(folder, "my-pilot.jsonl"), "w").close()
+      >>> found = pilot_file({"pilot": {"file": "my-pilot.jsonl"}},
+      ...                    plan_path=os.path.join(folder, "plan.json"))
+      >>> found == os.path.join(folder, "my-pilot.jsonl")
+      True
+    """
+    if pilot:
+        if not os.path.isfile(pilot):
+            raise UserError(f"--pilot {pilot}: file does not exist")
+        return str(pilot)
+    recorded = document["pilot"].get("file")
+    if not recorded:
+        raise UserError("the plan names no pilot file; give --pilot FILE (the file the plan "
+                        "was made from)")
+    tried = [recorded]
+    if os.path.isfile(recorded):
+        return recorded
+    if plan_path is not None and not os.path.isabs(recorded):
+        beside = os.path.join(os.path.dirname(os.fspath(plan_path)), recorded)
+        if os.path.isfile(beside):
+            return beside
+        tried.append(beside)
+    raise UserError(f"pilot file {' or '.join(tried)} does not exist; give --pilot FILE (the "
+                    f"file the plan was made from)")
+
+
 def _copy_pilot(document: dict, pilot_path, store, models) -> int:
     """Append the pilot's records of the chosen models that ``store`` lacks; returns how many."""
     from slmmux_run.data.records import RecordStore
     from slmmux_run.data.sample_files import RECORDS, sniff_schema
     from slmmux_run.frozen_plan import file_sha256
 
-    if not pilot_path or not os.path.isfile(pilot_path):
-        raise UserError(f"pilot file {pilot_path} does not exist; give --pilot FILE (the file "
-                        f"the plan was made from)")
     if Path(pilot_path).resolve() == store.path.resolve():
         return 0
     if file_sha256(pilot_path) != document["pilot"]["sha256"]:
@@ -88,17 +123,21 @@ def _copy_pilot(document: dict, pilot_path, store, models) -> int:
 
 
 def execute_plan(document: dict, config_path, out, *, pilot=None, max_requests=None,
-                 max_cost=None, stream=None) -> RunOutcome:
+                 max_cost=None, stream=None, plan_path=None) -> RunOutcome:
     """Sample what the frozen plan's chosen candidate still lacks into the record file ``out``.
 
     Args:
       document: the frozen plan (:func:`slmmux_run.frozen_plan.load_plan`).
       config_path: the models TOML (endpoints; the model ids must match the plan's).
       out: the record file (appended to; may be the pilot's own record file).
-      pilot: the pilot file (default: the path the plan was made from).
+      pilot: the pilot file (default: the path the plan was made from, see
+        :func:`pilot_file`).
       max_requests: cap on HTTP requests, or None.
       max_cost: cap on money, or None.
-      stream: where the progress line goes (default stderr; drawn only on a terminal).
+      plan_path: the plan's file (its folder is where a relative pilot path is looked for
+        when the working directory has none).
+      stream: where the progress goes (default stderr: a bar on a terminal, a status line
+        every few seconds otherwise; nothing with ``--quiet``).
 
     Raises:
       UserError: a plan without a task, a model missing from the config or with another model
@@ -110,7 +149,8 @@ def execute_plan(document: dict, config_path, out, *, pilot=None, max_requests=N
     from slmmux_run.sampling.client import Client
     from slmmux_run.sampling.collect import collect, plan_requests
     from slmmux_run.sampling.config import load_config
-    from slmmux_run.sampling.spending import Budget, ProgressReporter
+    from slmmux_run.progress import Progress
+    from slmmux_run.sampling.spending import Budget
 
     chosen, task = document["chosen"], document.get("task") or {}
     if not task.get("name"):
@@ -138,11 +178,13 @@ def execute_plan(document: dict, config_path, out, *, pilot=None, max_requests=N
     store = RecordStore(out)
     budget = Budget(max_requests, max_cost)
     with store.exclusive():
-        copied = _copy_pilot(document, pilot or document["pilot"].get("file"), store, models)
+        copied = _copy_pilot(document, pilot_file(document, pilot, plan_path), store, models)
         planned = len(requests) * k
-        progress = ProgressReporter(planned, stream=stream or sys.stderr)
+        before = _stored(store, requests)
+        # ModelSwitch asks its second model only where the first did not stop: no fixed total.
+        to_send = None if chosen["rule"] == "model-switch" else planned - before
 
-        async def main():
+        async def main(progress):
             async with Client(config, budget=budget, progress=progress) as client:
                 if chosen["rule"] == "model-switch":
                     by_model = {name: [q for q in requests if q.request.model == name]
@@ -150,9 +192,9 @@ def execute_plan(document: dict, config_path, out, *, pilot=None, max_requests=N
                     return await live_model_switch(client, store, by_model, models)
                 return await collect(client, store, requests)
 
-        before = _stored(store, requests)
-        result = asyncio.run(main())
-        progress.close()
+        with Progress(f"run --plan {chosen['rule']} k={k}", to_send, unit="samples",
+                      stream=stream) as progress:
+            result = asyncio.run(main(progress))
     after = _stored(store, requests)
     failed = sum(not_done for not_done in _failed(store, requests))
     not_sent = getattr(result, "not_sent", 0)

@@ -85,7 +85,9 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the pilot draw and the fit")
     parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), default=3,
                         help="samples per model of the ranked candidates")
-    parser.add_argument("--subset-sizes", default="2,3", help="comma-separated subset sizes")
+    parser.add_argument("--subset-sizes", default=None,
+                        help="comma-separated subset sizes (default 2,3; with fewer than 3 "
+                             "models, 1 up to their number)")
     parser.add_argument("--rules", default="slm-mux", action=ListedStore,
                         lists={"plan": _plan_rules},
                         help="comma-separated rules among %(plan)s (model-switch: pairs, "
@@ -232,13 +234,16 @@ def _run_pilot(args, settings) -> int:
 
 def run(args) -> int:
     from slmmux_run.data.sample_files import load_sample_set
+    from slmmux_run.frozen_plan import default_subset_sizes
     from slmmux_run.plan_study import PlanSettings, plan_result
     from slmmux_run.plots import pareto_figure
     from slmmux_run.progress import Progress
 
     check_output_file(args.json, "--json")  # before the fit: a result is never lost to them
     check_output_file(args.figure, "--figure")
-    sizes = _int_list(args.subset_sizes, "--subset-sizes")
+    # Empty: the default sizes, fitted to the file's number of models once it is read.
+    sizes = (_int_list(args.subset_sizes, "--subset-sizes")
+             if args.subset_sizes is not None else ())
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
     budgets = tuple(float(b) for b in _int_list(args.budget, "--budget")) if args.budget else ()
     models = args.models.split(",") if args.models else None
@@ -255,6 +260,8 @@ def run(args) -> int:
     if args.config:
         raise UserError("--config prices a plan from a pilot: give --population N as well")
     sample_set = load_sample_set(args.records, models=models)
+    if not sizes:
+        settings = settings._replace(subset_sizes=default_subset_sizes(sample_set.num_models))
     costs = parse_costs(list(sample_set.models), args.cost_per_sample, args.price_per_1k,
                         args.mean_tokens)
     with Progress("plan: fit the answer model, predict every candidate"):  # stderr

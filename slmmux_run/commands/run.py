@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", required=True, help="model config TOML")
     parser.add_argument("--out", required=True, help="record file of the full run (appended to)")
     parser.add_argument("--pilot", default=None,
-                        help="the pilot file (default: the file the plan was made from)")
+                        help="the pilot file (default: the file the plan was made from, "
+                             "as typed then, or beside the plan)")
     add_cap_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
     document = load_plan(args.plan)
     outcome = execute_plan(document, args.config, args.out, pilot=args.pilot,
-                           max_requests=args.max_requests, max_cost=args.max_cost)
+                           max_requests=args.max_requests, max_cost=args.max_cost,
+                           plan_path=args.plan)
     print(f"run of {args.plan}: {outcome.rule} k={outcome.k} on {', '.join(outcome.models)} "
           f"over {outcome.questions} questions; {outcome.pilot_copied} pilot records copied")
     print(f"samples: {outcome.planned} planned, {outcome.already_stored} already stored, "

@@ -76,6 +76,12 @@ CASES = {
         Case(("--questions", "2", "--k", "2", "--out-dir", "{out}"),
              writes=("records.jsonl", "result.json", "summary.md"), live=True, slow=True),
     ],
+    "local_plan.run": [
+        Case(("--pilot-questions", "3", "--pilot-k", "1", "--population", "5", "--k", "2",
+              "--draws", "4", "--svi-steps", "20", "--out-dir", "{out}"),
+             writes=("pilot.jsonl", "full.jsonl", "plan.json", "check.json", "log.txt",
+                     "result.json"), live=True, slow=True),
+    ],
     "math500_regrade.run": [Case(("--count", "3", "--merges", "2", "--out", "{out}"),
                                  writes=("hand_check.md",), needs_data=True, slow=True)],
     "fault_targets.run": [Case(("--repeats", "1", "--questions", "20", "--latency", "0.1",

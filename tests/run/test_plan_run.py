@@ -68,8 +68,11 @@ def test_pilot_plan_run_check_on_the_fault_server(server, tmp_path, capsys):
     first = capsys.readouterr().out
     assert "pilot records copied" in first
     assert main(["run", "--plan", str(plan), "--config", str(config), "--out", str(full)]) == 0
-    second = capsys.readouterr().out
-    assert "0 failed, 0 not sent" in second
+    second = capsys.readouterr()
+    assert "0 failed, 0 not sent" in second.out
+    # Progress goes to stderr also when it is not a terminal (a log): at least its final line,
+    # counting only the samples this run still had to send.
+    assert "samples (100 %)" in second.err and "run --plan slm-mux k=3" in second.err
     assert main(["run", "--plan", str(plan), "--config", str(config), "--out", str(full)]) == 0
     assert "0 new" in capsys.readouterr().out and "0 requests" not in first
 
@@ -95,6 +98,54 @@ def test_pilot_plan_run_check_on_the_fault_server(server, tmp_path, capsys):
     assert ("inside the frozen 90% interval" in out) == result["inside_interval"]
     assert result["regret_points"] >= 0
     assert result["realised_tokens"] > 0 and result["realised_cost"] > 0
+    # The run samples only the chosen models: the check says which candidates it could replay.
+    replayable = [c for c in frozen["candidates"] if set(c["models"]) <= set(members)]
+    assert result["replayed_candidates"] == len(replayable)
+    assert (len(replayable) < len(frozen["candidates"])) == any(
+        "could be replayed" in note for note in result["notes"])
+
+
+def test_a_plan_without_task_flags_says_at_once_that_it_cannot_be_run(server, tmp_path, capsys):
+    config = tmp_path / "models.toml"
+    config.write_text(CONFIG.format(url=server.base_url))
+    pilot, plan = tmp_path / "pilot.jsonl", tmp_path / "plan.json"
+    assert main(["collect", "--config", str(config), "--models", "alpha,beta", "--task",
+                 "arithmetic", "--questions", "5", "--k", "1", "--out", str(pilot)]) == 0
+    capsys.readouterr()
+    # As a new user types it: no --task, no --subset-sizes (2,3 would not fit two models).
+    assert main(["plan", "--records", str(pilot), "--population", "8", "--predictor",
+                 "plug-in", "--json", str(plan)]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING: no --task: this plan can be checked" in out
+    subsets = sorted(tuple(c["models"]) for c in json.loads(plan.read_text())["candidates"])
+    assert subsets == [("alpha",), ("alpha", "beta"), ("beta",)]
+    assert main(["run", "--plan", str(plan), "--config", str(config),
+                 "--out", str(tmp_path / "full.jsonl")]) == 2
+    assert "the plan names no task to run" in capsys.readouterr().err
+
+
+def test_a_plan_runs_from_another_folder_its_pilot_found_beside_it(server, tmp_path, capsys,
+                                                                    monkeypatch):
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work.mkdir(), elsewhere.mkdir()
+    (work / "models.toml").write_text(CONFIG.format(url=server.base_url))
+    monkeypatch.chdir(work)  # the user plans with relative names ...
+    task = ["--task", "arithmetic"]
+    assert main(["collect", "--config", "models.toml", "--models", "alpha", *task,
+                 "--questions", "4", "--k", "1", "--out", "pilot.jsonl"]) == 0
+    assert main(["plan", "--records", "pilot.jsonl", *task, "--questions", "6", "--config",
+                 "models.toml", "--k", "1", "--predictor", "plug-in", "--json", "plan.json"]) == 0
+    assert json.loads((work / "plan.json").read_text())["pilot"]["file"] == "pilot.jsonl"
+    monkeypatch.chdir(elsewhere)  # ... and runs the plan from another folder
+    capsys.readouterr()
+    assert main(["run", "--plan", "../work/plan.json", "--config", "../work/models.toml",
+                 "--out", "full.jsonl"]) == 0
+    assert "4 pilot records copied" in capsys.readouterr().out
+    (work / "pilot.jsonl").rename(work / "moved.jsonl")
+    assert main(["run", "--plan", "../work/plan.json", "--config", "../work/models.toml",
+                 "--out", "full2.jsonl"]) == 2
+    err = capsys.readouterr().err
+    assert "pilot file pilot.jsonl or ../work/pilot.jsonl does not exist; give --pilot" in err
 
 
 def test_run_refuses_a_pilot_that_changed_since_the_plan(server, tmp_path, capsys):
