@@ -107,7 +107,10 @@ def majority_from_coefficients(coef, log_scale, k: int, wrong_total=None,
     num_wrong = int(used.sum(1).max(initial=0))
     wrong = wrong[:, :num_wrong]
     rows_of = [np.flatnonzero(used.sum(1) > j) for j in range(num_wrong)]
-    nodes, weights = roots_legendre(num_wrong // 2 + 1)
+    # The tie count t is at most the wrong slots plus, with a diffuse part, its k - 1 possible
+    # blocks; Gauss-Legendre with d // 2 + 1 nodes integrates y^t exactly up to t = d.
+    most_ties = num_wrong + (k - 1 if diffuse is not None else 0)
+    nodes, weights = roots_legendre(most_ties // 2 + 1)
     tie = (nodes + 1.0) / 2.0  # y at the nodes, on [0, 1]
     weights = weights / 2.0
     total = np.zeros(coef.shape[0])
