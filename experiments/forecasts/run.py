@@ -150,7 +150,8 @@ def verdicts(group):
             ours, base = np.abs(_errors(group, OURS, kind, k)), np.abs(_errors(group, reference,
                                                                                kind, k))
             difference = ours - factor * base
-            error = difference.std(ddof=1) / np.sqrt(difference.size)
+            error = (difference.std(ddof=1) / np.sqrt(difference.size) if difference.size > 1
+                     else float("nan"))
             name = "pass" if kind == "pass" else "maj"
             bound = f"{factor} x {reference}" if factor != 1.0 else reference
             lines.append(

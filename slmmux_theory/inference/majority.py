@@ -33,9 +33,7 @@ from scipy.special import betaln, gammaln, roots_legendre
 __all__ = [
     "dirichlet_majority",
     "dirichlet_tree_majority",
-    "hypergeometric_levels",
     "hypergeometric_majority",
-    "levels_from_coefficients",
     "majority_from_coefficients",
     "multinomial_majority",
     "tree_majority",
@@ -310,75 +308,3 @@ def dirichlet_tree_majority(top_alpha, wrong_alpha, k: int, diffuse=None) -> np.
                + betaln(safe + n, others + k - n) - betaln(safe, others))
     law = np.where(solvable, np.exp(log_law), (n == 0).astype(np.float64))
     return tree_majority(law, top_alpha[..., 1:], wrong_alpha, k, diffuse)
-
-
-def levels_from_coefficients(coef, log_scale, k: int):
-    """SLM-MUX confidence-level laws of one model's k samples, without enumeration.
-
-    The law :func:`slmmux_theory.engines.levels.mux_levels` computes by enumerating count
-    vectors (confidence denominator k): ``level[l] = P(top valid count = l)`` (level 0: every
-    sample ⊥) and ``level_correct[l] = P(top = l and the plurality, ties shared uniformly, is
-    correct)``.
-
-    Args:
-      coef: per-slot coefficients as in :func:`majority_from_coefficients`, [..., A, k + 1].
-      log_scale: shape [...].
-      k: samples.
-
-    Returns:
-      (level, level_correct), each shape [..., k + 1].
-    """
-    coef = np.asarray(coef, dtype=np.float64)
-    batch = coef.shape[:-2]
-    flat = coef.reshape(-1, *coef.shape[-2:])[..., : k + 1]
-    scale = np.exp(np.asarray(log_scale, dtype=np.float64)).reshape(-1)
-    valid, abstain = flat[:, :-1], flat[:, -1]
-    used = np.any(valid[..., 1:] != 0, axis=2)
-    # P(every valid count <= l): the product of the valid slots truncated at l, times ⊥.
-    below = np.zeros((flat.shape[0], k + 1))
-    for l in range(k + 1):
-        poly = np.zeros((flat.shape[0], k + 1))
-        poly[:, 0] = 1.0
-        for a in range(valid.shape[1]):
-            rows = np.flatnonzero(used[:, a])
-            if rows.size:
-                poly[rows] = _times(poly[rows], valid[rows, a, : l + 1], k)
-        below[:, l] = _times(poly, abstain, k)[:, k] * scale
-    level = np.diff(below, axis=1, prepend=0.0)
-    level_correct = np.zeros_like(level)
-    for c in range(1, k + 1):
-        # The c-term of the majority sum, computed alone by zeroing every other correct count.
-        only = flat.copy()
-        only[:, 0] = 0.0
-        only[:, 0, c] = flat[:, 0, c]
-        level_correct[:, c] = majority_from_coefficients(only, np.log(np.maximum(scale, 1e-300)), k)
-    shape = (*batch, k + 1)
-    return level.reshape(shape), level_correct.reshape(shape)
-
-
-def hypergeometric_levels(counts, k: int):
-    """SLM-MUX level laws of k samples drawn without replacement from recorded counts.
-
-    Args:
-      counts: shape [..., A] (slot 0 correct, last ⊥), every row at least k samples.
-      k: samples.
-
-    Returns:
-      (level, level_correct), each [..., k + 1]: what
-      ``mux_levels(hypergeometric_counts(counts, k))`` gives, for any k and any number of slots.
-
-    >>> level, correct = hypergeometric_levels(np.array([2, 1, 0]), 2)
-    >>> [round(float(x), 4) for x in correct]
-    [0.0, 0.3333, 0.3333]
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    totals = counts.sum(-1)
-    n = np.arange(k + 1)
-    log_coef = np.where(
-        counts[..., None] >= n,
-        gammaln(counts[..., None] + 1.0) - gammaln(n + 1.0)
-        - gammaln(np.maximum(counts[..., None] - n, 0.0) + 1.0),
-        -np.inf,
-    )
-    log_scale = -(gammaln(totals + 1.0) - gammaln(k + 1.0) - gammaln(totals - k + 1.0))
-    return levels_from_coefficients(np.exp(log_coef), log_scale, k)

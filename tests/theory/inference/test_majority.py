@@ -91,21 +91,6 @@ def test_large_k_and_many_slots_stay_probabilities_and_batch_shapes_are_kept():
     assert majority.hypergeometric_majority(np.roll(sure, 1), 25) == 0.0
 
 
-@pytest.mark.parametrize("k", [1, 3, 5])
-def test_level_laws_match_the_enumerating_replay_engine(k):
-    from slmmux_theory.engines.replay import replay_levels
-
-    rng = np.random.default_rng(5)
-    pools = rng.multinomial(10, rng.dirichlet(np.full(6, 0.5), size=(2, 12)))
-    expected = replay_levels(pools, k)
-    level, level_correct = majority.hypergeometric_levels(pools, k)
-    np.testing.assert_allclose(level, np.asarray(expected.level), atol=1e-12)
-    np.testing.assert_allclose(level_correct, np.asarray(expected.level_correct), atol=1e-12)
-    # The levels' correct mass is the majority accuracy.
-    np.testing.assert_allclose(level_correct.sum(-1), majority.hypergeometric_majority(pools, k),
-                               atol=1e-12)
-
-
 def non_correct_sequences(length, u, v, atoms, gamma):
     """Every ordered sequence of ``length`` non-correct samples with its probability.
 
