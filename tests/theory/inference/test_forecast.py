@@ -134,6 +134,7 @@ def test_categorical_forecast_at_k_one_is_the_posterior_mean_and_unsolvable_is_z
     assert np.all(majorities[1] <= passes[1] + 1e-12)
 
 
+@pytest.mark.slow  # 4000 multinomial maj@9 laws over 63 slots: ~40-90 s on a loaded machine
 def test_categorical_majority_is_the_monte_carlo_mean_over_posterior_draws():
     # One component; the posterior Dirichlet process is drawn with many new slots (its finite
     # approximation) and the exact multinomial maj@k averaged, within 4 standard errors.
