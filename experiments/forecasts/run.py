@@ -104,7 +104,8 @@ def forecasts(pilot, seed):
 def _errors(rows, method, kind, k):
     """Signed errors (forecast - truth) of one method at one k, one per (model, seed) pilot."""
     i = (PASS_KS if kind == "pass" else MAJORITY_KS).index(k)
-    chosen = sorted((r for r in rows if r["method"] == method), key=lambda r: (r["seed"], r["model"]))
+    chosen = sorted((r for r in rows if r["method"] == method),
+                    key=lambda r: (r["seed"], r["model"]))
     return np.array([r[kind][i] - r[f"true_{kind}"][i] for r in chosen])
 
 

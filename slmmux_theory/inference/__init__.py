@@ -3,8 +3,9 @@
 Theory layer, no I/O. Modules, one job each: ``answer_model`` (the NumPyro model, its
 likelihood and prior draws), ``answer_fit`` (NUTS and SVI fits), ``predict`` (posterior and
 population predictive laws), ``checks`` (posterior predictive checks), ``unseen`` (laws of a
-pilot's unseen questions), ``majority`` (exact maj@k for any k by generating functions; the SLM-MUX
-level laws of wide rows are ``engines.wide_levels``), ``forecast`` (single-model pass@k / maj@k forecasts from a pilot).
+pilot's unseen questions), ``majority`` (exact maj@k for any k by generating functions; the
+SLM-MUX level laws of wide rows are ``engines.wide_levels``), ``forecast`` (single-model pass@k /
+maj@k forecasts from a pilot).
 Their public names are re-exported here, imported on first use; the model function itself
 stays ``answer_model.answer_model`` (the module has the same name).
 """

@@ -23,6 +23,16 @@ and the last slot ⊥). Output: the forecast mean of pass@k / maj@k over the pil
   such a law with its pilot counts added. It forecasts pass@k (a Beta-binomial expectation)
   **and** maj@k (:func:`slmmux_theory.inference.majority.dirichlet_tree_majority`, exact: the
   process's unseen wrong answers enter through their Chinese-restaurant generating function).
+* **Beta tree** (ours, the one the forecasts study reports): the scaled Beta-binomial's law of
+  p_correct, fitted on correctness alone (so pass@k is the baseline's law, and the lower tail
+  of p_correct that decides pass@k at large k is as flexible as the baseline's), with the other
+  answers a tree: wrong vs ⊥ by a Beta(u, v), the wrong ones split by a Dirichlet process of
+  concentration γ, (u, v, γ) a mixture of G components chosen by cross-validation on the pilot
+  (:func:`choose_beta_tree`). Forecasts per question by the posterior
+  (:func:`beta_tree_forecast`; maj@k exact by
+  :func:`slmmux_theory.inference.majority.tree_majority`). The categorical law above ties
+  p_correct's Beta to the wrong/⊥ split (its β is a_w + a_b) and has no scale: its pass@k at
+  large k is too high (``experiments/forecasts/README.md``, "Diagnosis").
 * **Plug-in**: the pilot's frequencies as the answer distribution (:func:`plug_in_forecast`).
 
 Truth for an evaluation: :func:`unbiased_pass_at_k` and
@@ -146,7 +156,8 @@ def fit_scaled_beta_binomial(successes, trials, *, scaled: bool = True) -> Scale
     def negative(x):
         law = law_of(x)
         ps, pn = pairs[:, 0], pairs[:, 1]
-        per_pair = (gammaln(pn + 1) - gammaln(ps + 1) - gammaln(pn - ps + 1) + ps * np.log(law.scale)
+        per_pair = (gammaln(pn + 1) - gammaln(ps + 1) - gammaln(pn - ps + 1)
+                    + ps * np.log(law.scale)
                     + _log_moment(law.alpha, law.beta, law.scale, ps, pn - ps))
         value = -float((weight * per_pair).sum())
         return value if np.isfinite(value) else 1e300
