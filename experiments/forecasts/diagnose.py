@@ -55,12 +55,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="aime")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--models", type=int, default=None, help="only the first N models")
     args = parser.parse_args(argv)
     sample_set = load_sample_set(data_file(FILES[args.dataset]))
     full, samples = np.asarray(sample_set.counts), np.asarray(sample_set.samples)
     rows = {}
     for seed in range(args.seeds):
-        for m in range(full.shape[0]):
+        for m in range(full.shape[0] if args.models is None else args.models):
             truth = [unbiased_pass_at_k(full[m, :, 0], full[m].sum(-1), k).mean() for k in KS]
             zero = float((full[m, :, 0] == 0).mean())
             rng = np.random.default_rng([seed, m])
@@ -70,7 +71,8 @@ def main(argv=None) -> int:
                 low = beta_law.cdf(min(1.0 / 80 / law.scale, 1.0), law.alpha, law.beta)
                 rows.setdefault(name, []).append(
                     [*(forecast - truth), low - zero, law.alpha, law.beta, law.scale])
-    print(f"{args.dataset}: {args.seeds} seeds x {full.shape[0]} models, pilot 4 per question; "
+    models = full.shape[0] if args.models is None else args.models
+    print(f"{args.dataset}: {args.seeds} seeds x {models} models, pilot 4 per question; "
           "errors in points (forecast - truth), means over the pilots")
     print("| p_correct law | bias pass@16 | bias pass@64 | MAE pass@16 | MAE pass@64 | "
           "P(p < 1/80) - share 0/80 | median α | median β | median c |")
