@@ -12,7 +12,10 @@ vector factorises over slots,
 which holds for the multinomial (``coef[n] = p^n / n!``, ``scale = k!``), drawing k of a pool of
 recorded samples without replacement (``coef[n] = C(N_a, n)``, ``scale = 1 / C(N, k)``) and the
 Dirichlet-multinomial (``coef[n] = α^(n) / n!`` with the rising factorial,
-``scale = k! Γ(A) / Γ(A + k)``, A = Σ α).
+``scale = k! Γ(A) / Γ(A + k)``, A = Σ α), and for a tree (:func:`tree_majority`): any law of the
+correct count, the other samples wrong or ⊥ by a Beta-binomial and the wrong ones split by a
+Dirichlet (process). The SLM-MUX level laws of such rows are
+:mod:`slmmux_theory.engines.wide_levels`.
 
 The rule is the package's plurality (:func:`slmmux_theory.engines.counts.plurality_kernel`):
 slot 0 is correct, the last slot ⊥ never votes, ties are shared uniformly, and all-⊥ scores 0.
