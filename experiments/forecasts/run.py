@@ -1,22 +1,28 @@
 """Single-model forecasts of pass@k and maj@k from a pilot of a few samples per question.
 
 Issue "Where orchestration matters", item 4 (single model): for every model of the 80-sample
-reasoning-model files (AIME 2024, 11 models; MATH-500 regraded, 7 models), a pilot of S samples
-per question (drawn at random without replacement from the 80, seeded), forecasts of
+reasoning-model files (AIME 2024, 11 models; MATH-500 regraded by the loader, 7 models), a pilot
+of S samples per question (drawn at random without replacement from the 80, seeded by (seed,
+model)), forecasts of
 
 * pass@k: the scaled Beta-binomial of Schaeffer et al. (the paper's aggregate forecast), the same
-  law conditioned per question (not in the paper), our categorical empirical-Bayes law
-  (G = 1 and 2 components, G = 1 with an "unsolvable" component ``G=1+0``, and the one of the
-  three the pilot's BIC prefers), the plug-in
-  ``1 - (1 - p_hat)^k``;
-* maj@k: the categorical law and the plug-in (pilot frequencies in the exact majority law);
+  law conditioned per question (not in the paper), the Beta-tree law (ours; its correctness law
+  is the scaled Beta-binomial's, so its pass@k is the conditional row), last session's
+  categorical law (G = 1, for reference), the plug-in ``1 - (1 - p_hat)^k``;
+* maj@k: the Beta-tree law, the old categorical law and the plug-in (pilot frequencies in the
+  exact majority law).
 
-against the truth of the 80 samples: the unbiased pass@k estimator and the exact replay of
-maj@k (k of the 80 drawn without replacement). Writes ``results.json`` (one row per dataset,
-model, seed, method), ``table.md`` (MAE in points over models and seeds) and ``log.txt``.
+"Ours" is ``beta-tree(CV)``: the number of wrong-answer components G in {1, 2} chosen by 5-fold
+cross-validated likelihood of the pilot's own answers (folds seeded by the seed), before any
+truth is looked at; the G = 1 and G = 2 rows are shown beside it. Truth: the 80 samples (the
+unbiased pass@k estimator and exact replay maj@k, k of the 80 without replacement), averaged over
+the questions. Output in ``--out``: ``results_<dataset>.json`` (one row per (dataset, seed, model,
+method)), ``table.md`` (from every ``results_*.json`` there), ``log.txt`` (appended).
 
-    python -m experiments.forecasts.run --seeds 5                 # both datasets
-    python -m experiments.forecasts.run --datasets aime --seeds 1 --models 2   # smoke
+    OPENBLAS_NUM_THREADS=1 nice python -m experiments.forecasts.run --datasets aime --seeds 3
+    OPENBLAS_NUM_THREADS=1 nice python -m experiments.forecasts.run --datasets math500 --seeds 3
+    python -m experiments.forecasts.run --table-only                # rebuild table.md
+    python -m experiments.forecasts.run --datasets aime --seeds 1 --models 2 --out /tmp/x  # smoke
 """
 
 from __future__ import annotations
@@ -31,7 +37,10 @@ import numpy as np
 from slmmux_run.data.paths import data_file
 from slmmux_run.data.sample_files import load_sample_set
 from slmmux_theory.inference.forecast import (
+    beta_tree_forecast,
     categorical_forecast,
+    choose_beta_tree,
+    fit_beta_tree,
     fit_categorical,
     fit_scaled_beta_binomial,
     plug_in_forecast,
@@ -42,6 +51,8 @@ from slmmux_theory.inference.forecast import (
 from slmmux_theory.inference.majority import hypergeometric_majority
 from slmmux_theory.precision import enable_x64
 
+__all__ = ["FILES", "forecasts", "main", "pilot_counts", "table"]
+
 FILES = {
     "aime": "samples/boinf_aime2024_30x80_11models.jsonl",
     "math500": "samples/boinf_math500_500x80_7models.jsonl",
@@ -51,9 +62,9 @@ MAJORITY_KS = (3, 9, 25)
 # Targets (issue 16): pass@k at 16 and 64 no worse than the scaled Beta-binomial; maj@k at 9
 # and 25 at most 0.8 x the plug-in's MAE.
 TARGET_PASS, TARGET_MAJORITY = (16, 64), (9, 25)
-# The rows held against the targets: the zero-inflated law (named after a 4-model smoke run on
-# AIME seed 0, see README) and the pilot's own BIC choice.
-OURS = ("categorical(G=1+0)", "categorical(BIC)")
+OURS = "beta-tree(CV)"
+BASELINE = "scaled-beta-binomial"
+CANDIDATES = (1, 2)
 
 
 def pilot_counts(samples, num_answers, size, rng):
@@ -66,144 +77,168 @@ def pilot_counts(samples, num_answers, size, rng):
     return counts
 
 
-def forecasts(pilot):
-    """{method: (pass [len(PASS_KS)] or None, majority [len(MAJORITY_KS)] or None)}, means
-    over the questions, and the BIC choice."""
+def forecasts(pilot, seed):
+    """{method: (pass [len(PASS_KS)] or None, majority [len(MAJORITY_KS)] or None)} as means
+    over the questions, and the Beta-tree choice (its G and cross-validated scores)."""
     s, n = pilot[:, 0], pilot.sum(1)
     scaled = fit_scaled_beta_binomial(s, n)
     out = {
-        "scaled-beta-binomial": (scaled_beta_pass_at_k(scaled, PASS_KS), None),
-        "scaled-beta-binomial/conditional": (
+        BASELINE: (scaled_beta_pass_at_k(scaled, PASS_KS), None),
+        f"{BASELINE}/conditional": (
             scaled_beta_conditional_pass_at_k(scaled, s, n, PASS_KS).mean(1), None),
     }
-    bic = {}
-    for name, groups, unsolvable in (("G=1", 1, False), ("G=1+0", 1, True), ("G=2", 2, False)):
-        law = fit_categorical(pilot, groups, unsolvable)
-        passes, majorities = categorical_forecast(law, pilot, PASS_KS, MAJORITY_KS)
-        out[f"categorical({name})"] = (passes.mean(1), majorities.mean(1))
-        # 4 parameters per component (3 for the unsolvable one) and a weight per extra one.
-        parameters = 4 * groups + 3 * unsolvable + (groups + unsolvable - 1)
-        bic[name] = -2 * law.log_likelihood + parameters * np.log(len(pilot))
-    chosen = min(bic, key=bic.get)
-    out["categorical(BIC)"] = out[f"categorical({chosen})"]
+    choice = choose_beta_tree(pilot, CANDIDATES, folds=5, seed=seed)
+    for g in CANDIDATES:
+        law = choice.law if g == choice.components else fit_beta_tree(pilot, g)
+        passes, majorities = beta_tree_forecast(law, pilot, PASS_KS, MAJORITY_KS)
+        out[f"beta-tree(G={g})"] = (passes.mean(1), majorities.mean(1))
+    out[OURS] = out[f"beta-tree(G={choice.components})"]
+    old = fit_categorical(pilot, 1, False)
+    passes, majorities = categorical_forecast(old, pilot, PASS_KS, MAJORITY_KS)
+    out["categorical(G=1), last session"] = (passes.mean(1), majorities.mean(1))
     passes, majorities = plug_in_forecast(pilot, PASS_KS, MAJORITY_KS)
     out["plug-in"] = (passes.mean(1), majorities.mean(1))
-    return out, chosen, scaled
+    return out, choice
+
+
+def _errors(rows, method, kind, k):
+    """Signed errors (forecast - truth) of one method at one k, one per (model, seed) pilot."""
+    i = (PASS_KS if kind == "pass" else MAJORITY_KS).index(k)
+    chosen = sorted((r for r in rows if r["method"] == method),
+                    key=lambda r: (r["seed"], r["model"]))
+    return np.array([r[kind][i] - r[f"true_{kind}"][i] for r in chosen])
 
 
 def table(rows) -> str:
+    """Markdown: per dataset, MAE (bias) in points per method and k, and the verdicts."""
     lines = []
     for dataset in sorted({r["dataset"] for r in rows}):
         group = [r for r in rows if r["dataset"] == dataset]
         methods = list(dict.fromkeys(r["method"] for r in group))
         runs = len({(r["model"], r["seed"]) for r in group})
-        seeds = len({r["seed"] for r in group})
-        lines += [f"### {dataset}: MAE in points over {runs} (model, seed) pilots "
-                  f"({seeds} seeds), pilot {group[0]['pilot_samples']} samples per question",
+        seeds = sorted({r["seed"] for r in group})
+        chosen = [r["beta_tree_components"] for r in group if r["method"] == OURS]
+        lines += [f"### {dataset}: MAE (bias) in points over {runs} (model, seed) pilots "
+                  f"(seeds {seeds[0]}..{seeds[-1]}), pilot {group[0]['pilot_samples']} samples "
+                  "per question",
+                  "",
+                  f"beta-tree(CV) chose G=1 on {chosen.count(1)} and G=2 on {chosen.count(2)} "
+                  "pilots.",
                   "",
                   "| method | " + " | ".join(f"pass@{k}" for k in PASS_KS) + " | "
                   + " | ".join(f"maj@{k}" for k in MAJORITY_KS) + " |",
                   "|---|" + "---|" * (len(PASS_KS) + len(MAJORITY_KS))]
         for method in methods:
-            chosen = [r for r in group if r["method"] == method]
             cells = []
             for kind, ks in (("pass", PASS_KS), ("majority", MAJORITY_KS)):
-                for i, _ in enumerate(ks):
-                    if chosen[0][kind] is None:
+                for k in ks:
+                    if next(r for r in group if r["method"] == method)[kind] is None:
                         cells.append("–")
                         continue
-                    errors = [abs(r[kind][i] - r[f"true_{kind}"][i]) for r in chosen]
-                    cells.append(f"{100 * np.mean(errors):.2f}")
+                    e = 100 * _errors(group, method, kind, k)
+                    cells.append(f"{np.abs(e).mean():.2f} ({e.mean():+.2f})")
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        lines.append("")
-        lines += verdicts(group)
-        lines.append("")
+        lines += ["", *verdicts(group), ""]
     return "\n".join(lines)
 
 
-def _mae(rows, method, kind, k, ks):
-    i = ks.index(k)
-    return float(np.mean([abs(r[kind][i] - r[f"true_{kind}"][i])
-                          for r in rows if r["method"] == method]))
-
-
 def verdicts(group):
+    """One line per target: ours against its reference, with the paired difference's SE."""
     lines = []
-    for ours_name in OURS:
-        for k in TARGET_PASS:
-            ours = _mae(group, ours_name, "pass", k, PASS_KS)
-            base = _mae(group, "scaled-beta-binomial", "pass", k, PASS_KS)
-            lines.append(f"- pass@{k}: {ours_name} {100 * ours:.2f} vs scaled Beta-binomial "
-                         f"{100 * base:.2f} pt: {'met' if ours <= base else 'MISSED'}")
-        for k in TARGET_MAJORITY:
-            ours = _mae(group, ours_name, "majority", k, MAJORITY_KS)
-            base = _mae(group, "plug-in", "majority", k, MAJORITY_KS)
-            lines.append(f"- maj@{k}: {ours_name} {100 * ours:.2f} vs plug-in {100 * base:.2f} "
-                         f"pt (ratio {ours / base:.2f}, target <= 0.8): "
-                         f"{'met' if ours <= 0.8 * base else 'MISSED'}")
+    for kind, ks, reference, factor in (("pass", TARGET_PASS, BASELINE, 1.0),
+                                        ("majority", TARGET_MAJORITY, "plug-in", 0.8)):
+        for k in ks:
+            ours, base = np.abs(_errors(group, OURS, kind, k)), np.abs(_errors(group, reference,
+                                                                               kind, k))
+            difference = ours - factor * base
+            error = (difference.std(ddof=1) / np.sqrt(difference.size) if difference.size > 1
+                     else float("nan"))
+            name = "pass" if kind == "pass" else "maj"
+            bound = f"{factor} x {reference}" if factor != 1.0 else reference
+            lines.append(
+                f"- {name}@{k}: {OURS} {100 * ours.mean():.2f} vs {bound} "
+                f"{100 * factor * base.mean():.2f} pt (ratio {ours.mean() / base.mean():.2f}; "
+                f"paired difference {100 * difference.mean():+.2f} ± {100 * error:.2f} pt SE): "
+                f"{'met' if difference.mean() <= 0 else 'MISSED'}")
     return lines
+
+
+def _write_table(out: Path) -> str:
+    rows = [row for path in sorted(out.glob("results_*.json"))
+            for row in json.loads(path.read_text())]
+    text = table(rows)
+    (out / "table.md").write_text(text + "\n")
+    return text
 
 
 def main(argv=None) -> int:
     enable_x64()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="aime,math500")
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--samples", type=int, default=4, help="pilot samples per question")
     parser.add_argument("--models", type=int, default=None, help="only the first N models")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    parser.add_argument("--table-only", action="store_true",
+                        help="rebuild table.md from the results_*.json in --out")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    log_file = open(out / "log.txt", "a")
+    if args.table_only:
+        print(_write_table(out))
+        return 0
+    with open(out / "log.txt", "a") as log_file:
+        def log(line):
+            print(line, flush=True)
+            log_file.write(line + "\n")
+            log_file.flush()
 
-    def log(line):
-        print(line, flush=True)
-        log_file.write(line + "\n")
-        log_file.flush()
-
-    log(f"settings: datasets {args.datasets}, seeds {args.first_seed}.."
-        f"{args.first_seed + args.seeds - 1}, pilot {args.samples} samples per question")
-    rows = []
-    for dataset in args.datasets.split(","):
-        sample_set = load_sample_set(data_file(FILES[dataset]))
-        full = np.asarray(sample_set.counts)
-        samples = np.asarray(sample_set.samples)
-        models = range(full.shape[0] if args.models is None else args.models)
-        true_pass = np.stack([unbiased_pass_at_k(full[..., 0], full.sum(-1), k).mean(1)
-                              for k in PASS_KS], axis=1)
-        true_majority = np.stack([hypergeometric_majority(full, k).mean(1) for k in MAJORITY_KS],
-                                 axis=1)
-        for seed in range(args.first_seed, args.first_seed + args.seeds):
-            for m in models:
-                start = time.perf_counter()
-                rng = np.random.default_rng([seed, m])
-                pilot = pilot_counts(samples[m], sample_set.num_answers, args.samples, rng)
-                result, chosen, scaled = forecasts(pilot)
-                for method, (passes, majorities) in result.items():
-                    rows.append({
-                        "dataset": dataset, "model": sample_set.models[m], "seed": seed,
-                        "pilot_samples": args.samples, "method": method,
-                        "pass_ks": list(PASS_KS), "majority_ks": list(MAJORITY_KS),
-                        "pass": None if passes is None else [float(v) for v in passes],
-                        "majority": None if majorities is None else [float(v) for v in majorities],
-                        "true_pass": [float(v) for v in true_pass[m]],
-                        "true_majority": [float(v) for v in true_majority[m]],
-                        "bic_components": chosen,
-                        "scaled_beta": [scaled.alpha, scaled.beta, scaled.scale],
-                    })
-                ours = result["categorical(BIC)"]
-                log(f"{dataset} seed {seed} {sample_set.models[m][:28]:28} true pass "
-                    f"{np.round(true_pass[m], 3).tolist()} maj {np.round(true_majority[m], 3).tolist()}"
-                    f" | sbb {np.round(result['scaled-beta-binomial'][0], 3).tolist()}"
-                    f" | ours({chosen}) {np.round(ours[0], 3).tolist()} "
-                    f"{np.round(ours[1], 3).tolist()} | plug-in maj "
-                    f"{np.round(result['plug-in'][1], 3).tolist()} {time.perf_counter() - start:.0f}s")
-                (out / "results.json").write_text(json.dumps(rows, indent=1))
-                (out / "table.md").write_text(table(rows))
-    print(table(rows))
+        log(f"settings: datasets {args.datasets}, seeds {args.first_seed}.."
+            f"{args.first_seed + args.seeds - 1}, pilot {args.samples} samples per question")
+        for dataset in args.datasets.split(","):
+            _run_dataset(dataset, args, out, log)
+    print(_write_table(out))
     return 0
+
+
+def _run_dataset(dataset, args, out, log):
+    sample_set = load_sample_set(data_file(FILES[dataset]))
+    full = np.asarray(sample_set.counts)
+    samples = np.asarray(sample_set.samples)
+    models = range(full.shape[0] if args.models is None else args.models)
+    true_pass = np.stack([unbiased_pass_at_k(full[..., 0], full.sum(-1), k).mean(1)
+                          for k in PASS_KS], axis=1)
+    true_majority = np.stack([hypergeometric_majority(full, k).mean(1) for k in MAJORITY_KS],
+                             axis=1)
+    rows = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        for m in models:
+            start = time.perf_counter()
+            rng = np.random.default_rng([seed, m])
+            pilot = pilot_counts(samples[m], sample_set.num_answers, args.samples, rng)
+            result, choice = forecasts(pilot, seed)
+            for method, (passes, majorities) in result.items():
+                rows.append({
+                    "dataset": dataset, "model": sample_set.models[m], "seed": seed,
+                    "pilot_samples": args.samples, "method": method,
+                    "pass_ks": list(PASS_KS), "majority_ks": list(MAJORITY_KS),
+                    "pass": None if passes is None else [float(v) for v in passes],
+                    "majority": None if majorities is None else [float(v) for v in majorities],
+                    "true_pass": [float(v) for v in true_pass[m]],
+                    "true_majority": [float(v) for v in true_majority[m]],
+                    "beta_tree_components": choice.components,
+                    "beta_tree_scores": {str(g): v for g, v in choice.scores.items()},
+                })
+            ours = result[OURS]
+            log(f"{dataset} seed {seed} {sample_set.models[m][:28]:28} true pass "
+                f"{np.round(true_pass[m], 3).tolist()} maj "
+                f"{np.round(true_majority[m], 3).tolist()} | sbb "
+                f"{np.round(result[BASELINE][0], 3).tolist()} | ours(G={choice.components}) "
+                f"{np.round(ours[0], 3).tolist()} {np.round(ours[1], 3).tolist()} | plug-in maj "
+                f"{np.round(result['plug-in'][1], 3).tolist()} {time.perf_counter() - start:.0f}s")
+            (out / f"results_{dataset}.json").write_text(json.dumps(rows, indent=1))
+            _write_table(out)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Issue "Where orchestration matters" item 4 (ensembles) and issue "Plan before spending"'s AIME
 target. Truth: SLM-MUX accuracy of every pair and triple, exact replay of k of the 80 recorded
 samples (level laws by generating functions,
-:func:`slmmux_theory.inference.majority.hypergeometric_levels`, so any k and any number of
+:func:`slmmux_theory.engines.wide_levels.hypergeometric_levels`, so any k and any number of
 distinct wrong answers), tie ranks from the pilot's per-sample accuracy (what the plan uses).
 Pilots: ``(name, share of the questions, samples per question)``, S of the 80 samples per
 (model, question) drawn without replacement with the seed. Scores per (design, seed, predictor,
@@ -22,7 +22,7 @@ import numpy as np
 from slmmux_run.data.paths import data_file
 from slmmux_run.data.sample_files import load_sample_set
 from slmmux_theory.engines.levels import MuxLevels, mux_subset_accuracy
-from slmmux_theory.inference.majority import hypergeometric_levels
+from slmmux_theory.engines.wide_levels import hypergeometric_levels
 from slmmux_theory.planning import plan as planning
 
 __all__ = ["HARD_DESIGNS", "HARD_FILES", "hard_floor", "hard_rows", "hard_table"]

@@ -3,8 +3,9 @@
 Theory layer, no I/O. Modules, one job each: ``answer_model`` (the NumPyro model, its
 likelihood and prior draws), ``answer_fit`` (NUTS and SVI fits), ``predict`` (posterior and
 population predictive laws), ``checks`` (posterior predictive checks), ``unseen`` (laws of a
-pilot's unseen questions), ``majority`` (exact maj@k and SLM-MUX level laws for any k by
-generating functions), ``forecast`` (single-model pass@k / maj@k forecasts from a pilot).
+pilot's unseen questions), ``majority`` (exact maj@k for any k by generating functions; the
+SLM-MUX level laws of wide rows are ``engines.wide_levels``), ``forecast`` (single-model pass@k /
+maj@k forecasts from a pilot).
 Their public names are re-exported here, imported on first use; the model function itself
 stays ``answer_model.answer_model`` (the module has the same name).
 """
@@ -24,15 +25,15 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "sample_statistics",
     ],
     "majority": [
-        "dirichlet_majority", "dirichlet_tree_majority", "hypergeometric_levels",
-        "hypergeometric_majority", "levels_from_coefficients", "majority_from_coefficients",
-        "multinomial_majority",
+        "dirichlet_majority", "dirichlet_tree_majority", "hypergeometric_majority",
+        "majority_from_coefficients", "multinomial_majority", "tree_majority",
     ],
     "forecast": [
-        "CategoricalLaw", "ScaledBeta", "categorical_forecast", "categorical_log_likelihood",
-        "fit_categorical", "fit_scaled_beta_binomial", "plug_in_forecast",
-        "scaled_beta_conditional_pass_at_k", "scaled_beta_log_likelihood",
-        "scaled_beta_pass_at_k", "unbiased_pass_at_k",
+        "BetaTreeChoice", "BetaTreeLaw", "CategoricalLaw", "ScaledBeta", "beta_tree_forecast",
+        "beta_tree_log_likelihood", "categorical_forecast", "categorical_log_likelihood",
+        "choose_beta_tree", "fit_beta_tree", "fit_categorical", "fit_scaled_beta_binomial",
+        "plug_in_forecast", "scaled_beta_conditional_pass_at_k", "scaled_beta_correct_law",
+        "scaled_beta_log_likelihood", "scaled_beta_pass_at_k", "unbiased_pass_at_k",
     ],
     "unseen": [
         "generic_failure_probs", "shared_failure_questions", "stratified_unseen_picks",

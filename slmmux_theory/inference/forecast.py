@@ -23,6 +23,16 @@ and the last slot ⊥). Output: the forecast mean of pass@k / maj@k over the pil
   such a law with its pilot counts added. It forecasts pass@k (a Beta-binomial expectation)
   **and** maj@k (:func:`slmmux_theory.inference.majority.dirichlet_tree_majority`, exact: the
   process's unseen wrong answers enter through their Chinese-restaurant generating function).
+* **Beta tree** (ours, the one the forecasts study reports): the scaled Beta-binomial's law of
+  p_correct, fitted on correctness alone (so pass@k is the baseline's law, and the lower tail
+  of p_correct that decides pass@k at large k is as flexible as the baseline's), with the other
+  answers a tree: wrong vs ⊥ by a Beta(u, v), the wrong ones split by a Dirichlet process of
+  concentration γ, (u, v, γ) a mixture of G components chosen by cross-validation on the pilot
+  (:func:`choose_beta_tree`). Forecasts per question by the posterior
+  (:func:`beta_tree_forecast`; maj@k exact by
+  :func:`slmmux_theory.inference.majority.tree_majority`). The categorical law above ties
+  p_correct's Beta to the wrong/⊥ split (its β is a_w + a_b) and has no scale: its pass@k at
+  large k is too high (``experiments/forecasts/README.md``, "Diagnosis").
 * **Plug-in**: the pilot's frequencies as the answer distribution (:func:`plug_in_forecast`).
 
 Truth for an evaluation: :func:`unbiased_pass_at_k` and
@@ -35,19 +45,30 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, expit, gammaln, logsumexp
+from scipy.special import betaln, digamma, expit, gammaln, logsumexp
 
-from slmmux_theory.inference.majority import dirichlet_tree_majority, multinomial_majority
+from slmmux_theory.inference.majority import (
+    dirichlet_tree_majority,
+    multinomial_majority,
+    tree_majority,
+)
 
 __all__ = [
+    "BetaTreeLaw",
     "CategoricalLaw",
     "ScaledBeta",
+    "BetaTreeChoice",
+    "beta_tree_forecast",
+    "beta_tree_log_likelihood",
     "categorical_forecast",
     "categorical_log_likelihood",
+    "choose_beta_tree",
+    "fit_beta_tree",
     "fit_categorical",
     "fit_scaled_beta_binomial",
     "plug_in_forecast",
     "scaled_beta_conditional_pass_at_k",
+    "scaled_beta_correct_law",
     "scaled_beta_log_likelihood",
     "scaled_beta_pass_at_k",
     "unbiased_pass_at_k",
@@ -135,7 +156,8 @@ def fit_scaled_beta_binomial(successes, trials, *, scaled: bool = True) -> Scale
     def negative(x):
         law = law_of(x)
         ps, pn = pairs[:, 0], pairs[:, 1]
-        per_pair = (gammaln(pn + 1) - gammaln(ps + 1) - gammaln(pn - ps + 1) + ps * np.log(law.scale)
+        per_pair = (gammaln(pn + 1) - gammaln(ps + 1) - gammaln(pn - ps + 1)
+                    + ps * np.log(law.scale)
                     + _log_moment(law.alpha, law.beta, law.scale, ps, pn - ps))
         value = -float((weight * per_pair).sum())
         return value if np.isfinite(value) else 1e300
@@ -183,6 +205,29 @@ def scaled_beta_conditional_pass_at_k(law: ScaledBeta, successes, trials, ks) ->
     top = _log_moment(law.alpha, law.beta, law.scale, s, fails + ks)
     bottom = _log_moment(law.alpha, law.beta, law.scale, s, fails)
     return -np.expm1(top - bottom)
+
+
+def scaled_beta_correct_law(law: ScaledBeta, successes, trials, k: int) -> np.ndarray:
+    """Per-question posterior law of the correct count among k new samples.
+
+    ``P(C = j | s of n) = C(k, j) c^j E[q^(s+j) (1 - cq)^(n-s+k-j)] / E[q^s (1 - cq)^(n-s)]``
+    under the prior q ~ Beta(α, β) (the c^s of the pilot cancels).
+
+    Returns:
+      shape [questions, k + 1], rows summing to 1; ``1 - law[:, 0]`` is
+      :func:`scaled_beta_conditional_pass_at_k` at k.
+
+    >>> law = scaled_beta_correct_law(ScaledBeta(1.0, 1.0, 1.0), [0], [1], 1)
+    >>> [round(float(v), 6) for v in law[0]]  # posterior Beta(1, 2)
+    [0.666667, 0.333333]
+    """
+    s = np.asarray(successes, dtype=np.float64)[:, None]
+    fails = np.asarray(trials, dtype=np.float64)[:, None] - s
+    j = np.arange(k + 1, dtype=np.float64)
+    log_choose = gammaln(k + 1.0) - gammaln(j + 1.0) - gammaln(k - j + 1.0)
+    top = _log_moment(law.alpha, law.beta, law.scale, s + j, fails + k - j)
+    bottom = _log_moment(law.alpha, law.beta, law.scale, s, fails)
+    return np.exp(log_choose + j * np.log(law.scale) + top - bottom)
 
 
 def unbiased_pass_at_k(correct, total, k: int) -> np.ndarray:
@@ -363,4 +408,224 @@ def plug_in_forecast(counts, pass_ks=(), majority_ks=()):
         else np.zeros((0, counts.shape[0]))
     majority_out = np.stack([multinomial_majority(probs, int(k)) for k in majority_ks]) \
         if len(majority_ks) else np.zeros((0, counts.shape[0]))
+    return pass_out, majority_out
+
+
+class BetaTreeLaw(NamedTuple):
+    """The Beta-tree answer law: a scaled Beta for correctness, a tree for the other answers.
+
+    Per question: ``p_correct = c q``, ``q ~ Beta(α, β)`` (``correct``, the baseline's law);
+    the other samples are wrong with a share ``~ Beta(u, v)`` (else ⊥), and the wrong ones split
+    by a Dirichlet process of concentration γ; (u, v, γ) is a mixture of G components (how the
+    wrong answers cluster differs between questions), independent of q.
+
+    Attributes:
+      correct: the scaled Beta law of p_correct.
+      weights: mixture weights, shape [G].
+      wrong: u, shape [G].
+      abstain: v, shape [G].
+      split: γ, shape [G].
+      log_likelihood: maximised log-likelihood of the pilot's answer sequences.
+    """
+
+    correct: ScaledBeta
+    weights: np.ndarray
+    wrong: np.ndarray
+    abstain: np.ndarray
+    split: np.ndarray
+    log_likelihood: float = float("nan")
+
+
+class BetaTreeChoice(NamedTuple):
+    """The number of mixture components chosen by cross-validation on the pilot.
+
+    Attributes:
+      law: the chosen law, fitted on every pilot question.
+      components: its G.
+      scores: held-out log-likelihood of the pilot's answer sequences per candidate G, {G: float}.
+    """
+
+    law: BetaTreeLaw
+    components: int
+    scores: dict
+
+
+def _other_parts(counts):
+    """(wrong m, ⊥ b, distinct wrong K, Σ log Γ(n_j)) per question, each [Q, 1]."""
+    _, m, distinct, b, constant = _partition(counts)
+    return m[:, None], b[:, None], distinct[:, None], constant[:, None]
+
+
+def _other_log_likelihood(u, v, gamma, parts):
+    """[Q, G] log-likelihood of each question's non-correct answers (sequence level)."""
+    m, b, distinct, constant = parts
+    return (betaln(u + m, v + b) - betaln(u, v) + distinct * np.log(gamma) + gammaln(gamma)
+            - gammaln(gamma + m) + constant)
+
+
+def _log_choose(s, n):
+    return gammaln(n + 1) - gammaln(s + 1) - gammaln(n - s + 1)
+
+
+def beta_tree_log_likelihood(law: BetaTreeLaw, counts) -> float:
+    """Log-likelihood of the pilot's answer sequences [Q, A] under a Beta-tree law.
+
+    >>> law = BetaTreeLaw(ScaledBeta(1.0, 1.0, 1.0), np.ones(1), np.ones(1), np.ones(1),
+    ...                   np.ones(1))
+    >>> round(float(np.exp(beta_tree_log_likelihood(law, np.array([[1, 0, 0]])))), 6)
+    0.5
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    s, n = counts[:, 0], counts.sum(1)
+    correct = scaled_beta_log_likelihood(law.correct, s, n) - float(_log_choose(s, n).sum())
+    per = _other_log_likelihood(law.wrong, law.abstain, law.split, _other_parts(counts))
+    return correct + float(logsumexp(per + np.log(law.weights), axis=1).sum())
+
+
+def fit_beta_tree(counts, components: int = 1) -> BetaTreeLaw:
+    """Maximum-likelihood Beta-tree law from one model's pilot counts [Q, A].
+
+    The likelihood factorises: the correctness law is the scaled Beta-binomial fitted on the
+    (successes, trials) alone (:func:`fit_scaled_beta_binomial`, so pass@k is the baseline's
+    law), and the mixture of G (u, v, γ) is fitted by L-BFGS-B on the other answers.
+
+    >>> law = fit_beta_tree(np.array([[3, 1, 0, 0], [0, 2, 2, 0], [4, 0, 0, 0]] * 4))
+    >>> law.weights.tolist(), bool(law.split[0] > 0)
+    ([1.0], True)
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    weights, u, v, gamma = _fit_other(_other_parts(counts), int(components))
+    law = BetaTreeLaw(fit_scaled_beta_binomial(counts[:, 0], counts.sum(1)), weights, u, v, gamma)
+    return law._replace(log_likelihood=beta_tree_log_likelihood(law, counts))
+
+
+def _unpack_other(x, g):
+    """(weights, u, v, γ) from the fit's vector (log u, log v, log γ [G each], logits [G - 1])."""
+    u, v, gamma = (np.exp(x[i * g:(i + 1) * g]) for i in range(3))
+    logits = np.concatenate([[0.0], x[3 * g:]])
+    return np.exp(logits - logsumexp(logits)), u, v, gamma
+
+
+def _other_objective(x, parts, repeats, g):
+    """Minus the non-correct answers' log-likelihood and its gradient in x.
+
+    Gradient: digamma terms per component, weighted by the posterior responsibilities, and the
+    chain rule to the log parameters; the logits' is Σ (responsibility - weight).
+    """
+    weights, u, v, gamma = _unpack_other(x, g)
+    m, b, distinct, _ = parts
+    per = _other_log_likelihood(u, v, gamma, parts) + np.log(weights)
+    total = logsumexp(per, axis=1, keepdims=True)
+    value = -float((repeats * total[:, 0]).sum())
+    if not np.isfinite(value):
+        return 1e300, np.zeros_like(x)
+    resp = repeats[:, None] * np.exp(per - total)  # [rows, G]
+    both = digamma(u + m + v + b) - digamma(u + v)
+    grad = [u * (digamma(u + m) - digamma(u) - both),
+            v * (digamma(v + b) - digamma(v) - both),
+            distinct + gamma * (digamma(gamma) - digamma(gamma + m))]
+    grad = [(resp * part).sum(0) for part in grad]
+    grad.append(resp.sum(0)[1:] - repeats.sum() * weights[1:])
+    return value, -np.concatenate(grad)
+
+
+def _fit_other(parts, g):
+    """Maximum-likelihood mixture (weights, u, v, γ) of the non-correct answers' laws."""
+    # Questions with the same (m, b, K, Σ log Γ) share one term: the fit is over distinct rows.
+    rows, repeats = np.unique(np.concatenate(parts, axis=1), axis=0, return_counts=True)
+    parts = tuple(rows[:, i : i + 1] for i in range(4))
+    wrong, abstain = (repeats @ parts[0])[0], (repeats @ parts[1])[0]
+    share = np.clip(wrong / max(wrong + abstain, 1.0), 0.05, 0.99)
+    bounds = [(_LOG_LOW, _LOG_HIGH)] * (3 * g) + [(-10.0, 10.0)] * (g - 1)
+    best = None
+    for total in (0.3, 1.0, 5.0):
+        # Components start from a ladder of split concentrations (clustered to scattered).
+        gammas = np.geomspace(0.3, 3.0, g) if g > 1 else np.ones(1)
+        x0 = np.concatenate([np.full(g, np.log(share * total)),
+                             np.full(g, np.log((1 - share) * total)), np.log(gammas),
+                             np.zeros(g - 1)])
+        result = minimize(_other_objective, x0, args=(parts, repeats, g), method="L-BFGS-B",
+                          jac=True, bounds=bounds)
+        if best is None or result.fun < best.fun:
+            best = result
+    return _unpack_other(best.x, g)
+
+
+def choose_beta_tree(counts, candidates=(1, 2), folds: int = 5, seed: int = 0) -> BetaTreeChoice:
+    """The G of :func:`fit_beta_tree` with the best cross-validated pilot likelihood.
+
+    The pilot's questions are split into ``folds`` folds (a permutation seeded by ``seed``);
+    each candidate is fitted on the other folds and scored by the log-likelihood of the held-out
+    questions' answer sequences; the best total wins (ties: the smaller G) and is refitted on
+    every question. Only the pilot is used: the choice is made before any truth is seen. The
+    correctness law is the same for every candidate (the scaled Beta-binomial fitted on the
+    same folds), so its held-out term is common to all and is left out of the scores: they are
+    the held-out log-likelihoods of the non-correct answers.
+
+    >>> pilot = np.array([[3, 1, 0, 0], [0, 2, 2, 0], [4, 0, 0, 0], [1, 3, 0, 0]] * 5)
+    >>> choose_beta_tree(pilot, (1,), folds=2).components
+    1
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    fold_of = rng.permutation(len(counts)) % folds
+    parts = _other_parts(counts)
+    scores = {}
+    for g in candidates:
+        scores[g] = 0.0
+        for f in range(folds):
+            held = fold_of == f
+            if not np.any(held):
+                continue
+            weights, u, v, gamma = _fit_other(tuple(p[~held] for p in parts), int(g))
+            per = _other_log_likelihood(u, v, gamma, tuple(p[held] for p in parts))
+            scores[g] += float(logsumexp(per + np.log(weights), axis=1).sum())
+    chosen = max(candidates, key=lambda g: (scores[g], -g))
+    return BetaTreeChoice(fit_beta_tree(counts, chosen), int(chosen), scores)
+
+
+def beta_tree_forecast(law: BetaTreeLaw, counts, pass_ks=(), majority_ks=()):
+    """Per-question posterior forecasts of pass@k and maj@k under a Beta-tree law.
+
+    pass@k is the scaled Beta-binomial's posterior (:func:`scaled_beta_conditional_pass_at_k`);
+    maj@k is exact (:func:`slmmux_theory.inference.majority.tree_majority`) under each
+    question's posterior: the correct count's law :func:`scaled_beta_correct_law`, the wrong
+    share Beta(u + m, v + b), the wrong split a Dirichlet process with the pilot's wrong answers
+    as atoms and γ on new ones, averaged over the components' posterior responsibilities.
+
+    Args:
+      law: the fitted law.
+      counts: pilot counts of the forecast questions, shape [Q, A].
+      pass_ks: k values of pass@k.
+      majority_ks: k values of maj@k.
+
+    Returns:
+      (pass [len(pass_ks), Q], majority [len(majority_ks), Q]).
+
+    >>> law = BetaTreeLaw(ScaledBeta(1.0, 1.0, 1.0), np.ones(1), np.ones(1), np.full(1, 1e-3),
+    ...                   np.ones(1))
+    >>> p, m = beta_tree_forecast(law, np.array([[2, 0, 0]]), [1], [1])
+    >>> round(float(p[0, 0]), 3), round(float(m[0, 0]), 3)
+    (0.75, 0.75)
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    s, n = counts[:, 0], counts.sum(1)
+    pass_out = (scaled_beta_conditional_pass_at_k(law.correct, s, n, pass_ks) if len(pass_ks)
+                else np.zeros((0, len(counts))))
+    majority_out = np.zeros((len(majority_ks), len(counts)))
+    if not len(majority_ks):
+        return pass_out, majority_out
+    parts = _other_parts(counts)
+    log_post = _other_log_likelihood(law.wrong, law.abstain, law.split, parts) + np.log(law.weights)
+    resp = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))  # [Q, G]
+    m, b = parts[0], parts[1]
+    not_correct = np.stack([law.wrong + m, law.abstain + b], axis=-1)  # [Q, G, 2]
+    # The pilot's wrong answers are the process's atoms; only the used columns matter.
+    atoms = -np.sort(-counts[:, 1:-1], axis=1)
+    atoms = atoms[:, : max(int((atoms > 0).sum(1).max(initial=0)), 1)][:, None, :]
+    diffuse = np.broadcast_to(law.split[None, :], resp.shape)
+    for i, k in enumerate(majority_ks):
+        correct = scaled_beta_correct_law(law.correct, s, n, int(k))[:, None, :]
+        majority_out[i] = (resp * tree_majority(correct, not_correct, atoms, int(k),
+                                                diffuse)).sum(1)
     return pass_out, majority_out

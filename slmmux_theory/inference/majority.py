@@ -12,7 +12,10 @@ vector factorises over slots,
 which holds for the multinomial (``coef[n] = p^n / n!``, ``scale = k!``), drawing k of a pool of
 recorded samples without replacement (``coef[n] = C(N_a, n)``, ``scale = 1 / C(N, k)``) and the
 Dirichlet-multinomial (``coef[n] = α^(n) / n!`` with the rising factorial,
-``scale = k! Γ(A) / Γ(A + k)``, A = Σ α).
+``scale = k! Γ(A) / Γ(A + k)``, A = Σ α), and for a tree (:func:`tree_majority`): any law of the
+correct count, the other samples wrong or ⊥ by a Beta-binomial and the wrong ones split by a
+Dirichlet (process). The SLM-MUX level laws of such rows are
+:mod:`slmmux_theory.engines.wide_levels`.
 
 The rule is the package's plurality (:func:`slmmux_theory.engines.counts.plurality_kernel`):
 slot 0 is correct, the last slot ⊥ never votes, ties are shared uniformly, and all-⊥ scores 0.
@@ -28,16 +31,15 @@ Gauss-Legendre nodes.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln, roots_legendre
+from scipy.special import betaln, gammaln, roots_legendre
 
 __all__ = [
     "dirichlet_majority",
     "dirichlet_tree_majority",
-    "hypergeometric_levels",
     "hypergeometric_majority",
-    "levels_from_coefficients",
     "majority_from_coefficients",
     "multinomial_majority",
+    "tree_majority",
 ]
 
 
@@ -106,7 +108,10 @@ def majority_from_coefficients(coef, log_scale, k: int, wrong_total=None,
     num_wrong = int(used.sum(1).max(initial=0))
     wrong = wrong[:, :num_wrong]
     rows_of = [np.flatnonzero(used.sum(1) > j) for j in range(num_wrong)]
-    nodes, weights = roots_legendre(num_wrong // 2 + 1)
+    # The tie count t is at most the wrong slots plus, with a diffuse part, its k - 1 possible
+    # blocks; Gauss-Legendre with d // 2 + 1 nodes integrates y^t exactly up to t = d.
+    most_ties = num_wrong + (k - 1 if diffuse is not None else 0)
+    nodes, weights = roots_legendre(most_ties // 2 + 1)
     tie = (nodes + 1.0) / 2.0  # y at the nodes, on [0, 1]
     weights = weights / 2.0
     total = np.zeros(coef.shape[0])
@@ -220,16 +225,72 @@ def _rising_coefficients(alpha, k):
     return log_coef - gammaln(n + 1.0)
 
 
+def tree_majority(correct_law, not_correct, wrong_alpha, k: int, diffuse=None) -> np.ndarray:
+    """maj@k of k samples whose correct count has any law and whose other samples form a tree.
+
+    The k samples: the correct count C has the law ``correct_law`` (any law on 0..k, e.g. the
+    posterior predictive of a scaled Beta-binomial); the k - C other samples are wrong or ⊥ by a
+    Beta-binomial of parameters ``not_correct = (u, v)`` (wrong share ~ Beta(u, v)), and the
+    wrong ones split over the wrong slots by ``ρ ~ Dirichlet(wrong_alpha)`` (with ``diffuse``: a
+    Dirichlet process with those atoms and mass γ on ever-new answers). The count law still
+    factorises over slots: with N = k - C, the Beta-binomial's ``N! / (u + v)^(N)`` depends on C
+    only and joins the correct slot's coefficient, ``u^(W)`` and the split's ``Γ(G) / Γ(G + W)``
+    (G = Σ wrong_alpha + γ) form the factor of the wrong total W, and ``v^(B) / B!`` is ⊥'s.
+
+    Args:
+      correct_law: P(C = c), c = 0..k, shape [..., k + 1].
+      not_correct: (u, v), shape [..., 2], u > 0 (v = 0: ⊥ never occurs).
+      wrong_alpha: shape [..., J], positive where a slot can occur (zeros are padding).
+      k: samples.
+      diffuse: optional γ, shape [...].
+
+    Returns:
+      shape [...].
+
+    >>> law = np.array([0.25, 0.5, 0.25])  # C ~ Binomial(2, 1/2)
+    >>> round(float(tree_majority(law, np.array([1.0, 0.0]), np.array([1.0]), 2)), 6)
+    0.5
+    """
+    correct_law = np.asarray(correct_law, dtype=np.float64)
+    not_correct = np.asarray(not_correct, dtype=np.float64)
+    wrong_alpha = np.asarray(wrong_alpha, dtype=np.float64)
+    if correct_law.shape[-1] != k + 1:
+        raise ValueError(f"correct_law needs k + 1 = {k + 1} entries on its last axis")
+    shape = np.broadcast_shapes(correct_law.shape[:-1], not_correct.shape[:-1],
+                                wrong_alpha.shape[:-1])
+    correct_law = np.broadcast_to(correct_law, (*shape, k + 1))
+    not_correct = np.broadcast_to(not_correct, (*shape, 2))
+    wrong_alpha = np.broadcast_to(wrong_alpha, (*shape, wrong_alpha.shape[-1]))
+    n = np.arange(k + 1)
+    u, both = not_correct[..., :1], not_correct.sum(-1)[..., None]
+    split = wrong_alpha.sum(-1)[..., None]
+    if diffuse is not None:
+        diffuse = np.broadcast_to(np.asarray(diffuse, dtype=np.float64), shape)
+        split = split + diffuse[..., None]
+    rest = k - n  # N = k - C
+    with np.errstate(divide="ignore"):
+        log_correct = (np.log(correct_law) + gammaln(rest + 1.0)
+                       - gammaln(both + rest) + gammaln(both))
+    log_total = gammaln(u + n) - gammaln(u) + gammaln(split) - gammaln(split + n)
+    coef = np.concatenate([
+        log_correct[..., None, :],
+        _rising_coefficients(wrong_alpha, k),
+        _rising_coefficients(not_correct[..., 1:], k),
+    ], axis=-2)
+    return majority_from_coefficients(np.exp(coef), np.zeros(shape), k, np.exp(log_total),
+                                      diffuse)
+
+
 def dirichlet_tree_majority(top_alpha, wrong_alpha, k: int, diffuse=None) -> np.ndarray:
     """maj@k of k samples from a Dirichlet tree, exactly.
 
     ``(π_c, π_w, π_⊥) ~ Dirichlet(top_alpha)`` and the wrong mass split over the wrong slots by
-    ``ρ ~ Dirichlet(wrong_alpha)``; ``π = (π_c, π_w ρ, π_⊥)``. The count law is the top
-    Dirichlet-multinomial times, given the wrong total W, a Dirichlet-multinomial of W over the
-    wrong slots: per-slot factors and one factor of W.
+    ``ρ ~ Dirichlet(wrong_alpha)``; ``π = (π_c, π_w ρ, π_⊥)``. The top Dirichlet is the tree
+    ``π_c ~ Beta(a_c, a_w + a_b)``, then the rest split wrong/⊥ by ``Beta(a_w, a_b)``: the
+    correct count is Beta-binomial and :func:`tree_majority` does the rest.
 
     Args:
-      top_alpha: shape [..., 3] (correct, wrong, ⊥), correct and wrong > 0.
+      top_alpha: shape [..., 3] (correct, wrong, ⊥), wrong > 0 (correct 0: never correct).
       wrong_alpha: shape [..., J], positive where a slot can occur (zeros are padding).
       k: samples.
       diffuse: optional mass γ of a Dirichlet process's new wrong answers beside the J slots,
@@ -242,98 +303,11 @@ def dirichlet_tree_majority(top_alpha, wrong_alpha, k: int, diffuse=None) -> np.
     0.5
     """
     top_alpha = np.asarray(top_alpha, dtype=np.float64)
-    wrong_alpha = np.asarray(wrong_alpha, dtype=np.float64)
-    shape = np.broadcast_shapes(top_alpha.shape[:-1], wrong_alpha.shape[:-1])
-    top_alpha = np.broadcast_to(top_alpha, (*shape, 3))
-    wrong_alpha = np.broadcast_to(wrong_alpha, (*shape, wrong_alpha.shape[-1]))
     n = np.arange(k + 1)
-    split = wrong_alpha.sum(-1)[..., None]
-    if diffuse is not None:
-        diffuse = np.broadcast_to(np.asarray(diffuse, dtype=np.float64), shape)
-        split = split + diffuse[..., None]
-    # Given W wrong samples: W! Γ(G) / Γ(G + W) · Π_j g_j^(n_j) / n_j!; with the top level's
-    # a_w^(W) / W!, the W-dependent factor is a_w^(W) Γ(G) / Γ(G + W).
-    a_w = top_alpha[..., 1:2]
-    log_total = gammaln(a_w + n) - gammaln(a_w) + gammaln(split) - gammaln(split + n)
-    coef = np.concatenate([
-        _rising_coefficients(top_alpha[..., :1], k),
-        _rising_coefficients(wrong_alpha, k),
-        _rising_coefficients(top_alpha[..., 2:], k),
-    ], axis=-2)
-    # The wrong slots carry n_j! in the denominator already; the top level's 1/W! and the split's
-    # W! cancel, so no further factorial appears.
-    total = top_alpha.sum(-1)
-    log_scale = gammaln(k + 1.0) + gammaln(total) - gammaln(total + k)
-    return majority_from_coefficients(np.exp(coef), log_scale, k, np.exp(log_total), diffuse)
-
-
-def levels_from_coefficients(coef, log_scale, k: int):
-    """SLM-MUX confidence-level laws of one model's k samples, without enumeration.
-
-    The law :func:`slmmux_theory.engines.levels.mux_levels` computes by enumerating count
-    vectors (confidence denominator k): ``level[l] = P(top valid count = l)`` (level 0: every
-    sample ⊥) and ``level_correct[l] = P(top = l and the plurality, ties shared uniformly, is
-    correct)``.
-
-    Args:
-      coef: per-slot coefficients as in :func:`majority_from_coefficients`, [..., A, k + 1].
-      log_scale: shape [...].
-      k: samples.
-
-    Returns:
-      (level, level_correct), each shape [..., k + 1].
-    """
-    coef = np.asarray(coef, dtype=np.float64)
-    batch = coef.shape[:-2]
-    flat = coef.reshape(-1, *coef.shape[-2:])[..., : k + 1]
-    scale = np.exp(np.asarray(log_scale, dtype=np.float64)).reshape(-1)
-    valid, abstain = flat[:, :-1], flat[:, -1]
-    used = np.any(valid[..., 1:] != 0, axis=2)
-    # P(every valid count <= l): the product of the valid slots truncated at l, times ⊥.
-    below = np.zeros((flat.shape[0], k + 1))
-    for l in range(k + 1):
-        poly = np.zeros((flat.shape[0], k + 1))
-        poly[:, 0] = 1.0
-        for a in range(valid.shape[1]):
-            rows = np.flatnonzero(used[:, a])
-            if rows.size:
-                poly[rows] = _times(poly[rows], valid[rows, a, : l + 1], k)
-        below[:, l] = _times(poly, abstain, k)[:, k] * scale
-    level = np.diff(below, axis=1, prepend=0.0)
-    level_correct = np.zeros_like(level)
-    for c in range(1, k + 1):
-        # The c-term of the majority sum, computed alone by zeroing every other correct count.
-        only = flat.copy()
-        only[:, 0] = 0.0
-        only[:, 0, c] = flat[:, 0, c]
-        level_correct[:, c] = majority_from_coefficients(only, np.log(np.maximum(scale, 1e-300)), k)
-    shape = (*batch, k + 1)
-    return level.reshape(shape), level_correct.reshape(shape)
-
-
-def hypergeometric_levels(counts, k: int):
-    """SLM-MUX level laws of k samples drawn without replacement from recorded counts.
-
-    Args:
-      counts: shape [..., A] (slot 0 correct, last ⊥), every row at least k samples.
-      k: samples.
-
-    Returns:
-      (level, level_correct), each [..., k + 1]: what
-      ``mux_levels(hypergeometric_counts(counts, k))`` gives, for any k and any number of slots.
-
-    >>> level, correct = hypergeometric_levels(np.array([2, 1, 0]), 2)
-    >>> [round(float(x), 4) for x in correct]
-    [0.0, 0.3333, 0.3333]
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    totals = counts.sum(-1)
-    n = np.arange(k + 1)
-    log_coef = np.where(
-        counts[..., None] >= n,
-        gammaln(counts[..., None] + 1.0) - gammaln(n + 1.0)
-        - gammaln(np.maximum(counts[..., None] - n, 0.0) + 1.0),
-        -np.inf,
-    )
-    log_scale = -(gammaln(totals + 1.0) - gammaln(k + 1.0) - gammaln(totals - k + 1.0))
-    return levels_from_coefficients(np.exp(log_coef), log_scale, k)
+    a_c, others = top_alpha[..., :1], top_alpha[..., 1:].sum(-1)[..., None]
+    solvable = a_c > 0
+    safe = np.where(solvable, a_c, 1.0)
+    log_law = (gammaln(k + 1.0) - gammaln(n + 1.0) - gammaln(k - n + 1.0)
+               + betaln(safe + n, others + k - n) - betaln(safe, others))
+    law = np.where(solvable, np.exp(log_law), (n == 0).astype(np.float64))
+    return tree_majority(law, top_alpha[..., 1:], wrong_alpha, k, diffuse)

@@ -47,7 +47,7 @@ CASES = {
                                    "--max-questions", "20", "--ablations", "none"),
                                   needs_data=True, slow=True)],
     "forecasts.run": [Case(("--datasets", "aime", "--seeds", "1", "--models", "1", "--out", "{out}"),
-                           writes=("results.json", "table.md", "log.txt"), needs_data=True,
+                           writes=("results_aime.json", "table.md", "log.txt"), needs_data=True,
                            slow=True)],
     "hard_regime.run": [Case(("--tasks", "aime2024", "--max-models", "3", "--max-questions", "8",
                               "--k", "3", "--draws", "4", "--out", "{out}"),

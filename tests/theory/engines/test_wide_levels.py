@@ -11,6 +11,7 @@ from slmmux_theory.engines.counts import multinomial_counts
 from slmmux_theory.engines.levels import mux_accuracy_from_levels, mux_levels
 from slmmux_theory.engines.replay import replay_levels
 from slmmux_theory.engines.wide_levels import hypergeometric_levels, multinomial_levels
+from slmmux_theory.inference.majority import hypergeometric_majority
 
 
 def _random_counts(seed, models=3, questions=6, answers=6, samples=12):
@@ -58,6 +59,17 @@ def test_a_wide_row_is_fast_and_a_law():
     assert np.all(levels.level_correct <= levels.level + 1e-15)
     accuracy = float(mux_accuracy_from_levels(levels, np.array([0]), "model_order")[0])
     assert 0.0 < accuracy < 1.0
+
+
+@pytest.mark.parametrize("k", [3, 9, 25])
+def test_the_levels_correct_mass_is_the_generating_function_majority(k):
+    # Two independent routes to maj@k of a wide row: the level laws' correct mass (a pass over
+    # slots) and the generating-function sum of inference.majority (no levels at all).
+    generator = np.random.default_rng(k)
+    counts = generator.multinomial(80, generator.dirichlet(np.full(40, 0.3), size=(2, 3)))
+    levels = hypergeometric_levels(counts, k)
+    np.testing.assert_allclose(levels.level_correct.sum(-1), hypergeometric_majority(counts, k),
+                               atol=1e-12)
 
 
 def test_too_few_samples_is_an_error():

@@ -91,16 +91,73 @@ def test_large_k_and_many_slots_stay_probabilities_and_batch_shapes_are_kept():
     assert majority.hypergeometric_majority(np.roll(sure, 1), 25) == 0.0
 
 
-@pytest.mark.parametrize("k", [1, 3, 5])
-def test_level_laws_match_the_enumerating_replay_engine(k):
-    from slmmux_theory.engines.replay import replay_levels
+def non_correct_sequences(length, u, v, atoms, gamma):
+    """Every ordered sequence of ``length`` non-correct samples with its probability.
 
-    rng = np.random.default_rng(5)
-    pools = rng.multinomial(10, rng.dirichlet(np.full(6, 0.5), size=(2, 12)))
-    expected = replay_levels(pools, k)
-    level, level_correct = majority.hypergeometric_levels(pools, k)
-    np.testing.assert_allclose(level, np.asarray(expected.level), atol=1e-12)
-    np.testing.assert_allclose(level_correct, np.asarray(expected.level_correct), atol=1e-12)
-    # The levels' correct mass is the majority accuracy.
-    np.testing.assert_allclose(level_correct.sum(-1), majority.hypergeometric_majority(pools, k),
-                               atol=1e-12)
+    Sequential urns, the definition of the tree: wrong with probability (u + wrong so far) /
+    (u + v + so far), else ⊥; a wrong sample joins atom j with weight atoms[j] + its count, a
+    new answer (labelled in order of appearance) with weight γ, an earlier new one with its
+    count. Yields (wrong counts per label, probability).
+    """
+    def extend(wrong, abstain, probability):
+        done = sum(wrong) + abstain
+        if done == length:
+            yield wrong, probability
+            return
+        wrong_share = (u + sum(wrong)) / (u + v + done)
+        if v > 0 or abstain > 0:
+            yield from extend(wrong, abstain + 1, probability * (1 - wrong_share))
+        weights = [a + c for a, c in zip(atoms, wrong)] + list(wrong[len(atoms):]) + [gamma]
+        total = sum(atoms) + gamma + sum(wrong)
+        for label, weight in enumerate(weights):
+            if weight == 0:
+                continue
+            grown = list(wrong) + ([0] if label == len(wrong) else [])
+            grown[label] += 1
+            yield from extend(grown, abstain, probability * wrong_share * weight / total)
+
+    yield from extend([0] * len(atoms), 0, 1.0)
+
+
+def brute_force_tree(correct_law, u, v, atoms, gamma, k):
+    total = 0.0
+    for c in range(1, k + 1):
+        for wrong, probability in non_correct_sequences(k - c, u, v, atoms, gamma):
+            top = max(wrong, default=0)
+            if c > top:
+                total += correct_law[c] * probability
+            elif c == top:
+                total += correct_law[c] * probability / (1 + wrong.count(c))
+    return total
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_tree_majority_matches_the_sequential_urns_with_any_correct_law(k):
+    rng = np.random.default_rng(k)
+    correct_law = rng.dirichlet(np.ones(k + 1))  # no structure at all: any law on 0..k
+    for u, v, atoms, gamma in ((1.3, 0.4, [2.0, 1.0], 0.7), (0.8, 0.0, [1.0], 2.5),
+                               (2.0, 1.0, [], 1.2)):
+        expected = brute_force_tree(correct_law, u, v, atoms, gamma, k)
+        value = majority.tree_majority(correct_law, np.array([u, v]),
+                                       np.array(atoms or [0.0]), k, diffuse=gamma)
+        assert value == pytest.approx(expected, abs=1e-12)
+
+
+def test_tree_majority_keeps_batch_shapes_like_a_loop():
+    # The NumPy analogue of vmap: a batch [3, 2] equals the loop over its entries.
+    rng = np.random.default_rng(11)
+    k = 7
+    correct_law = rng.dirichlet(np.ones(k + 1), size=(3, 1))
+    not_correct = rng.uniform(0.2, 2.0, size=(3, 2, 2))
+    atoms = rng.uniform(0.0, 2.0, size=(1, 2, 4))
+    gamma = rng.uniform(0.2, 3.0, size=(3, 2))
+    batch = majority.tree_majority(correct_law, not_correct, atoms, k, gamma)
+    assert batch.shape == (3, 2)
+    for i, j in itertools.product(range(3), range(2)):
+        assert batch[i, j] == pytest.approx(majority.tree_majority(
+            correct_law[i, 0], not_correct[i, j], atoms[0, j], k, gamma[i, j]), abs=1e-14)
+
+
+def test_tree_majority_rejects_a_correct_law_of_the_wrong_length():
+    with pytest.raises(ValueError, match="k \\+ 1"):
+        majority.tree_majority(np.ones(3) / 3, np.array([1.0, 1.0]), np.array([1.0]), 3)
