@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -42,6 +43,19 @@ def package_version() -> str:
         return "unknown"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: prints ``slmmux VERSION`` and exits 0; the version is read from the package
+    metadata only then (importing :mod:`importlib.metadata` costs every other call time)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="print the version and exit"):  # fmt: skip
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{parser.prog} {package_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Collect every command module's subparser into one parser.
 
@@ -52,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Theory, planning and real runs for small-language-model orchestration.",
         epilog="exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()),
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(_commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -78,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
         configure(quiet=getattr(args, "quiet", False))
         # The program, not an import, sets the precision (after parsing: --help stays instant).
-        from slmmux_theory.precision import enable_x64
-
-        enable_x64()
+        _switch_to_64_bit()
         return int(args.handler(args) or 0)
     except UserError as error:
         print(f"{_program(args)}: error: {error}", file=sys.stderr)
@@ -88,6 +100,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(_interrupted(args), file=sys.stderr, flush=True)
         return 130
+
+
+def _switch_to_64_bit() -> None:
+    """JAX in 64-bit mode for this program, without importing JAX for it.
+
+    When JAX is loaded (a test calling :func:`main`) the switch is immediate; otherwise JAX's
+    own environment variable says it, and JAX reads it when a command first imports it. So a
+    command that never computes (``serve status``, ``batch export``) and an error found before
+    any computation do not pay JAX's import, seconds on a small machine.
+    """
+    if "jax" in sys.modules:
+        from slmmux_theory.precision import enable_x64
+
+        enable_x64()
+    else:
+        os.environ["JAX_ENABLE_X64"] = "1"
 
 
 def _program(args: argparse.Namespace | None) -> str:

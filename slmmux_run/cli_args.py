@@ -13,6 +13,8 @@ Commands must not import each other, so flags that several commands accept live 
   spending caps ``--max-requests``/``--max-cost`` (for the records file, what it holds counts)
   and ``--max-tokens``; NaN, infinite, negative and zero-token values are refused by argparse
   (one line naming the flag, exit 2);
+* :func:`names_in`: the argparse type of a comma-separated list of names (``--rule a,b``,
+  ``--steps``), each checked against its list at parse time;
 * :func:`int_in`, :func:`number_in`: argparse types of the numeric flags (integers in a range;
   finite numbers in a range: NaN and infinities refused), so a bad number ends the command at
   parse time, before any file is read or request sent; :data:`MAX_SAMPLES`, :data:`MAX_DRAWS`,
@@ -24,8 +26,8 @@ Commands must not import each other, so flags that several commands accept live 
 * :class:`CommandParser` and :class:`HelpFormatter`: every parser of ``slmmux`` shows defaults
   and marks required flags; :class:`LazyChoices` and :class:`ListedStore`: choices and help
   lists read on first use, so building the parser imports no JAX, NumPyro or SymPy (the
-  command's own imports happen when it runs; a list that needs the theory loads it when that
-  help is printed or that flag is checked).
+  command's own imports happen when it runs); the lists themselves come from
+  :mod:`slmmux_run.cli_catalog`, so neither ``--help`` nor a bad name imports them either.
 
 Example:
   >>> parser = argparse.ArgumentParser()
@@ -42,13 +44,15 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from slmmux_run.cli_catalog import ARITHMETIC_PRESETS, TASKS
 from slmmux_run.errors import UserError
 
 __all__ = [
     "MAX_DRAWS", "MAX_POSTERIOR_DRAWS", "MAX_QUESTIONS", "MAX_SAMPLES", "MAX_STEPS",
     "CommandParser", "HelpFormatter", "LazyChoices", "LazyText", "ListedStore",
     "add_cap_arguments", "add_records_argument", "add_task_arguments",
-    "check_input_file", "check_output_file", "check_output_folder", "cost_cap", "int_in", "number_in",
+    "check_input_file", "check_output_file", "check_output_folder", "cost_cap", "int_in",
+    "names_in", "number_in",
     "question_count", "request_cap", "task_options", "tasks_for_models", "token_limit",
 ]
 
@@ -143,6 +147,37 @@ def number_in(low: float | None = None, high: float | None = None, *,
     return parse
 
 
+def names_in(load: Callable[[], Iterable[str]], *, also: Sequence[str] = (),
+             what: str = "name") -> Callable[[str], str]:  # fmt: skip
+    """The argparse type of a comma-separated list of names from ``load()`` (read when a value
+    is checked), or one of ``also`` alone (such as ``all``); the text is kept as given.
+
+    >>> rules = names_in(lambda: ("a", "b"), also=("all",), what="rule")
+    >>> rules("b,a"), rules("all")
+    ('b,a', 'all')
+    >>> rules("a,c")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: unknown rule 'c'; choose among a, b (comma-separated), or all
+    """
+
+    def parse(text: str) -> str:
+        if text in also:
+            return text
+        names = tuple(load())
+        given = [name.strip() for name in text.split(",") if name.strip()]
+        if not given:
+            raise argparse.ArgumentTypeError(f"no {what} given; choose among {', '.join(names)}")
+        for name in given:
+            if name not in names:
+                choice = f"choose among {', '.join(names)} (comma-separated)"
+                alone = f", or {' or '.join(also)}" if also else ""
+                raise argparse.ArgumentTypeError(f"unknown {what} {name!r}; {choice}{alone}")
+        return text
+
+    parse.__name__ = f"comma-separated {what}s"
+    return parse
+
+
 request_cap = int_in(0)
 """The type of ``--max-requests``: an integer >= 0.
 
@@ -173,12 +208,13 @@ def add_cap_arguments(parser) -> None:
     parser.add_argument(
         "--max-requests", type=request_cap, default=None,
         help="cap on HTTP requests (retries and failed requests included) for the record file: "
-        "requests it already holds count")  # fmt: skip
+        "requests it already holds count (default: no cap)")  # fmt: skip
     parser.add_argument(
         "--max-cost", type=cost_cap, default=None,
         help="cap on cost (config prices x token usage) for the record file: what it already "
         "holds counts; each request reserves its expected cost, so the cap can be passed by at "
-        "most the excess of the requests in flight over their expected cost")  # fmt: skip
+        "most the excess of the requests in flight over their expected cost (default: no "
+        "cap)")  # fmt: skip
 
 
 def check_input_file(path: str | os.PathLike, flag: str) -> Path:
@@ -342,12 +378,6 @@ class CommandParser(argparse.ArgumentParser):
                           help="no progress lines on stderr (results and errors still print)")
 
 
-def _task_names() -> tuple[str, ...]:
-    from slmmux_run.sampling.collect import TASKS
-
-    return TASKS
-
-
 def add_records_argument(parser: argparse.ArgumentParser, *, alias: bool = False,
                          required: bool = True, help: str | None = None) -> None:  # fmt: skip
     """Add ``--records FILE`` (stored in ``args.records``).
@@ -368,26 +398,30 @@ def add_records_argument(parser: argparse.ArgumentParser, *, alias: bool = False
 
 
 def add_task_arguments(parser: argparse.ArgumentParser, *, task_required: bool = True,
+                       task_note: str = " (required with --live)",
                        questions_type: Callable[[str], object] = question_count,
                        questions_help: str | None = None) -> None:
-    """The task flags shared by ``collect``, ``mux --live``, ``debate run`` and ``plan``.
+    """The task flags shared by ``collect``, ``batch``, ``mux --live``, ``debate run`` and
+    ``plan``.
 
     Args:
       parser: the subcommand's parser.
       task_required: whether ``--task`` is required (``mux`` needs it with ``--live`` only).
+      task_note: what ``--task``'s help adds when it is not required (when it is needed).
       questions_type: the type of ``--questions`` (``plan`` also takes a question file).
       questions_help: its help (default: the number of questions).
     """
-    group = parser.add_argument_group("task")
-    group.add_argument("--task", choices=LazyChoices(_task_names), metavar="TASK",
-                       required=task_required,
+    group = parser.add_argument_group(
+        "task", "the questions and prompts; the arithmetic flags shape generated problems")
+    group.add_argument("--task", choices=TASKS, metavar="TASK", required=task_required,
                        help="the task to sample: %(choices)s"
-                       + ("" if task_required else " (required with --live)"))
+                       + ("" if task_required else task_note))
     group.add_argument("--questions", type=questions_type, default=None,
                        help=questions_help
-                       or "number of questions (arithmetic default 80; others: all)")
-    group.add_argument("--preset", default=None,
-                       help="arithmetic preset: easy, easy-word, medium, medium-word, hard")
+                       or "first N questions (default: arithmetic 80; others all)")
+    group.add_argument("--preset", default=None, choices=ARITHMETIC_PRESETS, metavar="PRESET",
+                       help="arithmetic preset: %(choices)s; it sets the digits, steps, ops, "
+                       "distractors and wrapper (their flags are then ignored)")
     group.add_argument("--digits", type=int_in(1, 18), default=1,
                        help="arithmetic operand digits, 1..18")
     group.add_argument("--steps", type=int_in(1, 50), default=1,
@@ -396,14 +430,17 @@ def add_task_arguments(parser: argparse.ArgumentParser, *, task_required: bool =
     group.add_argument("--distractors", type=int_in(0, 50), default=0,
                        help="arithmetic distractors, 0..50")
     group.add_argument("--wrapper", choices=("bare", "word"), default=None,
-                       help="arithmetic wrapper")
+                       help="arithmetic wrapper (default: word with distractors, else bare)")
     group.add_argument("--task-seed", type=int_in(0), default=0,
                        help="seed of the generated problems (>= 0)")
-    group.add_argument("--file", default=None, help="question file (gpqa, numeric)")
+    group.add_argument("--file", default=None, help="question file (gpqa, numeric: required)")
     group.add_argument("--mode", choices=("robust", "reference"), default="robust",
                        help="extraction mode")
-    group.add_argument("--categories", default=None, help="mmlu-pro categories, comma-separated")
-    group.add_argument("--data-dir", default=None, help="shared data directory")
+    group.add_argument("--categories", default=None,
+                       help="mmlu-pro categories, comma-separated (default: all)")
+    group.add_argument("--data-dir", default=None,
+                       help="shared data directory (default: $SLMMUX_DATA_DIR, else "
+                       "../shared/data beside the checkout)")
 
 
 def task_options(args: argparse.Namespace) -> dict:

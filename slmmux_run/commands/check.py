@@ -13,24 +13,13 @@ import json
 from pathlib import Path
 
 from slmmux_run.cli_args import (
-    MAX_POSTERIOR_DRAWS, MAX_SAMPLES, LazyChoices, ListedStore, check_output_file, int_in,
+    MAX_POSTERIOR_DRAWS, MAX_SAMPLES, ListedStore, check_output_file, int_in, names_in,
     question_count,
 )
+from slmmux_run.cli_catalog import HELDOUT_PREDICTORS, heldout_rules
 from slmmux_run.errors import UserError
 
 __all__ = ["register", "run"]
-
-
-def _predictors() -> tuple[str, ...]:
-    from slmmux_theory.planning.predictors import HELDOUT_PREDICTORS
-
-    return HELDOUT_PREDICTORS
-
-
-def _heldout_rules() -> tuple[str, ...]:
-    from slmmux_theory.planning.heldout import HELDOUT_RULES
-
-    return HELDOUT_RULES
 
 
 def register(subparsers) -> None:
@@ -52,13 +41,14 @@ def register(subparsers) -> None:
                         help="samples per model used to fit")
     parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), default=3,
                         help="samples per model of the predicted rules")
-    parser.add_argument("--predictor", default="hierarchical", choices=LazyChoices(_predictors),
+    parser.add_argument("--predictor", default="hierarchical", choices=HELDOUT_PREDICTORS,
                         metavar="NAME", help="predictor: %(choices)s")
     parser.add_argument("--method", default="svi", choices=("svi", "nuts"), help="fit of the hierarchical model")
     parser.add_argument("--draws", type=int_in(1, MAX_POSTERIOR_DRAWS), default=100,
                         help="posterior predictive draws")
     parser.add_argument("--rules", default="slm-mux,agent-forest,self-consistency",
-                        action=ListedStore, lists={"heldout": _heldout_rules},
+                        action=ListedStore, type=names_in(heldout_rules, what="rule"),
+                        lists={"heldout": heldout_rules},
                         help="comma-separated rules among %(heldout)s")
     parser.add_argument("--models", default=None, help="comma-separated model names (default all)")
     parser.add_argument("--questions", type=question_count, default=None, help="use only the first N questions")
@@ -110,9 +100,9 @@ def run(args) -> int:
 
     check_output_file(args.json, "--json")
     rules = tuple(r.strip() for r in args.rules.split(",") if r.strip())
-    unknown = [r for r in rules if r not in _heldout_rules()]
+    unknown = [r for r in rules if r not in heldout_rules()]
     if unknown:
-        raise UserError(f"--rules: unknown rule(s) {unknown}; choose from {list(_heldout_rules())}")
+        raise UserError(f"--rules: unknown rule(s) {unknown}; choose from {list(heldout_rules())}")
     models = args.models.split(",") if args.models else None
     sample_set = load_sample_set(args.records, models=models)
     if args.questions is not None:

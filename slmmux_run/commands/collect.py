@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from slmmux_run.cli_args import (
@@ -44,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     """Collect; exit 0 when every planned sample is stored, 3 when some are missing (when some
     failed, their commonest error and a hint go to stderr)."""
     # Imported here, not at the top: building the CLI's parser stays light.
+    import asyncio
+
     from slmmux_run.data.records import RecordStore
     from slmmux_run.sampling.client import Client
     from slmmux_run.sampling.collect import collect, estimate_plan, keys_of, plan_requests

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from slmmux_run.cli_args import add_records_argument
+from slmmux_run.cli_args import MAX_SAMPLES, add_records_argument, int_in
 from slmmux_run.errors import UserError
 
 __all__ = ["register", "run"]
@@ -27,9 +27,10 @@ def register(subparsers) -> None:
         "question and the mean real tokens per question.",
     )
     add_records_argument(parser, alias=True)
-    parser.add_argument("--k", type=int, required=True, help="the largest k (samples per model)")
+    parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), required=True,
+                        help="the largest k (samples per model): every k = 1..K is compared")
     parser.add_argument("--seed", type=int, default=0, help="seed of the folds and the draws")
-    parser.add_argument("--draws", type=int, default=100,
+    parser.add_argument("--draws", type=int_in(2), default=100,
                         help="random draws of k samples per question for the subsampled rules")
     parser.add_argument("--json", required=True, metavar="OUT", help="write the rows here")
     parser.set_defaults(handler=run)

@@ -24,24 +24,16 @@ from pathlib import Path
 
 from slmmux_run.cli_args import (
     MAX_POSTERIOR_DRAWS, MAX_STEPS, ListedStore, add_cap_arguments, add_task_arguments,
-    check_output_file, check_output_folder, int_in, number_in, task_options, token_limit,
+    check_output_file, check_output_folder, int_in, names_in, number_in, task_options,
+    token_limit,
 )
+from slmmux_run.cli_catalog import DEBATE_MODELS, DISCUSSION_VARIANTS
 from slmmux_run.errors import UserError
 from slmmux_run.progress import Progress
 
 __all__ = ["register", "run"]
 
-def _models() -> tuple[str, ...]:
-    from slmmux_run.debate_study import MODELS
-
-    return MODELS
-
-
-def _variants() -> tuple[str, ...]:
-    from slmmux_theory.discussion.variants import VARIANTS
-
-    return tuple(VARIANTS)
-
+_VARIANTS = ", ".join(DISCUSSION_VARIANTS)
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``debate`` subcommand and its actions."""
@@ -52,7 +44,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "stored transcripts and independent samples, without calling any model.",
     )
     actions = parser.add_subparsers(dest="action", required=True)
-    report = actions.add_parser("report", help="fit, predict, compare; write table and figure")
+    report = actions.add_parser(
+        "report", help="fit, predict, compare; write table and figure",
+        description="Fit the groupthink model on a seeded half of the questions, predict the "
+        "held-out half, and compare debate with SLM-MUX, Agent Forest and the single models at "
+        "equal tokens; writes report.md, result.json and figure.png into --out.")
     report.add_argument("--transcripts", required=True, help="debate transcripts (JSONL)")
     report.add_argument("--samples", default=None,
                         help="independent samples (record JSONL; default samples.jsonl beside "
@@ -60,9 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--config", default=None,
                         help="TOML with a [report] table (default config.toml beside the "
                         "transcripts, if any)")  # fmt: skip
-    report.add_argument("--models", default=None, action=ListedStore, lists={"models": _models},
+    report.add_argument("--models", default=None,
                         help="models of the independent samples, in SLM-MUX tie order "
-                        "(default: %(models)s)")
+                        f"(default: {','.join(DEBATE_MODELS)})")
     report.add_argument("--out", required=True, help="output folder")
     report.add_argument("--fit-steps", type=int_in(1, MAX_STEPS), default=None,
                         help="SVI steps (override)")
@@ -72,17 +68,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="fit on the complementary half of the seeded split and predict the "
                         "usual fit half (second fold of a 2-fold cross-fit; the smoothing and "
                         "the variant are then chosen on that fold's own fit half)")
-    report.add_argument("--variants", default=None, action=ListedStore,
-                        lists={"variants": _variants},
-                        help="comma-separated model variants to fit and compare (default all: "
-                             "%(variants)s)")
+    report.add_argument("--variants", default=None,
+                        type=names_in(lambda: DISCUSSION_VARIANTS, what="variant"),
+                        help="comma-separated model variants to fit and compare (default: the "
+                        f"[report] table's 'variants', else all: {_VARIANTS})")
     crossfit = actions.add_parser(
-        "crossfit", help="pool the held-out checks of two reports fitted on complementary halves")
+        "crossfit", help="pool the held-out checks of two reports fitted on complementary halves",
+        description="Pool the held-out checks of two reports fitted on complementary question "
+        "halves (a report and its --swap-halves twin) into one cross-fitted check; writes "
+        "crossfit.md and crossfit.json into --out.")
     crossfit.add_argument("--folds", nargs="+", required=True,
                           help="result.json of each fold (e.g. a report and its --swap-halves "
                           "twin)")  # fmt: skip
     crossfit.add_argument("--out", required=True, help="output folder (crossfit.md, .json)")
-    live = actions.add_parser("run", help="run debates (or MoA / MAV) against served models")
+    live = actions.add_parser(
+        "run", help="run debates (or MoA / MAV) against served models",
+        description="Run debates (or mixture of agents, multi-agent verification) on a task "
+        "against the served models of --config, appending every turn to --transcripts; resumes "
+        "where a previous run stopped. Exit 3, with the commonest error and a hint, when every "
+        "turn failed.")
     live.add_argument("--config", required=True, help="model config TOML")
     live.add_argument("--agents", required=True,
                       help="model of each agent, comma-separated (a model may repeat)")
@@ -103,7 +107,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_task_arguments(live)
     predict = actions.add_parser(
         "predict", help="fit on every debate of a study; predict debates on new questions from "
-        "their independent samples only (frozen prediction.json)")
+        "their independent samples only (frozen prediction.json)",
+        description="Fit the groupthink model on every debate of one or more studies and "
+        "predict debates on new questions from their independent samples only; writes a frozen "
+        "prediction.json into --out, to be committed before the new debates are analysed.")
     predict.add_argument("--transcripts", required=True, nargs="+",
                          help="fitted studies' transcripts (JSONL; several studies are pooled)")
     predict.add_argument("--samples", default=None, nargs="+",
@@ -117,13 +124,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--debates-per-question", type=int_in(1, 10_000), default=2,
                          help="debates planned per new question (for the predictive interval)")
     predict.add_argument("--variants", default=None,
-                         help="variants to choose among (by the largest in-sample miss)")
+                         type=names_in(lambda: DISCUSSION_VARIANTS, what="variant"),
+                         help="comma-separated variants to choose among, by the largest "
+                         "in-sample miss (default: the [report] table's 'variants', else all: "
+                         f"{_VARIANTS})")
     predict.add_argument("--fit-steps", type=int_in(1, MAX_STEPS), default=None,
                          help="SVI steps (override)")
     predict.add_argument("--draws", type=int_in(1, MAX_POSTERIOR_DRAWS), default=None,
                          help="posterior draws used")
     predict.add_argument("--out", required=True, help="output folder (prediction.json)")
-    check = actions.add_parser("check", help="new debates against a frozen prediction.json")
+    check = actions.add_parser(
+        "check", help="new debates against a frozen prediction.json",
+        description="Compare new debates with a frozen prediction.json of 'debate predict' "
+        "(never refits): is each measure within --tolerance points? Writes check.md and "
+        "check.json into --out.")
     check.add_argument("--prediction", required=True, help="prediction.json of `debate predict`")
     check.add_argument("--transcripts", required=True, help="the new debates (JSONL)")
     check.add_argument("--samples", default=None,

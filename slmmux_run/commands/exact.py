@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from slmmux_run.cli_args import MAX_DRAWS, MAX_SAMPLES, LazyChoices, int_in
+from slmmux_run.cli_catalog import rule_names
 from slmmux_run.errors import UserError
-from slmmux_theory.rules.catalog import registered_rule_names
 
 __all__ = ["load_distribution_file", "monte_carlo_draws", "register", "run"]
 
@@ -51,7 +51,7 @@ def register(subparsers) -> None:
                         '"validation_accuracy": ..., "probs": [[p_slot0, ..., p_no_answer] per '
                         'question]}]}, slot 0 the correct answer, the last slot no answer, each '
                         'row summing to 1')
-    parser.add_argument("--rule", required=True, choices=LazyChoices(registered_rule_names),
+    parser.add_argument("--rule", required=True, choices=LazyChoices(rule_names),
                         metavar="RULE", help="the rule: %(choices)s")
     parser.add_argument("--k", type=int_in(1, MAX_SAMPLES), required=True,
                         help="samples per model")
@@ -141,6 +141,8 @@ def load_distribution_file(path: str):
 
 
 def run(args) -> int:
+    # The file first: a bad one is reported before JAX is imported (seconds on a small machine).
+    names, accuracies, probs = load_distribution_file(args.input)
     import jax
     import numpy as np
 
@@ -149,7 +151,6 @@ def run(args) -> int:
     from slmmux_theory.engines.montecarlo import monte_carlo_accuracy
     from slmmux_theory.rules.base import MuxConfig, SwitchConfig, mux_preset
 
-    names, accuracies, probs = load_distribution_file(args.input)
     preset = mux_preset(args.preset)
     mux_config = MuxConfig(
         args.denominator or preset.confidence_denominator,

@@ -13,32 +13,18 @@ run failed there is nothing to score: the commonest error and a hint go to stder
 from __future__ import annotations
 
 import argparse
-import asyncio
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from slmmux_run.cli_args import (
     MAX_SAMPLES, ListedStore, add_cap_arguments, add_records_argument, add_task_arguments,
-    check_output_file, int_in, number_in, token_limit,
+    check_output_file, int_in, names_in, number_in, token_limit,
 )
+from slmmux_run.cli_catalog import live_rules, replay_rules, rule_names
 from slmmux_run.errors import UserError
-from slmmux_theory.rules.catalog import registered_rule_names
 
 __all__ = ["register", "run"]
-
-
-def _replay_rules() -> tuple[str, ...]:
-    from slmmux_run.replay import REPLAY_RULES
-
-    return REPLAY_RULES
-
-
-def _live_rules() -> tuple[str, ...]:
-    from slmmux_theory.rules.registry import rule_names
-
-    return rule_names(live=True)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_records_argument(parser, help="records of 'slmmux collect' or a shared samples file "
                          "(JSONL or .jsonl.gz); with --live, the record file sampled into")
     parser.add_argument("--rule", default="all", action=ListedStore,
-                        lists={"names": registered_rule_names, "replay": _replay_rules,
-                               "live": _live_rules},
+                        type=names_in(rule_names, also=("all",), what="rule"),
+                        lists={"names": rule_names, "replay": replay_rules, "live": live_rules},
                         help="comma-separated rules among %(names)s, or all (%(replay)s); "
                         "with --live one rule: %(live)s")
     parser.add_argument("--k", default=None,
@@ -118,9 +104,9 @@ def _ks(text: str | None, recorded: int) -> list[int]:
 
 def _rules(text: str) -> list[str]:
     if text == "all":
-        return list(_replay_rules())
+        return list(replay_rules())
     rules = [r.strip() for r in text.split(",")]
-    names = registered_rule_names()  # checked before any heavy import: a typo fails at once
+    names = rule_names()  # checked before any heavy import: a typo fails at once
     for rule in rules:
         if rule not in names:
             raise UserError(f"unknown rule {rule!r}; choose among {', '.join(names)}")
@@ -139,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     if args.live:
         return _run_live(args)
     rules = _rules(args.rule)
+    import dataclasses
+
     from slmmux_run.data.sample_files import load_record_set
     from slmmux_run.replay import replay_table
     from slmmux_run.replay_report import failure_summary, format_table
@@ -162,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_live(args: argparse.Namespace) -> int:
+    import asyncio  # here, not at the top: the parser (and --help) stays light
+    import dataclasses
+
     from slmmux_run.cli_args import task_options, tasks_for_models
     from slmmux_run.data.record_samples import load_records
     from slmmux_run.data.records import RecordStore
@@ -175,15 +166,14 @@ def _run_live(args: argparse.Namespace) -> int:
     from slmmux_run.sampling.failures import failure_line, summarize_failures
     from slmmux_run.sampling.spending import Budget, format_estimate
     from slmmux_run.sampling.spent import spent_in_records
-    from slmmux_theory.rules.registry import rule_names
 
     if not args.config:
         raise UserError("--live needs --config MODELS.toml")
     check_output_file(args.records, "--records")  # appended to: checked before any request
     k = _live_k(args.k)
     rules = _rules(args.rule)
-    if len(rules) != 1 or rules[0] not in rule_names(live=True):
-        raise UserError(f"--live runs one rule: --rule {' or --rule '.join(rule_names(live=True))}")
+    if len(rules) != 1 or rules[0] not in live_rules():
+        raise UserError(f"--live runs one rule: --rule {' or --rule '.join(live_rules())}")
     config = load_config(args.config)
     if not args.models:
         raise UserError("--live needs --models a,b (in ModelSwitch's visiting order)")

@@ -25,9 +25,10 @@ from pathlib import Path
 import os
 
 from slmmux_run.cli_args import (
-    MAX_POSTERIOR_DRAWS, MAX_SAMPLES, MAX_STEPS, LazyChoices, ListedStore, add_task_arguments,
-    check_output_file, int_in, number_in, task_options,
+    MAX_POSTERIOR_DRAWS, MAX_SAMPLES, MAX_STEPS, ListedStore, add_task_arguments,
+    check_output_file, int_in, names_in, number_in, task_options,
 )
+from slmmux_run.cli_catalog import PLAN_PREDICTORS, PLAN_UNSEEN, plan_rules
 from slmmux_run.errors import UserError
 
 __all__ = ["register", "run", "parse_costs", "count_or_file"]
@@ -48,18 +49,6 @@ def count_or_file(text: str):
     if not os.path.isfile(text):
         raise argparse.ArgumentTypeError(f"{text!r} is neither a count nor an existing file")
     return text
-
-
-def _predictors() -> tuple[str, ...]:
-    from slmmux_theory.planning.plan import PREDICTORS
-
-    return PREDICTORS
-
-
-def _plan_rules() -> tuple[str, ...]:
-    from slmmux_theory.planning.plan import PLAN_RULES
-
-    return PLAN_RULES
 
 
 def register(subparsers) -> None:
@@ -89,17 +78,17 @@ def register(subparsers) -> None:
                         help="comma-separated subset sizes (default 2,3; with fewer than 3 "
                              "models, 1 up to their number)")
     parser.add_argument("--rules", default="slm-mux", action=ListedStore,
-                        lists={"plan": _plan_rules},
+                        type=names_in(plan_rules, what="rule"), lists={"plan": plan_rules},
                         help="comma-separated rules among %(plan)s (model-switch: pairs, "
                              "expected cost with early stopping)")
-    parser.add_argument("--predictor", default="hierarchical", choices=LazyChoices(_predictors),
+    parser.add_argument("--predictor", default="hierarchical", choices=PLAN_PREDICTORS,
                         metavar="NAME", help="predictor: %(choices)s")
     parser.add_argument("--draws", type=int_in(2, MAX_POSTERIOR_DRAWS), default=100,
                         help="posterior draws")
     parser.add_argument("--svi-steps", type=int_in(1, MAX_STEPS), default=1000,
                         help="SVI steps of the answer-model fit")
     parser.add_argument("--unseen", default="stratified",
-                        choices=("bootstrap", "stratified", "dirichlet-process", "population"),
+                        choices=PLAN_UNSEEN,
                         help="hierarchical: unseen questions as a Bayesian bootstrap of the "
                              "pilot questions, the same bootstrap stratified by shared failures "
                              "(their share under a Beta posterior, so a small pilot without "
@@ -121,6 +110,8 @@ def register(subparsers) -> None:
     parser.add_argument("--figure", default=None,
                         help="write the Pareto front figure here (.png/.svg)")
     add_task_arguments(parser, task_required=False, questions_type=count_or_file,
+                       task_note=" (optional, with --config: the full run's questions and "
+                       "prompts, frozen into the plan)",
                        questions_help="the full run's questions: a count N, or a file of "
                        "question ids (one per line, or JSONL with question_id); the file is "
                        "then the pilot only")

@@ -5,15 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmmux_run.cli_args import ListedStore, check_output_folder
+from slmmux_run.cli_args import check_output_folder, names_in
+from slmmux_run.cli_catalog import REPRODUCE_STEPS, reproduce_steps
 
 __all__ = ["register", "run"]
-
-
-def _steps() -> tuple[str, ...]:
-    from slmmux_run.reproduce import STEPS
-
-    return tuple(STEPS)
 
 
 def register(subparsers) -> None:
@@ -32,8 +27,10 @@ def register(subparsers) -> None:
                         help="the committed experiments (default $SLMMUX_EXPERIMENTS_DIR, else "
                              "the checkout's experiments/; steps that need it are skipped "
                              "without one)")
-    parser.add_argument("--steps", default=None, action=ListedStore, lists={"steps": _steps},
-                        help="comma-separated subset of %(steps)s (default: all)")
+    parser.add_argument("--steps", default=None,
+                        type=names_in(reproduce_steps, what="step"),
+                        help=f"comma-separated subset of {', '.join(REPRODUCE_STEPS)} "
+                        "(default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller grids (for tests)")
     parser.set_defaults(handler=run)
 

@@ -26,7 +26,7 @@ from slmmux_theory.lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "agent_forest": ["AGENT_FOREST", "pooled_vote_accuracy_exact"],
-    "catalog": ["BUILT_IN", "RuleEntry", "registered_rule_names"],
+    "catalog": ["BUILT_IN", "CATALOG_FLAGS", "RuleEntry", "registered_rule_names"],
     "base": [
         "MUX_PRESETS", "MuxConfig", "MuxOutcome", "SwitchConfig", "SwitchOutcome", "VoteOutcome",
         "confidence_weighted_vote", "entropy_weight", "first_seen_positions",

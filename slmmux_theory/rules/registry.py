@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import importlib
 
-from slmmux_theory.rules.catalog import BUILT_IN, RuleEntry
+from slmmux_theory.rules.catalog import BUILT_IN, CATALOG_FLAGS, RuleEntry
 from slmmux_theory.rules.rule import Rule
 
 __all__ = ["RULES", "get_rule", "register_rule", "rule_names"]
 
 
 def _load(entry: RuleEntry) -> Rule:
-    """The built-in rule an entry of :data:`~slmmux_theory.rules.catalog.BUILT_IN` names."""
+    """The built-in rule an entry of :data:`~slmmux_theory.rules.catalog.BUILT_IN` names, checked
+    to carry that name and the entry's flags (the command line reads them from the catalog)."""
+    where = f"slmmux_theory.rules.{entry.module}.{entry.variable}"
     rule = getattr(importlib.import_module(f"slmmux_theory.rules.{entry.module}"), entry.variable)
     if not isinstance(rule, Rule) or rule.name != entry.name:
-        raise ImportError(f"slmmux_theory.rules.{entry.module}.{entry.variable} is not the rule "
-                          f"{entry.name!r} that rules/catalog.py lists")
+        raise ImportError(f"{where} is not the rule {entry.name!r} that rules/catalog.py lists")
+    flags = frozenset(flag for flag in CATALOG_FLAGS if getattr(rule, flag))
+    if flags != entry.flags:
+        raise ImportError(f"{where} sets the flags {sorted(flags)} but rules/catalog.py lists "
+                          f"{sorted(entry.flags)} for {entry.name!r}: make them agree")
     return rule
 
 

@@ -101,7 +101,6 @@ def test_end_to_end_plan_hierarchical_finds_the_best_pair(fixture_file, tmp_path
         (["--k", "9"], "--k must lie in 1..6"),
         (["--subset-sizes", "2,5"], "--subset-sizes: 5 is outside 1..4"),
         (["--subset-sizes", "two"], "--subset-sizes: expected comma-separated integers"),
-        (["--rules", "debate"], "--rules: unknown rule(s)"),
         (["--budget", "0"], "--budget must be positive"),
         (["--cost-per-sample", "nobody=2"], "--cost-per-sample: unknown model 'nobody'"),
         (["--price-per-1k", "strong-a=1"],

@@ -58,8 +58,10 @@ def test_quiet_silences_progress_and_summary_md_escapes_cells(tmp_path, capsys, 
 
 
 def test_unknown_step_is_a_one_line_error(tmp_path, capsys):
-    assert main(["reproduce", "--steps", "nope", "--out", str(tmp_path)]) == 2
-    assert "unknown step" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # an argument error: argparse's exit 2
+        main(["reproduce", "--steps", "nope", "--out", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "unknown step" in capsys.readouterr().err.splitlines()[-1]
 
 
 def test_a_missing_data_dir_is_a_one_line_error_before_any_step(tmp_path, capsys):
