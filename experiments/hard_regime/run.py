@@ -70,20 +70,50 @@ def _rows_json(result, pool):
             for r in result.rows]
 
 
-def study(sample_set, k_max, seed, draws, progress):
-    from slmmux_run.compare_study import compare_sample_set
+def _cached(cache, name, compute):
+    """``compute()``, pickled under ``cache/name`` (None: no cache): a long study resumes."""
+    import pickle
 
+    if cache is None:
+        return compute()
+    path = Path(cache) / f"{name}.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    value = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(value))
+    return value
+
+
+def _pool(sample_set, label, k_max, seed, draws, progress, cache):
+    """Every registered rule on one pool, rule by rule (each cached), merged in registry order."""
+    from slmmux_run.compare_study import CompareResult, compare_sample_set
+    from slmmux_theory.rules.registry import RULES
+
+    parts = [_cached(cache, f"{label}_{name}_k{k_max}_d{draws}_s{seed}",
+                     lambda name=name: compare_sample_set(sample_set, k_max, seed, draws,
+                                                          progress, rules=[name]))
+             for name in RULES]
+    order = {name: i for i, name in enumerate(RULES)}
+    rows = sorted((row for part in parts for row in part.rows),
+                  key=lambda r: (r.k, order[r.rule], len(r.models) == 2))
+    kinds = {k: v for part in parts for k, v in part.rule_kinds.items()}
+    engines = {k: v for part in parts for k, v in part.engines.items()}
+    return CompareResult(rows, kinds, engines, seed, draws, sum(p.seconds for p in parts))
+
+
+def study(sample_set, k_max, seed, draws, progress, cache=None, label="task"):
     accuracy = (sample_set.samples == 0).mean(axis=(1, 2))
     strongest = sample_set.models[int(np.argmax(accuracy))]
-    everyone = compare_sample_set(sample_set, k_max, seed, draws, progress)
+    everyone = _pool(sample_set, f"{label}_all", k_max, seed, draws, progress, cache)
     pairs = [r for r in everyone.rows if r.rule == "slm-mux" and len(r.models) == 2 and r.k == 3]
     best_pair = max(pairs, key=lambda r: r.accuracy)
     pools = {"all": everyone}
     rest = [m for m in sample_set.models if m != strongest]
-    pools["without-strongest"] = compare_sample_set(sample_set.select(models=rest), k_max, seed,
-                                                    draws, progress)
-    pools["best-pair"] = compare_sample_set(sample_set.select(models=list(best_pair.models)),
-                                            k_max, seed, draws, progress)
+    pools["without-strongest"] = _pool(sample_set.select(models=rest), f"{label}_rest", k_max,
+                                       seed, draws, progress, cache)
+    pools["best-pair"] = _pool(sample_set.select(models=list(best_pair.models)),
+                               f"{label}_pair", k_max, seed, draws, progress, cache)
     return strongest, best_pair, pools
 
 
@@ -216,6 +246,8 @@ def main(argv=None) -> int:
     parser.add_argument("--max-questions", type=int, default=10**6, help="first N questions")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=str(HERE))
+    parser.add_argument("--cache", default=None,
+                        help="folder for per-rule intermediate results (resume a long run)")
     args = parser.parse_args(argv)
     from slmmux_run.data.paths import data_dir
     from slmmux_run.errors import UserError
@@ -235,7 +267,8 @@ def main(argv=None) -> int:
             print(f"{task}: skipped ({error})", file=sys.stderr)
             continue
         strongest, best_pair, pools = study(sample_set, args.k, args.seed, args.draws,
-                                            sys.stderr)
+                                            sys.stderr, args.cache,
+                                            f"{task}_m{args.max_models}_q{args.max_questions}")
         summary = _summaries(strongest, best_pair, pools)
         results[task] = {"summary": summary,
                          "rows": [row for pool, res in pools.items()
