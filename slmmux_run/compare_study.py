@@ -132,9 +132,11 @@ def compare_sample_set(sample_set, max_k: int, seed: int = 0, num_draws: int = 1
     chosen = {name: rule for name, rule in RULES.items() if rules is None or name in rules}
     rows: list[CompareRow] = []
     for k in range(1, max_k + 1):
-        levels = crossfit.crossfit_levels(samples, sample_set.num_answers, k)
-        singles = crossfit.crossfit_subsets(levels, samples, np.arange(num_models)[:, None],
-                                            folds, k, tokens)
+        # The level laws serve the exact rules only (costly at large k on wide files).
+        if any(rule.level_engine for rule in chosen.values()):
+            levels = crossfit.crossfit_levels(samples, sample_set.num_answers, k)
+            singles = crossfit.crossfit_subsets(levels, samples, np.arange(num_models)[:, None],
+                                                folds, k, tokens)
         for name, rule in chosen.items():
             if rule.level_engine and rule.first_model_only:
                 rows.append(_row(name, names, k, crossfit.best_single(singles, samples, folds)))

@@ -23,13 +23,18 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.hard_regime import headroom
+
 HERE = Path(__file__).resolve().parent
 FILES = {"aime2024": "samples/boinf_aime2024_30x80_11models.jsonl",
          "math500": "samples/boinf_math500_500x80_7models.jsonl"}
 NEW_RULES = ("weighted-vote-milp", "weighted-vote-log-odds", "bayes-stop", "bayes-stop-models",
-             "posterior-optimal")
+             "posterior-optimal", "vote-stop")
 # The target's "new rule" is measured against the learned weighted vote, so it is one of these.
-TARGET_RULES = ("bayes-stop", "bayes-stop-models", "posterior-optimal")
+TARGET_RULES = ("bayes-stop", "bayes-stop-models", "posterior-optimal", "vote-stop")
+# Adaptive rules also run at caps beyond --k: they spend what a question needs, so a larger cap
+# can stay within the fixed-cost rules' tokens at k = 3.
+ADAPTIVE_RULES = ("bayes-stop", "bayes-stop-models", "vote-stop")
 # Fixed-cost rules on the pair at k = 3 spend SLM-MUX's samples exactly; their subsampled token
 # means differ from the exact one by Monte Carlo noise only, well under 1 %.
 BUDGET_SLACK = 1.01
@@ -102,7 +107,26 @@ def _pool(sample_set, label, k_max, seed, draws, progress, cache):
     return CompareResult(rows, kinds, engines, seed, draws, sum(p.seconds for p in parts))
 
 
-def study(sample_set, k_max, seed, draws, progress, cache=None, label="task"):
+def _caps(sample_set, label, caps, seed, draws, cache):
+    """The adaptive rules at the larger caps (each rule and cap cached)."""
+    from slmmux_run.compare_study import compare_caps
+
+    return [row for cap in caps for name in ADAPTIVE_RULES
+            for row in _cached(cache, f"{label}_caps_{name}_c{cap}_d{draws}_s{seed}",
+                               lambda name=name, cap=cap: compare_caps(
+                                   sample_set, [name], [cap], seed, draws))]
+
+
+def with_caps(result, rows):
+    """``result`` with the capped rows appended (the Pareto front and the target read both)."""
+    return result._replace(rows=list(result.rows) + list(rows))
+
+
+POOLS = ("all", "without-strongest", "best-pair")
+
+
+def study(sample_set, k_max, seed, draws, progress, cache=None, label="task", caps=(),
+          pools_wanted=POOLS):
     accuracy = (sample_set.samples == 0).mean(axis=(1, 2))
     strongest = sample_set.models[int(np.argmax(accuracy))]
     everyone = _pool(sample_set, f"{label}_all", k_max, seed, draws, progress, cache)
@@ -110,16 +134,29 @@ def study(sample_set, k_max, seed, draws, progress, cache=None, label="task"):
     best_pair = max(pairs, key=lambda r: r.accuracy)
     pools = {"all": everyone}
     rest = [m for m in sample_set.models if m != strongest]
-    pools["without-strongest"] = _pool(sample_set.select(models=rest), f"{label}_rest", k_max,
-                                       seed, draws, progress, cache)
-    pools["best-pair"] = _pool(sample_set.select(models=list(best_pair.models)),
-                               f"{label}_pair", k_max, seed, draws, progress, cache)
-    return strongest, best_pair, pools
+    if "without-strongest" in pools_wanted:
+        pools["without-strongest"] = _pool(sample_set.select(models=rest), f"{label}_rest",
+                                           k_max, seed, draws, progress, cache)
+    if "best-pair" in pools_wanted:
+        pools["best-pair"] = _pool(sample_set.select(models=list(best_pair.models)),
+                                   f"{label}_pair", k_max, seed, draws, progress, cache)
+    capped = {}
+    for pool, models, tag in (("all", sample_set.models, "all"), ("without-strongest", rest,
+                                                                   "rest"),
+                              ("best-pair", list(best_pair.models), "pair")):
+        if pool not in pools:
+            continue
+        capped[pool] = _caps(sample_set.select(models=list(models)), f"{label}_{tag}", caps,
+                             seed, draws, cache)
+        if progress is not None:
+            print(f"{label} {pool}: caps {list(caps)} done", file=progress, flush=True)
+    return strongest, best_pair, pools, capped
 
 
-def _summaries(strongest, best_pair, pools):
+def _summaries(strongest, best_pair, pools, capped):
     budget = best_pair.mean_tokens
-    candidates = [(pool, r) for pool, res in pools.items() for r in res.rows
+    candidates = [(pool, r) for pool, res in pools.items()
+                  for r in list(res.rows) + list(capped.get(pool, ()))
                   if res.rule_kinds[r.rule] == "deployable"
                   and (len(r.models) > 2 or pool == "best-pair")
                   and r.mean_tokens is not None and r.mean_tokens <= budget * BUDGET_SLACK]
@@ -131,9 +168,11 @@ def _summaries(strongest, best_pair, pools):
         "budget_tokens": budget, "slm_mux_pair": list(best_pair.models),
         "slm_mux_accuracy": best_pair.accuracy,
         "best_new": {"pool": best_new[0], "rule": best_new[1].rule, "k": best_new[1].k,
+                     "stderr": best_new[1].stderr,
                      "models": list(best_new[1].models), "accuracy": best_new[1].accuracy,
                      "mean_tokens": best_new[1].mean_tokens},
         "best_weighted_vote": {"pool": best_vote[0], "rule": best_vote[1].rule,
+                               "models": list(best_vote[1].models),
                                "k": best_vote[1].k, "accuracy": best_vote[1].accuracy,
                                "mean_tokens": best_vote[1].mean_tokens},
         "new_minus_slm_mux": _paired(best_new[1].correct, best_pair.correct),
@@ -214,7 +253,9 @@ def _figure(task_pools, path):
     tasks = list(task_pools)
     fig, axes = plt.subplots(1, len(tasks), figsize=(6.5 * len(tasks), 4.5), squeeze=False)
     for ax, task in zip(axes[0], tasks):
-        for pool, marker in zip(("all", "without-strongest", "best-pair"), "o^s"):
+        for pool, marker in zip(POOLS, "o^s"):
+            if pool not in task_pools[task]:
+                continue
             res = task_pools[task][pool]
             rows = [r for r in res.rows if r.mean_tokens]
             points = [(r.mean_tokens, r.accuracy) for r in rows]
@@ -236,6 +277,12 @@ def _figure(task_pools, path):
     plt.close(fig)
 
 
+def _per_task(option: str, task: str, default):
+    """The value of ``task`` in a ``task=value,task=value`` option, else ``default``."""
+    values = dict(item.split("=", 1) for item in option.split(",") if item)
+    return values.get(task, default)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, default=5, help="largest k")
@@ -246,6 +293,17 @@ def main(argv=None) -> int:
     parser.add_argument("--max-questions", type=int, default=10**6, help="first N questions")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=str(HERE))
+    parser.add_argument("--caps", default="6,9,12",
+                        help="caps (samples per model) of the adaptive rules beyond --k")
+    parser.add_argument("--task-draws", default="",
+                        help="per-task draws overriding --draws, e.g. math500=20")
+    parser.add_argument("--task-k", default="",
+                        help="per-task largest k overriding --k, e.g. aime2024=3")
+    parser.add_argument("--task-caps", default="",
+                        help="per-task caps overriding --caps, e.g. math500=6+9")
+    parser.add_argument("--task-pools", default="",
+                        help="per-task pools (of all, without-strongest, best-pair), e.g. "
+                             "math500=all+without-strongest; default all three")
     parser.add_argument("--cache", default=None,
                         help="folder for per-rule intermediate results (resume a long run)")
     args = parser.parse_args(argv)
@@ -266,18 +324,30 @@ def main(argv=None) -> int:
             skipped[task] = str(error)
             print(f"{task}: skipped ({error})", file=sys.stderr)
             continue
-        strongest, best_pair, pools = study(sample_set, args.k, args.seed, args.draws,
-                                            sys.stderr, args.cache,
-                                            f"{task}_m{args.max_models}_q{args.max_questions}")
-        summary = _summaries(strongest, best_pair, pools)
-        results[task] = {"summary": summary,
-                         "rows": [row for pool, res in pools.items()
+        caps = [int(c) for c in _per_task(args.task_caps, task, args.caps).replace("+", ",")
+                .split(",") if c]
+        task_draws = int(_per_task(args.task_draws, task, args.draws))
+        task_k = int(_per_task(args.task_k, task, args.k))
+        pools_wanted = _per_task(args.task_pools, task, "+".join(POOLS)).split("+")
+        strongest, best_pair, pools, capped = study(
+            sample_set, task_k, args.seed, task_draws, sys.stderr, args.cache,
+            f"{task}_m{args.max_models}_q{args.max_questions}", caps, pools_wanted)
+        summary = _summaries(strongest, best_pair, pools, capped)
+        shown = {pool: with_caps(res, capped[pool]) for pool, res in pools.items()}
+        analysis = headroom.analyse(sample_set, best_pair, shown, summary["target"])
+        summary["headroom"] = analysis
+        results[task] = {"summary": summary, "draws": task_draws, "k": task_k, "caps": caps,
+                         "rows": [row for pool, res in shown.items()
                                   for row in _rows_json(res, pool)]}
-        tables.append(_table(task, summary, pools))
-        task_pools[task] = pools
+        tables.append(_table(task, summary, shown) + headroom.markdown(analysis))
+        task_pools[task] = shown
     header = (f"# The hard regime: every rule at equal real tokens\n\n"
-              f"`python -m experiments.hard_regime.run --k {args.k} --draws {args.draws} "
-              f"--seed {args.seed}`; {time.perf_counter() - start:.0f} s.\n\n")
+              f"`python -m experiments.hard_regime.run --tasks {args.tasks} --k {args.k} "
+              f"--draws {args.draws} --task-draws '{args.task_draws}' --caps {args.caps} "
+              f"--task-k '{args.task_k}' --task-caps '{args.task_caps}' "
+              f"--task-pools '{args.task_pools}' "
+              f"--seed {args.seed}`; {time.perf_counter() - start:.0f} s (cached intermediate "
+              f"results reused where present).\n\n")
     if skipped:
         header += "".join(f"- {task} skipped: {why}\n" for task, why in skipped.items()) + "\n"
     (out / "results.json").write_text(json.dumps({"settings": vars(args) | {"out": None},
