@@ -90,21 +90,30 @@ def _cached(cache, name, compute):
     return value
 
 
-def _pool(sample_set, label, k_max, seed, draws, progress, cache):
-    """Every registered rule on one pool, rule by rule (each cached), merged in registry order."""
+def _pool(sample_set, label, k_max, seed, draws, progress, cache, rules=None):
+    """Every registered rule on one pool, rule by rule (each cached), merged in registry order.
+
+    ``rules``: compute only these (None: all); any other rule enters only if its result is
+    already cached. Returns the result and the names of the rules left out."""
     from slmmux_run.compare_study import CompareResult, compare_sample_set
     from slmmux_theory.rules.registry import RULES
 
-    parts = [_cached(cache, f"{label}_{name}_k{k_max}_d{draws}_s{seed}",
-                     lambda name=name: compare_sample_set(sample_set, k_max, seed, draws,
-                                                          progress, rules=[name]))
-             for name in RULES]
+    parts, missing = [], []
+    for name in RULES:
+        tag = f"{label}_{name}_k{k_max}_d{draws}_s{seed}"
+        if rules is not None and name not in rules and not (
+                cache is not None and (Path(cache) / f"{tag}.pkl").exists()):
+            missing.append(name)
+            continue
+        parts.append(_cached(cache, tag, lambda name=name: compare_sample_set(
+            sample_set, k_max, seed, draws, progress, rules=[name])))
     order = {name: i for i, name in enumerate(RULES)}
     rows = sorted((row for part in parts for row in part.rows),
                   key=lambda r: (r.k, order[r.rule], len(r.models) == 2))
     kinds = {k: v for part in parts for k, v in part.rule_kinds.items()}
     engines = {k: v for part in parts for k, v in part.engines.items()}
-    return CompareResult(rows, kinds, engines, seed, draws, sum(p.seconds for p in parts))
+    return CompareResult(rows, kinds, engines, seed, draws,
+                         sum(p.seconds for p in parts)), missing
 
 
 def _caps(sample_set, label, caps, seed, draws, cache):
@@ -126,20 +135,24 @@ POOLS = ("all", "without-strongest", "best-pair")
 
 
 def study(sample_set, k_max, seed, draws, progress, cache=None, label="task", caps=(),
-          pools_wanted=POOLS):
+          pools_wanted=POOLS, rules=None):
     accuracy = (sample_set.samples == 0).mean(axis=(1, 2))
     strongest = sample_set.models[int(np.argmax(accuracy))]
-    everyone = _pool(sample_set, f"{label}_all", k_max, seed, draws, progress, cache)
+    missing = {}
+    everyone, missing["all"] = _pool(sample_set, f"{label}_all", k_max, seed, draws, progress,
+                                     cache, rules)
     pairs = [r for r in everyone.rows if r.rule == "slm-mux" and len(r.models) == 2 and r.k == 3]
     best_pair = max(pairs, key=lambda r: r.accuracy)
     pools = {"all": everyone}
     rest = [m for m in sample_set.models if m != strongest]
     if "without-strongest" in pools_wanted:
-        pools["without-strongest"] = _pool(sample_set.select(models=rest), f"{label}_rest",
-                                           k_max, seed, draws, progress, cache)
+        pools["without-strongest"], missing["without-strongest"] = _pool(
+            sample_set.select(models=rest), f"{label}_rest", k_max, seed, draws, progress,
+            cache, rules)
     if "best-pair" in pools_wanted:
-        pools["best-pair"] = _pool(sample_set.select(models=list(best_pair.models)),
-                                   f"{label}_pair", k_max, seed, draws, progress, cache)
+        pools["best-pair"], missing["best-pair"] = _pool(
+            sample_set.select(models=list(best_pair.models)), f"{label}_pair", k_max, seed,
+            draws, progress, cache, rules)
     capped = {}
     for pool, models, tag in (("all", sample_set.models, "all"), ("without-strongest", rest,
                                                                    "rest"),
@@ -150,7 +163,7 @@ def study(sample_set, k_max, seed, draws, progress, cache=None, label="task", ca
                              seed, draws, cache)
         if progress is not None:
             print(f"{label} {pool}: caps {list(caps)} done", file=progress, flush=True)
-    return strongest, best_pair, pools, capped
+    return strongest, best_pair, pools, capped, missing
 
 
 def _summaries(strongest, best_pair, pools, capped):
@@ -205,6 +218,8 @@ def pool_rule_row(row, result):
 def _table(task, summary, pools):
     lines = [f"## {task}", "", f"Strongest model (left out in `without-strongest`): "
              f"{summary['strongest']}", ""]
+    for pool, names in summary.get("rules_not_run", {}).items():
+        lines += [f"Not run on pool `{pool}` (time): {', '.join(names)}", ""]
     t = summary["target"]
     lines += ["### Target (k = 3 SLM-MUX best pair's tokens)", "",
               f"- budget: {t['budget_tokens']:.0f} tokens/question; SLM-MUX "
@@ -299,6 +314,9 @@ def main(argv=None) -> int:
                         help="per-task draws overriding --draws, e.g. math500=20")
     parser.add_argument("--task-k", default="",
                         help="per-task largest k overriding --k, e.g. aime2024=3")
+    parser.add_argument("--task-rules", default="",
+                        help="per-task rules to compute (others only from the cache), e.g. "
+                             "math500=slm-mux+agent-forest")
     parser.add_argument("--task-caps", default="",
                         help="per-task caps overriding --caps, e.g. math500=6+9")
     parser.add_argument("--task-pools", default="",
@@ -329,13 +347,16 @@ def main(argv=None) -> int:
         task_draws = int(_per_task(args.task_draws, task, args.draws))
         task_k = int(_per_task(args.task_k, task, args.k))
         pools_wanted = _per_task(args.task_pools, task, "+".join(POOLS)).split("+")
-        strongest, best_pair, pools, capped = study(
+        wanted_rules = _per_task(args.task_rules, task, None)
+        strongest, best_pair, pools, capped, missing = study(
             sample_set, task_k, args.seed, task_draws, sys.stderr, args.cache,
-            f"{task}_m{args.max_models}_q{args.max_questions}", caps, pools_wanted)
+            f"{task}_m{args.max_models}_q{args.max_questions}", caps, pools_wanted,
+            None if wanted_rules is None else wanted_rules.split("+"))
         summary = _summaries(strongest, best_pair, pools, capped)
         shown = {pool: with_caps(res, capped[pool]) for pool, res in pools.items()}
         analysis = headroom.analyse(sample_set, best_pair, shown, summary["target"])
         summary["headroom"] = analysis
+        summary["rules_not_run"] = {pool: names for pool, names in missing.items() if names}
         results[task] = {"summary": summary, "draws": task_draws, "k": task_k, "caps": caps,
                          "rows": [row for pool, res in shown.items()
                                   for row in _rows_json(res, pool)]}
@@ -345,7 +366,7 @@ def main(argv=None) -> int:
               f"`python -m experiments.hard_regime.run --tasks {args.tasks} --k {args.k} "
               f"--draws {args.draws} --task-draws '{args.task_draws}' --caps {args.caps} "
               f"--task-k '{args.task_k}' --task-caps '{args.task_caps}' "
-              f"--task-pools '{args.task_pools}' "
+              f"--task-pools '{args.task_pools}' --task-rules '{args.task_rules}' "
               f"--seed {args.seed}`; {time.perf_counter() - start:.0f} s (cached intermediate "
               f"results reused where present).\n\n")
     if skipped:
