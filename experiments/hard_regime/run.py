@@ -116,14 +116,21 @@ def _pool(sample_set, label, k_max, seed, draws, progress, cache, rules=None):
                          sum(p.seconds for p in parts)), missing
 
 
-def _caps(sample_set, label, caps, seed, draws, cache):
-    """The adaptive rules at the larger caps (each rule and cap cached)."""
+def _caps(sample_set, label, caps, seed, draws, cache, rules=None):
+    """The adaptive rules at the larger caps (each rule and cap cached; with ``rules``, the
+    others only from the cache)."""
     from slmmux_run.compare_study import compare_caps
 
-    return [row for cap in caps for name in ADAPTIVE_RULES
-            for row in _cached(cache, f"{label}_caps_{name}_c{cap}_d{draws}_s{seed}",
-                               lambda name=name, cap=cap: compare_caps(
-                                   sample_set, [name], [cap], seed, draws))]
+    rows = []
+    for cap in caps:
+        for name in ADAPTIVE_RULES:
+            tag = f"{label}_caps_{name}_c{cap}_d{draws}_s{seed}"
+            if rules is not None and name not in rules and not (
+                    cache is not None and (Path(cache) / f"{tag}.pkl").exists()):
+                continue
+            rows += _cached(cache, tag, lambda name=name, cap=cap: compare_caps(
+                sample_set, [name], [cap], seed, draws))
+    return rows
 
 
 def with_caps(result, rows):
@@ -160,17 +167,19 @@ def study(sample_set, k_max, seed, draws, progress, cache=None, label="task", ca
         if pool not in pools:
             continue
         capped[pool] = _caps(sample_set.select(models=list(models)), f"{label}_{tag}", caps,
-                             seed, draws, cache)
+                             seed, draws, cache, rules)
         if progress is not None:
             print(f"{label} {pool}: caps {list(caps)} done", file=progress, flush=True)
     return strongest, best_pair, pools, capped, missing
 
 
 def _summaries(strongest, best_pair, pools, capped):
+    from slmmux_theory.rules.registry import RULES
+
     budget = best_pair.mean_tokens
     candidates = [(pool, r) for pool, res in pools.items()
                   for r in list(res.rows) + list(capped.get(pool, ()))
-                  if res.rule_kinds[r.rule] == "deployable"
+                  if RULES[r.rule].deployable
                   and (len(r.models) > 2 or pool == "best-pair")
                   and r.mean_tokens is not None and r.mean_tokens <= budget * BUDGET_SLACK]
     best_new = max((c for c in candidates if c[1].rule in TARGET_RULES),

@@ -52,6 +52,15 @@ __all__ = ["VOTE_STOP", "VOTE_STOP_THRESHOLDS", "vote_stop_exact", "weighted_sto
 VOTE_STOP_THRESHOLDS = (3.0, 10.0, 30.0, 100.0, 300.0, 1e3, 1e4, 1e5, 1e6)
 """Posterior odds scanned by ``learn``, cheapest (lowest) first."""
 
+LEARN_TOLERANCE = 0.001
+"""``learn`` takes the cheapest threshold within this much of the best validation accuracy. Not
+Bayes-stop's half point: on a small validation fold with no hard question every threshold is
+within half a point, and the cheapest one then stops after one or two samples on the hard
+questions of the test fold (measured on AIME 2024, experiments/hard_regime/README.md)."""
+
+LEARN_DRAWS = 32
+"""Subsampling draws per validation question when ``learn`` scores a threshold."""
+
 # Margins are sums of float weights: a margin equal to log(threshold) up to rounding stops.
 _TOLERANCE = 1e-9
 
@@ -234,8 +243,9 @@ def _cost(counts, context):
 def _learn(context: RuleContext, samples, num_answers: int, k: int, key=None) -> RuleContext:
     """Log-odds weights from validation per-sample accuracy (as the log-odds vote learns them),
     then the cheapest threshold of :data:`VOTE_STOP_THRESHOLDS` whose validation accuracy is
-    within half a point of the best one's (replayed by subsampling k of the samples, 16 draws;
-    draws padded to a multiple of 4 samples so several k share a compilation)."""
+    within :data:`LEARN_TOLERANCE` of the best one's (replayed by subsampling k of the samples,
+    :data:`LEARN_DRAWS` draws; draws padded to a multiple of 4 samples so several k share a
+    compilation)."""
     from slmmux_theory.engines.subsample import subsample_replay
 
     samples = np.asarray(samples)
@@ -250,11 +260,12 @@ def _learn(context: RuleContext, samples, num_answers: int, k: int, key=None) ->
     scores = []
     for threshold in VOTE_STOP_THRESHOLDS:
         trial = replace(context, stop_threshold=threshold)
-        result = subsample_replay(key, VOTE_STOP, samples, num_answers, k, 16, trial,
+        result = subsample_replay(key, VOTE_STOP, samples, num_answers, k, LEARN_DRAWS, trial,
                                   pad_to=-(-k // 4) * 4)
         scores.append(float(result.correct.mean()))
     best = max(scores)
-    chosen = next(t for t, s in zip(VOTE_STOP_THRESHOLDS, scores) if s >= best - 0.005)
+    chosen = next(t for t, s in zip(VOTE_STOP_THRESHOLDS, scores)
+                  if s >= best - LEARN_TOLERANCE)
     return replace(context, stop_threshold=chosen)
 
 
