@@ -114,6 +114,8 @@ def seen_answer_bound(samples, tokens, budget: float, grid: int = 200):
 
 
 def _row_of(pools, pool, rule, k, models):
+    if pool not in pools:
+        return None
     for row in pools[pool].rows:
         if row.rule == rule and row.k == k and list(row.models) == list(models):
             return row
@@ -135,10 +137,11 @@ def analyse(sample_set, best_pair, pools, target) -> dict:
             wrong = row[(row > 0) & (row < num_answers - 1)]
             wrong_share[m, q] = np.bincount(wrong).max() / recorded[m, q] if wrong.size else 0.0
     oracle = _row_of(pools, "best-pair", "oracle-any-sample", 3, best_pair.models)
-    new = target["best_new"]
-    new_row = _row_of(pools, new["pool"], new["rule"], new["k"], new["models"])
-    vote = target["best_weighted_vote"]
-    vote_row = _row_of(pools, vote["pool"], vote["rule"], vote["k"], vote["models"])
+    new, vote = target["best_new"], target["best_weighted_vote"]
+    new_row = None if new is None else _row_of(pools, new["pool"], new["rule"], new["k"],
+                                                new["models"])
+    vote_row = None if vote is None else _row_of(pools, vote["pool"], vote["rule"], vote["k"],
+                                                 vote["models"])
     mux = np.asarray(best_pair.correct)
     gap = (np.asarray(oracle.correct) - mux) if oracle is not None else 1.0 - mux
     order = [int(q) for q in np.argsort(-gap, kind="stable") if gap[q] > 0.005 or mux[q] < 0.995]

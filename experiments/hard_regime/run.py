@@ -183,27 +183,32 @@ def _summaries(strongest, best_pair, pools, capped):
                   and (len(r.models) > 2 or pool == "best-pair")
                   and r.mean_tokens is not None and r.mean_tokens <= budget * BUDGET_SLACK]
     best_new = max((c for c in candidates if c[1].rule in TARGET_RULES),
-                   key=lambda c: c[1].accuracy)
+                   key=lambda c: c[1].accuracy, default=None)
     best_vote = max((c for c in candidates if c[1].rule.startswith("weighted-vote")),
-                    key=lambda c: c[1].accuracy)
+                    key=lambda c: c[1].accuracy, default=None)
+
+    def describe(choice):
+        if choice is None:
+            return None
+        pool, row = choice
+        return {"pool": pool, "rule": row.rule, "k": row.k, "stderr": row.stderr,
+                "models": list(row.models), "accuracy": row.accuracy,
+                "mean_tokens": row.mean_tokens}
+
+    nan3 = (float("nan"),) * 3
     target = {
         "budget_tokens": budget, "slm_mux_pair": list(best_pair.models),
         "slm_mux_accuracy": best_pair.accuracy,
-        "best_new": {"pool": best_new[0], "rule": best_new[1].rule, "k": best_new[1].k,
-                     "stderr": best_new[1].stderr,
-                     "models": list(best_new[1].models), "accuracy": best_new[1].accuracy,
-                     "mean_tokens": best_new[1].mean_tokens},
-        "best_weighted_vote": {"pool": best_vote[0], "rule": best_vote[1].rule,
-                               "models": list(best_vote[1].models),
-                               "k": best_vote[1].k, "accuracy": best_vote[1].accuracy,
-                               "mean_tokens": best_vote[1].mean_tokens},
-        "new_minus_slm_mux": _paired(best_new[1].correct, best_pair.correct),
-        "new_minus_weighted_vote": _paired(best_new[1].correct, best_vote[1].correct, seed=1),
+        "best_new": describe(best_new), "best_weighted_vote": describe(best_vote),
+        "new_minus_slm_mux": nan3 if best_new is None else _paired(best_new[1].correct,
+                                                                   best_pair.correct),
+        "new_minus_weighted_vote": nan3 if best_new is None or best_vote is None else _paired(
+            best_new[1].correct, best_vote[1].correct, seed=1),
     }
     target["met"] = bool(target["new_minus_slm_mux"][0] >= 0.01
                          and target["new_minus_slm_mux"][1] > 0
-                         and target["new_minus_weighted_vote"][0] >= 0
-                         and target["new_minus_weighted_vote"][1] > 0)
+                         and (best_vote is None or (target["new_minus_weighted_vote"][0] >= 0
+                                                    and target["new_minus_weighted_vote"][1] > 0)))
     headroom = {}
     for pool, res in pools.items():
         for k in sorted({r.k for r in res.rows}):
@@ -224,6 +229,13 @@ def pool_rule_row(row, result):
     return len(row.models) == len(result.rows[0].models) or row.rule != "slm-mux"
 
 
+def _choice(choice) -> str:
+    if choice is None:
+        return "none within the budget among the rules run"
+    return (f"{choice['rule']} ({choice['pool']}, k={choice['k']}): {choice['accuracy']:.4f} at "
+            f"{choice['mean_tokens']:.0f} tokens")
+
+
 def _table(task, summary, pools):
     lines = [f"## {task}", "", f"Strongest model (left out in `without-strongest`): "
              f"{summary['strongest']}", ""]
@@ -234,12 +246,8 @@ def _table(task, summary, pools):
               f"- budget: {t['budget_tokens']:.0f} tokens/question; SLM-MUX "
               f"{' + '.join(t['slm_mux_pair'])}: {t['slm_mux_accuracy']:.4f}",
               "- best new rule (adaptive stopping or posterior-optimal) within budget (+1 %): "
-              f"{t['best_new']['rule']} ({t['best_new']['pool']}, "
-              f"k={t['best_new']['k']}): {t['best_new']['accuracy']:.4f} at "
-              f"{t['best_new']['mean_tokens']:.0f} tokens",
-              f"- best learned weighted vote within budget: {t['best_weighted_vote']['rule']} "
-              f"({t['best_weighted_vote']['pool']}, k={t['best_weighted_vote']['k']}): "
-              f"{t['best_weighted_vote']['accuracy']:.4f}",
+              + _choice(t["best_new"]),
+              "- best learned weighted vote within budget: " + _choice(t["best_weighted_vote"]),
               "- new − SLM-MUX: {:+.4f} (90 % paired interval {:+.4f} .. {:+.4f})".format(
                   *t["new_minus_slm_mux"]),
               "- new − weighted vote: {:+.4f} (90 % paired interval {:+.4f} .. {:+.4f})".format(
