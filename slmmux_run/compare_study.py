@@ -17,13 +17,15 @@ import math
 import os
 import sys
 import time
+import zlib
 from typing import NamedTuple
 
 import numpy as np
 
 from slmmux_run.errors import UserError
 
-__all__ = ["CompareResult", "CompareRow", "compare_json", "compare_sample_set", "compare_study"]
+__all__ = ["CompareResult", "CompareRow", "compare_caps", "compare_json", "compare_sample_set",
+           "compare_study"]
 
 
 class CompareRow(NamedTuple):
@@ -98,9 +100,15 @@ def compare_study(path: str | os.PathLike, max_k: int, seed: int = 0, num_draws:
 
 
 def compare_sample_set(sample_set, max_k: int, seed: int = 0, num_draws: int = 100,
-                       progress=None, source: str = "samples") -> CompareResult:
+                       progress=None, source: str = "samples", rules=None,
+                       pairs: bool = True) -> CompareResult:
     """:func:`compare_study` on a loaded :class:`~slmmux_run.data.sample_set.SampleSet`
-    (``source`` names it in errors)."""
+    (``source`` names it in errors).
+
+    ``rules`` limits the study to these registered names (default: every rule) and ``pairs``
+    says whether SLM-MUX runs on every pair. Each rule's draws come from a key of the seed, k
+    and the rule's name only, so a rule's rows do not depend on which other rules ran (a study
+    can be computed, and cached, rule by rule)."""
     import jax
 
     from slmmux_theory.engines import crossfit
@@ -119,14 +127,17 @@ def compare_sample_set(sample_set, max_k: int, seed: int = 0, num_draws: int = 1
     tokens = sample_set.tokens
     folds = crossfit.question_folds(num_questions, seed)
     key = jax.random.PRNGKey(seed)
-    pairs = np.array(list(itertools.combinations(range(num_models), 2)), dtype=int)
+    pair_index = np.array(list(itertools.combinations(range(num_models), 2)), dtype=int)
     exact = [name for name, rule in RULES.items() if rule.level_engine]
+    chosen = {name: rule for name, rule in RULES.items() if rules is None or name in rules}
     rows: list[CompareRow] = []
     for k in range(1, max_k + 1):
-        levels = crossfit.crossfit_levels(samples, sample_set.num_answers, k)
-        singles = crossfit.crossfit_subsets(levels, samples, np.arange(num_models)[:, None],
-                                            folds, k, tokens)
-        for name, rule in RULES.items():
+        # The level laws serve the exact rules only (costly at large k on wide files).
+        if any(rule.level_engine for rule in chosen.values()):
+            levels = crossfit.crossfit_levels(samples, sample_set.num_answers, k)
+            singles = crossfit.crossfit_subsets(levels, samples, np.arange(num_models)[:, None],
+                                                folds, k, tokens)
+        for name, rule in chosen.items():
             if rule.level_engine and rule.first_model_only:
                 rows.append(_row(name, names, k, crossfit.best_single(singles, samples, folds)))
                 rows += [_row(name, [model], k, values) for model, values in zip(names, singles)]
@@ -136,18 +147,59 @@ def compare_sample_set(sample_set, max_k: int, seed: int = 0, num_draws: int = 1
                 rows.append(_row(name, names, k, everyone))
             else:
                 values = crossfit.crossfit_rule(
-                    jax.random.fold_in(jax.random.fold_in(key, k), len(rows)), rule, samples,
+                    jax.random.fold_in(jax.random.fold_in(key, k), zlib.crc32(name.encode())),
+                    rule, samples,
                     sample_set.num_answers, k, folds, tokens, num_draws, pad_to=max_k)
                 rows.append(_row(name, names, k, values))
-        pair_values = crossfit.crossfit_subsets(levels, samples, pairs, folds, k, tokens)
-        rows += [_row("slm-mux", [names[a], names[b]], k, values)
-                 for (a, b), values in zip(pairs, pair_values)]
+        if pairs and "slm-mux" in chosen:
+            pair_values = crossfit.crossfit_subsets(levels, samples, pair_index, folds, k, tokens)
+            rows += [_row("slm-mux", [names[a], names[b]], k, values)
+                     for (a, b), values in zip(pair_index, pair_values)]
         if progress is not None:
             print(f"k={k}: {len(rows)} rows, {time.perf_counter() - start:.0f} s",
                   file=progress, flush=True)
-    kinds = {name: "oracle" if rule.oracle else "deployable" for name, rule in RULES.items()}
-    engines = {name: "exact" if name in exact else "subsample" for name in RULES}
+    kinds = {name: "oracle" if rule.oracle else "deployable" for name, rule in chosen.items()}
+    engines = {name: "exact" if name in exact else "subsample" for name in chosen}
     return CompareResult(rows, kinds, engines, seed, num_draws, time.perf_counter() - start)
+
+
+def compare_caps(sample_set, rules, caps, seed: int = 0, num_draws: int = 100,
+                 source: str = "samples") -> list[CompareRow]:
+    """Adaptive rules on all models of a sample set at the given caps (samples per model),
+    cross-fitted like :func:`compare_sample_set` (the same folds and per-rule keys), for caps
+    beyond the fixed-cost study's k: an adaptive rule spends what it needs, so a larger cap can
+    cost fewer tokens than a fixed-cost rule at a smaller k.
+
+    Args:
+      sample_set: a loaded :class:`~slmmux_run.data.sample_set.SampleSet`.
+      rules: registered rule names.
+      caps: the caps, each at most the fewest samples recorded for a (model, question).
+      seed: seed of the folds and draws.
+      num_draws: draws per question.
+      source: names the sample set in errors.
+
+    Raises:
+      UserError: for a cap the file cannot serve.
+    """
+    import jax
+
+    from slmmux_theory.engines import crossfit
+
+    samples = sample_set.samples
+    recorded = int((samples >= 0).sum(axis=2).min())
+    if min(caps) < 1 or max(caps) > recorded:
+        raise UserError(f"{source}: caps must lie in 1..{recorded}, got {sorted(caps)}")
+    folds = crossfit.question_folds(samples.shape[1], seed)
+    key = jax.random.PRNGKey(seed)
+    rows = []
+    for cap in caps:
+        for name in rules:
+            values = crossfit.crossfit_rule(
+                jax.random.fold_in(jax.random.fold_in(key, cap), zlib.crc32(name.encode())),
+                name, samples, sample_set.num_answers, cap, folds, sample_set.tokens, num_draws,
+                pad_to=max(caps))
+            rows.append(_row(name, sample_set.models, cap, values))
+    return rows
 
 
 def compare_json(result: CompareResult) -> dict:

@@ -57,6 +57,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "weighted_vote_log_odds": [
         "WEIGHTED_VOTE_LOG_ODDS", "effective_wrong_answers", "log_odds_weights",
     ],
+    "vote_stop": [
+        "VOTE_STOP", "VOTE_STOP_THRESHOLDS", "vote_stop_exact", "weighted_stop_on_sequence",
+    ],
     "weighted_vote_milp": [
         "MilpWeights", "WEIGHTED_VOTE_MILP", "answer_shares", "milp_weights", "solved_problems",
     ],

@@ -63,6 +63,7 @@ BUILT_IN: tuple[RuleEntry, ...] = (
     RuleEntry("bayes-stop", "bayes_stop", "BAYES_STOP"),
     RuleEntry("bayes-stop-models", "bayes_stop", "BAYES_STOP_MODELS"),
     RuleEntry("posterior-optimal", "posterior_optimal", "POSTERIOR_OPTIMAL"),
+    RuleEntry("vote-stop", "vote_stop", "VOTE_STOP"),
 )
 
 

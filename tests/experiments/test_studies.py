@@ -50,7 +50,7 @@ CASES = {
                            writes=("results_aime.json", "table.md", "log.txt"), needs_data=True,
                            slow=True)],
     "hard_regime.run": [Case(("--tasks", "aime2024", "--max-models", "3", "--max-questions", "8",
-                              "--k", "3", "--draws", "4", "--out", "{out}"),
+                              "--k", "3", "--draws", "4", "--caps", "4", "--out", "{out}"),
                              writes=("results.json", "table.md", "pareto.png"),
                              needs_data=True, slow=True)],
     "groupthink_phase.run": [Case(("--grid-size", "3", "--conformities", "0,0.9",

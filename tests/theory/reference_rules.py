@@ -193,6 +193,31 @@ def bayes_stop_correct(seqs, abstain, priority, threshold=10.0, unknown_weight=0
     return Fraction(int(0 in tied), len(tied)), spent
 
 
+def vote_stop_correct(seqs, abstain, priority, threshold=10.0, weights=None):
+    """(P(correct), samples spent) of weighted-vote stopping along the given sample order:
+    models by priority, samples one by one, each valid sample adds its model's weight; stop
+    when the leader's score exceeds the runner-up's (0 if none) by log(threshold); at the cap
+    the weighted plurality, ties at random."""
+    weights = weights or [1.0] * len(seqs)
+    order = sorted(range(len(seqs)), key=lambda m: (priority[m], m))
+    scores: dict = {}
+    spent = 0
+    for m in order:
+        for a in seqs[m]:
+            spent += 1
+            if a == abstain:
+                continue
+            scores[a] = scores.get(a, 0.0) + weights[m]
+            top = sorted(scores.values(), reverse=True) + [0.0]
+            if top[0] - max(top[1], 0.0) >= math.log(threshold) - 1e-9:
+                return Fraction(int(max(scores, key=scores.get) == 0)), spent
+    if not scores:
+        return Fraction(0), spent
+    top = max(scores.values())
+    tied = [a for a, s in scores.items() if s >= top - 1e-9]
+    return Fraction(int(0 in tied), len(tied)), spent
+
+
 def posterior_correct(seqs, abstain, alpha=2.0, beta=1.0, eta=0.5, gamma=50.0):
     """P(correct) of the posterior-optimal rule: Beta-binomial per model, shared
     Dirichlet-multinomial wrong answers; ties at random."""
@@ -268,6 +293,7 @@ REFERENCES = {
         seqs, abstain, priority),
     "posterior-optimal": lambda seqs, abstain, priority: (
         posterior_correct(seqs, abstain), _all_samples(seqs)),
+    "vote-stop": lambda seqs, abstain, priority: vote_stop_correct(seqs, abstain, priority),
 }
 
 

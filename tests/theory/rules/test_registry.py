@@ -113,14 +113,15 @@ def test_registry_order_and_flags():
     assert rule_names(first_model_only=True) == ("self-consistency", "bayes-stop")
     assert rule_names(enumerates_products=True) == (
         "agent-forest", "model-switch", "confidence-weighted", "weighted-vote-milp",
-        "weighted-vote-log-odds", "bayes-stop-models", "posterior-optimal")
+        "weighted-vote-log-odds", "bayes-stop-models", "posterior-optimal", "vote-stop")
     assert rule_names(deployable=False) == ("oracle", "oracle-any-sample")
-    assert rule_names(adaptive_cost=True) == ("model-switch", "bayes-stop", "bayes-stop-models")
+    assert rule_names(adaptive_cost=True) == ("model-switch", "bayes-stop", "bayes-stop-models",
+                                              "vote-stop")
     assert [n for n, r in RULES.items() if r.select_sequence is not None] == [
-        "bayes-stop", "bayes-stop-models"]
+        "bayes-stop", "bayes-stop-models", "vote-stop"]
     assert [n for n, r in RULES.items() if r.learn is not None] == [
         "weighted-vote-milp", "weighted-vote-log-odds", "bayes-stop", "bayes-stop-models",
-        "posterior-optimal"]
+        "posterior-optimal", "vote-stop"]
     assert all(RULES[name].name == name for name in RULES)
     with pytest.raises(ValueError, match="unknown rule flag"):
         rule_names(fast=True)
