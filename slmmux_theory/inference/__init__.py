@@ -4,7 +4,9 @@ Theory layer, no I/O. Modules, one job each: ``answer_model`` (the NumPyro model
 likelihood and prior draws), ``answer_fit`` (NUTS and SVI fits), ``predict`` (posterior and
 population predictive laws), ``checks`` (posterior predictive checks), ``unseen`` (laws of a
 pilot's unseen questions), ``majority`` (exact maj@k and SLM-MUX level laws for any k by
-generating functions), ``forecast`` (single-model pass@k / maj@k forecasts from a pilot).
+generating functions), ``forecast`` (single-model pass@k / maj@k forecasts from a pilot),
+``grid_eb`` (empirical-Bayes answer laws from a pilot: a nonparametric per-model law of the
+correct/wrong/⊥ shares and a two-component crowd split of the wrong mass).
 Their public names are re-exported here, imported on first use; the model function itself
 stays ``answer_model.answer_model`` (the module has the same name).
 """
@@ -33,6 +35,10 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "fit_categorical", "fit_scaled_beta_binomial", "plug_in_forecast",
         "scaled_beta_conditional_pass_at_k", "scaled_beta_log_likelihood",
         "scaled_beta_pass_at_k", "unbiased_pass_at_k",
+    ],
+    "grid_eb": [
+        "EB_UNSEEN_LAWS", "MIN_STRATUM", "WrongSplit", "difficulty_strata", "eb_population_probs",
+        "eb_question_probs", "fit_grid_law", "fit_wrong_split", "grid_posterior", "simplex_grid",
     ],
     "unseen": [
         "generic_failure_probs", "shared_failure_questions", "stratified_unseen_picks",
