@@ -14,7 +14,8 @@ Predictors (``name`` of :func:`predicted_laws`):
   ``<law>``), replay pools of the 80 recorded samples of every question, one per draw.
 * ``eb/<law>``: the empirical-Bayes answer laws of :mod:`slmmux_theory.inference.grid_eb`
   (per-model nonparametric law of (correct, wrong, ⊥), crowd-based wrong-answer split), turned
-  into the same replay pools; unseen questions by ``<law>`` (``bootstrap``).
+  into the same replay pools; unseen questions by ``<law>`` (``bootstrap``); ``eb-local/<law>``
+  the same with the kernel-weighted (local) law in the other models' correct share.
 """
 
 from __future__ import annotations
@@ -107,11 +108,12 @@ def _compute(name, key, pilot, num_questions, draws, svi_steps):
         laws = population_predictor(num_questions, RECORDED, svi_steps=svi_steps,
                                     unseen=law)(key, pilot, draws)
         return np.asarray(laws.values), True
-    if predictor == "eb":
+    if predictor in ("eb", "eb-local"):
         from slmmux_theory.inference.grid_eb import eb_population_probs
 
         law_key, sim_key = jax.random.split(key)
-        probs = eb_population_probs(law_key, pilot, num_questions, draws, unseen=law)
+        probs = eb_population_probs(law_key, pilot, num_questions, draws, unseen=law,
+                                    law="local" if predictor == "eb-local" else "strata")
         rng = np.random.default_rng(np.asarray(jax.random.key_data(sim_key)).ravel())
         return _pools(rng, probs, pilot, RECORDED), True
     raise ValueError(f"unknown predictor {name!r}")

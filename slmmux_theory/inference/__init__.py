@@ -37,8 +37,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "scaled_beta_pass_at_k", "unbiased_pass_at_k",
     ],
     "grid_eb": [
-        "EB_UNSEEN_LAWS", "MIN_STRATUM", "WrongSplit", "difficulty_strata", "eb_population_probs",
-        "eb_question_probs", "fit_grid_law", "fit_wrong_split", "grid_posterior", "simplex_grid",
+        "EB_LAWS", "EB_UNSEEN_LAWS", "LOCAL_BANDWIDTH", "MIN_STRATUM", "WrongSplit",
+        "difficulty_strata", "eb_population_probs", "eb_question_probs", "fit_grid_law",
+        "fit_wrong_split", "grid_posterior", "local_grid_laws", "others_share", "simplex_grid",
     ],
     "unseen": [
         "generic_failure_probs", "shared_failure_questions", "stratified_unseen_picks",

@@ -59,7 +59,9 @@ from slmmux_theory.inference.unseen import (
 )
 
 __all__ = [
+    "EB_LAWS",
     "EB_UNSEEN_LAWS",
+    "LOCAL_BANDWIDTH",
     "MIN_STRATUM",
     "WrongSplit",
     "difficulty_strata",
@@ -68,6 +70,8 @@ __all__ = [
     "fit_grid_law",
     "fit_wrong_split",
     "grid_posterior",
+    "local_grid_laws",
+    "others_share",
     "simplex_grid",
 ]
 
@@ -75,6 +79,9 @@ EB_UNSEEN_LAWS = ("bootstrap", "stratified")
 # A difficulty stratum needs this many rows of a model to get its own law.
 MIN_STRATUM = 30
 _STRATUM_EDGES = (0.25, 0.75)
+# Kernel bandwidth of the local law in the other models' correct share (fixed a priori).
+LOCAL_BANDWIDTH = 0.15
+EB_LAWS = ("strata", "local")
 
 
 def simplex_grid(resolution: int) -> np.ndarray:
@@ -98,13 +105,15 @@ def _log_likelihood(top, grid):
     return terms.sum(-1)
 
 
-def fit_grid_law(top, grid, iterations: int = 300) -> np.ndarray:
+def fit_grid_law(top, grid, iterations: int = 300, row_weights=None) -> np.ndarray:
     """NPMLE of the law of per-row shares on a grid, by EM over the grid weights.
 
     Args:
       top: counts (correct, wrong, ⊥) of each row, shape [R, 3].
       grid: support points, shape [J, 3] (:func:`simplex_grid`).
       iterations: EM steps (each raises the likelihood; started from uniform weights).
+      row_weights: weight of each row in the likelihood, shape [R] (None: all 1); a kernel in
+        a covariate gives a local law.
 
     Returns:
       weights, shape [J], summing to 1.
@@ -114,11 +123,13 @@ def fit_grid_law(top, grid, iterations: int = 300) -> np.ndarray:
     (0.9, 0.1)
     """
     loglik = _log_likelihood(np.asarray(top, dtype=np.float64), grid)
+    rows = np.ones(loglik.shape[0]) if row_weights is None else np.asarray(row_weights, float)
+    rows = rows / rows.sum()
     log_w = np.full(grid.shape[0], -np.log(grid.shape[0]))
     for _ in range(iterations):
         joint = loglik + log_w
         post = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
-        log_w = np.log(np.maximum(post.mean(0), 1e-300))
+        log_w = np.log(np.maximum(rows @ post, 1e-300))
     return np.exp(log_w - logsumexp(log_w))
 
 
@@ -127,6 +138,44 @@ def grid_posterior(top, grid, weights) -> np.ndarray:
     joint = _log_likelihood(np.asarray(top, dtype=np.float64), grid) + np.log(
         np.maximum(weights, 1e-300))
     return np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+
+
+def others_share(counts) -> np.ndarray:
+    """The other models' pooled correct share on each question, per row, shape [M, Q]
+    (0.5 where the others have no samples).
+
+    >>> others_share(np.array([[[1, 0, 0]], [[0, 1, 0]], [[1, 1, 0]]])).tolist()
+    [[0.3333333333333333], [0.6666666666666666], [0.5]]
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    correct, total = counts[..., 0], counts.sum(-1)
+    others_correct = correct.sum(0, keepdims=True) - correct
+    others_total = total.sum(0, keepdims=True) - total
+    return np.where(others_total > 0, others_correct / np.maximum(others_total, 1), 0.5)
+
+
+def local_grid_laws(top, share, grid, iterations: int = 300, bandwidth: float = LOCAL_BANDWIDTH,
+                    anchors: int = 11) -> np.ndarray:
+    """Each row's prior law: the NPMLE of the rows weighted by a Gaussian kernel in the other
+    models' correct share, fitted at ``anchors`` evenly spaced shares and interpolated
+    linearly between the two nearest (a mixture of two laws is a law).
+
+    Args:
+      top: counts (correct, wrong, ⊥), shape [R, 3].
+      share: the covariate of each row in [0, 1], shape [R] (:func:`others_share`).
+      grid: support points [J, 3].
+
+    Returns:
+      prior weights per row, shape [R, J].
+    """
+    points = np.linspace(0.0, 1.0, anchors)
+    laws = np.stack([fit_grid_law(top, grid, iterations,
+                                  np.exp(-0.5 * ((share - a) / bandwidth) ** 2) + 1e-12)
+                     for a in points])
+    position = np.clip(share, 0.0, 1.0) * (anchors - 1)
+    low = np.minimum(np.floor(position).astype(int), anchors - 2)
+    upper = (position - low)[:, None]
+    return (1.0 - upper) * laws[low] + upper * laws[low + 1]
 
 
 def difficulty_strata(counts) -> np.ndarray:
@@ -138,11 +187,7 @@ def difficulty_strata(counts) -> np.ndarray:
     [[1], [1]]
     """
     counts = np.asarray(counts, dtype=np.float64)
-    correct, total = counts[..., 0], counts.sum(-1)
-    others_correct = correct.sum(0, keepdims=True) - correct
-    others_total = total.sum(0, keepdims=True) - total
-    share = np.where(others_total > 0, others_correct / np.maximum(others_total, 1), 0.5)
-    strata = np.digitize(share, _STRATUM_EDGES)
+    strata = np.digitize(others_share(counts), _STRATUM_EDGES)
     for m in range(counts.shape[0]):
         for s in (0, 2):
             if (strata[m] == s).sum() < MIN_STRATUM:
@@ -251,7 +296,7 @@ def _dirichlet(rng, alpha):
 
 
 def eb_question_probs(key, counts, num_draws: int, *, resolution: int = 40,
-                      iterations: int = 300) -> np.ndarray:
+                      iterations: int = 300, law: str = "strata") -> np.ndarray:
     """Posterior draws of every pilot (model, question)'s answer law.
 
     Args:
@@ -260,6 +305,10 @@ def eb_question_probs(key, counts, num_draws: int, *, resolution: int = 40,
       num_draws: draws.
       resolution: grid steps per unit of the (correct, wrong, ⊥) simplex.
       iterations: EM steps of each grid law.
+      law: ``"strata"`` (one NPMLE per model and difficulty stratum,
+        :func:`difficulty_strata`) or ``"local"`` (a kernel-weighted NPMLE in the other
+        models' correct share, :func:`local_grid_laws`: no stratum is too small to fit, so
+        the shared difficulty also reaches pilots of 30 questions).
 
     Returns:
       probs, shape [draws, models, Q, answers]; rows sum to 1.
@@ -273,13 +322,23 @@ def eb_question_probs(key, counts, num_draws: int, *, resolution: int = 40,
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel())
     grid = simplex_grid(resolution)
     top = np.stack([counts[..., 0], counts[..., 1:-1].sum(-1), counts[..., -1]], -1)
-    strata = difficulty_strata(counts)
+    if law not in EB_LAWS:
+        raise ValueError(f"law must be one of {EB_LAWS}, got {law!r}")
     post = np.zeros((models, questions, grid.shape[0]))
-    for m in range(models):
-        for s in np.unique(strata[m]):
-            rows = strata[m] == s
-            weights = fit_grid_law(top[m, rows], grid, iterations)
-            post[m, rows] = grid_posterior(top[m, rows], grid, weights)
+    if law == "local":
+        share = others_share(counts)
+        for m in range(models):
+            prior = local_grid_laws(top[m], share[m], grid, iterations)
+            joint = _log_likelihood(top[m].astype(np.float64), grid) + np.log(
+                np.maximum(prior, 1e-300))
+            post[m] = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+    else:
+        strata = difficulty_strata(counts)
+        for m in range(models):
+            for s in np.unique(strata[m]):
+                rows = strata[m] == s
+                weights = fit_grid_law(top[m, rows], grid, iterations)
+                post[m, rows] = grid_posterior(top[m, rows], grid, weights)
     cumulative = np.cumsum(post, -1)
     uniform = rng.uniform(size=(num_draws, models, questions, 1))
     index = np.minimum((cumulative[None] < uniform * cumulative[None, ..., -1:]).sum(-1),
@@ -302,7 +361,8 @@ def eb_question_probs(key, counts, num_draws: int, *, resolution: int = 40,
 
 
 def eb_population_probs(key, counts, num_questions: int, num_draws: int, *,
-                        unseen: str = "bootstrap", resolution: int = 40) -> np.ndarray:
+                        unseen: str = "bootstrap", resolution: int = 40,
+                        law: str = "strata") -> np.ndarray:
     """Answer laws of a population of N questions: the pilot's Q first
     (:func:`eb_question_probs`), then N - Q unseen questions standing in as pilot questions
     picked by the Bayesian bootstrap (``"bootstrap"``) or its two-strata version
@@ -322,7 +382,7 @@ def eb_population_probs(key, counts, num_questions: int, num_draws: int, *,
     if num_questions < pilot_size:
         raise ValueError(f"population {num_questions} smaller than the pilot {pilot_size}")
     law_key, pick_key = jax.random.split(key)
-    probs = eb_question_probs(law_key, counts, num_draws, resolution=resolution)
+    probs = eb_question_probs(law_key, counts, num_draws, resolution=resolution, law=law)
     if num_questions == pilot_size:
         return probs
     missing = num_questions - pilot_size

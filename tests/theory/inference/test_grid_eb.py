@@ -128,3 +128,28 @@ def test_population_probs_reuse_pilot_questions_for_the_unseen():
     assert probs.shape == (5, 2, 10, 4)
     with pytest.raises(ValueError, match="unseen"):
         grid_eb.eb_population_probs(jax.random.PRNGKey(1), counts, 10, 5, unseen="nope")
+
+
+def test_local_laws_follow_the_covariate():
+    # Rows with a low covariate are always wrong, with a high one always right: the local
+    # prior of a row follows its neighbours, not the pooled 50/50 law.
+    top = np.array([[0, 3, 0]] * 40 + [[3, 0, 0]] * 40)
+    share = np.r_[np.full(40, 0.05), np.full(40, 0.95)]
+    grid = grid_eb.simplex_grid(4)
+    prior = grid_eb.local_grid_laws(top, share, grid, iterations=200)
+    right = np.all(np.isclose(grid, [1.0, 0.0, 0.0]), axis=1)
+    assert np.allclose(prior.sum(1), 1.0)
+    assert prior[0, right].sum() < 0.05 and prior[-1, right].sum() > 0.95
+
+
+def test_local_law_question_probs_have_the_same_layout():
+    counts = np.zeros((3, 40, 5), dtype=int)
+    counts[:, :, 0] = 3
+    counts[:, :5, 0] = 0
+    counts[:, :5, 1] = 3
+    probs = grid_eb.eb_question_probs(jax.random.PRNGKey(0), counts, 4, resolution=6,
+                                      law="local")
+    assert probs.shape == (4, 3, 40, 5) and np.allclose(probs.sum(-1), 1.0)
+    assert probs[:, :, :5, 0].max() < 0.2 and probs[:, :, 5:, 0].min() > 0.8
+    with pytest.raises(ValueError, match="law"):
+        grid_eb.eb_question_probs(jax.random.PRNGKey(0), counts, 4, law="nope")
