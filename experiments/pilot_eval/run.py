@@ -229,12 +229,13 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", default="table,floor",
                         help="comma-separated, in order: table (the pilots), floor (floor.txt), "
                              "hard (the 80-sample files: hard_results.json, hard_table.md)")
-    parser.add_argument("--hard-datasets", default="aime", help="aime, math500")
-    parser.add_argument("--hard-designs", default="all q x 4",
+    parser.add_argument("--hard-datasets", default="aime,math500", help="aime, math500")
+    parser.add_argument("--hard-designs", default=";".join(d[0] for d in HARD_DESIGNS),
                         help=f"semicolon-separated, of {[d[0] for d in HARD_DESIGNS]}")
     parser.add_argument("--hard-k", default="3,5,9", help="comma-separated k values")
     parser.add_argument("--hard-predictors",
-                        default="plug-in,hierarchical/stratified,hierarchical/bootstrap,eb/bootstrap",
+                        default="plug-in,hierarchical/stratified,hierarchical/bootstrap,eb/bootstrap,"
+                                "eb-local/bootstrap",
                         help="comma-separated predictors of the hard step (experiments/pilot_eval/"
                              "hard_laws.py); hierarchical/<law> is one fit when nothing is unseen")
     parser.add_argument("--cache", default=None, metavar="DIR",
