@@ -229,12 +229,17 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", default="table,floor",
                         help="comma-separated, in order: table (the pilots), floor (floor.txt), "
                              "hard (the 80-sample files: hard_results.json, hard_table.md)")
-    parser.add_argument("--hard-datasets", default="aime", help="aime, math500")
-    parser.add_argument("--hard-designs", default="all q x 4",
+    parser.add_argument("--hard-datasets", default="aime,math500", help="aime, math500")
+    parser.add_argument("--hard-designs", default=";".join(d[0] for d in HARD_DESIGNS),
                         help=f"semicolon-separated, of {[d[0] for d in HARD_DESIGNS]}")
-    parser.add_argument("--hard-k", default="3", help="comma-separated k values")
-    parser.add_argument("--hard-unseen", default="stratified,bootstrap",
-                        help="unseen-question laws of the hierarchical predictor")
+    parser.add_argument("--hard-k", default="3,5,9", help="comma-separated k values")
+    parser.add_argument("--hard-predictors",
+                        default="plug-in,hierarchical/stratified,hierarchical/bootstrap,eb/bootstrap,"
+                                "eb-local/bootstrap",
+                        help="comma-separated predictors of the hard step (experiments/pilot_eval/"
+                             "hard_laws.py); hierarchical/<law> is one fit when nothing is unseen")
+    parser.add_argument("--cache", default=None, metavar="DIR",
+                        help="hard step: folder of cached predicted laws (default OUT/.hard_cache)")
     parser.add_argument("--floor-seeds", type=int_in(1, 10_000), default=20,
                         help="pilot seeds of the oracle floor")
     parser.add_argument("--floor-datasets", default="samples13,routerdc7",
@@ -243,6 +248,9 @@ def main(argv=None) -> int:
     if args.compilation_cache:
         jax.config.update("jax_compilation_cache_dir", args.compilation_cache)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    if args.merge and "hard" in args.steps:
+        merge_hard(args.merge, Path(args.out))
+        return 0
     if args.merge:
         # A (dataset, design, predictor, seed) row of a later file replaces an earlier one, so
         # a rerun of some seeds merges without counting them twice.
@@ -274,8 +282,29 @@ def main(argv=None) -> int:
     return 0
 
 
+def _hard_key(row):
+    return (row["dataset"], row["design"], row["predictor"], row["seed"], row["k"])
+
+
+def merge_hard(names, out) -> None:
+    """Join hard_results.json files (a later file's row replaces the same row of an earlier
+    one) into OUT's hard_results.json and hard_table.md (floor lines kept)."""
+    merged = {}
+    for name in names:
+        for row in json.loads(Path(name).read_text()):
+            merged[_hard_key(row)] = row
+    rows = list(merged.values())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "hard_results.json").write_text(json.dumps(rows, indent=1))
+    floors = out / "hard_floor.txt"
+    text = hard_table(rows) + ("\n" + floors.read_text() if floors.exists() else "")
+    (out / "hard_table.md").write_text(text)
+    print(text)
+
+
 def run_hard(args, out) -> None:
-    """The 80-sample files: hard_results.json, hard_table.md, hard_log.txt."""
+    """The 80-sample files: rows joined into OUT's hard_results.json, hard_table.md,
+    hard_log.txt (a rerun of a (dataset, design, predictor, seed, k) replaces its row)."""
     wanted = [w.strip() for w in args.hard_designs.split(";")]
     designs = tuple(d for d in HARD_DESIGNS if d[0] in wanted)
     log_file = open(out / "hard_log.txt", "a")
@@ -285,20 +314,29 @@ def run_hard(args, out) -> None:
         log_file.write(line + "\n")
         log_file.flush()
 
+    ks = [int(k) for k in args.hard_k.split(",")]
     log(f"settings: seeds {args.first_seed}..{args.first_seed + args.seeds - 1}, draws "
-        f"{args.draws}, svi steps {args.svi_steps}, designs {wanted}, k {args.hard_k}")
+        f"{args.draws}, svi steps {args.svi_steps}, designs {wanted}, k {ks}, predictors "
+        f"{args.hard_predictors}")
     rows = []
     for dataset in args.hard_datasets.split(","):
         rows += hard_rows(dataset, designs, range(args.first_seed, args.first_seed + args.seeds),
-                          args.predictors.split(","), [int(k) for k in args.hard_k.split(",")],
-                          args.draws, args.svi_steps, args.hard_unseen.split(","), log)
+                          args.hard_predictors.split(","), ks, args.draws, args.svi_steps, log,
+                          args.cache or out / ".hard_cache")
+    results = out / "hard_results.json"
+    earlier = json.loads(results.read_text()) if results.exists() else []
+    merged = {_hard_key(r): r for r in earlier}
+    merged.update({_hard_key(r): r for r in rows})
+    results.write_text(json.dumps(list(merged.values()), indent=1))
     # The oracle floor of every question-sample design (50 pilot seeds; cheap, no fit).
-    floors = [hard_floor(dataset, int(k), share, 50)
+    floors = [hard_floor(dataset, k, share, 50)
               for dataset in args.hard_datasets.split(",") for _, share, _ in designs if share < 1
-              for k in args.hard_k.split(",")]
-    (out / "hard_results.json").write_text(json.dumps(rows, indent=1))
-    (out / "hard_table.md").write_text(hard_table(rows) + "".join(f"\n{f}\n" for f in floors))
-    print(hard_table(rows) + "\n".join(floors))
+              for k in ks]
+    if floors:
+        path = out / "hard_floor.txt"
+        old = path.read_text().splitlines() if path.exists() else []
+        path.write_text("\n".join(sorted(set(old) | set(floors))) + "\n")
+    merge_hard([results], out)
 
 
 def run_table(args) -> None:

@@ -96,8 +96,10 @@ CASES = {
                              "--out", "{out}"),
                             writes=("results.json", "table.md", "floor.txt"),
                             needs_data=True, slow=True),
-                       Case(("--steps", "hard", "--hard-designs", "N/3 q x 3", "--predictors",
-                             "plug-in", "--seeds", "1", "--out", "{out}"),
+                       Case(("--steps", "hard", "--hard-datasets", "aime",
+                             "--hard-designs", "N/3 q x 3",
+                             "--hard-predictors", "plug-in,eb/bootstrap", "--hard-k", "3",
+                             "--seeds", "1", "--draws", "4", "--out", "{out}"),
                             writes=("hard_results.json", "hard_table.md"), needs_data=True,
                             slow=True)],
 }
