@@ -172,7 +172,8 @@ def subset_accuracy_draws(levels: MuxLevels, subsets, priority, num_draws: int) 
     return np.concatenate(out, axis=1)
 
 
-def pooled_vote_pairs_exact(arrays, k: int, law: str = "multinomial") -> np.ndarray:
+def pooled_vote_pairs_exact(arrays, k: int, law: str = "multinomial",
+                            tie: str = "random") -> np.ndarray:
     """Agent Forest accuracy of many model pairs, question by question, with bounded cost.
 
     Each (pair, question) is compacted to the slots the pair uses there, cells are grouped by
@@ -187,6 +188,8 @@ def pooled_vote_pairs_exact(arrays, k: int, law: str = "multinomial") -> np.ndar
         (``law="hypergeometric"``), shape [pairs, 2, questions, answers].
       k: k.
       law: how each model's k samples arise from its row.
+      tie: ``"random"`` (Agent Forest's uniform ties) or ``"first_seen"`` (the first tied
+        answer met scanning the first model's samples, then the second's).
 
     Returns:
       per-question accuracy, shape [pairs, questions].
@@ -206,7 +209,7 @@ def pooled_vote_pairs_exact(arrays, k: int, law: str = "multinomial") -> np.ndar
         raise ValueError(f"law must be 'multinomial' or 'hypergeometric', got {law!r}")
 
     def pooled(group):
-        return pooled_pairs(group[:1], group[1:], k)[0]
+        return pooled_pairs(group[:1], group[1:], k, tie)[0]
 
     result = apply_by_width(cells, pooled, bucket=even_width_from_zero)
     return result.reshape(num_pairs, num_questions)
