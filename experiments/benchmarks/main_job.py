@@ -79,11 +79,13 @@ def _snapshot(ref: str, folder: Path) -> Path | None:
     return folder
 
 
-def _run(tree: Path, names: list[str], out: Path, cache: str) -> dict:
+def _run(tree: Path, names: list[str], out: Path, cache: str, data: str) -> dict:
     # The child runs this file with the tree's packages first on the path (a baseline tree may
-    # have no copy of this script); the experiments folder is the tree's own.
+    # have no copy of this script); the experiments folder is the tree's own, the data folder
+    # this checkout's (a snapshot has no ../shared/data beside it).
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), str(ROOT)]),
-               SLMMUX_EXPERIMENTS_DIR=str(tree / "experiments"), SLMMUX_JAX_CACHE=cache)
+               SLMMUX_EXPERIMENTS_DIR=str(tree / "experiments"), SLMMUX_JAX_CACHE=cache,
+               SLMMUX_DATA_DIR=data)
     command = [sys.executable, str(Path(__file__).resolve()), "--child", ",".join(names),
                "--out", str(out)]
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
@@ -137,9 +139,11 @@ def main(argv=None) -> int:
     if args.child:
         _child(args.child.split(","), args.out)
         return 0
+    from slmmux_run.data.paths import data_dir
     from slmmux_run.reproduce import STEPS
 
     names = args.steps.split(",") if args.steps else list(STEPS)
+    data = str(data_dir().resolve())
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
@@ -153,7 +157,7 @@ def main(argv=None) -> int:
         for i, (label, tree) in enumerate(trees.items()):
             cache = args.compilation_cache or str(folder / f"cache{i}")
             print(f"running {label} ...", flush=True)
-            results[label] = _run(tree, names, folder / f"out{i}", cache)
+            results[label] = _run(tree, names, folder / f"out{i}", cache, data)
     _report(results, names)
     return 0
 
