@@ -102,7 +102,8 @@ def _report(results: dict[str, dict], names: list[str]) -> None:
         line = f"{name:<14}"
         cpus = []
         for label in labels:
-            timing = results[label]["timings"].get(name, {"cpu": float("nan"), "wall": float("nan")})
+            missing = {"cpu": float("nan"), "wall": float("nan")}
+            timing = results[label]["timings"].get(name, missing)
             cpus.append(timing["cpu"])
             line += f"{timing['cpu']:>18.1f} s{timing['wall']:>7.1f} s"
         if len(labels) == 2 and cpus[1] > 0:

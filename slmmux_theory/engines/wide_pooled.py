@@ -12,7 +12,8 @@ to the correct one (chance 1 / (1 + t)). For each c a pass over the wrong slots 
 a_j + b_j ≤ c, keeping (first model's samples used, second's, wrong slots at exactly c), gives
 
     P(correct) = Σ_c Σ_{a_0 + b_0 = c} w_0(a_0) v_0(b_0)
-                 Σ_{s, r, t} D_c[s, r, t] / (1 + t) · w_⊥(k − a_0 − s) v_⊥(k − b_0 − r) / (Z_a Z_b),
+                 Σ_{s, r, t} D_c[s, r, t] / (1 + t) · w_⊥(k − a_0 − s) v_⊥(k − b_0 − r)
+                 / (Z_a Z_b),
 
 at a cost linear in the number of slots and independent of V. First-seen ties (the first tied
 answer met scanning the first model's samples, then the second's) replace 1 / (1 + t) by the
