@@ -5,8 +5,10 @@ hypergeometric), ``levels`` (SLM-MUX confidence levels), ``pooled`` and ``produc
 product enumeration), ``exact`` (the front door: :func:`exact_accuracy` iterates the rule
 registry), ``montecarlo``, ``replay`` and ``replay_table`` (replay of recorded samples),
 ``pair_curves`` (rules on every model pair), ``buckets`` (the one width-bucketing engine),
-``sharding``, ``wide_levels`` (SLM-MUX level laws of rows with many distinct answers). Their public names are re-exported here, imported on first use; the rules' own
-exact laws live in :mod:`slmmux_theory.rules`.
+``sharding``, ``wide_levels`` and ``wide_pooled`` (SLM-MUX level laws and two models' Agent
+Forest on rows with many distinct answers, by a pass over slots). Their public names are
+re-exported here, imported on first use; the rules' own exact laws live in
+:mod:`slmmux_theory.rules`.
 """
 
 from slmmux_theory.lazy import lazy_exports
@@ -46,5 +48,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     ],
     "sharding": ["pad_questions", "question_mesh", "shard_questions"],
     "subsample": ["SubsampleResult", "compact_sample_slots", "draw_positions", "subsample_replay"],
-    "wide_levels": ["hypergeometric_levels", "multinomial_levels", "product_form_levels"],
+    "wide_levels": ["binomial_weights", "hypergeometric_levels", "multinomial_levels",
+                    "power_weights", "product_form_levels"],
+    "wide_pooled": ["hypergeometric_pooled_pairs", "multinomial_pooled_pairs",
+                    "product_form_pooled_pair"],
 })

@@ -23,19 +23,19 @@ import itertools
 from typing import NamedTuple, Sequence
 
 import numpy as np
+from scipy.special import comb
 
-from slmmux_theory.distributions import compact_slots_per_model
 from slmmux_theory.engines.buckets import apply_by_width, even_width
 from slmmux_theory.engines.exact import (
     exact_accuracy,
     hypergeometric_counts,
     model_switch_exact,
     multinomial_counts,
-    mux_levels,
     mux_subset_accuracy,
-    self_consistency_accuracy_exact,
 )
+from slmmux_theory.engines.levels import MuxLevels, mux_accuracy_from_levels
 from slmmux_theory.engines.replay import pooled_vote_pairs_exact
+from slmmux_theory.engines.wide_levels import hypergeometric_levels, multinomial_levels
 from slmmux_theory.rules.base import SwitchConfig, tie_priority
 
 __all__ = [
@@ -130,20 +130,47 @@ def pair_rule_curves(counts, ks: Sequence[int], priority, *,
     >>> curves.agent_forest.round(4).tolist()
     [[0.5], [0.5]]
     """
-    array, law, kind = _law_array(counts, hypergeometric)
-    pairs = all_pairs(array.shape[0])
-    stacked = np.stack([array[list(p)] for p in pairs])
+    counts = np.asarray(counts)
+    return _rule_curves(counts, ks, [(np.asarray(priority), np.arange(counts.shape[1]))],
+                        hypergeometric)
+
+
+def _rule_curves(counts, ks: Sequence[int], mux_parts, hypergeometric: bool) -> PairCurves:
+    """The three curves; SLM-MUX scores each part's questions with that part's tie ranks.
+
+    Every (model, question)'s level law comes from the pass over slots of
+    :mod:`~slmmux_theory.engines.wide_levels` (no count vector enumerated); self-consistency is
+    SLM-MUX of one model, the sum of its level-and-correct law. The level laws are padded with
+    empty levels to ``max(ks) + 1``, which changes no value, so the jitted subset engine
+    compiles once for all k and parts.
+
+    Args:
+      counts: recorded answer counts, shape [models, questions, answers].
+      ks: samples per model.
+      mux_parts: (tie ranks [models], question indices) pairs whose question sets partition
+        the questions.
+      hypergeometric: exact replay (True) or the plug-in law (False).
+    """
+    array, _, kind = _law_array(counts, hypergeometric)
+    num_questions = array.shape[1]
+    pairs = np.array(all_pairs(array.shape[0]), dtype=int).reshape(-1, 2)
+    stacked = array[pairs]
+    width = max(ks) + 1
     mux, forest, best, single = [], [], [], []
     for k in ks:
-        everyone = law(compact_slots_per_model(array), k)
-        accuracy = np.asarray(mux_subset_accuracy(mux_levels(everyone), np.array(pairs), priority))
-        self_consistency = np.asarray(self_consistency_accuracy_exact(everyone)).mean(axis=1)
-        mux.append(accuracy.mean(axis=1))
+        laws = (hypergeometric_levels if hypergeometric else multinomial_levels)(array, k)
+        levels = MuxLevels(*(np.pad(part, ((0, 0), (0, 0), (0, width - k - 1))) for part in laws))
+        self_consistency = levels.level_correct.sum(axis=2).mean(axis=1)
+        total = np.zeros(len(pairs))
+        for priority, questions in mux_parts:
+            values = np.asarray(mux_subset_accuracy(levels, pairs, priority))
+            total += values[:, np.asarray(questions)].sum(axis=1) / num_questions
+        mux.append(total)
         forest.append(pooled_vote_pairs_exact(stacked, k, kind).mean(axis=1))
-        best.append(np.array([max(self_consistency[a], self_consistency[b]) for a, b in pairs]))
+        best.append(self_consistency[pairs].max(axis=1))
         single.append(self_consistency)
-    return PairCurves(np.asarray(list(ks)), np.array(pairs, dtype=int).reshape(-1, 2),
-                      np.stack(mux), np.stack(forest), np.stack(best), np.stack(single))
+    return PairCurves(np.asarray(list(ks)), pairs, np.stack(mux), np.stack(forest),
+                      np.stack(best), np.stack(single))
 
 
 def cross_fitted_pair_curves(counts, ks: Sequence[int], folds, *,
@@ -176,20 +203,12 @@ def cross_fitted_pair_curves(counts, ks: Sequence[int], folds, *,
     evaluated = np.sort(np.concatenate([np.asarray(e) for _, e in folds]))
     if not np.array_equal(evaluated, np.arange(num_questions)):
         raise ValueError("the folds' evaluation parts must cover every question exactly once")
-    everything = pair_rule_curves(counts, ks, np.arange(counts.shape[0]),
-                                  hypergeometric=hypergeometric)
-    array, law, _ = _law_array(counts, hypergeometric)
-    pairs = np.array(all_pairs(counts.shape[0]))
-    mux = np.zeros_like(everything.slm_mux)
+    parts = []
     for validation, evaluation in folds:
         validation_counts = counts[:, np.asarray(validation)].astype(np.float64)
         accuracy = validation_counts[..., 0].sum(1) / np.maximum(validation_counts.sum((1, 2)), 1)
-        part = compact_slots_per_model(array[:, np.asarray(evaluation)])
-        # Only SLM-MUX reads the ranks: the fold needs no Agent Forest or self-consistency.
-        for i, k in enumerate(ks):
-            values = mux_subset_accuracy(mux_levels(law(part, k)), pairs, tie_priority(accuracy))
-            mux[i] += np.asarray(values).sum(axis=1) / num_questions
-    return everything._replace(slm_mux=mux)
+        parts.append((tie_priority(accuracy), np.asarray(evaluation)))
+    return _rule_curves(counts, ks, parts, hypergeometric)
 
 
 def model_switch_pair_savings(counts, pairs, budget: int, *, hypergeometric: bool = True,
@@ -197,11 +216,18 @@ def model_switch_pair_savings(counts, pairs, budget: int, *, hypergeometric: boo
                               ) -> ModelSwitchPairs:  # fmt: skip
     """ModelSwitch's accuracy and early-stopping saving on ordered pairs, beside SLM-MUX.
 
-    Each pair is evaluated on its own rows (the plug-in law normalises each row's counts); the
-    (pair, question) cells of all pairs are grouped by slot width together
-    (:func:`slmmux_theory.engines.buckets.apply_by_width`, even widths as
-    :func:`~slmmux_theory.engines.buckets.by_question_width`), compacting a cell to the slots its
-    pair uses, which changes no rule's value.
+    Each pair is evaluated on its own rows (the plug-in law normalises each row's counts).
+    With the plain vote (stop when the first model is unanimous, else the pooled plurality
+    with first-seen ties) ModelSwitch's answer *is* the pooled first-seen plurality of all 2 x
+    budget samples: a unanimous first model holds at least ``budget`` votes for its answer,
+    every other answer at most ``budget``, and a tie goes to the answer seen first, the first
+    model's. So its accuracy is the pass over slots of
+    :func:`~slmmux_theory.engines.replay.pooled_vote_pairs_exact` (``tie="first_seen"``), its
+    expected samples ``budget * (2 - P(first model unanimous))``, and SLM-MUX comes from the
+    level laws of :mod:`~slmmux_theory.engines.wide_levels`; no count-vector tuple is
+    enumerated. Other options go through the tuple kernel of
+    :func:`~slmmux_theory.rules.model_switch.model_switch_exact`, the (pair, question) cells
+    grouped by slot width (:func:`slmmux_theory.engines.buckets.apply_by_width`).
 
     Args:
       counts: recorded answer counts, shape [models, questions, answers].
@@ -220,10 +246,40 @@ def model_switch_pair_savings(counts, pairs, budget: int, *, hypergeometric: boo
     """
     counts = np.asarray(counts)
     pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+    if config == SwitchConfig(weighting="plain"):
+        values = _plain_switch_and_mux(counts, pairs, budget, hypergeometric)
+    else:
+        values = _switch_and_mux_by_kernel(counts, pairs, budget, hypergeometric, config)
+    return ModelSwitchPairs(values[:, 0], values[:, 1], 1 - values[:, 1] / (2 * budget),
+                            values[:, 2])
+
+
+def _plain_switch_and_mux(counts, pairs, budget: int, hypergeometric: bool) -> np.ndarray:
+    """Mean over questions of (ModelSwitch accuracy, expected samples, SLM-MUX), [P, 3]."""
+    array, _, kind = _law_array(counts, hypergeometric)
+    stacked = array[pairs]  # [P, 2, Q, A]
+    accuracy = pooled_vote_pairs_exact(stacked, budget, kind, tie="first_seen")
+    first = stacked[:, 0]
+    if hypergeometric:
+        # P(all budget draws are answer j) = C(n_j, budget) / C(n, budget), j valid.
+        unanimous = comb(first[..., :-1], budget).sum(-1) / comb(first.sum(-1), budget)
+    else:
+        unanimous = (first[..., :-1] ** budget).sum(-1)
+    levels = (hypergeometric_levels if hypergeometric else multinomial_levels)(array, budget)
+    # Each pair as two "models" over pairs x questions; the first model wins cross-model ties.
+    paired = MuxLevels(*(np.asarray(part)[pairs.T].reshape(2, -1, budget + 1) for part in levels))
+    mux = np.asarray(mux_accuracy_from_levels(paired, np.array([0, 1]), "model_order"))
+    return np.stack([accuracy.mean(axis=1), budget * (2 - unanimous.mean(axis=1)),
+                     mux.reshape(len(pairs), -1).mean(axis=1)], axis=1)
+
+
+def _switch_and_mux_by_kernel(counts, pairs, budget: int, hypergeometric: bool,
+                              config: SwitchConfig) -> np.ndarray:
+    """The same three means through the count-vector tuple kernel (any options), [P, 3]."""
     num_pairs, num_questions = len(pairs), counts.shape[1]
     # Every (pair, question) is one cell of two rows: all pairs go through one width-bucketed
     # pass in row chunks of a fixed, padded size, so the jitted engines compile once per width
-    # instead of once per pair and group size (the per-pair loop was most of the step's time).
+    # instead of once per pair and group size.
     cells = counts[pairs].transpose(1, 0, 2, 3).reshape(2, num_pairs * num_questions, -1)
     array, law, _ = _law_array(cells, hypergeometric)
 
@@ -235,9 +291,7 @@ def model_switch_pair_savings(counts, pairs, budget: int, *, hypergeometric: boo
 
     values = apply_by_width(array, switch_and_mux, bucket=even_width,
                             max_rows=lambda answers: _CELL_ROWS, pad_rows=True)
-    values = values.reshape(num_pairs, num_questions, 3).mean(axis=1)
-    return ModelSwitchPairs(values[:, 0], values[:, 1], 1 - values[:, 1] / (2 * budget),
-                            values[:, 2])
+    return values.reshape(num_pairs, num_questions, 3).mean(axis=1)
 
 
 def weakest_models(counts, number: int) -> list[int]:

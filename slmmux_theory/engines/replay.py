@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from slmmux_theory.distributions import validate_probabilities
 from slmmux_theory.engines.buckets import (
     apply_by_width,
     by_question_width,
@@ -43,7 +44,7 @@ from slmmux_theory.engines.buckets import (
 from slmmux_theory.engines.counts import count_vectors, hypergeometric_counts, multinomial_counts
 from slmmux_theory.engines.exact import exact_accuracy
 from slmmux_theory.engines.levels import MuxLevels, mux_levels, mux_subset_accuracy
-from slmmux_theory.engines.pooled import pooled_vote_accuracy_batched
+from slmmux_theory.engines.wide_pooled import hypergeometric_pooled_pairs, multinomial_pooled_pairs
 from slmmux_theory.rules.base import SwitchConfig, first_seen_positions
 from slmmux_theory.rules.registry import RULES, get_rule, rule_names
 from slmmux_theory.rules.rule import Rule, RuleContext
@@ -171,18 +172,24 @@ def subset_accuracy_draws(levels: MuxLevels, subsets, priority, num_draws: int) 
     return np.concatenate(out, axis=1)
 
 
-def pooled_vote_pairs_exact(arrays, k: int, law: str = "multinomial") -> np.ndarray:
+def pooled_vote_pairs_exact(arrays, k: int, law: str = "multinomial",
+                            tie: str = "random") -> np.ndarray:
     """Agent Forest accuracy of many model pairs, question by question, with bounded cost.
 
-    Each (pair, question) is compacted to the slots the pair uses there, and cells are grouped
-    by that width, so a few questions with many distinct wrong answers do not make every
-    question pay for the widest one.
+    Each (pair, question) is compacted to the slots the pair uses there, cells are grouped by
+    that width, and each group goes through the pass over slots of
+    :mod:`slmmux_theory.engines.wide_pooled` (product-form count laws): its cost is linear in
+    the slots, where contracting the two count-vector laws against the kernel of summed
+    vectors cost the square of C(k + A - 1, A - 1) (590 MB at k = 5 for a cell with 12 wrong
+    answers) and one compilation per group shape.
 
     Args:
       arrays: probabilities (``law="multinomial"``) or recorded counts
         (``law="hypergeometric"``), shape [pairs, 2, questions, answers].
       k: k.
       law: how each model's k samples arise from its row.
+      tie: ``"random"`` (Agent Forest's uniform ties) or ``"first_seen"`` (the first tied
+        answer met scanning the first model's samples, then the second's).
 
     Returns:
       per-question accuracy, shape [pairs, questions].
@@ -193,14 +200,17 @@ def pooled_vote_pairs_exact(arrays, k: int, law: str = "multinomial") -> np.ndar
     arrays = np.asarray(arrays)
     num_pairs, _, num_questions, _ = arrays.shape
     cells = arrays.transpose(1, 0, 2, 3).reshape(2, num_pairs * num_questions, -1)
-    make = multinomial_counts if law == "multinomial" else hypergeometric_counts
+    if law == "multinomial":
+        cells = validate_probabilities(cells, name="arrays")
+        pooled_pairs = multinomial_pooled_pairs
+    elif law == "hypergeometric":
+        pooled_pairs = hypergeometric_pooled_pairs
+    else:
+        raise ValueError(f"law must be 'multinomial' or 'hypergeometric', got {law!r}")
 
     def pooled(group):
-        counts = make(group, k)
-        return np.asarray(pooled_vote_accuracy_batched(counts.probs[None], k,
-                                                       counts.num_answers)[0])
+        return pooled_pairs(group[:1], group[1:], k, tie)[0]
 
-    # Even widths: fewer distinct compiled shapes.
     result = apply_by_width(cells, pooled, bucket=even_width_from_zero)
     return result.reshape(num_pairs, num_questions)
 

@@ -31,7 +31,13 @@ import numpy as np
 
 from slmmux_theory.engines.levels import MuxLevels
 
-__all__ = ["hypergeometric_levels", "multinomial_levels", "product_form_levels"]
+__all__ = [
+    "binomial_weights",
+    "hypergeometric_levels",
+    "multinomial_levels",
+    "power_weights",
+    "product_form_levels",
+]
 
 _ROWS_PER_CALL = 4096
 
@@ -113,13 +119,37 @@ def _levels(array, k: int, slot_weights) -> MuxLevels:
     return MuxLevels(level.reshape(shape), level_correct.reshape(shape))
 
 
-def _binomial_weights(counts: np.ndarray, k: int) -> np.ndarray:
+def binomial_weights(counts: np.ndarray, k: int) -> np.ndarray:
+    """Slot weights of drawing k recorded samples without replacement: C(n_j, x).
+
+    Args:
+      counts: recorded counts, shape [..., answers].
+      k: samples drawn.
+
+    Returns:
+      shape [..., answers, k + 1].
+
+    >>> binomial_weights(np.array([3, 1]), 2).tolist()
+    [[1.0, 3.0, 3.0], [1.0, 1.0, 0.0]]
+    """
     x = np.arange(k + 1)
     table = np.vectorize(math.comb, otypes=[np.float64])
     return table(np.rint(counts).astype(np.int64)[..., None], x)
 
 
-def _power_weights(probs: np.ndarray, k: int) -> np.ndarray:
+def power_weights(probs: np.ndarray, k: int) -> np.ndarray:
+    """Slot weights of k i.i.d. samples: p_j^x / x! (the multinomial law up to k!).
+
+    Args:
+      probs: answer probabilities, shape [..., answers].
+      k: samples drawn.
+
+    Returns:
+      shape [..., answers, k + 1].
+
+    >>> power_weights(np.array([0.5, 0.0]), 2).tolist()
+    [[1.0, 0.5, 0.125], [1.0, 0.0, 0.0]]
+    """
     x = np.arange(k + 1)
     factorial = np.array([math.factorial(i) for i in x], dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -142,7 +172,7 @@ def hypergeometric_levels(counts, k: int) -> MuxLevels:
     counts = np.asarray(counts)
     if np.any(counts.sum(-1) < k):
         raise ValueError(f"every row needs at least k = {k} recorded samples")
-    return _levels(counts, k, _binomial_weights)
+    return _levels(counts, k, binomial_weights)
 
 
 def multinomial_levels(probs, k: int) -> MuxLevels:
@@ -156,4 +186,4 @@ def multinomial_levels(probs, k: int) -> MuxLevels:
     >>> [round(float(x), 4) for x in levels.level_correct[0, 0]]
     [0.0, 0.25, 0.25]
     """
-    return _levels(probs, k, _power_weights)
+    return _levels(probs, k, power_weights)

@@ -26,10 +26,8 @@ import numpy as np
 from slmmux_theory.distributions import compact_slots_per_model
 from slmmux_theory.engines.exact import (
     hypergeometric_counts,
-    multinomial_counts,
     mux_levels,
     mux_subset_accuracy,
-    self_consistency_accuracy_exact,
 )
 from slmmux_theory.engines.replay import (
     pair_rule_values,
@@ -37,6 +35,7 @@ from slmmux_theory.engines.replay import (
     replay_levels,
     subset_accuracy_draws,
 )
+from slmmux_theory.engines.wide_levels import hypergeometric_levels, multinomial_levels
 from slmmux_theory.planning.predictors import Predictor, QuestionLaws, plug_in_predictor
 from slmmux_theory.rules.base import tie_priority
 from slmmux_theory.rules.registry import RULES
@@ -60,6 +59,8 @@ __all__ = [
 # The rules the held-out test scores, from the registry's flags: ``level_engine`` rules (on
 # pairs through the subset engine; a ``first_model_only`` rule per model) and ``pooled`` ones.
 HELDOUT_RULES = tuple(name for name, rule in RULES.items() if rule.level_engine or rule.pooled)
+# Pairs per pooled-vote call.
+_PAIR_BLOCK = 8
 
 
 @dataclass(frozen=True)
@@ -112,13 +113,16 @@ def _pairs(num_models):
     return list(itertools.combinations(range(num_models), 2))
 
 
-def _pair_values(array, pairs, rules, priority, k, law):
-    """Accuracy of every (pair, rule).
+def _pair_question_values(array, pairs, rules, priority, k, hypergeometric: bool):
+    """Per-question accuracy of every (pair, rule): {cell: values [questions]}.
 
     Args:
-      array: counts (``law=hypergeometric_counts``) or probabilities (``law=multinomial_counts``)
-        of all models, shape [models, questions, answers].
-      law: turns such an array and k into a CountDistribution.
+      array: counts (``hypergeometric``: k of them drawn without replacement) or probabilities
+        (k i.i.d. samples) of all models, shape [models, questions, answers].
+
+    Level rules read the per-row level laws of the pass over slots
+    (:mod:`slmmux_theory.engines.wide_levels`): no count vector is enumerated and nothing is
+    compiled per slot width, so many replications stacked along the questions cost one call.
     """
     unknown = [r for r in rules if r not in HELDOUT_RULES]
     if unknown:
@@ -126,24 +130,33 @@ def _pair_values(array, pairs, rules, priority, k, law):
     values = {}
     level_rules = [RULES[name] for name in HELDOUT_RULES if name in rules and RULES[name].level_engine]
     if level_rules:
-        everyone = law(compact_slots_per_model(array), k)
+        levels = (hypergeometric_levels if hypergeometric else multinomial_levels)(array, k)
         for rule in level_rules:
             if rule.first_model_only:
-                per_model = np.asarray(self_consistency_accuracy_exact(everyone)).mean(axis=1)
-                for m, value in enumerate(per_model):
-                    values[((m,), rule.name)] = float(value)
+                # One model's SLM-MUX is its plurality vote: the mass of "level and correct".
+                per_model = np.asarray(levels.level_correct).sum(axis=-1)
+                for m, row in enumerate(per_model):
+                    values[((m,), rule.name)] = row
             else:
-                swept = mux_subset_accuracy(mux_levels(everyone), np.array(pairs), priority)
+                swept = mux_subset_accuracy(levels, np.array(pairs), priority)
                 for pair, row in zip(pairs, np.asarray(swept)):
-                    values[(pair, rule.name)] = float(row.mean())
+                    values[(pair, rule.name)] = row
     for name in rules:
         if RULES[name].pooled:
-            kind = "hypergeometric" if law is hypergeometric_counts else "multinomial"
-            stacked = np.stack([array[list(p)] for p in pairs])
-            accuracy = pooled_vote_pairs_exact(stacked, k, kind)
-            for pair, row in zip(pairs, accuracy):
-                values[(pair, name)] = float(row.mean())
+            kind = "hypergeometric" if hypergeometric else "multinomial"
+            # Blocks of pairs bound the stacked copy (pairs x 2 x questions x answers).
+            for start in range(0, len(pairs), _PAIR_BLOCK):
+                block = pairs[start : start + _PAIR_BLOCK]
+                stacked = np.stack([array[list(p)] for p in block])
+                for pair, row in zip(block, pooled_vote_pairs_exact(stacked, k, kind)):
+                    values[(pair, name)] = row
     return values
+
+
+def _pair_values(array, pairs, rules, priority, k, hypergeometric: bool):
+    """Accuracy (mean over questions) of every (pair, rule)."""
+    return {cell: float(row.mean()) for cell, row in
+            _pair_question_values(array, pairs, rules, priority, k, hypergeometric).items()}
 
 
 def observed_accuracies(heldout_counts, k, rules=HELDOUT_RULES, priority=None):
@@ -160,8 +173,7 @@ def observed_accuracies(heldout_counts, k, rules=HELDOUT_RULES, priority=None):
     """
     counts = np.asarray(heldout_counts)
     priority = np.arange(counts.shape[0]) if priority is None else np.asarray(priority)
-    return _pair_values(counts, _pairs(counts.shape[0]), rules, priority, k,
-                        hypergeometric_counts)
+    return _pair_values(counts, _pairs(counts.shape[0]), rules, priority, k, True)
 
 
 def predicted_accuracies(
@@ -191,19 +203,20 @@ def predicted_accuracies(
     priority = np.arange(num_models) if priority is None else np.asarray(priority)
     pairs = _pairs(num_models)
     if num_draws == 1:
-        values = _pair_values(probs_draws[0], pairs, rules, priority, k,
-                              multinomial_counts)
+        values = _pair_values(probs_draws[0], pairs, rules, priority, k, False)
         return {cell: np.array([value]) for cell, value in values.items()}
     sizes = np.asarray(heldout_sizes)
     keys = jax.random.split(key, num_draws)
-    draws: dict = {}
+    replicated = []
     for d in range(num_draws):
         rng = np.random.default_rng(np.asarray(jax.random.key_data(keys[d])).ravel())
         probs = probs_draws[d] / probs_draws[d].sum(-1, keepdims=True)
-        replicated = rng.multinomial(sizes, probs)
-        for cell, value in observed_accuracies(replicated, k, rules, priority).items():
-            draws.setdefault(cell, []).append(value)
-    return {cell: np.array(values) for cell, values in draws.items()}
+        replicated.append(rng.multinomial(sizes, probs))
+    # Every replication replayed in one pass: the draws stacked along the questions
+    # [models, draws * questions, answers], each draw's mean taken afterwards.
+    stacked = np.concatenate(replicated, axis=1)
+    values = _pair_question_values(stacked, pairs, rules, priority, k, True)
+    return {cell: row.reshape(num_draws, -1).mean(axis=1) for cell, row in values.items()}
 
 
 def evaluate_rows(model_names, observed, predicted, level: float = 0.9) -> list[HeldoutRow]:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from slmmux_theory.engines import pair_curves
+from slmmux_theory.rules.base import SwitchConfig
 from tests.theory import reference_rules as ref
 
 # Three models, three questions, four slots (0 correct, 1-2 wrong, 3 = ⊥), 3 recorded samples.
@@ -68,22 +69,37 @@ def test_the_tie_priority_matters_in_the_curves():
     np.testing.assert_array_equal(first.agent_forest, second.agent_forest)
 
 
+@pytest.mark.parametrize("weighting", ["plain", "entropy"])
 @pytest.mark.parametrize("hypergeometric", [True, False])
-def test_model_switch_pair_savings_equal_brute_force(hypergeometric):
+def test_model_switch_pair_savings_equal_brute_force(hypergeometric, weighting):
+    # "plain" goes through the pass over slots, "entropy" through the tuple kernel.
     budget = 2
     pairs = [(0, 1), (2, 0)]
     result = pair_curves.model_switch_pair_savings(COUNTS, pairs, budget,
-                                                   hypergeometric=hypergeometric)
+                                                   hypergeometric=hypergeometric,
+                                                   config=SwitchConfig(weighting=weighting))
     for p, (a, b) in enumerate(pairs):
         accuracy, spent = _brute(
             COUNTS, [a, b], budget,
-            lambda s: ref.switch_correct(s, ABSTAIN, weighting="plain"), hypergeometric)
+            lambda s: ref.switch_correct(s, ABSTAIN, weighting=weighting), hypergeometric)
         mux = _brute(COUNTS, [a, b], budget, lambda s: ref.mux_correct(s, ABSTAIN, [0, 1]),
                      hypergeometric)[0]
         assert abs(result.switch_accuracy[p] - accuracy) < 1e-9
         assert abs(result.expected_samples[p] - spent) < 1e-9
         assert abs(result.saving[p] - (1 - spent / (2 * budget))) < 1e-9
         assert abs(result.slm_mux_accuracy[p] - mux) < 1e-9
+
+
+@pytest.mark.parametrize("hypergeometric", [True, False])
+def test_plain_model_switch_by_slots_equals_the_tuple_kernel_on_wider_rows(hypergeometric):
+    rng = np.random.default_rng(3)
+    counts = rng.integers(0, 3, size=(4, 25, 7))
+    counts[..., -1] += np.maximum(0, 3 - counts.sum(-1))
+    pairs = np.array([(0, 1), (2, 1), (3, 0)])
+    fast = pair_curves._plain_switch_and_mux(counts, pairs, 3, hypergeometric)
+    kernel = pair_curves._switch_and_mux_by_kernel(counts, pairs, 3, hypergeometric,
+                                                   SwitchConfig(weighting="plain"))
+    np.testing.assert_allclose(fast, kernel, atol=1e-12)
 
 
 def test_weakest_models_are_the_lowest_per_sample_accuracies():

@@ -49,6 +49,22 @@ def test_point_prediction_from_the_true_laws_matches_a_large_held_out_replay():
         assert abs(predicted[cell][0] - value) < 0.02, cell
 
 
+def test_each_predictive_draw_is_the_observed_replay_of_its_own_replication():
+    # The draws are replayed together (stacked along the questions); each draw's value must be
+    # what replaying its replicated held-out set alone gives, with the replication's own seed.
+    probs = np.stack([_counts(s, 6) + 0.5 for s in range(3)])
+    probs /= probs.sum(-1, keepdims=True)  # [draws, models, questions, answers]
+    sizes = _counts(4, 5).sum(-1)
+    key = jax.random.PRNGKey(3)
+    predicted = heldout.predicted_accuracies(key, probs, sizes, 3)
+    for d, draw_key in enumerate(jax.random.split(key, 3)):
+        rng = np.random.default_rng(np.asarray(jax.random.key_data(draw_key)).ravel())
+        observed = heldout.observed_accuracies(rng.multinomial(sizes, probs[d]), 3)
+        assert set(observed) == set(predicted)
+        for cell, value in observed.items():
+            assert abs(predicted[cell][d] - value) < 1e-12, (d, cell)
+
+
 def test_replayed_subset_accuracy_equals_brute_force_replay():
     from tests.theory import reference_rules as ref
 
