@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         from slmmux_theory.precision import enable_x64
 
         enable_x64()
+        # Compiled programs are kept on disk: a second `slmmux plan` skips most compiling.
+        from slmmux_run.jax_cache import enable_compilation_cache
+
+        enable_compilation_cache()
         return int(args.handler(args) or 0)
     except UserError as error:
         print(f"{_program(args)}: error: {error}", file=sys.stderr)
