@@ -358,9 +358,9 @@ def format_crossfit(folds: list[dict], pooled: dict, names: list[str]) -> str:
         smoothing = (fold.get("smoothing") or {}).get("chosen", fold["settings"].get("smoothing"))
         lines.append(f"| {name} | {fold['fit_questions']}/{fold['held_out_questions']} | "
                      f"{smoothing} | {selection.get('name', fold['model'].get('options'))} |")
-    header = " | ".join(f"{n}: measured ± se / predicted / |diff|" for n in names)
-    lines += ["", f"| measure | {header} | pooled measured ± se | pooled predicted | |diff| | "
-              "≤ 3? | mean fold |diff| |", "|---|" + "---|" * (len(folds) + 5)]
+    header = " | ".join(f"{n}: measured ± se / predicted / \\|diff\\|" for n in names)
+    lines += ["", f"| measure | {header} | pooled measured ± se | pooled predicted | \\|diff\\| | "
+              "≤ 3? | mean fold \\|diff\\| |", "|---|" + "---|" * (len(folds) + 5)]
     for measure in CHECKED_MEASURES:
         cells = []
         for fold in folds:
