@@ -124,7 +124,7 @@ class _Guide(NamedTuple):
 # rule compares means over windows (standard error of a window mean ~0.2 %).
 SVI_WINDOW = 100
 # The plan's fit stops once a window's mean loss fell by less than 1 % of the previous one's:
-# on the 13-model GSM8K pilot (84 q x 3) that is after ~600 of 1000 steps, and the plan's
+# on the 13-model GSM8K pilot (84 q x 3) that is after 500 of 1000 steps, and the plan's
 # predictions stay within Monte Carlo error of the full 1000 steps
 # (``experiments/benchmarks/plan_speed``).
 PLAN_SVI_TOLERANCE = 0.01
