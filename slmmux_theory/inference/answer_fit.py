@@ -123,11 +123,12 @@ class _Guide(NamedTuple):
 # one-sample estimate (on the 13-model GSM8K pilot its relative noise is ~1 %), so the stopping
 # rule compares means over windows (standard error of a window mean ~0.2 %).
 SVI_WINDOW = 100
-# The plan's fit stops once a window's mean loss fell by less than 1 % of the previous one's:
-# on the 13-model GSM8K pilot (84 q x 3) that is after 500 of 1000 steps, and the plan's
-# predictions stay within Monte Carlo error of the full 1000 steps
-# (``experiments/benchmarks/plan_speed``).
-PLAN_SVI_TOLERANCE = 0.01
+# The plan's fit runs every step (None). With 1 % it stopped after 500 of 1000 steps on the
+# 13-model GSM8K pilot (84 q x 3) and stayed within Monte Carlo error there (max 1.86 SE over
+# 364 candidates, ``experiments/benchmarks/plan_speed``), but the AIME 2024 pilot-file test
+# (``tests/run/test_plan_pilot_file.py``, slow) missed by 4.04 SE on one of 55 pairs; not
+# diagnosed, so the early stop stays opt-in (``svi_tolerance``) until it is.
+PLAN_SVI_TOLERANCE = None
 
 
 def svi_stop_step(losses, steps: int, window: int, tolerance: float | None,
