@@ -188,8 +188,7 @@ def test_population_draws_include_new_question_factors():
 
 
 def test_dirichlet_tree_moments_and_tiny_parameters():
-    """The tree drawn from one log-gamma call: each level's mean and variance are the
-    Dirichlet's (within 5 standard errors), and parameters far below any float's resolution
+    """The Dirichlet tree: each level's mean and variance are the Dirichlet's (within 5 standard errors), and parameters far below any float's resolution
     still give finite rows summing to 1 (no 0/0)."""
     from slmmux_theory.inference.predict import _dirichlet_tree
 
