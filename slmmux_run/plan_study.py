@@ -43,7 +43,8 @@ class PlanSettings(NamedTuple):
       budgets: samples-per-question budgets of the models-vs-samples split (may be empty).
       max_budget_size: largest subset the budget split considers.
       draws: posterior draws.
-      svi_steps: SVI steps of the answer-model fit.
+      svi_steps: most SVI steps of the answer-model fit (it stops earlier once its loss
+        levels off: ``inference.answer_fit.PLAN_SVI_TOLERANCE``).
       unseen: law of the unseen questions (hierarchical predictor).
       concentration: Dirichlet-process concentration.
     """

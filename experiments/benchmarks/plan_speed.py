@@ -1,22 +1,30 @@
 """How long does ``slmmux plan`` take on the 13-model GSM8K file, from a pilot of 84 q x 3?
 
-Three plans of the same pilot (the 84 questions ``--seed 0`` draws, the first 3 samples of each
-of the 13 models; every pair and triple, SLM-MUX, k = 3, 100 draws), each in a fresh process
-so that "cold" includes importing and compiling, then once more in that process ("warm"):
+The pilot (the 84 questions ``--seed 0`` draws from the shared 13-model GSM8K file, the first 3
+samples of each model) is written to its own file and planned for a population of 250
+questions (every pair and triple, SLM-MUX, k = 3, 100 draws, at most 1000 SVI steps), as
+``slmmux plan --samples PILOT --population 250`` does, by two implementations:
 
-* ``today``: the subsampling path (``slmmux plan --pilot-questions 84 --pilot-samples 3``)
-  run from a snapshot of ``--baseline-ref`` (default ``main``: the code before this branch),
-  extracted with ``git archive``;
-* ``subsample``: the same path with this tree's code;
-* ``pilot``: this tree's plan from the pilot written to its own file (``slmmux plan --samples
-  PILOT --population 250``).
+* ``baseline``: the code of ``--baseline-ref`` (default ``c1e57ad``, the tree before the speed
+  work of issue 17 item 5), extracted with ``git archive``; one fresh process, two calls:
+  **cold** = the first call, imports included; **warm** = the second call in that process.
+* ``this tree``: two fresh processes sharing one JAX persistent compilation cache folder
+  (:mod:`slmmux_run.jax_cache`, pointed at a new empty folder by ``SLMMUX_JAX_CACHE``):
+  **cold** = the first call of the first process (empty cache: everything compiled);
+  **warm (new process)** = the first call of the second process (cache filled by the first);
+  **warm (same process)** = the second call of the second process.
 
-It prints the cold and warm wall times of each, and how far the pilot path's predictions lie
-from today's in units of their Monte Carlo standard error (each from the spread of its own
-posterior draws; "equal within MC error" means below 4). Target (issue 17): the pilot path at
-most 20 s warm and 60 s cold on 2 cores.
+Each time is wall-clock seconds from before the package import (cold) or from the call,
+beside the CPU seconds (user + sys) of that process over the same span and the 1-minute load
+average before and after: on a shared machine the wall time says little without them. Then
+how far this tree's predictions lie from the baseline's, in units of the Monte Carlo standard
+error of the difference (each prediction is a mean over posterior draws; its standard error
+is their standard deviation / sqrt(draws)); "equal within Monte Carlo error" means below 4.
 
-    python -m experiments.benchmarks.plan_speed [--draws 100] [--baseline-ref main]
+Target (issue 17): this tree at most 20 s warm and 60 s cold on 2 cores. The run takes about
+3 minutes on a quiet 2-core machine.
+
+    python -m experiments.benchmarks.plan_speed [--draws 100] [--baseline-ref c1e57ad]
 """
 
 from __future__ import annotations
@@ -36,46 +44,44 @@ __all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = "samples/gsm8k_train_250x10_13models.jsonl"
+BASELINE_REF = "c1e57ad"
+POPULATION = 250
 
 
-def _child(mode: str, data: str, pilot: str, draws: int, svi_steps: int, sizes: str) -> None:
-    """Run one mode twice in this process and print its timings and predictions as JSON."""
-    start = time.perf_counter()
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def _child(pilot: str, draws: int, svi_steps: int, sizes: str, use_cache: bool) -> None:
+    """Plan twice in this process; print each call's wall and CPU time, load, predictions."""
+    start, cpu, load = time.perf_counter(), time.process_time(), _load()
     from slmmux_theory import enable_x64
 
     enable_x64()
-    import numpy as np
+    if use_cache:
+        from slmmux_run.jax_cache import enable_compilation_cache
 
+        enable_compilation_cache()
     from slmmux_run.data.sample_files import load_sample_set
-    from slmmux_run.plan_study import PlanSettings
+    from slmmux_run.plan_study import PlanSettings, pilot_plan_result
 
     subset_sizes = tuple(int(s) for s in sizes.split(","))
-    times, output = [], None
+    calls = []
     for _ in range(2):
-        if mode == "pilot":
-            from slmmux_run.plan_study import pilot_plan_result
-
-            settings = PlanSettings(None, None, 0, 3, subset_sizes, ("slm-mux",), "hierarchical",
-                                    draws=draws, svi_steps=svi_steps)
-            run = pilot_plan_result(load_sample_set(pilot), settings, 250)
-        else:
-            from slmmux_run.plan_study import plan_result
-
-            full = load_sample_set(data)
-            settings = PlanSettings(84, 3, 0, 3, subset_sizes, ("slm-mux",), "hierarchical",
-                                    draws=draws, svi_steps=svi_steps)
-            run = plan_result(full, settings, np.ones(full.num_models), source=data)
-        times.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        names = run.output["candidates"]
-        output = [{"models": sorted(c["models"]), "predicted": c["predicted_accuracy"],
-                   "sd": float(np.std(draw, ddof=1))}
-                  for c, draw in zip(names, run.plan.draws)]
-    print(json.dumps({"cold": times[0], "warm": times[1], "candidates": output}))
+        settings = PlanSettings(None, None, 0, 3, subset_sizes, ("slm-mux",), "hierarchical",
+                                draws=draws, svi_steps=svi_steps)
+        run = pilot_plan_result(load_sample_set(pilot), settings, POPULATION)
+        candidates = [{"models": sorted(c["models"]), "predicted": c["predicted_accuracy"],
+                       "sd": float(np.std(draw, ddof=1))}
+                      for c, draw in zip(run.output["candidates"], run.plan.draws)]
+        calls.append({"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+                      "load_before": load, "load_after": _load(), "candidates": candidates})
+        start, cpu, load = time.perf_counter(), time.process_time(), _load()
+    print(json.dumps(calls))
 
 
 def _write_pilot(data: str, path: Path) -> None:
-    """The pilot of the subsampling path (seed 0, 84 questions, 3 samples) as its own file."""
+    """The pilot (seed 0, 84 questions, 3 samples) as a shared samples file of its own."""
     from slmmux_run.data.sample_files import load_sample_set
     from slmmux_theory.planning.plan import draw_pilot
 
@@ -102,68 +108,90 @@ def _snapshot(ref: str, folder: Path) -> Path | None:
     return folder
 
 
-def _run(mode, tree, data, pilot, args) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(tree))
-    command = [sys.executable, "-m", "experiments.benchmarks.plan_speed", "--child", mode,
-               "--data", data, "--pilot", str(pilot), "--draws", str(args.draws),
-               "--svi-steps", str(args.svi_steps), "--subset-sizes", args.subset_sizes]
-    if mode == "today":
-        # The baseline tree has no copy of this script: run the child from this tree's file
-        # with the baseline's packages first on the path.
-        command[1:3] = [str(Path(__file__).resolve())]
-        env["PYTHONPATH"] = os.pathsep.join([str(tree), str(ROOT)])
-        command[command.index("--child") + 1] = "subsample"
+def _run(tree: Path, pilot: Path, args, cache: str | None) -> list[dict]:
+    """One fresh process planning twice with the packages of ``tree``; its two calls."""
+    # The child is this file, run by path with ``tree``'s packages first on the path (the
+    # baseline tree may hold another version of this script).
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), str(ROOT)]))
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", "--pilot", str(pilot),
+               "--draws", str(args.draws), "--svi-steps", str(args.svi_steps),
+               "--subset-sizes", args.subset_sizes]
+    if cache is not None:
+        env["SLMMUX_JAX_CACHE"] = cache
+        command.append("--use-cache")
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"{mode} failed: {done.stderr[-800:]}")
+        raise RuntimeError(f"plan in {tree} failed: {done.stderr[-800:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _line(label: str, call: dict) -> str:
+    return (f"{label:34} {call['wall']:7.1f} s wall  {call['cpu']:7.1f} s CPU  "
+            f"load {call['load_before']:5.1f} -> {call['load_after']:5.1f}")
+
+
+def _max_z(reference: list[dict], ours: list[dict], draws: int) -> np.ndarray:
+    """|difference| / MC standard error of the difference, per candidate of ``reference``."""
+    mine = {tuple(c["models"]): c for c in ours}
+    z = []
+    for c in reference:
+        other = mine[tuple(c["models"])]
+        error = np.hypot(c["sd"], other["sd"]) / np.sqrt(draws)
+        z.append(abs(other["predicted"] - c["predicted"]) / error)
+    return np.array(z)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=100, help="posterior draws")
-    parser.add_argument("--svi-steps", type=int, default=1000, help="SVI steps of the fit")
+    parser.add_argument("--svi-steps", type=int, default=1000, help="SVI steps of the fit (most)")
     parser.add_argument("--subset-sizes", default="2,3", help="subset sizes ranked")
-    parser.add_argument("--baseline-ref", default="main",
-                        help="git ref of today's implementation ('' to skip it)")
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--data", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline-ref", default=BASELINE_REF,
+                        help="git ref of the baseline implementation ('' to skip it)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--use-cache", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pilot", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child, args.data, args.pilot, args.draws, args.svi_steps, args.subset_sizes)
+        _child(args.pilot, args.draws, args.svi_steps, args.subset_sizes, args.use_cache)
         return 0
     from slmmux_run.data.paths import data_file
 
     data = str(data_file(SAMPLES))
+    print(f"plan on {SAMPLES}: pilot 84 q x 3 samples, 13 models, population {POPULATION}, "
+          f"subset sizes {args.subset_sizes}, {args.draws} draws, at most {args.svi_steps} SVI "
+          f"steps; {os.cpu_count()} cores; times: wall, CPU (user+sys) of the process, "
+          f"1-min load average before -> after", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         pilot = Path(folder) / "pilot.jsonl"
         _write_pilot(data, pilot)
-        results = {}
         baseline = None
         if args.baseline_ref:
             (Path(folder) / "baseline").mkdir()
-            baseline = _snapshot(args.baseline_ref, Path(folder) / "baseline")
-        if baseline is not None:
-            results[f"today ({args.baseline_ref})"] = _run("today", baseline, data, pilot, args)
-        results["subsample (this tree)"] = _run("subsample", ROOT, data, pilot, args)
-        results["pilot file (this tree)"] = _run("pilot", ROOT, data, pilot, args)
-    print(f"plan on {SAMPLES}: pilot 84 q x 3 samples, 13 models, subset sizes "
-          f"{args.subset_sizes}, {args.draws} draws, {args.svi_steps} SVI steps; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    for label, result in results.items():
-        print(f"{label:24} cold {result['cold']:7.1f} s   warm {result['warm']:7.1f} s")
-    reference = next(iter(results.values()))
-    ours = {tuple(c["models"]): c for c in results["pilot file (this tree)"]["candidates"]}
-    z = []
-    for c in reference["candidates"]:
-        mine = ours[tuple(c["models"])]
-        error = np.hypot(c["sd"], mine["sd"]) / np.sqrt(args.draws)
-        z.append(abs(mine["predicted"] - c["predicted"]) / error)
-    z = np.array(z)
-    print(f"pilot file vs {next(iter(results))}: {len(z)} candidates, |difference| / MC "
-          f"standard error: median {np.median(z):.2f}, max {z.max():.2f} (equal within MC "
-          f"error: max below 4 -> {'yes' if z.max() < 4 else 'NO'})")
+            tree = _snapshot(args.baseline_ref, Path(folder) / "baseline")
+            if tree is not None:
+                baseline = _run(tree, pilot, args, None)
+                print(_line(f"baseline {args.baseline_ref}: cold", baseline[0]))
+                print(_line(f"baseline {args.baseline_ref}: warm (same process)", baseline[1]),
+                      flush=True)
+        cache = Path(folder) / "jax_cache"
+        first = _run(ROOT, pilot, args, str(cache))
+        print(_line("this tree: cold (empty cache)", first[0]))
+        print(_line("this tree: second call, same process", first[1]), flush=True)
+        second = _run(ROOT, pilot, args, str(cache))
+        print(_line("this tree: warm (new process, cache)", second[0]))
+        print(_line("this tree: warm (same process)", second[1]), flush=True)
+    if baseline is not None:
+        print(f"ratio baseline / this tree: cold {baseline[0]['wall'] / first[0]['wall']:.1f}x "
+              f"wall ({baseline[0]['cpu'] / first[0]['cpu']:.1f}x CPU), warm "
+              f"{baseline[1]['wall'] / second[1]['wall']:.1f}x wall "
+              f"({baseline[1]['cpu'] / second[1]['cpu']:.1f}x CPU)")
+        z = _max_z(baseline[0]["candidates"], first[0]["candidates"], args.draws)
+        print(f"this tree vs baseline: {len(z)} candidates, |difference| / MC standard error: "
+              f"median {np.median(z):.2f}, max {z.max():.2f} (equal within MC error: max below "
+              f"4 -> {'yes' if z.max() < 4 else 'NO'})")
+    z = _max_z(first[0]["candidates"], second[0]["candidates"], args.draws)
+    print(f"this tree, cold vs warm process (same seed): max |difference| / MC SE {z.max():.2g}")
     return 0
 
 

@@ -192,6 +192,9 @@ def _run_pilot(args, settings) -> int:
     from slmmux_run.plots import pareto_figure
     from slmmux_run.progress import Progress
 
+    # Compiled programs kept on disk: a second `slmmux plan` skips most compiling (here, not in
+    # cli.main, so commands that never compute do not import JAX).
+    enable_compilation_cache()
     with Progress("plan: fit the answer model on the pilot, predict every candidate"):  # stderr
         frozen = plan_from_pilot(
             args.records, settings, population=args.population, questions=args.questions,
@@ -225,6 +228,7 @@ def _run_pilot(args, settings) -> int:
 
 def run(args) -> int:
     from slmmux_run.data.sample_files import load_sample_set
+    from slmmux_run.jax_cache import enable_compilation_cache
     from slmmux_run.frozen_plan import default_subset_sizes
     from slmmux_run.plan_study import PlanSettings, plan_result
     from slmmux_run.plots import pareto_figure

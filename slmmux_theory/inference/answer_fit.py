@@ -16,6 +16,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO, init_to_median
 from numpyro.infer.autoguide import AutoLowRankMultivariateNormal
@@ -32,7 +33,7 @@ from slmmux_theory.inference.answer_model import (
     site_names,
 )
 
-__all__ = ["fit_answer_model"]
+__all__ = ["PLAN_SVI_TOLERANCE", "SVI_WINDOW", "fit_answer_model", "svi_stop_step"]
 
 
 def _moment_start(counts, config, sites):
@@ -118,16 +119,64 @@ class _Guide(NamedTuple):
     log_scale: dict
 
 
+# Steps per convergence check of an early-stopping SVI fit: the ELBO of one step is a
+# one-sample estimate (on the 13-model GSM8K pilot its relative noise is ~1 %), so the stopping
+# rule compares means over windows (standard error of a window mean ~0.2 %).
+SVI_WINDOW = 100
+# The plan's fit runs every step (None). With 1 % it stopped after 500 of 1000 steps on the
+# 13-model GSM8K pilot (84 q x 3) and stayed within Monte Carlo error there (max 1.86 SE over
+# 364 candidates, ``experiments/benchmarks/plan_speed``), but the AIME 2024 pilot-file test
+# (``tests/run/test_plan_pilot_file.py``, slow) missed by 4.04 SE on one of 55 pairs; not
+# diagnosed, so the early stop stays opt-in (``svi_tolerance``) until it is.
+PLAN_SVI_TOLERANCE = None
+
+
+def svi_stop_step(losses, steps: int, window: int, tolerance: float | None,
+                  min_windows: int = 2) -> int:
+    """The step an early-stopping SVI fit stops at, from its per-step losses (NumPy).
+
+    The rule of :func:`fit_answer_model`: after each window of ``window`` steps, the mean loss
+    of the window is compared with the previous window's; the fit stops at the end of the
+    first window (from window ``min_windows`` on) whose relative decrease
+    ``(previous - current) / |current|`` is below ``tolerance``, else after ``steps``.
+
+    Args:
+      losses: per-step losses, shape [>= the stop step].
+      steps: the most steps.
+      window: steps per window.
+      tolerance: relative decrease under which the fit stops (None: never stops early).
+      min_windows: windows always run (the first one holds the start's transient).
+
+    >>> svi_stop_step(np.array([9.0, 9.0, 5.0, 5.0, 4.99, 4.99, 1.0, 1.0]), 8, 2, 0.01)
+    6
+    """
+    losses = np.asarray(losses, dtype=np.float64)
+    if tolerance is None:
+        return steps
+    previous = None
+    for end in range(window, steps + 1, window):
+        current = losses[end - window:end].mean()
+        if previous is not None and end // window >= min_windows:
+            if (previous - current) / abs(current) < tolerance:
+                return end
+        previous = current
+    return steps
+
+
 @functools.lru_cache(maxsize=8)
-def _svi_runner(config, shape, steps, learning_rate, final_learning_rate):
+def _svi_runner(config, shape, steps, learning_rate, final_learning_rate, window=None):
     """The jitted SVI loop of one model layout, built once and kept: a second fit of counts of
     the same layout (a planning loop, a warm benchmark) reuses the compiled program.
 
     The counts are an argument of the jitted loop, not a constant closed over, so XLA never
-    constant-folds the model's arithmetic on them.
+    constant-folds the model's arithmetic on them. With a ``window`` the loop runs windows of
+    that many steps in a ``lax.while_loop`` and stops when the tolerance (an argument, so one
+    program serves every tolerance) says the loss has levelled off (:func:`svi_stop_step`);
+    step t uses the same noise key and step size as in a fit without early stopping.
 
     Returns:
-      (run(start, key, data) -> (guide, losses [steps]), transforms per latent site).
+      (run(start, key, data, tolerance) -> (guide, losses [steps], steps run), transforms per
+      latent site).
     """
     model = functools.partial(answer_model, config=config)
     sites = model_sites(config, shape)
@@ -167,35 +216,75 @@ def _svi_runner(config, shape, steps, learning_rate, final_learning_rate):
         )
         return (guide, first, second), loss
 
-    @jax.jit
-    def run(start, run_key, data):
+    def start_state(start):
         # Inside the jit: done eagerly, each transform would compile primitive by primitive.
         guide = _Guide(
             loc={name: transforms[name].inv(start[name]) for name in latent},
             log_scale={name: jnp.full(jnp.shape(start[name]), jnp.log(0.1)) for name in latent},
         )
         zeros = jax.tree.map(jnp.zeros_like, guide)
-        (guide, _, _), losses = jax.lax.scan(
-            functools.partial(step, data=data), (guide, zeros, zeros),
-            (jnp.arange(steps, dtype=jnp.float64), jax.random.split(run_key, steps)),
-        )
-        return guide, losses
+        return guide, zeros, zeros
+
+    @jax.jit
+    def run(start, run_key, data, tolerance):
+        keys = jax.random.split(run_key, steps)
+        times = jnp.arange(steps, dtype=jnp.float64)
+        if window is None:
+            (guide, _, _), losses = jax.lax.scan(
+                functools.partial(step, data=data), start_state(start), (times, keys))
+            return guide, losses, jnp.asarray(steps)
+
+        def masked_step(carry, inputs):
+            # Steps past ``steps`` (the last window's padding) leave the state as it is.
+            t, noise_key = inputs
+            new, loss = step(carry, (t, noise_key), data)
+            active = t < steps
+            return jax.tree.map(lambda a, b: jnp.where(active, a, b), new, carry), loss
+
+        padded = -(-steps // window) * window
+        keys = jnp.concatenate([keys, jnp.broadcast_to(keys[-1:], (padded - steps, 2))])
+        times = jnp.arange(padded, dtype=jnp.float64)
+
+        def body(state):
+            carry, losses, index, previous, _ = state
+            offset = index * window
+            window_inputs = (jax.lax.dynamic_slice_in_dim(times, offset, window),
+                             jax.lax.dynamic_slice_in_dim(keys, offset, window))
+            carry, window_losses = jax.lax.scan(masked_step, carry, window_inputs)
+            losses = jax.lax.dynamic_update_slice_in_dim(losses, window_losses, offset, 0)
+            current = window_losses.mean()
+            level = (index + 1 >= 2) & ((previous - current) / jnp.abs(current) < tolerance)
+            return carry, losses, index + 1, current, level
+
+        def more(state):
+            _, _, index, _, level = state
+            return (index * window < steps) & ~level
+
+        state = (start_state(start), jnp.zeros(padded), jnp.asarray(0), jnp.asarray(jnp.inf),
+                 jnp.asarray(False))
+        (guide, _, _), losses, index, _, _ = jax.lax.while_loop(more, body, state)
+        return guide, losses[:steps], jnp.minimum(index * window, steps)
 
     return run, transforms
 
 
-def _svi_mean_field(key, config, data, start, steps, learning_rate, final_learning_rate):
-    """Maximise the ELBO of a mean-field normal guide; the whole loop is one jitted scan.
+def _svi_mean_field(key, config, data, start, steps, learning_rate, final_learning_rate,
+                    tolerance=None):
+    """Maximise the ELBO of a mean-field normal guide; the whole loop is one jitted program.
 
     Adam with elementwise gradient clipping at 10 (as numpyro's ClippedAdam) and a step size
-    decaying geometrically from ``learning_rate`` to ``final_learning_rate``.
+    decaying geometrically from ``learning_rate`` to ``final_learning_rate`` over ``steps``;
+    with a ``tolerance`` the loop stops early by :func:`svi_stop_step`'s rule.
 
     Returns:
-      ((guide, losses [steps]), transforms).
+      ((guide, losses [steps run]), transforms).
     """
+    window = None if tolerance is None else SVI_WINDOW
     run, transforms = _svi_runner(config, tuple(data.shape), int(steps), float(learning_rate),
-                                  float(final_learning_rate))
-    return run({name: start[name] for name in transforms}, key, data), transforms
+                                  float(final_learning_rate), window)
+    guide, losses, done = run({name: start[name] for name in transforms}, key, data,
+                              jnp.asarray(0.0 if tolerance is None else tolerance))
+    return (guide, losses[:int(done)]), transforms
 
 
 def _guide_draws(key, guide, transforms, num_draws):
@@ -209,6 +298,38 @@ def _guide_draws(key, guide, transforms, num_draws):
     return draws
 
 
+@functools.lru_cache(maxsize=8)
+def _draw_runner(config, shape, num_draws):
+    """The jitted posterior draws of one model layout, built once and kept (like
+    :func:`_svi_runner`): guide draws of every latent site, then the model's deterministic
+    sites computed from them (what numpyro's ``Predictive`` returns, without its retrace and
+    recompile on every fit).
+
+    Returns:
+      draws(key, guide) -> {site: [num_draws, ...]}.
+    """
+    sites = model_sites(config, shape)
+    latent = {name: support for name, (kind, _, support) in sites.items() if kind == "sample"}
+    transforms = {name: biject_to(support) for name, support in latent.items()}
+    wanted = site_names(config, shape)
+    parameters_only = functools.partial(
+        answer_model, None, config, num_models=shape[0], num_questions=shape[1],
+        num_answers=shape[2],
+    )
+
+    def derived(values):
+        # Every latent site is substituted, so the seed never draws anything.
+        model = numpyro.handlers.substitute(numpyro.handlers.seed(parameters_only, 0), values)
+        trace = numpyro.handlers.trace(model).get_trace()
+        return {name: trace[name]["value"] for name in wanted}
+
+    @jax.jit
+    def draws(key, guide):
+        return jax.vmap(derived)(_guide_draws(key, guide, transforms, num_draws))
+
+    return draws
+
+
 def fit_answer_model(
     key,
     counts,
@@ -217,6 +338,7 @@ def fit_answer_model(
     config: AnswerModelConfig = AnswerModelConfig(),
     num_draws: int = 400,
     svi_steps: int = 1500,
+    svi_tolerance: float | None = None,
     learning_rate: float = 0.05,
     final_learning_rate: float | None = 0.005,
     guide: str = "normal",
@@ -232,7 +354,11 @@ def fit_answer_model(
       method: ``"nuts"`` (numpyro MCMC) or ``"svi"`` (ClippedAdam on the ELBO).
       config: which components are on.
       num_draws: posterior draws kept (NUTS: samples per chain × chains; SVI: guide draws).
-      svi_steps: optimisation steps for SVI.
+      svi_steps: optimisation steps for SVI (the most, with ``svi_tolerance``).
+      svi_tolerance: stop the ``"normal"`` guide's SVI early once the loss has levelled off:
+        after a window of :data:`SVI_WINDOW` steps whose mean loss fell by less than this
+        relative amount from the previous window's (:func:`svi_stop_step`; ``losses`` then
+        holds the steps run). None: always ``svi_steps`` steps.
       learning_rate: Adam step size for SVI (the first step's, with ``final_learning_rate``).
       final_learning_rate: step size of the last SVI step, reached by geometric decay
         (None: constant ``learning_rate``); the ``"lowrank"`` guide ignores it.
@@ -281,20 +407,17 @@ def fit_answer_model(
         if guide not in guides:
             raise ValueError(f"guide must be one of {list(guides)}, got {guide!r}")
         if guide == "normal":
+            if svi_tolerance is not None and not svi_tolerance >= 0:
+                raise ValueError(f"svi_tolerance must be >= 0 or None, got {svi_tolerance}")
             sites_of_model = model_sites(config, data.shape)
             start = _moment_start(counts, config, sites_of_model)
-            (fitted, losses), transforms = _svi_mean_field(
+            (fitted, losses), _ = _svi_mean_field(
                 fit_key, config, data, start, svi_steps,
                 learning_rate,
                 learning_rate if final_learning_rate is None else final_learning_rate,
+                svi_tolerance,
             )
-            latent = jax.jit(functools.partial(
-                _guide_draws, transforms=transforms, num_draws=num_draws
-            ))(draw_key, fitted)
-            derived = Predictive(
-                parameters_only, posterior_samples=latent, return_sites=sites
-            )(draw_key)
-            posterior = {**latent, **derived}
+            posterior = _draw_runner(config, tuple(data.shape), int(num_draws))(draw_key, fitted)
         else:
             auto = AutoLowRankMultivariateNormal(model, init_loc_fn=init_to_median(num_samples=15))
             svi = SVI(model, auto, ClippedAdam(learning_rate, clip_norm=10.0), Trace_ELBO())

@@ -22,6 +22,8 @@ Three kinds of draws:
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -63,7 +65,12 @@ def _model_indices(fit: AnswerModelFit, models):
 
 
 def _dirichlet_tree(key, top_alpha, wrong_alpha):
-    """Draw π = (π_c, π_w ρ, π_⊥) with (π_c, π_w, π_⊥) ~ Dir(top_alpha), ρ ~ Dir(wrong_alpha)."""
+    """Draw π = (π_c, π_w ρ, π_⊥) with (π_c, π_w, π_⊥) ~ Dir(top_alpha), ρ ~ Dir(wrong_alpha).
+
+    Two Dirichlet draws as before the speed work, so every simulation keeps its random
+    stream (one log-gamma draw over both levels changed the data of the slow NUTS
+    calibration test enough to fail it: rate 0.55 vs 0.78).
+    """
     top_key, wrong_key = jax.random.split(key)
     top = jax.random.dirichlet(top_key, jnp.maximum(top_alpha, _TINY))
     split = jax.random.dirichlet(wrong_key, jnp.maximum(wrong_alpha, _TINY))
@@ -119,14 +126,27 @@ def posterior_predictive_probs(
     >>> posterior_predictive_probs(jax.random.PRNGKey(1), fit, models=[1]).shape
     (4, 1, 1, 3)
     """
-    draw_key, tree_key = jax.random.split(key)
-    draws = _draw_indices(draw_key, fit, num_draws)
     model_index = _model_indices(fit, models)
     question_index = (
         jnp.arange(fit.counts.shape[1]) if questions is None
         else jnp.asarray(questions, dtype=jnp.int32).reshape(-1)
     )
-    posterior = fit.posterior
+    if num_draws is not None and num_draws < 1:
+        raise ValueError(f"num_draws must be >= 1, got {num_draws}")
+    return _posterior_predictive(key, fit.posterior, fit.counts, model_index, question_index,
+                                 num_draws, fit.num_draws, condition_on_counts)
+
+
+# One compiled program per (shapes, draws, conditioning): run eagerly, its thirty-odd
+# primitives each compiled on their own (seconds on a cold start, and again for new shapes).
+@functools.partial(jax.jit, static_argnums=(5, 6, 7))
+def _posterior_predictive(key, posterior, counts, model_index, question_index, num_draws,
+                          available, condition_on_counts):
+    draw_key, tree_key = jax.random.split(key)
+    if num_draws is None:
+        draws = jnp.arange(available)
+    else:
+        draws = jax.random.choice(draw_key, available, (num_draws,), replace=num_draws > available)
     difficulty = posterior["difficulty"][draws][:, question_index]
     attractor = posterior["attractor"][draws][:, question_index]
     factor = (
@@ -137,7 +157,7 @@ def posterior_predictive_probs(
         posterior, draws, model_index, difficulty, attractor, factor
     )
     if condition_on_counts:
-        counts = fit.counts[model_index][:, question_index].astype(top_alpha.dtype)
+        counts = counts[model_index][:, question_index].astype(top_alpha.dtype)
         top_counts = jnp.stack(
             [counts[..., 0], counts[..., 1:-1].sum(-1), counts[..., -1]], axis=-1
         )

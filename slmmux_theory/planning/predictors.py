@@ -153,7 +153,7 @@ def heldout_predictor(name: str, *, method: str = "svi") -> Predictor:
 def _population_pools(key, pilot_counts, num_questions, replay_samples, num_draws, svi_steps,
                       unseen, concentration, fresh=False) -> np.ndarray:
     """Pools [draws, models, N, answers]; see :func:`population_draws`."""
-    from slmmux_theory.inference.answer_fit import fit_answer_model
+    from slmmux_theory.inference.answer_fit import PLAN_SVI_TOLERANCE, fit_answer_model
     from slmmux_theory.inference.predict import (
         population_predictive_probs,
         posterior_predictive_probs,
@@ -162,7 +162,8 @@ def _population_pools(key, pilot_counts, num_questions, replay_samples, num_draw
     counts = np.asarray(pilot_counts)
     models, pilot_size, answers = counts.shape
     fit_key, post_key, pop_key, sim_key = jax.random.split(key, 4)
-    fit = fit_answer_model(fit_key, counts, method="svi", num_draws=num_draws, svi_steps=svi_steps)
+    fit = fit_answer_model(fit_key, counts, method="svi", num_draws=num_draws, svi_steps=svi_steps,
+                           svi_tolerance=PLAN_SVI_TOLERANCE)
     probs = np.asarray(posterior_predictive_probs(post_key, fit, num_draws=num_draws))
     if num_questions > pilot_size:
         if unseen == "population":

@@ -141,3 +141,99 @@ def test_simulation_based_calibration_of_nuts():
             hits.extend(((lower <= true) & (true <= upper)).tolist())
     rate = float(np.mean(hits))
     assert 0.75 <= rate < 1.0, rate
+
+
+def _compiles(caplog, function):
+    """Run ``function`` with JAX's compile log on; return the programs it compiled."""
+    import logging
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), jax.log_compiles():
+        jax.block_until_ready(function())
+    return [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()]
+
+
+def test_early_stop_follows_the_window_rule_on_the_same_trajectory():
+    """With a tolerance the fit stops at the step the NumPy rule gives on its own losses, and
+    up to there it took the very steps of the fit without early stopping (same noise, same
+    step sizes)."""
+    from slmmux_theory.inference.answer_fit import SVI_WINDOW, svi_stop_step
+
+    steps, tolerance = 1000, 0.02
+    early = fit_answer_model(jax.random.PRNGKey(3), COUNTS, svi_steps=steps,
+                             svi_tolerance=tolerance, num_draws=5)
+    full = fit_answer_model(jax.random.PRNGKey(3), COUNTS, svi_steps=steps, num_draws=5)
+    ran = early.losses.shape[0]
+    assert full.losses.shape == (steps,)
+    assert 2 * SVI_WINDOW <= ran < steps and ran % SVI_WINDOW == 0
+    assert svi_stop_step(early.losses, steps, SVI_WINDOW, tolerance) == ran
+    # The reference rule on the full trajectory stops at the same step.
+    assert svi_stop_step(full.losses, steps, SVI_WINDOW, tolerance) == ran
+    np.testing.assert_allclose(early.losses, full.losses[:ran], rtol=1e-6)
+
+
+def test_tolerance_zero_can_run_to_the_end_and_steps_need_not_fill_windows():
+    """A last partial window: 250 steps run as 3 windows of 100, the padding steps idle."""
+    fit = fit_answer_model(jax.random.PRNGKey(1), COUNTS, svi_steps=250, svi_tolerance=-0.0,
+                           num_draws=4)
+    from slmmux_theory.inference.answer_fit import svi_stop_step
+
+    ran = fit.losses.shape[0]
+    assert ran in (200, 250)
+    assert svi_stop_step(fit.losses, 250, 100, 0.0) == ran
+    with pytest.raises(ValueError, match="svi_tolerance"):
+        fit_answer_model(jax.random.PRNGKey(1), COUNTS, svi_steps=20, svi_tolerance=-1.0)
+
+
+def test_a_huge_tolerance_stops_after_two_windows():
+    fit = fit_answer_model(jax.random.PRNGKey(2), COUNTS, svi_steps=1000, svi_tolerance=1e9,
+                           num_draws=4)
+    assert fit.losses.shape == (200,)
+
+
+def test_stop_rule_by_hand():
+    from slmmux_theory.inference.answer_fit import svi_stop_step
+
+    losses = np.concatenate([np.full(3, 100.0), np.full(3, 50.0), np.full(3, 49.0),
+                             np.full(3, 48.99)])
+    # Decreases: 0.5 relative after window 2, 2 % after 3, 0.02 % after 4.
+    assert svi_stop_step(losses, 12, 3, 0.01) == 12
+    assert svi_stop_step(losses, 12, 3, 0.03) == 9
+    assert svi_stop_step(losses, 12, 3, 0.03, min_windows=4) == 12
+    assert svi_stop_step(losses, 12, 3, None) == 12
+    # An increase counts as levelled off.
+    assert svi_stop_step(np.array([5.0, 4.0, 4.5]), 3, 1, 0.001) == 3
+
+
+def test_draws_carry_the_same_derived_sites_as_numpyro_predictive():
+    """The cached draw program computes the deterministic sites from the latent draws as
+    numpyro's Predictive does."""
+    from numpyro.infer import Predictive
+
+    from slmmux_theory.inference.answer_model import answer_model, site_names
+
+    fit = fit_answer_model(jax.random.PRNGKey(0), COUNTS, svi_steps=40, num_draws=7)
+    shape = COUNTS.shape
+    config = AnswerModelConfig()
+    sites = model_sites(config, shape)
+    latent = {name: fit.posterior[name] for name, (kind, _, _) in sites.items()
+              if kind == "sample"}
+    model = functools.partial(answer_model, None, config, num_models=shape[0],
+                              num_questions=shape[1], num_answers=shape[2])
+    want = Predictive(model, posterior_samples=latent,
+                      return_sites=site_names(config, shape))(jax.random.PRNGKey(9))
+    assert set(want) <= set(fit.posterior)
+    for name, value in want.items():
+        np.testing.assert_allclose(fit.posterior[name], value, rtol=1e-12, atol=1e-12)
+
+
+def test_a_second_fit_of_the_same_layout_compiles_nothing(caplog):
+    """The SVI loop and the posterior draws are compiled once per layout; a second fit (new
+    key) and its posterior predictive draws reuse them."""
+    def fit_and_draw(seed):
+        fit = fit_answer_model(jax.random.PRNGKey(seed), COUNTS, svi_steps=300,
+                               svi_tolerance=1e-3, num_draws=8)
+        return posterior_predictive_probs(jax.random.PRNGKey(seed), fit, num_draws=8)
+
+    fit_and_draw(0)
+    assert _compiles(caplog, lambda: fit_and_draw(1)) == []

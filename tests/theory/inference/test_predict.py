@@ -185,3 +185,28 @@ def test_population_draws_include_new_question_factors():
     probs_none = np.asarray(population_predictive_probs(jax.random.PRNGKey(3), none, 50))
     np.testing.assert_allclose(probs_none[0, 0, :, 0], probs_none[0, 1, :, 0], atol=0.01)
     assert np.median(gap_strong) > 0.3
+
+
+def test_dirichlet_tree_moments_and_tiny_parameters():
+    """The Dirichlet tree: each level's mean and variance are the Dirichlet's (within 5 standard errors), and parameters far below any float's resolution
+    still give finite rows summing to 1 (no 0/0)."""
+    from slmmux_theory.inference.predict import _dirichlet_tree
+
+    n = 20000
+    top = jnp.broadcast_to(jnp.array([2.0, 1.0, 0.5]), (n, 3))
+    wrong = jnp.broadcast_to(jnp.array([0.3, 3.0]), (n, 2))
+    probs = np.asarray(_dirichlet_tree(jax.random.PRNGKey(0), top, wrong))
+    total = 3.5
+    correct = probs[:, 0]
+    want_mean = 2.0 / total
+    want_var = 2.0 * (total - 2.0) / (total**2 * (total + 1.0))
+    assert abs(correct.mean() - want_mean) < 5 * correct.std() / np.sqrt(n)
+    squares = (correct - correct.mean()) ** 2
+    assert abs(squares.mean() - want_var) < 5 * squares.std() / np.sqrt(n)
+    # Second wrong slot: E[π_w ρ_2] = (1/3.5) (3/3.3), independent levels.
+    second = probs[:, 2]
+    assert abs(second.mean() - (1.0 / total) * (3.0 / 3.3)) < 5 * second.std() / np.sqrt(n)
+    tiny = np.asarray(_dirichlet_tree(jax.random.PRNGKey(1), jnp.array([[1e-300, 1e-300, 1.0]]),
+                                      jnp.array([[1e-310, 1e-320]])))
+    assert np.all(np.isfinite(tiny))
+    np.testing.assert_allclose(tiny.sum(-1), 1.0)
