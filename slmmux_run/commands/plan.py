@@ -192,9 +192,6 @@ def _run_pilot(args, settings) -> int:
     from slmmux_run.plots import pareto_figure
     from slmmux_run.progress import Progress
 
-    # Compiled programs kept on disk: a second `slmmux plan` skips most compiling (here, not in
-    # cli.main, so commands that never compute do not import JAX).
-    enable_compilation_cache()
     with Progress("plan: fit the answer model on the pilot, predict every candidate"):  # stderr
         frozen = plan_from_pilot(
             args.records, settings, population=args.population, questions=args.questions,
@@ -234,6 +231,9 @@ def run(args) -> int:
     from slmmux_run.plots import pareto_figure
     from slmmux_run.progress import Progress
 
+    # Compiled programs kept on disk: a second `slmmux plan` skips most compiling (here, not in
+    # cli.main, so commands that never compute do not import JAX).
+    enable_compilation_cache()
     check_output_file(args.json, "--json")  # before the fit: a result is never lost to them
     check_output_file(args.figure, "--figure")
     # Empty: the default sizes, fitted to the file's number of models once it is read.

@@ -128,7 +128,7 @@ def test_help_and_readme_name_the_state_folder(capsys):
     help_text = " ".join(capsys.readouterr().out.split())
     assert "$SLMMUX_STATE_DIR" in help_text and f"last {serve.KEEP_LOGS} logs" in help_text
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
-    serve_line = next(line for line in readme.splitlines() if "slmmux serve" in line)
+    serve_line = next(line for line in readme.splitlines() if "slmmux serve start|stop|status" in line)
     assert "SLMMUX_STATE_DIR" in serve_line and "gguf" in serve_line.lower()
     assert tuple(sorted(serve.LOCAL_MODELS)) == serve_command.BUNDLED
 
