@@ -38,6 +38,7 @@ class Case(NamedTuple):
 CASES = {
     "benchmarks.cli_startup": [Case(("--runs", "1"))],
     "benchmarks.exact_sweep": [Case(("--python-cells", "2", "--repeats", "1"), slow=True)],
+    "benchmarks.main_job": [Case(("--steps", "search", "--baseline-ref", "HEAD"), slow=True)],
     "benchmarks.plan_speed": [Case(("--draws", "4", "--svi-steps", "5", "--subset-sizes", "2",
                                     "--baseline-ref", ""), needs_data=True, slow=True)],
     "benchmarks.runner_overhead": [
@@ -102,6 +103,8 @@ CASES = {
                              "--seeds", "1", "--draws", "4", "--out", "{out}"),
                             writes=("hard_results.json", "hard_table.md"), needs_data=True,
                             slow=True)],
+    "tie_breaks.run": [Case(("--datasets", "aime2024", "--ks", "2", "--models", "2",
+                             "--questions", "6"), slow=True)],
 }
 
 
