@@ -6,8 +6,12 @@ answer model's SVI loop, the posterior draws, the samplers); with the cache on, 
 process loads them from disk. A program (the CLI's ``main``, a benchmark child) calls
 :func:`enable_compilation_cache` once, before its first JAX computation.
 
-Where: ``$SLMMUX_JAX_CACHE`` when set (an empty value switches the cache off), else the user's
-cache folder ``$XDG_CACHE_HOME/slmmux/jax`` (``~/.cache/slmmux/jax`` without XDG_CACHE_HOME).
+Where: ``$SLMMUX_JAX_CACHE`` when set (an empty value or ``off`` switches the cache off), else
+``jax/`` in the package's cache folder (:func:`slmmux_run.sampling.serve.cache_root`:
+``$SLMMUX_CACHE_DIR``, else ``$XDG_CACHE_HOME/slmmux``, else ``~/.cache/slmmux``). The main job
+keeps a cache JAX was already given (its own ``JAX_COMPILATION_CACHE_DIR``, as the test suite
+sets): ``enable_compilation_cache(keep_existing=True)``. The cache changes no number: a loaded
+program is the program that would have been compiled.
 Every compile is cached, the small ones too (``jax_persistent_cache_min_compile_time_secs``
 0): a plan compiles ~150 small programs of a fraction of a second each, which add up.
 """
@@ -30,21 +34,21 @@ def cache_folder(environ=None) -> Path | None:
     Args:
       environ: the environment (default ``os.environ``).
 
-    >>> str(cache_folder({"SLMMUX_JAX_CACHE": "/tmp/jc"})), cache_folder({"SLMMUX_JAX_CACHE": ""})
+    >>> str(cache_folder({"SLMMUX_JAX_CACHE": "/tmp/jc"})), cache_folder({"SLMMUX_JAX_CACHE": "off"})
     ('/tmp/jc', None)
     >>> str(cache_folder({"XDG_CACHE_HOME": "/c"}))
     '/c/slmmux/jax'
     """
+    from slmmux_run.sampling.serve import cache_root
+
     environ = os.environ if environ is None else environ
     if CACHE_ENV in environ:
         value = environ[CACHE_ENV].strip()
-        return Path(value).expanduser() if value else None
-    base = environ.get("XDG_CACHE_HOME", "").strip()
-    root = Path(base).expanduser() if base else Path.home() / ".cache"
-    return root / "slmmux" / "jax"
+        return Path(value).expanduser() if value and value.lower() != "off" else None
+    return cache_root(environ) / "jax"
 
 
-def enable_compilation_cache(environ=None) -> Path | None:
+def enable_compilation_cache(environ=None, keep_existing: bool = False) -> Path | None:
     """Point JAX's persistent compilation cache at :func:`cache_folder` (created if missing).
 
     Call it once per process before the first JAX computation (JAX opens the cache at its
@@ -53,15 +57,19 @@ def enable_compilation_cache(environ=None) -> Path | None:
 
     Args:
       environ: the environment (default ``os.environ``).
+      keep_existing: leave a cache folder JAX already has as it is (the main job: the test
+        suite gives JAX its own).
 
     Returns:
-      the folder in use, or None when the cache is off.
+      the folder in use (JAX's own when kept), or None when the cache is off.
 
     Raises:
       UserError: ``$SLMMUX_JAX_CACHE`` names something that is not a writable folder.
     """
     import jax
 
+    if keep_existing and jax.config.jax_compilation_cache_dir:
+        return Path(jax.config.jax_compilation_cache_dir)
     environ = os.environ if environ is None else environ
     folder = cache_folder(environ)
     if folder is not None:
@@ -73,7 +81,7 @@ def enable_compilation_cache(environ=None) -> Path | None:
         if not usable:
             if CACHE_ENV in environ:
                 raise UserError(f"${CACHE_ENV}: {str(folder)!r} is not a writable folder (set "
-                                f"it to a folder, or to an empty value to switch the cache off)")
+                                f"it to a folder, or to off to switch the cache off)")
             folder = None
     jax.config.update("jax_compilation_cache_dir", None if folder is None else str(folder))
     jax.config.update("jax_enable_compilation_cache", folder is not None)

@@ -19,7 +19,7 @@ differs between the two (a faster step must give the same rows, or the report sa
         [--compilation-cache DIR]
 
 ``--compilation-cache DIR`` sets ``$SLMMUX_JAX_CACHE`` for both runs (JAX's persistent
-compilation cache; see ``slmmux_run.reproduce.jax_cache``); by default each run gets its own
+compilation cache; see ``slmmux_run.jax_cache``); by default each run gets its own
 empty folder, so both are cold. Target (issue 14): the whole job within 5 minutes of wall time
 on a quiet 2-core machine.
 """

@@ -11,8 +11,8 @@ functions, never the command line.
 
 Modules: ``context`` (context, results, folders), ``claims`` (theory), ``samples`` (replay,
 ModelSwitch, search on the shared samples), ``pilot`` (held-out check, plan), ``groupthink``
-(debates), ``local`` (the local models' committed run and a fresh one), ``jax_cache`` (JAX's
-persistent compilation cache between runs).
+(debates), ``local`` (the local models' committed run and a fresh one). JAX's persistent
+compilation cache between runs is :mod:`slmmux_run.jax_cache`.
 """
 
 from __future__ import annotations
@@ -63,12 +63,12 @@ def run_steps(context: Context, names=None) -> list[StepResult]:
     through :class:`~slmmux_run.progress.Progress`; a step's own long loops show as its children.
     """
     from slmmux_run.progress import Progress
-    from slmmux_run.reproduce.jax_cache import enable_compilation_cache
+    from slmmux_run.jax_cache import enable_compilation_cache
     from slmmux_theory.precision import enable_x64
 
     enable_x64()  # the main job is a program: every number is float64, as the CLI's
     # Compiled programs kept between runs ($SLMMUX_JAX_CACHE; "off" turns it off).
-    enable_compilation_cache()
+    enable_compilation_cache(keep_existing=True)
     names = list(names or STEPS)
     results = []
     # No ETA: the steps differ in length by a factor of a hundred.

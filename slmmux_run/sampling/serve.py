@@ -45,6 +45,7 @@ __all__ = [
     "ServerHandle",
     "ServerSurvey",
     "cache_dir",
+    "cache_root",
     "check_available",
     "local_model_config",
     "local_server",
@@ -137,14 +138,25 @@ class ServerSurvey(NamedTuple):
     corrupt: tuple[str, ...]
 
 
+def cache_root(environ=None) -> Path:
+    """The package's cache folder as the environment names it (not created).
+
+    ``$SLMMUX_CACHE_DIR``, else ``$XDG_CACHE_HOME/slmmux``, else ``~/.cache/slmmux``.
+
+    >>> str(cache_root({"XDG_CACHE_HOME": "/c"}))
+    '/c/slmmux'
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get(CACHE_DIR_ENV):
+        return Path(environ[CACHE_DIR_ENV])
+    if environ.get("XDG_CACHE_HOME"):
+        return Path(environ["XDG_CACHE_HOME"]) / "slmmux"
+    return Path.home() / ".cache" / "slmmux"
+
+
 def cache_dir() -> Path:
     """Where assembled weights, pid files and server logs go (created on demand)."""
-    if os.environ.get(CACHE_DIR_ENV):
-        path = Path(os.environ[CACHE_DIR_ENV])
-    elif os.environ.get("XDG_CACHE_HOME"):
-        path = Path(os.environ["XDG_CACHE_HOME"]) / "slmmux"
-    else:
-        path = Path.home() / ".cache" / "slmmux"
+    path = cache_root()
     path.mkdir(parents=True, exist_ok=True)
     return path
 

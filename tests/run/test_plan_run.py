@@ -126,7 +126,7 @@ def test_a_plan_without_task_flags_says_at_once_that_it_cannot_be_run(server, tm
 
 def test_a_plan_runs_from_another_folder_its_pilot_found_beside_it(server, tmp_path, capsys,
                                                                     monkeypatch):
-    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    work, elsewhere = tmp_path / "job", tmp_path / "elsewhere"
     work.mkdir(), elsewhere.mkdir()
     (work / "models.toml").write_text(CONFIG.format(url=server.base_url))
     monkeypatch.chdir(work)  # the user plans with relative names ...
@@ -138,14 +138,14 @@ def test_a_plan_runs_from_another_folder_its_pilot_found_beside_it(server, tmp_p
     assert json.loads((work / "plan.json").read_text())["pilot"]["file"] == "pilot.jsonl"
     monkeypatch.chdir(elsewhere)  # ... and runs the plan from another folder
     capsys.readouterr()
-    assert main(["run", "--plan", "../work/plan.json", "--config", "../work/models.toml",
+    assert main(["run", "--plan", "../job/plan.json", "--config", "../job/models.toml",
                  "--out", "full.jsonl"]) == 0
     assert "4 pilot records copied" in capsys.readouterr().out
     (work / "pilot.jsonl").rename(work / "moved.jsonl")
-    assert main(["run", "--plan", "../work/plan.json", "--config", "../work/models.toml",
+    assert main(["run", "--plan", "../job/plan.json", "--config", "../job/models.toml",
                  "--out", "full2.jsonl"]) == 2
     err = capsys.readouterr().err
-    assert "pilot file pilot.jsonl or ../work/pilot.jsonl does not exist; give --pilot" in err
+    assert "pilot file pilot.jsonl or ../job/pilot.jsonl does not exist; give --pilot" in err
 
 
 def test_run_refuses_a_pilot_that_changed_since_the_plan(server, tmp_path, capsys):

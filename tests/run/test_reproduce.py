@@ -138,33 +138,33 @@ def test_frozen_groupthink_checks_give_the_rows_of_the_run_before_the_refactor(t
 
 
 def test_the_compilation_cache_folder_env_default_and_off(tmp_path, monkeypatch):
-    from slmmux_run.reproduce.jax_cache import JAX_CACHE_ENV, compilation_cache_dir
+    from slmmux_run.jax_cache import CACHE_ENV as JAX_CACHE_ENV, cache_folder
 
     monkeypatch.setenv(JAX_CACHE_ENV, str(tmp_path / "jax"))
-    assert compilation_cache_dir() == tmp_path / "jax"
+    assert cache_folder() == tmp_path / "jax"
     monkeypatch.setenv(JAX_CACHE_ENV, "off")
-    assert compilation_cache_dir() is None
+    assert cache_folder() is None
     monkeypatch.delenv(JAX_CACHE_ENV)
     monkeypatch.setenv("SLMMUX_CACHE_DIR", str(tmp_path / "cache"))
-    assert compilation_cache_dir() == tmp_path / "cache" / "jax"
+    assert cache_folder() == tmp_path / "cache" / "jax"
 
 
 def test_the_main_job_sets_its_cache_unless_jax_has_one(tmp_path, monkeypatch):
     import jax
 
-    from slmmux_run.reproduce.jax_cache import JAX_CACHE_ENV, enable_compilation_cache
+    from slmmux_run.jax_cache import CACHE_ENV as JAX_CACHE_ENV, enable_compilation_cache
 
     before = (jax.config.jax_compilation_cache_dir,
               jax.config.jax_persistent_cache_min_compile_time_secs)
     try:
         jax.config.update("jax_compilation_cache_dir", str(tmp_path / "theirs"))
         monkeypatch.setenv(JAX_CACHE_ENV, str(tmp_path / "ours"))
-        assert enable_compilation_cache() == tmp_path / "theirs"  # JAX's own setting is kept
+        assert enable_compilation_cache(keep_existing=True) == tmp_path / "theirs"  # JAX's own setting is kept
         jax.config.update("jax_compilation_cache_dir", None)
         monkeypatch.setenv(JAX_CACHE_ENV, "off")
-        assert enable_compilation_cache() is None and not jax.config.jax_compilation_cache_dir
+        assert enable_compilation_cache(keep_existing=True) is None and not jax.config.jax_compilation_cache_dir
         monkeypatch.setenv(JAX_CACHE_ENV, str(tmp_path / "ours"))
-        assert enable_compilation_cache() == tmp_path / "ours"
+        assert enable_compilation_cache(keep_existing=True) == tmp_path / "ours"
         assert jax.config.jax_compilation_cache_dir == str(tmp_path / "ours")
         assert (tmp_path / "ours").is_dir()
     finally:
