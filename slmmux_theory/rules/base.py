@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = [
+    "draw_from_row",
     "MUX_PRESETS",
     "MuxConfig",
     "MuxOutcome",
@@ -530,3 +531,31 @@ def oracle_any_mode(counts, key=None, tie: str = "random", first_seen=None) -> j
         counts, keys, jnp.asarray(first_seen)
     )
     return (outcomes == 0).any()
+
+
+def draw_from_row(left, position, key, num_answers: int):
+    """Draw one sample without replacement from row ``position`` of the counts left.
+
+    The step the sequential rules (adaptive stopping, vote stopping) repeat inside a
+    ``lax.while_loop``: an empty row draws nothing, so the loop moves on to the next model.
+
+    Args:
+      left: counts still undrawn, float [models, A].
+      position: the model drawn from, int scalar.
+      key: jax.random key.
+      num_answers: A.
+
+    Returns:
+      (left, take, empty, answer): the counts after the draw, the one-hot draw [A] (zeros when
+      the row was empty), whether it was, and the slot drawn.
+
+    >>> left, take, empty, answer = draw_from_row(jnp.array([[0.0, 2.0, 0.0]]), 0,
+    ...                                           jax.random.PRNGKey(0), 3)
+    >>> left.tolist(), int(answer), bool(empty)
+    ([[0.0, 1.0, 0.0]], 1, False)
+    """
+    row = left[position]
+    empty = row.sum() == 0
+    answer = jax.random.categorical(key, jnp.log(jnp.maximum(row, 0.0)))
+    take = jax.nn.one_hot(answer, num_answers) * (~empty)
+    return left.at[position].add(-take), take, empty, answer

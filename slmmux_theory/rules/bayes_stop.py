@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import betainc
 
-from slmmux_theory.rules.base import _vote
+from slmmux_theory.rules.base import _vote, draw_from_row
 from slmmux_theory.rules.rule import Rule, RuleContext, Selection, SequenceSelection
 
 __all__ = [
@@ -142,11 +142,7 @@ def _random_order_select(counts, key, context: RuleContext, first_only: bool) ->
     def step(state):
         left, position, pooled, spent, done, step_key = state
         step_key, sub = jax.random.split(step_key)
-        row = left[position]
-        empty = row.sum() == 0
-        answer = jax.random.categorical(sub, jnp.log(jnp.maximum(row, 0.0)))
-        take = jax.nn.one_hot(answer, num_answers) * (~empty)
-        left = left.at[position].add(-take)
+        left, take, empty, answer = draw_from_row(left, position, sub, num_answers)
         pooled = pooled + take
         spent = spent + (~empty)
         is_valid = answer < num_answers - 1

@@ -42,7 +42,7 @@ import numpy as np
 
 from slmmux_theory.engines.counts import CountDistribution, ExactResult
 from slmmux_theory.engines.product import contract, product_counts
-from slmmux_theory.rules.base import _vote
+from slmmux_theory.rules.base import _vote, draw_from_row
 from slmmux_theory.rules.rule import Rule, RuleContext, Selection, SequenceSelection
 from slmmux_theory.rules.weighted_vote import context_weights
 from slmmux_theory.rules.weighted_vote_log_odds import effective_wrong_answers, log_odds_weights
@@ -144,11 +144,7 @@ def _select(counts, first_seen, key, context: RuleContext) -> Selection:
     def step(state):
         left, position, scores, spent, done, step_key = state
         step_key, sub = jax.random.split(step_key)
-        row = left[position]
-        empty = row.sum() == 0
-        answer = jax.random.categorical(sub, jnp.log(jnp.maximum(row, 0.0)))
-        take = jax.nn.one_hot(answer, num_answers) * (~empty)
-        left = left.at[position].add(-take)
+        left, take, empty, answer = draw_from_row(left, position, sub, num_answers)
         is_valid = (~empty) & (answer < num_answers - 1)
         scores = scores + take[:-1] * weights[position] * is_valid
         passes = is_valid & (_margin(scores) >= log_threshold - _TOLERANCE)
