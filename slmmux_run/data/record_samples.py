@@ -69,13 +69,12 @@ def load_records(
 
     Slots come from :func:`slmmux_run.data.slots.build_sample_set`; a record is correct by
     :func:`slmmux_run.data.slots.is_correct` with the grader's ``extra.correct`` as verdict.
-    Models (by default) and questions are sorted by name: a records file is written in the
-    order answers arrive, which differs from run to run, and a plan must not depend on it.
+    Questions keep their order of first appearance.
 
     Args:
       records: at most one record per key (a later success supersedes a failure upstream).
       task: the task to keep; needed when the records hold several.
-      models: models to keep, in this order; default all, sorted by name.
+      models: models to keep, in this order; default all, in order of first appearance.
       source: the file name used in error messages.
 
     Raises:
@@ -90,7 +89,7 @@ def load_records(
             raise UserError(f"the records hold tasks {tasks}; choose one with --task-name")
         task = tasks[0]
     records = [r for r in records if r.task == task]
-    seen_models = sorted({r.model for r in records})
+    seen_models = list(dict.fromkeys(r.model for r in records))
     if not records:
         raise UserError(f"no records of task {task!r}")
     if models is None:
@@ -105,7 +104,7 @@ def load_records(
             raise UserError(f"model {model!r} has records under prompt versions {found}")
         versions.append(found[0])
     chosen = set(models)
-    question_ids = sorted({r.question_id for r in records if r.model in chosen})
+    question_ids = list(dict.fromkeys(r.question_id for r in records if r.model in chosen))
     built = build_sample_set(task, map(sample_answer, records), models=list(models),
                              question_ids=question_ids, source=source)  # fmt: skip
     return RecordSet(built.sample_set, built.failed, tuple(versions))
