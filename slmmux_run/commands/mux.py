@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="sampling temperature (>= 0)")
     live.add_argument("--max-tokens", type=token_limit, default=64,
                       help="completion limit per sample")
-    add_cap_arguments(live)
+    add_cap_arguments(live, flag="--records")
     add_task_arguments(parser, task_required=False)
     parser.set_defaults(handler=run,
                         interrupt_keeps=lambda args: args.records if args.live else None)
