@@ -139,6 +139,12 @@ def run(args: argparse.Namespace) -> int:
                                cross_fit=args.cross_fit, predict=args.predict)  # fmt: skip
     failures = failure_summary(record_set)
     print(format_table(rows))
+    partial = [r for r in rows if r.exact_questions < r.questions]
+    if partial:  # an exact mean over the narrow questions alone is not the literal's peer
+        print(f"exact: {len(partial)} rows cover fewer questions ((Nq), or n/a: none) — the "
+              "enumeration of the other questions' count vectors does not fit in memory; "
+              "fewer --models or a smaller --k cover more; compare with literal on the same "
+              "questions only")
     for name, info in failures.items():
         print(f"{name}: per-sample accuracy {info['per_sample_accuracy']:.3f}, "
               f"{info['failed']} failed requests (counted wrong), {info['abstained']} no answer, "
