@@ -77,6 +77,9 @@ _QUESTION_BLOCK = 2500
 # C(k + A - 1, A - 1)^2 entries. Above this many slots a question's exact value is not computed.
 MAX_EXACT_SLOTS = 10
 _NARROW_SLOTS = 7
+# The product contraction (one einsum over every model's count law, optimal path) is not tried
+# on more models than this: finding its path alone took 5 s for 7 models and over 100 s for 8.
+_MAX_PRODUCT_MODELS = 6
 _NOT_A_RULE = Rule("", None, None, None)
 
 
@@ -288,7 +291,8 @@ def exact_replay(counts, rule: str | Rule, k: int, *, hypergeometric: bool = Tru
     needing at most ``max_slots`` slots, in a narrow and a wide group; a group whose
     enumeration (:func:`enumeration_size`) exceeds ``_MAX_CELLS`` entries is split by exact
     width and its questions that still exceed it stay NaN, as do the wider ones (their
-    enumeration would not fit in memory).
+    enumeration would not fit in memory), and a product rule (not pooled) on more than
+    ``_MAX_PRODUCT_MODELS`` models is NaN throughout (its contraction path alone takes minutes).
 
     Args:
       counts: recorded counts (``hypergeometric``: k drawn without replacement) or plug-in
@@ -369,6 +373,8 @@ def _fitting_buckets(rule: Rule, num_models: int, k: int, max_slots: int):
 
     def bucket(width):
         width = np.asarray(width)
+        if not rule.pooled and num_models > _MAX_PRODUCT_MODELS:
+            return np.full(width.shape, -1)
         labels = np.asarray(narrow_wide(width)).copy()
         fits = np.array([enumeration_size(rule, num_models, k, int(w) + 2) <= _MAX_CELLS
                          for w in width], dtype=bool)

@@ -112,3 +112,14 @@ def test_the_replay_table_reports_each_row_as_it_finishes():
     assert seen == ["slm-mux k=1", "slm-mux k=2"] + [
         f"self-consistency k={k} {m}" for m in "abc" for k in (1, 2)]
     assert len(rows) == len(seen)
+
+
+def test_a_product_rule_on_many_models_is_skipped_not_attempted():
+    # Seven models whose questions use no wrong answer: 2 slots, 2^7 tuples, tiny, but the
+    # contraction over 7 operands is not tried (finding its path takes 5 s at 7 models, minutes at 8).
+    samples = np.zeros((7, 2, 2), dtype=int)
+    values = replay.exact_replay(replay.sample_counts(samples, 3), "model-switch", 1)
+    assert np.isnan(values.correct).all()
+    # Six models still run: every sample correct, ModelSwitch stops at the first model.
+    values = replay.exact_replay(replay.sample_counts(samples[:6], 3), "model-switch", 1)
+    np.testing.assert_allclose(values.correct, [1.0, 1.0])
