@@ -203,18 +203,28 @@ argparse.ArgumentTypeError: must be an integer >= 1, got -5
 """
 
 
-def add_cap_arguments(parser) -> None:
-    """Add ``--max-requests`` and ``--max-cost`` (to a parser or an argument group)."""
+def add_cap_arguments(parser, *, flag: str, store: str = "record file",
+                      holds: str = "records") -> None:
+    """Add ``--max-requests`` and ``--max-cost`` (to a parser or an argument group).
+
+    Args:
+      parser: a parser or an argument group.
+      flag: the command's flag naming the file the caps are for (``--out``, ``--records``,
+        ``--transcripts``).
+      store: what that file is, as the help names it (``"transcript file"`` for
+        ``debate run``).
+      holds: what that file holds, whose requests count against the caps (``"turns"``).
+    """
     parser.add_argument(
         "--max-requests", type=request_cap, default=None,
-        help="cap on HTTP requests (retries and failed requests included) for the record file: "
-        "requests it already holds count (default: no cap)")  # fmt: skip
+        help=f"cap on HTTP requests (retries and failed requests included) for the {store} "
+        f"({flag}): the requests of the {holds} it already holds count (default: no cap)")
     parser.add_argument(
         "--max-cost", type=cost_cap, default=None,
-        help="cap on cost (config prices x token usage) for the record file: what it already "
-        "holds counts; each request reserves its expected cost, so the cap can be passed by at "
-        "most the excess of the requests in flight over their expected cost (default: no "
-        "cap)")  # fmt: skip
+        help=f"cap on cost (config prices x token usage) for the {store} ({flag}): the cost of "
+        f"the {holds} it already holds counts; each request reserves its expected cost, so the "
+        "cap can be passed by at most the excess of the requests in flight over their expected "
+        "cost (default: no cap)")
 
 
 def check_input_file(path: str | os.PathLike, flag: str) -> Path:

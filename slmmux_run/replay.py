@@ -15,9 +15,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from slmmux_run.errors import UserError
+from slmmux_run.progress import Progress
 from slmmux_theory.engines import replay_table as table
 from slmmux_theory.engines.replay import MAX_EXACT_SLOTS, ReplayValues, mean_and_standard_error
 from slmmux_theory.engines.replay_table import REPLAY_RULES, ReplayRow
+from slmmux_theory.rules.registry import RULES, get_rule
 
 __all__ = [
     "REPLAY_RULES",
@@ -87,10 +89,13 @@ def replay_table(record_set, rules: Sequence[str], ks: Sequence[int], *,
                  predict: bool = False,
                  max_slots: int = MAX_EXACT_SLOTS) -> tuple[list[ReplayRow], dict[str, Any]]:
     """Literal and exact replay of each rule at each k on a record set's samples; see
-    :func:`slmmux_theory.engines.replay_table.replay_table`."""
+    :func:`slmmux_theory.engines.replay_table.replay_table`. Progress (rows done) on stderr."""
     sample_set = record_set.sample_set
-    with _user_errors():
+    num_rows = sum(sample_set.num_models if get_rule(rule).first_model_only else 1
+                   for rule in rules if rule in RULES) * len(ks)
+    with _user_errors(), Progress("replay", num_rows, unit="rows") as progress:
         return table.replay_table(
             sample_set.samples, sample_set.num_answers, sample_set.models, rules, ks,
             validation_fraction=validation_fraction, seed=seed, cross_fit=cross_fit,
-            predict=predict, max_slots=max_slots)
+            predict=predict, max_slots=max_slots,
+            progress=lambda row: progress.advance(1, status=row))

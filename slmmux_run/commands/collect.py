@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="completion limit per sample")
     parser.add_argument("--out", required=True, help="record file (JSONL, appended to)")
     parser.add_argument("--dry-run", action="store_true", help="print the estimate and exit")
-    add_cap_arguments(parser)
+    add_cap_arguments(parser, flag="--out")
     add_task_arguments(parser)
     parser.set_defaults(handler=run, interrupt_keeps=lambda args: args.out)
 

@@ -103,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="order of the other agents' replies in a prompt: agent index or a "
                       "seeded shuffle")
     live.add_argument("--transcripts", required=True, help="transcript JSONL (appended to)")
-    add_cap_arguments(live)  # for the transcript file: the turns it holds count
+    add_cap_arguments(live, store="transcript file", flag="--transcripts", holds="turns")
     add_task_arguments(live)
     predict = actions.add_parser(
         "predict", help="fit on every debate of a study; predict debates on new questions from "

@@ -20,7 +20,7 @@ from slmmux_run.cli_args import MAX_DRAWS, MAX_SAMPLES, LazyChoices, int_in
 from slmmux_run.cli_catalog import rule_names
 from slmmux_run.errors import UserError
 
-__all__ = ["load_distribution_file", "monte_carlo_draws", "register", "run"]
+__all__ = ["load_distribution_file", "monte_carlo_draws", "register", "run", "untrained_note"]
 
 
 def monte_carlo_draws(text: str) -> int:
@@ -36,6 +36,20 @@ def monte_carlo_draws(text: str) -> int:
     if value == 1:
         raise argparse.ArgumentTypeError("must be 0 (enumerate) or at least 2 draws, got 1")
     return value
+
+
+def untrained_note(rule: str) -> str | None:
+    """What ``exact`` says of a rule that learns options from validation samples (weights,
+    threshold, answer law): answer distributions carry no samples to learn them from, so its
+    defaults are used; None for a rule that learns nothing beyond the tie ranks."""
+    from slmmux_theory.rules.registry import RULES
+
+    if RULES[rule].learn is None:
+        return None
+    return (f"{rule} learns its options (model weights, stopping threshold or answer law) from "
+            "validation samples; answer distributions carry none, so its untrained defaults "
+            "were used (equal weights, default threshold and prior). 'slmmux compare' learns "
+            "them on held-out questions")
 
 
 def register(subparsers) -> None:
@@ -186,6 +200,10 @@ def run(args) -> int:
         raise UserError(f"{args.input}: {error}") from None
     finally:
         progress.close()
+    note = untrained_note(args.rule)
+    if note:  # said twice: in the JSON kept, and on stderr for the person reading
+        payload["options"] = note
+        print(f"slmmux exact: {note}", file=sys.stderr)
     json.dump(payload, sys.stdout)
     sys.stdout.write("\n")
     return 0

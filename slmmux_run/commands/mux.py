@@ -41,7 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         type=names_in(rule_names, also=("all",), what="rule"),
                         lists={"names": rule_names, "replay": replay_rules, "live": live_rules},
                         help="comma-separated rules among %(names)s, or all (%(replay)s); "
-                        "with --live one rule: %(live)s")
+                        "with --live one rule: %(live)s; a rule that learns weights, a "
+                        "threshold or an answer law is refused (slmmux compare learns them on "
+                        "held-out questions)")
     parser.add_argument("--k", default=None,
                         help="samples per model: one value, a list '1,3,5' or a range '1-5' "
                         "(default: every k up to the recorded samples); with --live one value "
@@ -64,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="sampling temperature (>= 0)")
     live.add_argument("--max-tokens", type=token_limit, default=64,
                       help="completion limit per sample")
-    add_cap_arguments(live)
+    add_cap_arguments(live, flag="--records")
     add_task_arguments(parser, task_required=False)
     parser.set_defaults(handler=run,
                         interrupt_keeps=lambda args: args.records if args.live else None)
@@ -113,6 +115,20 @@ def _rules(text: str) -> list[str]:
     return rules
 
 
+def _refuse_learned(rules: list[str]) -> None:
+    """Refuse a rule that learns options beyond the tie ranks: the replay would score it with
+    untrained defaults, a number no one should read as the rule's accuracy."""
+    from slmmux_theory.rules.registry import RULES
+
+    for rule in rules:
+        if RULES[rule].learn is not None:
+            raise UserError(
+                f"--rule {rule} learns its options (model weights, stopping threshold or answer "
+                "law) from validation questions, which the replay does not fit; its table would "
+                "show untrained defaults. 'slmmux compare --records FILE --k K --json OUT' "
+                "learns them on one question fold and scores the other (cross-fit)")
+
+
 def _write_json(path: str | None, payload: dict) -> None:
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
     from slmmux_run.replay import replay_table
     from slmmux_run.replay_report import failure_summary, format_table
 
+    _refuse_learned(rules)
     models = args.models.split(",") if args.models else None
     record_set = load_record_set(args.records, task=args.task_name, models=models)
     ks = _ks(args.k, record_set.sample_set.num_samples)
@@ -139,6 +156,12 @@ def run(args: argparse.Namespace) -> int:
                                cross_fit=args.cross_fit, predict=args.predict)  # fmt: skip
     failures = failure_summary(record_set)
     print(format_table(rows))
+    partial = [r for r in rows if r.exact_questions < r.questions]
+    if partial:  # an exact mean over the narrow questions alone is not the literal's peer
+        print(f"exact: {len(partial)} rows cover fewer questions ((Nq), or n/a: none) — the "
+              "enumeration of the other questions' count vectors does not fit in memory; "
+              "fewer --models or a smaller --k cover more; compare with literal on the same "
+              "questions only")
     for name, info in failures.items():
         print(f"{name}: per-sample accuracy {info['per_sample_accuracy']:.3f}, "
               f"{info['failed']} failed requests (counted wrong), {info['abstained']} no answer, "

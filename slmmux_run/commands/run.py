@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pilot", default=None,
                         help="the pilot file (default: the file the plan was made from, "
                              "as typed then, or beside the plan)")
-    add_cap_arguments(parser)
+    add_cap_arguments(parser, flag="--out")
     parser.set_defaults(handler=run)
 
 

@@ -21,10 +21,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "BATCH_URLS", "BatchExport", "BatchImport", "batch_lines", "batch_models", "export_run",
         "import_batch", "model_paths", "request_body", "select_questions", "write_batch_input",
     ],
-    "client": [
-        "Client", "SampleRequest", "SampleResult", "Usage", "derive_seed", "endpoint_url",
-        "estimate_requests", "redact",
-    ],
+    "client": ["Client", "endpoint_url", "redact"],
     "collect": [
         "TASKS", "CollectSummary", "QuestionRequest", "build_task", "collect_question",
         "estimate_plan", "keys_of", "plan_requests", "question_seed", "style_of", "timing_of",
@@ -57,6 +54,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "LAYERS", "Equivalence", "Grade", "grade_exact", "latex_to_sympy",
         "modelswitch_math_equal", "modelswitch_numeric_equal", "modelswitch_string_equal",
         "symbolic_equivalence",
+    ],
+    "sample_request": [
+        "SampleRequest", "SampleResult", "Usage", "derive_seed", "estimate_requests",
     ],
     "rate": ["WINDOW_SECONDS", "RateLimiter", "most_in_window"],
     "serve": [

@@ -33,13 +33,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from slmmux_theory.distributions import validate_probabilities
+from slmmux_theory.distributions import compact_slots_per_model, validate_probabilities
 from slmmux_theory.engines.buckets import (
     apply_by_width,
     by_question_width,
     even_width_from_zero,
     narrow_and_wide,
-    single_bucket,
 )
 from slmmux_theory.engines.counts import count_vectors, hypergeometric_counts, multinomial_counts
 from slmmux_theory.engines.exact import exact_accuracy
@@ -54,6 +53,7 @@ __all__ = [
     "PAIR_RULES",
     "PairRuleValues",
     "ReplayValues",
+    "enumeration_size",
     "exact_replay",
     "literal_replay",
     "mean_and_standard_error",
@@ -77,6 +77,9 @@ _QUESTION_BLOCK = 2500
 # C(k + A - 1, A - 1)^2 entries. Above this many slots a question's exact value is not computed.
 MAX_EXACT_SLOTS = 10
 _NARROW_SLOTS = 7
+# The product contraction (one einsum over every model's count law, optimal path) is not tried
+# on more models than this: finding its path alone took 5 s for 7 models and over 100 s for 8.
+_MAX_PRODUCT_MODELS = 6
 _NOT_A_RULE = Rule("", None, None, None)
 
 
@@ -275,13 +278,21 @@ def pair_rule_values(rule: str | Rule, array, pairs, k: int, hypergeometric: boo
 
 def exact_replay(counts, rule: str | Rule, k: int, *, hypergeometric: bool = True, validation=None,
                  max_slots: int = MAX_EXACT_SLOTS) -> ReplayValues:
-    """A rule's exact value per question, in at most two engine calls.
+    """A rule's exact value per question, in calls of bounded memory.
 
-    Per-model rules run on every question, compacted to the most slots any question uses.
-    Enumerating rules (``enumerates_products``: Agent Forest, ModelSwitch, the
-    confidence-weighted vote, on two or more models) run on the questions
-    needing at most ``max_slots`` slots, in a narrow and a wide group; the others stay NaN
-    (their enumeration would need |count vectors|^2 memory).
+    A rule that does not enumerate products (SLM-MUX, self-consistency, the oracles: laws that
+    factorise over models, each model's law reading its own row) runs with every (model,
+    question) row compacted to its own wrong slots
+    (:func:`slmmux_theory.distributions.compact_slots_per_model`), questions grouped by that
+    width and taken in chunks of at most ``_MAX_CELLS`` count-vector probabilities: compacting
+    every model to the widest question of the file instead cost 10 GB and more on 13 models at
+    k = 10. Enumerating rules (``enumerates_products``: Agent Forest, ModelSwitch, the
+    confidence-weighted and weighted votes..., on two or more models) run on the questions
+    needing at most ``max_slots`` slots, in a narrow and a wide group; a group whose
+    enumeration (:func:`enumeration_size`) exceeds ``_MAX_CELLS`` entries is split by exact
+    width and its questions that still exceed it stay NaN, as do the wider ones (their
+    enumeration would not fit in memory), and a product rule (not pooled) on more than
+    ``_MAX_PRODUCT_MODELS`` models is NaN throughout (its contraction path alone takes minutes).
 
     Args:
       counts: recorded counts (``hypergeometric``: k drawn without replacement) or plug-in
@@ -304,17 +315,76 @@ def exact_replay(counts, rule: str | Rule, k: int, *, hypergeometric: bool = Tru
     counts = np.asarray(counts)
     law = _count_law(hypergeometric)
     rule = get_rule(rule)
-    enumerating = rule.enumerates_products and counts.shape[0] > 1
+    num_models = counts.shape[0]
+    enumerating = rule.enumerates_products and num_models > 1
 
     def replay(group):
         result = exact_accuracy(rule, law(group, k), k, validation_accuracy=validation)
         return np.stack([np.asarray(result.per_question), np.asarray(result.expected_samples)], 1)
 
-    bucket = narrow_and_wide(_NARROW_SLOTS, max_slots) if enumerating else single_bucket
-    values = apply_by_width(counts, replay, bucket=bucket, keep_bucket_width=False)
+    if enumerating:
+        values = apply_by_width(
+            counts, replay, bucket=_fitting_buckets(rule, num_models, k, max_slots),
+            keep_bucket_width=False,
+            max_rows=lambda slots: _MAX_CELLS // _row_size(rule, num_models, k, slots))
+    else:
+        values = apply_by_width(
+            compact_slots_per_model(counts), replay, pad_rows=True,
+            max_rows=lambda slots: _MAX_CELLS // _row_size(rule, num_models, k, slots))
     if values.ndim == 1:  # every question skipped
         return ReplayValues(values, values.copy())
     return ReplayValues(values[:, 0], values[:, 1])
+
+
+def enumeration_size(rule: str | Rule, num_models: int, k: int, slots: int) -> int:
+    """Entries of the tables an enumerating rule's exact law builds for one call.
+
+    A pooled rule on more than two models convolves the models' count laws one by one: its
+    index tables add a model's V = C(k + A - 1, A - 1) vectors to each pooled vector of the
+    models before. A pooled pair contracts against its V x V kernel of summed vectors. Any
+    other rule enumerates the V^M tuples of the models' count vectors, each M x A counts.
+
+    >>> enumeration_size("model-switch", 2, 2, 3), enumeration_size("agent-forest", 3, 1, 2)
+    (216, 10)
+    """
+    rule = get_rule(rule)
+    vectors = math.comb(k + slots - 1, slots - 1)
+    if rule.pooled and num_models > 2:
+        pooled = [math.comb(m * k + slots - 1, slots - 1) for m in range(1, num_models)]
+        return sum(size * vectors for size in pooled)
+    if rule.pooled:
+        return vectors**num_models
+    return vectors**num_models * num_models * slots
+
+
+def _row_size(rule: Rule, num_models: int, k: int, slots: int) -> int:
+    """Count-vector probabilities held per question by one exact call (a pooled rule on more
+    than two models: the pooled law of every model's samples)."""
+    if rule.enumerates_products and rule.pooled and num_models > 2:
+        return math.comb(num_models * k + slots - 1, slots - 1)
+    return num_models * math.comb(k + slots - 1, slots - 1)
+
+
+def _fitting_buckets(rule: Rule, num_models: int, k: int, max_slots: int):
+    """The narrow and wide groups of :func:`narrow_and_wide`; a group whose widest question's
+    enumeration exceeds ``_MAX_CELLS`` is split by exact width, and the widths that still do
+    not fit are skipped (-1)."""
+    narrow_wide = narrow_and_wide(_NARROW_SLOTS, max_slots)
+
+    def bucket(width):
+        width = np.asarray(width)
+        if not rule.pooled and num_models > _MAX_PRODUCT_MODELS:
+            return np.full(width.shape, -1)
+        labels = np.asarray(narrow_wide(width)).copy()
+        fits = np.array([enumeration_size(rule, num_models, k, int(w) + 2) <= _MAX_CELLS
+                         for w in width], dtype=bool)
+        for label in (0, 1):
+            members = labels == label
+            if members.any() and not fits[members].all():
+                labels[members] = np.where(fits[members], 2 + width[members], -1)
+        return labels
+
+    return bucket
 
 
 def sample_counts(samples, num_answers: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import numpy as np
@@ -219,6 +219,7 @@ def replay_table(
     cross_fit: bool = False,
     predict: bool = False,
     max_slots: int = MAX_EXACT_SLOTS,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[list[ReplayRow], dict[str, Any]]:
     """Literal and exact replay of each rule at each k, SLM-MUX ties from validation accuracy.
 
@@ -228,6 +229,8 @@ def replay_table(
       model_names: names of the models, length M.
       rules: registered rules (names), e.g. :data:`REPLAY_RULES`.
       ks: samples per model to replay.
+      progress: called after each row with its name, e.g. ``"slm-mux k=3"`` (a runner's
+        progress display); None: silent.
 
     Returns:
       (rows, split information: validation accuracies per fold and the evaluated questions).
@@ -270,6 +273,8 @@ def replay_table(
                 float(np.mean(np.concatenate(parts["ls"]))),
                 float(np.nanmean(np.concatenate(parts["es"]))), predicted, count,
             ))  # fmt: skip
+            if progress is not None:
+                progress(f"{rule} k={k}" + ("" if model is None else f" {model_names[model]}"))
     split = {
         "validation_fraction": validation_fraction,
         "cross_fit": cross_fit,

@@ -168,8 +168,23 @@ def test_defaults_are_shown_and_required_flags_marked():
     assert "METHODS.md" not in commands["exact"].format_help()  # no section missing from the repo
     for name in ("collect", "mux", "run"):  # an absent cap is no cap, and the help says so
         text = " ".join(commands[name].format_help().split())
-        assert "requests it already holds count (default: no cap)" in text, name
+        assert "records it already holds count (default: no cap)" in text, name
         assert "over their expected cost (default: no cap)" in text, name
+
+
+@pytest.mark.parametrize("words, store, holds", [
+    (("collect",), "record file (--out)", "records"),
+    (("run",), "record file (--out)", "records"),
+    (("mux",), "record file (--records)", "records"),
+    (("debate", "run"), "transcript file (--transcripts)", "turns"),
+])
+def test_the_caps_name_the_file_they_are_for(words, store, holds):
+    text = " ".join(dict(_parsers(build_parser()))[words].format_help().split())
+    for cap in ("HTTP requests", "cost"):
+        assert re.search(rf"cap on {cap} .*?for the {re.escape(store)}: the", text), (words, cap)
+    assert f"of the {holds} it already holds count" in text
+    other = "transcript file" if holds == "records" else "record file"
+    assert other not in text, words
 
 
 def test_choices_are_limited_to_what_the_mode_accepts():

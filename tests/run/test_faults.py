@@ -248,6 +248,7 @@ def resumed_run(tmp_path: Path, plan: FaultPlan, kills: int, questions: int, cap
     return per_run
 
 
+@pytest.mark.slow  # 27 s on a loaded 2-core machine (--durations); the client faults stay quick
 def test_kill_and_resume_quick(tmp_path):
     # Sized so the kills cannot run out of work: the server's latency caps the child at
     # 2 / 0.02 s = 100 requests/s, and each kill lands at most ~0.3 s after a first append.
@@ -347,6 +348,7 @@ def test_a_kill_while_retries_are_in_flight_loses_at_most_max_attempts_per_slot(
     assert 0 <= paid - on_file <= limit * attempts
 
 
+@pytest.mark.slow  # five kills: 21 s on a loaded 2-core machine (--durations)
 def test_a_request_cap_holds_across_kills(tmp_path):
     """Five SIGKILLs of a collection with ``--max-requests 25`` on one file: the file's cap holds
     up to the requests in flight at each kill (sent, never stored: at most the concurrency, as
