@@ -241,14 +241,6 @@ def pair_rule_values(rule: str | Rule, array, pairs, k: int, hypergeometric: boo
     if not (rule if isinstance(rule, Rule) else RULES.get(rule, _NOT_A_RULE)).pair_engine:
         raise ValueError(f"rule must be one of {rule_names(pair_engine=True)}, got {rule!r}")
     rule = get_rule(rule)
-    if rule.pooled:
-        accuracy = np.concatenate([
-            pooled_vote_pairs_exact(np.stack([array[pair] for pair in block]), k, law=law)
-            for block in np.array_split(pairs, max(1, -(-len(pairs) // _PAIR_BLOCK)))
-        ]) if len(pairs) else np.zeros((0, array.shape[1]))
-        cost = np.broadcast_to((k * costs[pairs].sum(1))[:, None], accuracy.shape).copy()
-        return PairRuleValues(accuracy, cost)
-    make = hypergeometric_counts if hypergeometric else multinomial_counts
     context = RuleContext(switch_config=switch_config)
     used = np.unique(pairs)
     if (hypergeometric and rule.known_counts is not None and len(used)
@@ -262,6 +254,14 @@ def pair_rule_values(rule: str | Rule, array, pairs, k: int, hypergeometric: boo
             accuracy[i] = np.asarray(result.per_question)
             cost[i] = k * costs[first] + (np.asarray(result.expected_samples) - k) * costs[second]
         return PairRuleValues(accuracy, cost)
+    if rule.pooled:
+        accuracy = np.concatenate([
+            pooled_vote_pairs_exact(np.stack([array[pair] for pair in block]), k, law=law)
+            for block in np.array_split(pairs, max(1, -(-len(pairs) // _PAIR_BLOCK)))
+        ]) if len(pairs) else np.zeros((0, array.shape[1]))
+        cost = np.broadcast_to((k * costs[pairs].sum(1))[:, None], accuracy.shape).copy()
+        return PairRuleValues(accuracy, cost)
+    make = hypergeometric_counts if hypergeometric else multinomial_counts
 
     def pair_values(group):
         if not hypergeometric:

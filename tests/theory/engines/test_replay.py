@@ -184,3 +184,14 @@ def test_pair_rule_values_of_wide_pools_at_k_9():
     values = replay.pair_rule_values("model-switch", pools, np.array([[0, 1], [1, 2]]), 9)
     assert np.all((values.accuracy >= 0) & (values.accuracy <= 1))
     assert np.all((values.cost >= 9) & (values.cost <= 18))
+
+
+def test_agent_forest_pairs_on_pools_of_exactly_k_equal_the_pass_over_slots():
+    rng = np.random.default_rng(14)
+    pools = np.stack([rng.multinomial(4, rng.dirichlet(np.ones(6)), size=10) for _ in range(3)])
+    pairs = np.array([[0, 1], [2, 1]])
+    got = replay.pair_rule_values("agent-forest", pools, pairs, 4, cost_per_sample=[1, 2, 3])
+    want = replay.pooled_vote_pairs_exact(np.stack([pools[p] for p in pairs]), 4,
+                                          law="hypergeometric")
+    np.testing.assert_allclose(got.accuracy, want, atol=1e-12)
+    np.testing.assert_allclose(got.cost[:, 0], [12.0, 20.0])
