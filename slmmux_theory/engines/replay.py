@@ -54,6 +54,7 @@ from slmmux_theory.rules.rule import Rule, RuleContext
 
 __all__ = [
     "MAX_EXACT_SLOTS",
+    "ExactOutOfReach",
     "PAIR_RULES",
     "PairRuleValues",
     "ReplayValues",
@@ -78,7 +79,15 @@ _QUESTION_BLOCK = 2500
 # C(k + A - 1, A - 1)^2 entries. Above this many slots a question's exact value is not computed.
 MAX_EXACT_SLOTS = 10
 _NARROW_SLOTS = 7
+# Count-vector tuples a pair rule's enumeration may hold (engines.product's limit): its
+# per-model count laws and kernel grow with them (a pair over 20 slots at k = 9 needs 6.9
+# million vectors per model, gigabytes before the product is formed).
+_MAX_PAIR_TUPLES = 20_000_000
 _NOT_A_RULE = Rule("", None, None, None)
+
+
+class ExactOutOfReach(ValueError):
+    """A rule's exact law would enumerate more count-vector tuples than the limit."""
 
 
 class PairRuleValues(NamedTuple):
@@ -229,6 +238,10 @@ def pair_rule_values(rule: str | Rule, array, pairs, k: int, hypergeometric: boo
       a :class:`PairRuleValues`, each array shape [pairs, rows]; ModelSwitch's cost counts
       the second model only when the first did not stop.
 
+    Raises:
+      ExactOutOfReach: a rule without a pass over slots (ModelSwitch) on rows of more than k
+        samples whose pair uses too many slots to enumerate at this k.
+
     >>> acc, cost = pair_rule_values("model-switch", np.array([[[3, 0, 0]], [[0, 3, 0]]]),
     ...                              np.array([[0, 1]]), 2)
     >>> float(acc[0, 0]), float(cost[0, 0])
@@ -264,6 +277,13 @@ def pair_rule_values(rule: str | Rule, array, pairs, k: int, hypergeometric: boo
     make = hypergeometric_counts if hypergeometric else multinomial_counts
 
     def pair_values(group):
+        vectors = math.comb(k + group.shape[-1] - 1, k)
+        if vectors**2 > _MAX_PAIR_TUPLES:
+            raise ExactOutOfReach(
+                f"{rule.name} at k = {k} on questions whose model pair uses {group.shape[-1]} "
+                f"answer slots needs {vectors**2:,} count-vector tuples (limit "
+                f"{_MAX_PAIR_TUPLES:,}); only pools of exactly k samples are replayed without "
+                "enumeration")
         if not hypergeometric:
             group = group / group.sum(-1, keepdims=True)
         result = rule.exact(make(group, k), context)

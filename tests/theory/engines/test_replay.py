@@ -195,3 +195,13 @@ def test_agent_forest_pairs_on_pools_of_exactly_k_equal_the_pass_over_slots():
                                           law="hypergeometric")
     np.testing.assert_allclose(got.accuracy, want, atol=1e-12)
     np.testing.assert_allclose(got.cost[:, 0], [12.0, 20.0])
+
+
+def test_model_switch_beyond_exact_reach_is_a_clear_error():
+    # 80 recorded samples over 30 slots, k = 9: the enumeration would need gigabytes; it
+    # refuses before building anything.
+    rng = np.random.default_rng(15)
+    pools = np.stack([rng.multinomial(80, rng.dirichlet(np.full(30, 0.5)), size=2)
+                      for _ in range(2)])
+    with pytest.raises(replay.ExactOutOfReach, match="count-vector tuples"):
+        replay.pair_rule_values("model-switch", pools, np.array([[0, 1]]), 9)
