@@ -8,6 +8,13 @@ schema) and planned for the file's whole population, as a user does before spend
 
     slmmux plan --samples PILOT --population N --k K --rules RULES --json OUT
 
+(``--path population``, the default), or, with ``--path subsample``, the pilot is subsampled
+from the full file and every candidate is predicted for a replay of k of the file's 80
+recorded samples per question (the way to test a plan against the truth; rows with up to 61
+distinct wrong answers, where enumerating count vectors breaks)::
+
+    slmmux plan --samples FILE --pilot-questions Q --pilot-samples S --k K --rules RULES
+
 by two implementations, each run in a fresh process:
 
 * ``baseline``: the code of ``--baseline-ref`` (default ``2747888``, main before this change:
@@ -25,8 +32,8 @@ the 1-minute load average before and after, and, where both trees finished, the 
 error (the draws' standard deviation / sqrt(draws), both sides combined; below 4 = equal within
 Monte Carlo error; the two trees use the same seed, so the difference is usually 0).
 
-    python -m experiments.benchmarks.plan_k [--ks 3,5,9] [--files aime,math]
-        [--rules slm-mux] [--draws 100] [--baseline-ref 2747888]
+    python -m experiments.benchmarks.plan_k [--path population|subsample] [--ks 3,5,9]
+        [--files aime,math] [--rules slm-mux] [--draws 100] [--baseline-ref 2747888]
 """
 
 from __future__ import annotations
@@ -91,13 +98,12 @@ def _resident_gb(pid: int) -> float:
     return 0.0
 
 
-def _plan(tree: Path, pilot: Path, population: int, k: int, args, cache: Path,
-          out: Path) -> dict:
+def _plan(tree: Path, source: list[str], k: int, args, cache: Path, out: Path) -> dict:
     """One ``slmmux plan`` in a fresh process of ``tree``: wall, CPU, peak memory, outcome."""
     env = dict(os.environ, PYTHONPATH=str(tree), SLMMUX_JAX_CACHE=str(cache))
     command = [sys.executable, "-c", "import sys; from slmmux_run.cli import main; "
-               "sys.exit(main())", "plan", "--samples", str(pilot), "--population",
-               str(population), "--k", str(k), "--subset-sizes", "2,3", "--rules", args.rules,
+               "sys.exit(main())", "plan", *source, "--k", str(k), "--subset-sizes", "2,3",
+               "--rules", args.rules,
                "--draws", str(args.draws), "--svi-steps", str(args.svi_steps), "--quiet",
                "--json", str(out)]
     load, start = os.getloadavg()[0], time.perf_counter()
@@ -150,6 +156,9 @@ def main(argv=None) -> int:
     parser.add_argument("--ks", default="3,5,9", help="samples per model planned")
     parser.add_argument("--files", default="aime,math", help="among aime, math")
     parser.add_argument("--rules", default="slm-mux", help="the plan's --rules")
+    parser.add_argument("--path", default="population", choices=("population", "subsample"),
+                        help="a pilot file planned for the population, or a pilot subsampled "
+                             "from the full file and replayed over its recorded samples")
     parser.add_argument("--pilot-samples", type=int, default=4, help="samples per pilot row")
     parser.add_argument("--draws", type=int, default=100, help="posterior draws")
     parser.add_argument("--svi-steps", type=int, default=1000, help="SVI steps of the fit (most)")
@@ -161,7 +170,7 @@ def main(argv=None) -> int:
     from slmmux_run.data.paths import data_file
 
     ks = [int(k) for k in args.ks.split(",")]
-    print(f"plan --population on pilot files ({args.pilot_samples} samples per row), rules "
+    print(f"plan, {args.path} path ({args.pilot_samples} pilot samples per row), rules "
           f"{args.rules}, subset sizes 2,3, {args.draws} draws, at most {args.svi_steps} SVI "
           f"steps, k {ks}; {os.cpu_count()} cores; limits {args.max_seconds:.0f} s, "
           f"{args.max_gb} GB", flush=True)
@@ -178,14 +187,17 @@ def main(argv=None) -> int:
             pilot = folder / f"{name}_pilot.jsonl"
             population = _write_pilot(str(data_file(relative)), questions, args.pilot_samples,
                                       pilot)
+            source = (["--samples", str(pilot), "--population", str(population)]
+                      if args.path == "population" else
+                      ["--samples", str(data_file(relative)), "--pilot-questions", str(questions),
+                       "--pilot-samples", str(args.pilot_samples)])
             print(f"\n{relative}: pilot {questions} questions x {args.pilot_samples} samples, "
                   f"population {population}", flush=True)
             for k in ks:
                 runs = {}
                 for label, tree in trees.items():
                     cache = folder / f"cache_{label.split()[0]}"
-                    runs[label] = _plan(tree, pilot, population, k, args, cache,
-                                        folder / "out.json")
+                    runs[label] = _plan(tree, source, k, args, cache, folder / "out.json")
                     print(_line(f"k={k} {label}", runs[label]), flush=True)
                 finished = [r["candidates"] for r in runs.values() if r["stopped"] is None]
                 if len(finished) == 2:
