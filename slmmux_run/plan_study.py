@@ -114,7 +114,8 @@ def plan_result(sample_set, settings: PlanSettings, costs, *, source="the sample
             f"--budget {min(settings.budgets):g} is below the cost of one sample ({costs.min():g})")
     questions = planning.draw_pilot(num_questions, pilot_questions, settings.seed)
     pilot = sample_set.select(questions=questions.tolist(), samples=slice(0, pilot_samples))
-    result = planning.plan(
+    result = _planned(
+        planning.plan,
         jax.random.PRNGKey(settings.seed), np.asarray(pilot.counts), num_questions,
         replay_samples=recorded, k=settings.k, subset_sizes=list(settings.subset_sizes),
         rules=settings.rules, predictor=settings.predictor, cost_per_sample=costs,
@@ -122,7 +123,10 @@ def plan_result(sample_set, settings: PlanSettings, costs, *, source="the sample
         max_budget_size=min(settings.max_budget_size, sample_set.num_models),
         num_draws=settings.draws, svi_steps=settings.svi_steps, names=sample_set.models,
         unseen=settings.unseen, concentration=settings.concentration,
-        tokens_per_sample=pilot.mean_tokens(),
+        tokens_per_sample=pilot.mean_tokens(), note=(
+            f"it replays k of the {recorded} recorded samples of {source}; plan from a pilot "
+            "file with --population (each model draws k fresh samples: nothing enumerated) "
+            "or with a smaller --k"),
     )
     pilot_json = {"questions": pilot_questions, "samples_per_model": pilot_samples,
                   "seed": settings.seed, "question_ids": list(pilot.question_ids),
@@ -230,7 +234,8 @@ def pilot_plan_result(pilot_set, settings: PlanSettings, population: int, *,
     if settings.budgets and min(settings.budgets) < costs.min():
         raise UserError(
             f"--budget {min(settings.budgets):g} is below the cost of one sample ({costs.min():g})")
-    result = planning.plan(
+    result = _planned(
+        planning.plan,
         jax.random.PRNGKey(settings.seed), np.asarray(pilot_set.counts), population,
         replay_samples=settings.k, k=settings.k, subset_sizes=list(settings.subset_sizes),
         rules=settings.rules, predictor=settings.predictor, cost_per_sample=costs,
@@ -239,6 +244,8 @@ def pilot_plan_result(pilot_set, settings: PlanSettings, population: int, *,
         num_draws=settings.draws, svi_steps=settings.svi_steps, names=pilot_set.models,
         unseen=settings.unseen, concentration=settings.concentration,
         tokens_per_sample=pilot_set.mean_tokens(), fresh_samples=True,
+        note="the --budget split replays fewer than k of each pool's k samples; drop "
+             "model-switch from --rules or --budget",
     )
     pilot_json = {"questions": pilot_questions,
                   "samples_per_model": [int(recorded.min()), int(recorded.max())],
@@ -250,6 +257,16 @@ def pilot_plan_result(pilot_set, settings: PlanSettings, population: int, *,
                   "mean_tokens": [_finite(t) for t in pilot_set.mean_tokens()]}
     output = _output(result, pilot_set, settings, pilot_json, money_per_sample)
     return PlanRun(result, output, pilot_questions, int(recorded.max()))
+
+
+def _planned(plan, *args, note: str, **kwargs):
+    """``plan(*args, **kwargs)``; an exact law out of reach becomes one UserError sentence."""
+    from slmmux_theory.engines.replay import ExactOutOfReach
+
+    try:
+        return plan(*args, **kwargs)
+    except ExactOutOfReach as error:
+        raise UserError(f"--rules: {error}; {note}") from None
 
 
 def _check_common(settings: PlanSettings, sample_set) -> None:

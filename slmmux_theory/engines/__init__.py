@@ -37,7 +37,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "pooled": ["pooled_uniform_accuracy", "pooled_vote_accuracy_batched"],
     "product": ["contract", "first_seen_share", "product_accuracy", "product_counts"],
     "replay": [
-        "MAX_EXACT_SLOTS", "PAIR_RULES", "PairRuleValues", "ReplayValues", "exact_replay",
+        "MAX_EXACT_SLOTS", "ExactOutOfReach", "PAIR_RULES", "PairRuleValues", "ReplayValues", "exact_replay",
         "literal_replay", "mean_and_standard_error", "pair_rule_values", "per_sample_accuracy",
         "pooled_vote_pairs_exact",
         "replay_levels", "sample_counts", "subset_accuracy_draws",

@@ -10,8 +10,10 @@ the exact accuracy at ``k`` i.i.d. samples (multinomial). The **literal replay**
 rule to the first ``k`` recorded samples with seeded ties.
 
 * :func:`replay_levels`: SLM-MUX's per-(model, question) level laws; SLM-MUX factorises over
-  models, so every row is enumerated on its own used slots only, which keeps k up to 10 exact on
-  files with many distinct wrong answers; :func:`subset_accuracy_draws` sweeps subsets over them.
+  models, so each row's law comes from the pass over its used slots of
+  :mod:`slmmux_theory.engines.wide_levels` (linear in the slots: any k on files with many
+  distinct wrong answers, where enumerating count vectors is out of reach at k = 9);
+  :func:`subset_accuracy_draws` sweeps subsets over them.
 * :func:`pair_rule_values`: the rules flagged ``pair_engine`` in the registry (Agent Forest,
   ModelSwitch) for many ordered model pairs, with their (expected) cost.
 * :func:`exact_replay` and :func:`literal_replay`: any registered rule on one question set,
@@ -40,9 +42,10 @@ from slmmux_theory.engines.buckets import (
     even_width_from_zero,
     narrow_and_wide,
 )
-from slmmux_theory.engines.counts import count_vectors, hypergeometric_counts, multinomial_counts
+from slmmux_theory.engines.counts import hypergeometric_counts, multinomial_counts
 from slmmux_theory.engines.exact import exact_accuracy
-from slmmux_theory.engines.levels import MuxLevels, mux_levels, mux_subset_accuracy
+from slmmux_theory.engines.levels import MuxLevels, mux_subset_accuracy
+from slmmux_theory.engines.wide_levels import hypergeometric_levels, multinomial_levels
 from slmmux_theory.engines.wide_pooled import hypergeometric_pooled_pairs, multinomial_pooled_pairs
 from slmmux_theory.rules.base import SwitchConfig, first_seen_positions
 from slmmux_theory.rules.registry import RULES, get_rule, rule_names
@@ -50,6 +53,7 @@ from slmmux_theory.rules.rule import Rule, RuleContext
 
 __all__ = [
     "MAX_EXACT_SLOTS",
+    "ExactOutOfReach",
     "PAIR_RULES",
     "PairRuleValues",
     "ReplayValues",
@@ -69,8 +73,6 @@ __all__ = [
 PAIR_RULES = rule_names(pair_engine=True)
 # Pairs per pooled-vote call: bounds memory (pairs · 2 · draws·N · answers floats).
 _PAIR_BLOCK = 6
-# Cells (rows × count vectors) of one exact enumeration call: bounds memory at ~160 MB.
-_MAX_CELLS = 20_000_000
 # Draw-questions of one subset-engine call: bounds its memory (batch · size² · cells · levels).
 _QUESTION_BLOCK = 2500
 # Enumerating rules (pooled convolution, ModelSwitch product) cost |count vectors|^2 memory:
@@ -80,7 +82,15 @@ _NARROW_SLOTS = 7
 # The product contraction (one einsum over every model's count law, optimal path) is not tried
 # on more models than this: finding its path alone took 5 s for 7 models and over 100 s for 8.
 _MAX_PRODUCT_MODELS = 6
+# Count-vector tuples a pair rule's enumeration may hold (engines.product's limit): its
+# per-model count laws and kernel grow with them (a pair over 20 slots at k = 9 needs 6.9
+# million vectors per model, gigabytes before the product is formed).
+_MAX_PAIR_TUPLES = 20_000_000
 _NOT_A_RULE = Rule("", None, None, None)
+
+
+class ExactOutOfReach(ValueError):
+    """A rule's exact law would enumerate more count-vector tuples than the limit."""
 
 
 class PairRuleValues(NamedTuple):
@@ -122,6 +132,10 @@ def _count_law(hypergeometric: bool):
 def replay_levels(array, k: int, hypergeometric: bool = True) -> MuxLevels:
     """Exact SLM-MUX level laws of every (model, question) for k samples.
 
+    No count vector is enumerated: the laws come from the pass over slots of
+    :mod:`slmmux_theory.engines.wide_levels` (product-form count laws), equal to
+    :func:`~slmmux_theory.engines.levels.mux_levels` of the enumerated count laws.
+
     Args:
       array: recorded counts (``hypergeometric``: k of them drawn without replacement) or
         probabilities (k i.i.d. samples), shape [models, questions, answers].
@@ -134,21 +148,9 @@ def replay_levels(array, k: int, hypergeometric: bool = True) -> MuxLevels:
     >>> [round(float(x), 4) for x in levels.level_correct[0, 0]]
     [0.0, 0.3333, 0.3333]
     """
-    array = np.asarray(array)
-    models, questions, answers = array.shape
-    law = _count_law(hypergeometric)
-
-    def levels_of(part):
-        levels = mux_levels(law(part, k))
-        return np.stack([np.asarray(levels.level[0]), np.asarray(levels.level_correct[0])], 1)
-
-    # Every row on its own: a plurality is invariant to relabelling wrong answers.
-    rows = apply_by_width(
-        array.reshape(1, -1, answers), levels_of,
-        max_rows=lambda slots: _MAX_CELLS // len(count_vectors(k, slots)), pad_rows=True,
-    )
-    shape = (models, questions, k + 1)
-    return MuxLevels(rows[:, 0].reshape(shape), rows[:, 1].reshape(shape))
+    if hypergeometric:
+        return hypergeometric_levels(array, k)
+    return multinomial_levels(array, k)
 
 
 def subset_accuracy_draws(levels: MuxLevels, subsets, priority, num_draws: int) -> np.ndarray:
@@ -228,7 +230,8 @@ def pair_rule_values(rule: str | Rule, array, pairs, k: int, hypergeometric: boo
         ``"agent-forest"`` (plurality over both models' k samples, uniform ties; a ``pooled``
         law, evaluated in width-bucketed blocks of pairs) or ``"model-switch"`` (the first
         model's k samples; if not unanimous the second's, then the entropy-weighted vote;
-        METHODS.md §5.4; any other rule goes through its exact law, question by question).
+        METHODS.md §5.4; any other rule goes through its exact law, question by question, or,
+        when every row holds exactly k recorded samples, through ``rule.known_counts``).
       array: recorded counts (``hypergeometric``) or probabilities, [models, rows, answers].
       pairs: ordered model pairs, int [pairs, 2] (ModelSwitch visits the first one first).
       k: samples per model.
@@ -237,6 +240,10 @@ def pair_rule_values(rule: str | Rule, array, pairs, k: int, hypergeometric: boo
     Returns:
       a :class:`PairRuleValues`, each array shape [pairs, rows]; ModelSwitch's cost counts
       the second model only when the first did not stop.
+
+    Raises:
+      ExactOutOfReach: a rule without a pass over slots (ModelSwitch) on rows of more than k
+        samples whose pair uses too many slots to enumerate at this k.
 
     >>> acc, cost = pair_rule_values("model-switch", np.array([[[3, 0, 0]], [[0, 3, 0]]]),
     ...                              np.array([[0, 1]]), 2)
@@ -250,6 +257,19 @@ def pair_rule_values(rule: str | Rule, array, pairs, k: int, hypergeometric: boo
     if not (rule if isinstance(rule, Rule) else RULES.get(rule, _NOT_A_RULE)).pair_engine:
         raise ValueError(f"rule must be one of {rule_names(pair_engine=True)}, got {rule!r}")
     rule = get_rule(rule)
+    context = RuleContext(switch_config=switch_config)
+    used = np.unique(pairs)
+    if (hypergeometric and rule.known_counts is not None and len(used)
+            and np.all(array[used].sum(-1) == k)):
+        # k of exactly k recorded samples (the plan's fresh pools): each count law is a point
+        # mass, so the rule's value needs the one tuple of counts, not every count vector.
+        accuracy = np.zeros((len(pairs), array.shape[1]))
+        cost = np.zeros_like(accuracy)
+        for i, (first, second) in enumerate(pairs):
+            result = rule.known_counts(array[[first, second]], context)
+            accuracy[i] = np.asarray(result.per_question)
+            cost[i] = k * costs[first] + (np.asarray(result.expected_samples) - k) * costs[second]
+        return PairRuleValues(accuracy, cost)
     if rule.pooled:
         accuracy = np.concatenate([
             pooled_vote_pairs_exact(np.stack([array[pair] for pair in block]), k, law=law)
@@ -258,9 +278,15 @@ def pair_rule_values(rule: str | Rule, array, pairs, k: int, hypergeometric: boo
         cost = np.broadcast_to((k * costs[pairs].sum(1))[:, None], accuracy.shape).copy()
         return PairRuleValues(accuracy, cost)
     make = hypergeometric_counts if hypergeometric else multinomial_counts
-    context = RuleContext(switch_config=switch_config)
 
     def pair_values(group):
+        vectors = math.comb(k + group.shape[-1] - 1, k)
+        if vectors**2 > _MAX_PAIR_TUPLES:
+            raise ExactOutOfReach(
+                f"{rule.name} at k = {k} on questions whose model pair uses {group.shape[-1]} "
+                f"answer slots needs {vectors**2:,} count-vector tuples (limit "
+                f"{_MAX_PAIR_TUPLES:,}); only pools of exactly k samples are replayed without "
+                "enumeration")
         if not hypergeometric:
             group = group / group.sum(-1, keepdims=True)
         result = rule.exact(make(group, k), context)

@@ -59,18 +59,25 @@ def product_form_levels(weights: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
     if width != k + 1:
         raise ValueError(f"weights must have k + 1 = {k + 1} entries on the last axis")
     correct, wrong, abstain = weights[:, 0], weights[:, 1:-1], weights[:, -1]
+    # The largest count each wrong slot can take in any row of the call: a slot of one
+    # recorded sample never reaches 2, so the pass skips the counts no row can hold (on
+    # reasoning-model rows most wrong answers were seen once), and padding slots entirely.
+    reach = np.where(wrong > 0, np.arange(k + 1), 0).max(axis=(0, 2)) if rows else []
     # Z = Σ over all vectors: the same pass with no cap (c = k) and ⊥ free.
     cumulative = np.zeros((rows, k + 1))
     level_correct = np.zeros((rows, k + 1))
-    ties = np.arange(k + 1)
     for cap in range(0, k + 1):
-        table = np.zeros((rows, k + 1, k + 1))  # [rows, samples used s, wrong slots at cap t]
+        # Wrong slots at exactly the cap: at most k // cap of them (ties do not matter at 0).
+        ties = 1 if cap == 0 else k // cap + 1
+        table = np.zeros((rows, k + 1, ties))  # [rows, samples used s, wrong slots at cap t]
         table[:, 0, 0] = 1.0
-        for j in range(wrong.shape[1]):
-            new = np.zeros_like(table)
-            for x in range(cap + 1):
+        # A slot that no row can draw from has x = 0 in every vector: its weight is a common
+        # factor that the normalisation cancels.
+        for j in np.flatnonzero(reach > 0):
+            new = wrong[:, j, 0][:, None, None] * table
+            for x in range(1, min(cap, reach[j]) + 1):
                 w = wrong[:, j, x][:, None, None]
-                if x < cap or cap == 0:  # at cap 0 ties do not matter (and would overflow t)
+                if x < cap:
                     new[:, x:, :] += w * table[:, : k + 1 - x, :]
                 else:
                     new[:, x:, 1:] += w * table[:, : k + 1 - x, :-1]
@@ -83,7 +90,7 @@ def product_form_levels(weights: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
             tail = np.where(fits, abstain[:, np.clip(rest, 0, k)], 0.0)  # [rows, s]
             total += correct[:, x0] * (by_samples * tail).sum(axis=1)
             if x0 == cap and cap > 0:
-                shared = (table / (1.0 + ties)[None, None, :]).sum(axis=2)
+                shared = (table / (1.0 + np.arange(ties))[None, None, :]).sum(axis=2)
                 level_correct[:, cap] = correct[:, cap] * (shared * tail).sum(axis=1)
         cumulative[:, cap] = total
     normalizer = cumulative[:, k]  # every valid count ≤ k always holds

@@ -12,7 +12,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from slmmux_theory.engines.counts import as_count_distribution
+from slmmux_theory.engines.counts import ExactResult, as_count_distribution
 from slmmux_theory.engines.pooled import pooled_uniform_accuracy, pooled_vote_accuracy_batched
 from slmmux_theory.engines.product import first_seen_share, product_accuracy
 from slmmux_theory.rules.base import pooled_vote
@@ -40,12 +40,28 @@ def pooled_vote_accuracy_exact(
     return pooled_uniform_accuracy(counts)
 
 
-def _pooled_first_seen_kernel(tuples):
+def _pooled_top(tuples):
+    """Which valid answers hold the most pooled samples, shape [tuples, answers - 1]."""
     total = tuples[:, :, :-1].sum(axis=1)
     top = total.max(axis=1)
-    is_top = (total == top[:, None]) & (top[:, None] > 0)
+    return (total == top[:, None]) & (top[:, None] > 0)
+
+
+def _pooled_first_seen_kernel(tuples):
     spent = np.full(tuples.shape[0], float(tuples[0].sum()))
-    return first_seen_share(tuples, is_top), spent
+    return first_seen_share(tuples, _pooled_top(tuples)), spent
+
+
+def _known_counts(counts, context: RuleContext) -> ExactResult:
+    """The pooled vote of known count vectors [models, questions, answers]: its tie share."""
+    tuples = np.asarray(counts).transpose(1, 0, 2)
+    is_top = _pooled_top(tuples)
+    if context.pooled_tie == "first_seen":
+        correct = first_seen_share(tuples, is_top)
+    else:
+        correct = is_top[:, 0] / np.maximum(is_top.sum(axis=1), 1)
+    spent = tuples.sum(axis=(1, 2)).astype(np.float64)
+    return ExactResult(jnp.asarray(correct.mean()), jnp.asarray(correct), jnp.asarray(spent))
 
 
 def _select(counts, first_seen, key, context: RuleContext) -> Selection:
@@ -59,4 +75,5 @@ def _exact(counts, context: RuleContext):
 
 
 AGENT_FOREST = Rule("agent-forest", _select, _exact, all_models_cost, enumerates_products=True,
-                    pair_engine=True, pooled=True, budget=True, replay_report=True)
+                    pair_engine=True, pooled=True, budget=True, replay_report=True,
+                    known_counts=_known_counts)

@@ -178,9 +178,20 @@ def _exact(counts: CountDistribution, context: RuleContext) -> ExactResult:
                               prior_weights=context.prior_weights)
 
 
+def _known_counts(counts, context: RuleContext) -> ExactResult:
+    """ModelSwitch on known count vectors [models, questions, answers]: the kernel on the one
+    tuple of each question (the expectation over sample order and ties only)."""
+    counts = np.asarray(counts)
+    prior = np.ones(counts.shape[0]) if context.prior_weights is None else context.prior_weights
+    correct, spent = _switch_kernel(counts.transpose(1, 0, 2), context.switch_config,
+                                    np.asarray(prior, dtype=np.float64))
+    return ExactResult(jnp.asarray(correct.mean()), jnp.asarray(correct), jnp.asarray(spent))
+
+
 def _cost(counts: CountDistribution, context: RuleContext) -> jnp.ndarray:
     return _exact(counts, context).expected_samples
 
 
 MODEL_SWITCH = Rule("model-switch", _select, _exact, _cost, enumerates_products=True, live=True,
-                    adaptive_cost=True, pair_engine=True, budget=True, replay_report=True)
+                    adaptive_cost=True, pair_engine=True, budget=True, replay_report=True,
+                    known_counts=_known_counts)

@@ -136,6 +136,7 @@ ExactFunction = Callable[[CountDistribution, RuleContext], ExactResult]
 CostFunction = Callable[[CountDistribution, RuleContext], jnp.ndarray]
 SequenceFunction = Callable[[jnp.ndarray, jnp.ndarray, RuleContext, int], SequenceSelection]
 LearnFunction = Callable[..., RuleContext]
+KnownCountsFunction = Callable[[np.ndarray, RuleContext], ExactResult]
 
 
 class Rule(NamedTuple):
@@ -176,6 +177,11 @@ class Rule(NamedTuple):
         k, key) -> RuleContext``: the rule's parameters learned from validation questions
         (weights, threshold, answer law), added to ``context``; None when it learns nothing
         but the tie ranks (:func:`slmmux_theory.rules.learning.learn_context`).
+      known_counts: ``(counts [models, questions, answers], context) ->`` :class:`ExactResult`:
+        the expectation of ``select`` when every model's count vector is known, over the order
+        of its samples and the ties only (a replay of k of exactly k recorded samples, as the
+        plan's fresh pools are: its count law is a point mass, which ``exact`` would enumerate
+        with every other count vector). None when only ``exact`` is available.
     """
 
     name: str
@@ -194,6 +200,7 @@ class Rule(NamedTuple):
     replay_report: bool = False
     select_sequence: SequenceFunction | None = None
     learn: LearnFunction | None = None
+    known_counts: KnownCountsFunction | None = None
 
     @property
     def deployable(self) -> bool:

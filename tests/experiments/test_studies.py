@@ -39,6 +39,8 @@ CASES = {
     "benchmarks.cli_startup": [Case(("--runs", "1"))],
     "benchmarks.exact_sweep": [Case(("--python-cells", "2", "--repeats", "1"), slow=True)],
     "benchmarks.main_job": [Case(("--steps", "search", "--baseline-ref", "HEAD"), slow=True)],
+    "benchmarks.plan_k": [Case(("--ks", "2", "--files", "aime", "--draws", "2", "--svi-steps",
+                                "5", "--baseline-ref", ""), needs_data=True, slow=True)],
     "benchmarks.plan_speed": [Case(("--draws", "4", "--svi-steps", "5", "--subset-sizes", "2",
                                     "--baseline-ref", ""), needs_data=True, slow=True)],
     "benchmarks.runner_overhead": [

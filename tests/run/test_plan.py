@@ -257,3 +257,15 @@ def test_pilot_plan_errors_are_one_line(fixture_file, tmp_path, capsys, flags, m
     assert code == 2
     assert message in err
     assert "\n" not in err
+
+
+def test_an_exact_law_out_of_reach_is_one_user_error():
+    from slmmux_run.errors import UserError
+    from slmmux_run.plan_study import _planned
+    from slmmux_theory.engines.replay import ExactOutOfReach
+
+    def plan(*args, **kwargs):
+        raise ExactOutOfReach("model-switch at k = 9 needs 10 tuples")
+
+    with pytest.raises(UserError, match="^--rules: model-switch at k = 9 .*; use --population"):
+        _planned(plan, 1, k=9, note="use --population")

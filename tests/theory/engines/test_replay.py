@@ -12,6 +12,7 @@ import pytest
 
 from slmmux_theory.engines import replay
 from slmmux_theory.engines.buckets import by_question_width
+from slmmux_theory.engines.counts import hypergeometric_counts
 from slmmux_theory.engines.exact import model_switch_exact, pooled_vote_accuracy_exact
 from tests.theory.reference_rules import replay_by_hand
 
@@ -157,3 +158,50 @@ def test_per_sample_accuracy_counts_missing_samples_as_not_correct():
 
     samples = np.array([[[0, 0, -1], [1, 0, 2]], [[-1, -1, -1], [2, 2, 2]]])
     assert per_sample_accuracy(samples).tolist() == [3 / 6, 0.0]
+
+
+def test_pair_rule_values_on_pools_of_exactly_k_use_the_known_counts():
+    # Pools of exactly k samples (the plan's fresh pools): the same values as the enumeration
+    # of every count vector, where it runs (narrow rows).
+    rng = np.random.default_rng(12)
+    pools = np.stack([rng.multinomial(3, rng.dirichlet(np.ones(5)), size=8) for _ in range(3)])
+    pairs = np.array([[0, 1], [2, 0], [1, 2]])
+    got = replay.pair_rule_values("model-switch", pools, pairs, 3, cost_per_sample=[1, 2, 3])
+    for i, (first, second) in enumerate(pairs):
+        want = model_switch_exact(hypergeometric_counts(pools[[first, second]], 3))
+        np.testing.assert_allclose(got.accuracy[i], want.per_question, atol=1e-12)
+        costs = np.array([1, 2, 3])
+        np.testing.assert_allclose(
+            got.cost[i], 3 * costs[first] + (np.asarray(want.expected_samples) - 3) * costs[second],
+            atol=1e-12)
+
+
+def test_pair_rule_values_of_wide_pools_at_k_9():
+    # 9 samples over 40 slots per row: count vectors are out of reach, the known counts are not.
+    rng = np.random.default_rng(13)
+    pools = np.stack([rng.multinomial(9, rng.dirichlet(np.full(40, 0.3)), size=50)
+                      for _ in range(3)])
+    values = replay.pair_rule_values("model-switch", pools, np.array([[0, 1], [1, 2]]), 9)
+    assert np.all((values.accuracy >= 0) & (values.accuracy <= 1))
+    assert np.all((values.cost >= 9) & (values.cost <= 18))
+
+
+def test_agent_forest_pairs_on_pools_of_exactly_k_equal_the_pass_over_slots():
+    rng = np.random.default_rng(14)
+    pools = np.stack([rng.multinomial(4, rng.dirichlet(np.ones(6)), size=10) for _ in range(3)])
+    pairs = np.array([[0, 1], [2, 1]])
+    got = replay.pair_rule_values("agent-forest", pools, pairs, 4, cost_per_sample=[1, 2, 3])
+    want = replay.pooled_vote_pairs_exact(np.stack([pools[p] for p in pairs]), 4,
+                                          law="hypergeometric")
+    np.testing.assert_allclose(got.accuracy, want, atol=1e-12)
+    np.testing.assert_allclose(got.cost[:, 0], [12.0, 20.0])
+
+
+def test_model_switch_beyond_exact_reach_is_a_clear_error():
+    # 80 recorded samples over 30 slots, k = 9: the enumeration would need gigabytes; it
+    # refuses before building anything.
+    rng = np.random.default_rng(15)
+    pools = np.stack([rng.multinomial(80, rng.dirichlet(np.full(30, 0.5)), size=2)
+                      for _ in range(2)])
+    with pytest.raises(replay.ExactOutOfReach, match="count-vector tuples"):
+        replay.pair_rule_values("model-switch", pools, np.array([[0, 1]]), 9)

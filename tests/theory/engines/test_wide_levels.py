@@ -1,14 +1,23 @@
 """Tests for slmmux_theory.engines.wide_levels: the slot-by-slot level laws against the
-enumeration of every count vector (replay_levels, mux_levels) on rows small enough to enumerate,
-and hand values."""
+enumeration of every count vector (mux_levels of hypergeometric_counts / multinomial_counts) on
+rows small enough to enumerate, and hand values."""
 
 from __future__ import annotations
 
+import itertools
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from slmmux_theory.engines.counts import multinomial_counts
-from slmmux_theory.engines.levels import mux_accuracy_from_levels, mux_levels
+from slmmux_theory.engines.counts import hypergeometric_counts, multinomial_counts
+from slmmux_theory.engines.levels import (
+    MuxLevels,
+    mux_accuracy_from_levels,
+    mux_levels,
+    mux_subset_accuracy,
+)
 from slmmux_theory.engines.replay import replay_levels
 from slmmux_theory.engines.wide_levels import hypergeometric_levels, multinomial_levels
 from slmmux_theory.inference.majority import hypergeometric_majority
@@ -24,7 +33,8 @@ def _random_counts(seed, models=3, questions=6, answers=6, samples=12):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hypergeometric_levels_match_the_enumeration(k, seed):
     counts = _random_counts(seed)
-    ours, enumerated = hypergeometric_levels(counts, k), replay_levels(counts, k)
+    ours = hypergeometric_levels(counts, k)
+    enumerated = mux_levels(hypergeometric_counts(counts, k))
     np.testing.assert_allclose(ours.level, enumerated.level, atol=1e-12)
     np.testing.assert_allclose(ours.level_correct, enumerated.level_correct, atol=1e-12)
 
@@ -75,3 +85,85 @@ def test_the_levels_correct_mass_is_the_generating_function_majority(k):
 def test_too_few_samples_is_an_error():
     with pytest.raises(ValueError, match="at least k = 3"):
         hypergeometric_levels(np.array([[[1, 1, 0]]]), 3)
+
+
+def _literal_levels(pool, k):
+    """Brute force: every k-subset of the recorded samples, its mode count and the chance
+    (uniform ties) that the mode is slot 0; ⊥ (last slot) never a mode. Shape [2, k + 1]."""
+    samples = np.repeat(np.arange(len(pool)), pool)
+    out = np.zeros((2, k + 1))
+    subsets = list(itertools.combinations(range(len(samples)), k))
+    for subset in subsets:
+        counts = np.bincount(samples[list(subset)], minlength=len(pool))[:-1]
+        top = counts.max()
+        tied = (counts == top) & (top > 0)
+        out[0, top] += 1
+        out[1, top] += tied[0] / max(tied.sum(), 1)
+    return out / len(subsets)
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 6])
+def test_levels_equal_every_subset_of_the_samples(k):
+    # Independent of any count law: list the k-subsets of 9 recorded samples themselves.
+    pool = np.array([3, 2, 2, 1, 1])  # correct 3, wrong 2, 2, 1, ⊥ 1
+    want = _literal_levels(pool, k)
+    levels = hypergeometric_levels(pool[None, None], k)
+    np.testing.assert_allclose(levels.level[0, 0], want[0], atol=1e-12)
+    np.testing.assert_allclose(levels.level_correct[0, 0], want[1], atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [9, 16])
+def test_a_wide_row_against_monte_carlo(k):
+    # 80 recorded samples over 40 slots: no enumeration reaches this, simulation does.
+    generator = np.random.default_rng(11)
+    pool = generator.multinomial(80, generator.dirichlet(np.full(42, 0.4)))
+    levels = hypergeometric_levels(pool[None, None], k)
+    samples = np.repeat(np.arange(len(pool)), pool)
+    draws = 40_000
+    picks = np.argsort(generator.random((draws, len(samples))), axis=1)[:, :k]
+    counts = np.zeros((draws, len(pool)), dtype=int)
+    np.add.at(counts, (np.arange(draws)[:, None], samples[picks]), 1)
+    valid = counts[:, :-1]
+    top = valid.max(1)
+    tied = (valid == top[:, None]) & (top[:, None] > 0)
+    correct_share = tied[:, 0] / np.maximum(tied.sum(1), 1)
+    for c in range(k + 1):
+        for value, exact in (((top == c) * 1.0, levels.level[0, 0, c]),
+                             ((top == c) * correct_share, levels.level_correct[0, 0, c])):
+            error = max(value.std() / np.sqrt(draws), 1e-4)
+            assert abs(value.mean() - exact) < 4 * error, (c, value.mean(), exact)
+
+
+def test_wide_levels_under_jit_and_vmap():
+    # The levels feed the jitted subset engine; vmapping the per-subset combination over
+    # subsets gives the same accuracies.
+    generator = np.random.default_rng(5)
+    counts = generator.multinomial(80, generator.dirichlet(np.full(30, 0.3), size=(4, 7)))
+    levels = hypergeometric_levels(counts, 9)
+    subsets = np.array([[0, 1], [1, 3], [2, 3]])
+    priority = np.array([2, 0, 3, 1])
+    batched = mux_subset_accuracy(levels, subsets, priority)
+
+    def one(subset):
+        return mux_accuracy_from_levels(
+            MuxLevels(jnp.asarray(levels.level)[subset],
+                      jnp.asarray(levels.level_correct)[subset]),
+            jnp.asarray(priority)[subset], "validation_accuracy")
+
+    np.testing.assert_allclose(jax.jit(jax.vmap(one))(jnp.asarray(subsets)), batched,
+                               atol=1e-12)
+    loops = [[float(mux_accuracy_from_levels(
+        MuxLevels(levels.level[list(s), q:q + 1], levels.level_correct[list(s), q:q + 1]),
+        priority[list(s)], "validation_accuracy")[0]) for q in range(7)] for s in subsets]
+    np.testing.assert_allclose(batched, loops, atol=1e-12)
+
+
+def test_replay_levels_are_the_pass_over_slots_and_equal_the_enumeration():
+    # replay_levels (what the plan calls) equals the enumerated count laws where they run.
+    counts = _random_counts(4, answers=7)
+    for hypergeometric in (True, False):
+        array = counts if hypergeometric else counts / counts.sum(-1, keepdims=True)
+        law = hypergeometric_counts if hypergeometric else multinomial_counts
+        ours, enumerated = replay_levels(array, 4, hypergeometric), mux_levels(law(array, 4))
+        np.testing.assert_allclose(ours.level, enumerated.level, atol=1e-12)
+        np.testing.assert_allclose(ours.level_correct, enumerated.level_correct, atol=1e-12)
