@@ -73,6 +73,8 @@ __all__ = [
 PAIR_RULES = rule_names(pair_engine=True)
 # Pairs per pooled-vote call: bounds memory (pairs · 2 · draws·N · answers floats).
 _PAIR_BLOCK = 6
+# Cells (rows × count vectors) of one exact enumeration call: bounds memory at ~160 MB.
+_MAX_CELLS = 20_000_000
 # Draw-questions of one subset-engine call: bounds its memory (batch · size² · cells · levels).
 _QUESTION_BLOCK = 2500
 # Enumerating rules (pooled convolution, ModelSwitch product) cost |count vectors|^2 memory:
