@@ -148,7 +148,9 @@ def format_report(result: dict) -> str:
     lines += _smoothing_lines(result)
     lines += [
         f"## Fitted parameters (SVI, 90 % intervals; model options "
-        f"{result['model'].get('options', {})}, fit {result['model'].get('fit_seconds', math.nan):.0f} s)",
+        f"{result['model'].get('options', {})}, fit {result['model'].get('fit_seconds', math.nan):.0f} s"
+        + (f", the fit of variant {result['model']['fit_reused_from']} drawn again)"
+           if result["model"].get("fit_reused_from") else ")"),
         "",
         "| parameter | mean | 90 % interval |",
         "|---|---|---|",

@@ -30,7 +30,7 @@ import hashlib
 import math
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +185,8 @@ def _agent_models(debate_turns: Sequence[Turn]) -> list[str]:
 # The report (held-out check and equal-token comparison)
 
 
-def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) -> dict[str, Any]:
+def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS,
+            on_phase: Callable[[str], None] | None = None) -> dict[str, Any]:  # fmt: skip
     """Everything the report shows, as JSON-ready values.
 
     Args:
@@ -193,6 +194,7 @@ def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) ->
       sample_records: the independent samples' records (latest per key).
       settings: :data:`DEFAULT_SETTINGS` overridden by the config's ``[report]`` table.
       models: the models of the independent samples, in SLM-MUX tie order.
+      on_phase: called with a short status at each phase (e.g. ``Progress.advance``'s status).
     """
     debates = complete_discussions(turns, "debate")
     if len(debates) < 4:
@@ -212,7 +214,9 @@ def analyse(turns: list[Turn], sample_records, settings: dict, models=MODELS) ->
     agent_groups = variants.agent_groups_of(_agent_models(debate_turns))
     model = prediction.fit_and_predict(slots.answers, slots.probs, slots.num_answers,
                                        np.flatnonzero(fit_rows), np.flatnonzero(held_rows),
-                                       rounds, settings, agent_groups)  # fmt: skip
+                                       rounds, settings, agent_groups, on_phase)  # fmt: skip
+    if on_phase is not None:
+        on_phase("comparison with independent sampling")
     held_debates = {k: v for k, v in debates.items() if v[0].question_id in set(held_ids)}
     debate_summary = _discussion_accuracy(held_debates)
     # The comparison may use only the first n samples per key (``comparison_samples``): the
@@ -480,7 +484,8 @@ def samples_beside(transcripts: Path) -> Path:
 
 def report(transcripts, samples=None, config=None, *, models: Sequence[str] = MODELS,
            fit_steps: int | None = None, draws: int | None = None, swap_halves: bool = False,
-           variant_names: str | None = None) -> dict[str, Any]:  # fmt: skip
+           variant_names: str | None = None,
+           on_phase: Callable[[str], None] | None = None) -> dict[str, Any]:  # fmt: skip
     """``slmmux debate report`` as a function: the report's result (:func:`analyse`).
 
     Args:
@@ -492,6 +497,7 @@ def report(transcripts, samples=None, config=None, *, models: Sequence[str] = MO
       fit_steps / draws: overrides of the settings.
       swap_halves: fit on the complementary half (second fold of a cross-fit).
       variant_names: comma-separated variants to fit and compare (default all).
+      on_phase: called with a short status at each phase of the fit (progress).
     """
     transcripts = Path(transcripts)
     if not transcripts.exists():
@@ -510,7 +516,7 @@ def report(transcripts, samples=None, config=None, *, models: Sequence[str] = MO
     if variant_names:
         settings["variants"] = parse_variants(variant_names)
     records = latest_records(samples, models)  # --models checked before any fit
-    return analyse(load_turns(transcripts), records, settings, tuple(models))
+    return analyse(load_turns(transcripts), records, settings, tuple(models), on_phase)
 
 
 def crossfit(fold_paths: Sequence[str]) -> tuple[list[dict], dict[str, Any], list[str]]:

@@ -5,7 +5,8 @@ reproduce``) in a fresh process per tree, so "cold" includes importing and compi
 first run does, and measures each step's **CPU time** (user + system of the whole process, every
 JAX thread included: ``resource.getrusage(RUSAGE_SELF)`` before and after the step) beside its
 wall time. On a shared machine the wall time depends on the load; the CPU time hardly does, so
-compare CPU seconds. The two trees:
+compare CPU seconds (the 1-minute load average at the start and end of each run is printed
+beside them). The two trees:
 
 * ``baseline``: a snapshot of ``--baseline-ref`` (default ``main``) extracted with ``git
   archive``;
@@ -112,6 +113,10 @@ def _report(results: dict[str, dict], names: list[str]) -> None:
     print(f"{'process total':<14}" + "".join(
         f"{results[label]['total_cpu']:>18.1f} s{'':>9}" for label in labels))
     for label in labels:
+        if "load" in results[label]:
+            start, end = results[label]["load"]
+            print(f"{label}: 1-minute load average {start:.1f} at start, {end:.1f} at end")
+    for label in labels:
         for name, note in results[label]["notes"].items():
             print(f"{label}: {name} skipped: {note}")
     if len(labels) == 2:
@@ -158,7 +163,10 @@ def main(argv=None) -> int:
         for i, (label, tree) in enumerate(trees.items()):
             cache = args.compilation_cache or str(folder / f"cache{i}")
             print(f"running {label} ...", flush=True)
+            load_before = os.getloadavg()[0]
             results[label] = _run(tree, names, folder / f"out{i}", cache, data)
+            # Wall seconds mean little on a loaded machine: the load beside them says how much.
+            results[label]["load"] = (load_before, os.getloadavg()[0])
     _report(results, names)
     return 0
 

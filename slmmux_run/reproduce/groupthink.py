@@ -9,8 +9,8 @@ and frozen predictions are the committed files of ``experiments/groupthink_real/
 
 from __future__ import annotations
 
-
 from pathlib import Path
+from typing import Callable
 
 from slmmux_run.reproduce.context import Context, StepResult, SummaryRow, stored_jsonl
 
@@ -35,10 +35,19 @@ def step_groupthink(context: Context) -> StepResult:
     # the six-variant table is `slmmux debate report` without --variants.
     from slmmux_run.debate_report import write_report
     from slmmux_run.debate_study import report
+    from slmmux_run.progress import Progress
 
-    result, _ = write_report(
-        report(transcripts, stored_jsonl(folder, "samples"), folder / "config.toml",
-               variant_names="state_law,state_law_by_model"), out)
+    # The fit has no natural count (two variants, their draws, the main draws, simulations):
+    # the child line shows the phase running and its draws done.
+    with Progress("debates") as progress:
+        def on_phase(status: str) -> None:
+            progress.advance(0, status=status)
+
+        result, _ = write_report(
+            report(transcripts, stored_jsonl(folder, "samples"), folder / "config.toml",
+                   variant_names="state_law,state_law_by_model", on_phase=on_phase), out)
+        on_phase("frozen checks")
+        rows, checked_tables = frozen_check_rows(folder, out, on_phase)
     measured, predicted = result["measured_held_out"], result["model"]["at_posterior_mean"]
     labels = result["failure_labels_all"]
     summary = [
@@ -53,21 +62,24 @@ def step_groupthink(context: Context) -> StepResult:
                    f"{100 * labels['groupthink_share_of_failures']:.1f} % (operational, {labels['failed']} failures)"),
     ]
     tables = [out / "result.json"]
-    rows, checked_tables = frozen_check_rows(folder, out)
     return StepResult("groupthink", figures=[out / "figure.png"], tables=tables + checked_tables,
                       summary=summary + rows)
 
 
-def frozen_check_rows(folder: Path, out: Path) -> tuple[list[SummaryRow], list[Path]]:
+def frozen_check_rows(folder: Path, out: Path, on_phase: Callable[[str], None] | None = None
+                      ) -> tuple[list[SummaryRow], list[Path]]:  # fmt: skip
     """Each committed FROZEN prediction for debates on new questions, checked against their
     transcripts (no refit; seconds each): the `easy-word` sibling family (session 4), the blind
     `medium` family and new `easy-word` questions (session 5). Returns the summary rows and the
-    ``check.json`` paths written under ``out``."""
+    ``check.json`` paths written under ``out`` (``on_phase``: told which check runs)."""
     from slmmux_run.debate_report import write_check
     from slmmux_run.debate_study import check
 
     summary, tables = [], []
-    for name in ("transfer", "blind_medium", "next_blind_word_seed1"):
+    names = ("transfer", "blind_medium", "next_blind_word_seed1")
+    for number, name in enumerate(names, 1):
+        if on_phase is not None:
+            on_phase(f"frozen check {name} ({number}/{len(names)})")
         study = folder / name
         prediction = study / "prediction" / "prediction.json"
         if not (prediction.is_file() and stored_jsonl(study, "transcripts").is_file()):

@@ -13,8 +13,9 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "checks": ["CHECKED_MEASURES", "check_against_prediction", "pool_folds"],
     "fit": [
         "EXTENSION_NAMES", "PARAMETER_NAMES", "DiscussionPosterior", "PRIVATE_LAW_SITES",
-        "ParameterIntervals", "PredictiveMeasures", "discussion_model", "fit_nuts", "fit_svi",
-        "posterior_intervals", "posterior_predictive", "posterior_predictive_simulated",
+        "ParameterIntervals", "PredictiveMeasures", "SviFit", "discussion_model", "fit_nuts",
+        "fit_svi", "fit_svi_guide", "params_predictive", "posterior_intervals",
+        "posterior_predictive", "posterior_predictive_simulated", "svi_posterior",
     ],
     "independent": [
         "IndependentComparison", "IndependentRow", "compared_rules", "independent_comparison",
@@ -30,15 +31,17 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "model": [
         "ABILITY_FLOOR", "PRESENTATIONS", "PRIVATE_OUTCOMES", "PRIVATE_STATES", "DebateComparison",
         "DiscussionParams", "MonteCarloEstimate", "ability_logit", "ability_tilted_law",
-        "debate_accuracy_exact", "debate_accuracy_mc", "debate_minus_independent",
+        "agent_moves", "debate_accuracy_exact", "debate_accuracy_mc", "debate_minus_independent",
         "discussion_params", "final_correct_probability", "independent_plurality_accuracy_exact",
         "initial_state_distribution", "joint_states", "last_peer_index", "last_peer_weights",
         "next_answer_probabilities", "plurality_answer", "private_move_probabilities",
-        "revision_probabilities", "simulate_debates", "state_distributions", "transition_matrix",
+        "propagate", "revision_probabilities", "simulate_debates", "state_distributions",
+        "transition_matrix",
     ],
     "phase": ["PhaseGrid", "phase_grid", "symmetric_answer_probabilities"],
     "prediction": [
-        "compare_variants", "exact_draws", "fit_and_predict", "parameter_summary",
+        "QUESTION_BLOCK", "QUESTION_DRAWS_PER_BLOCK", "canonical_wrong_slots", "compare_variants",
+        "exact_draws", "fit_and_predict", "parameter_summary",
         "predict_new_questions", "prediction_summary", "private_law_summary",
     ],
     "standard_errors": [

@@ -58,12 +58,16 @@ __all__ = [
     "PRIVATE_LAW_SITES",
     "ParameterIntervals",
     "PredictiveMeasures",
+    "SviFit",
     "discussion_model",
     "fit_nuts",
     "fit_svi",
+    "fit_svi_guide",
     "posterior_intervals",
+    "params_predictive",
     "posterior_predictive",
     "posterior_predictive_simulated",
+    "svi_posterior",
 ]
 
 PARAMETER_NAMES = ("conformity", "conformity_when_correct", "majority_weight", "stubbornness")
@@ -374,21 +378,96 @@ def fit_nuts(
                                    jnp.asarray(answers).shape[2])
 
 
-@partial(jax.jit, static_argnames=("num_steps", "learning_rate", "num_draws", "options"))
-def _svi_draws(key, answers, probs, question_index, num_steps, learning_rate, num_draws, options):
+class SviFit(NamedTuple):
+    """A fitted ``AutoNormal`` guide, before any posterior draw (:func:`fit_svi_guide`).
+
+    Attributes:
+      guide_params: the guide's fitted locations and scales (site name -> array).
+      key: the fit's key (its first half started the optimisation, its second draws).
+      answers / probs / question_index: the fitted data (the guide's shapes come from them).
+      options: the model options, a sorted tuple of (name, value) pairs.
+    """
+
+    guide_params: dict
+    key: jnp.ndarray
+    answers: jnp.ndarray
+    probs: jnp.ndarray | None
+    question_index: jnp.ndarray
+    options: tuple
+
+
+def _guide(question_index, options):
+    model = partial(discussion_model, question_index=question_index, **dict(options))
+    return model, AutoNormal(model)
+
+
+@partial(jax.jit, static_argnames=("num_steps", "learning_rate", "options"))
+def _svi_params(key, answers, probs, question_index, num_steps, learning_rate, options):
     # Built inside one jit keyed on the static options, so repeated fits with the same shapes
     # and settings reuse the compilation (svi.run would recompile for every new SVI object).
-    model = partial(discussion_model, question_index=question_index, **dict(options))
-    guide = AutoNormal(model)
+    model, guide = _guide(question_index, options)
     svi = SVI(model, guide, numpyro.optim.Adam(learning_rate), Trace_ELBO())
-    fit_key, draw_key = jax.random.split(key)
+    fit_key, _ = jax.random.split(key)
     state = svi.init(fit_key, answers, probs)
     state = jax.lax.fori_loop(
         0, num_steps, lambda _, current: svi.update(current, answers, probs)[0], state
     )
-    return guide.sample_posterior(
-        draw_key, svi.get_params(state), answers, probs, sample_shape=(num_draws,)
-    )
+    return svi.get_params(state)
+
+
+@partial(jax.jit, static_argnames=("num_draws", "options"))
+def _guide_draws(key, params, answers, probs, question_index, num_draws, options):
+    model, guide = _guide(question_index, options)
+    fit_key, draw_key = jax.random.split(key)
+    # A new guide learns its sites' shapes from one trace of the model (what svi.init does;
+    # the same key as the fit's, though the values are not used).
+    SVI(model, guide, numpyro.optim.Adam(0.0), Trace_ELBO()).init(fit_key, answers, probs)
+    return guide.sample_posterior(draw_key, params, answers, probs, sample_shape=(num_draws,))
+
+
+def fit_svi_guide(
+    key,
+    answers,
+    probs=None,
+    *,
+    num_steps: int = 2000,
+    learning_rate: float = 0.02,
+    **model_kwargs,
+) -> SviFit:
+    """Fit the ``AutoNormal`` guide of :func:`fit_svi`, without drawing from it.
+
+    One fit serves any number of posterior sizes (:func:`svi_posterior`): a report that
+    compares variants with few draws and then needs many draws of the chosen one fits it once.
+    ``svi_posterior(fit_svi_guide(key, ...), n)`` equals ``fit_svi(key, ..., num_draws=n)``.
+
+    Args:
+      key: jax.random key (split for the optimisation and the guide draws).
+      answers: transcripts, shape [debates, rounds, agents].
+      probs: given answer distributions [debates, agents, answers] or ``None`` (latent).
+      num_steps: Adam steps.
+      learning_rate: Adam step size.
+      **model_kwargs: passed to :func:`discussion_model`.
+    """
+    model_kwargs = _with_num_questions(answers, probs, model_kwargs)
+    question_index = model_kwargs.pop("question_index", None)
+    answers = jnp.asarray(answers)
+    if question_index is None:
+        question_index = jnp.arange(answers.shape[0])
+    probs = None if probs is None else jnp.asarray(probs)
+    question_index = jnp.asarray(question_index)
+    options = tuple(sorted(model_kwargs.items()))
+    params = _svi_params(key, answers, probs, question_index, num_steps, float(learning_rate),
+                         options)  # fmt: skip
+    return SviFit(params, key, answers, probs, question_index, options)
+
+
+def svi_posterior(fit: SviFit, num_draws: int) -> DiscussionPosterior:
+    """``num_draws`` posterior draws from a fitted guide (always the same key: the first draws
+    of two calls with different sizes need not agree, the draws of equal sizes do)."""
+    samples = _guide_draws(fit.key, fit.guide_params, fit.answers, fit.probs,
+                           fit.question_index, num_draws, fit.options)  # fmt: skip
+    options = dict(fit.options)
+    return _posterior_from_samples(samples, options.get("agent_groups"), fit.answers.shape[2])
 
 
 def fit_svi(
@@ -405,6 +484,7 @@ def fit_svi(
 
     Cheaper than NUTS; mean-field intervals can be too narrow when parameters are correlated
     (majority weight and conformity are, through the social move), so prefer NUTS for intervals.
+    The fit and the draws are :func:`fit_svi_guide` and :func:`svi_posterior`.
 
     Args:
       key: jax.random key (split for the optimisation and the guide draws).
@@ -415,22 +495,9 @@ def fit_svi(
       num_draws: draws from the fitted guide.
       **model_kwargs: passed to :func:`discussion_model`.
     """
-    model_kwargs = _with_num_questions(answers, probs, model_kwargs)
-    question_index = model_kwargs.pop("question_index", None)
-    answers = jnp.asarray(answers)
-    if question_index is None:
-        question_index = jnp.arange(answers.shape[0])
-    samples = _svi_draws(
-        key,
-        answers,
-        None if probs is None else jnp.asarray(probs),
-        jnp.asarray(question_index),
-        num_steps,
-        float(learning_rate),
-        num_draws,
-        tuple(sorted(model_kwargs.items())),
-    )
-    return _posterior_from_samples(samples, model_kwargs.get("agent_groups"), answers.shape[2])
+    fit = fit_svi_guide(key, answers, probs, num_steps=num_steps, learning_rate=learning_rate,
+                        **model_kwargs)  # fmt: skip
+    return svi_posterior(fit, num_draws)
 
 
 class ParameterIntervals(NamedTuple):
@@ -511,14 +578,16 @@ def _summarise(measures) -> PredictiveMeasures:
     )
 
 
-@partial(jax.jit, static_argnames=("rounds", "presentation"))
 def posterior_predictive(
-    posterior: DiscussionPosterior, probs, rounds: int, presentation: str = "index"
+    posterior: DiscussionPosterior, probs, rounds: int, presentation: str = "index",
+    weights=None,
 ) -> PredictiveMeasures:
     """Exact expected measures on held-out questions for every posterior draw.
 
     Rates are pooled over questions (ratio of summed expected events and opportunities), i.e. the
-    values a very large number of debates on these questions would show.
+    values a very large number of debates on these questions would show. All draws are computed
+    at once (memory grows with draws × questions; :func:`slmmux_theory.discussion.prediction.exact_draws`
+    computes many draws in blocks).
 
     Args:
       posterior: fitted draws (``answer_probabilities`` is ignored: held-out questions need their
@@ -526,15 +595,35 @@ def posterior_predictive(
       probs: held-out answer distributions, shape [questions, agents, answers].
       rounds: number of debate rounds.
       presentation: peer order.
+      weights: how many times each question counts, shape [questions] (default 1 each).
+    """
+    return params_predictive(posterior.params(), probs, weights, rounds, presentation)
+
+
+@partial(jax.jit, static_argnames=("rounds", "presentation"))
+def params_predictive(params: DiscussionParams, probs, weights, rounds: int,
+                      presentation: str = "index") -> PredictiveMeasures:  # fmt: skip
+    """:func:`posterior_predictive` on batched parameters (leading axis = draws).
+
+    Args:
+      params: parameters with a leading draws axis (:meth:`DiscussionPosterior.params`).
+      probs: answer distributions, shape [questions, agents, answers].
+      weights: how many times each question counts, shape [questions] (0 drops a padding row),
+        or ``None`` (1 each).
+      rounds: number of debate rounds.
+      presentation: peer order.
+
+    Returns:
+      :class:`PredictiveMeasures`, shape [draws] per field.
     """
 
-    def one_draw(params):
+    def one_draw(one):
         per_question = jax.vmap(
-            lambda p: predicted_groupthink_measures(p, params, rounds, presentation)
+            lambda p: predicted_groupthink_measures(p, one, rounds, presentation)
         )(probs)
-        return _summarise(pool_measures(per_question))
+        return _summarise(pool_measures(per_question, weights))
 
-    return jax.vmap(one_draw)(posterior.params())
+    return jax.vmap(one_draw)(params)
 
 
 @partial(jax.jit, static_argnames=("rounds", "debates_per_question", "presentation"))

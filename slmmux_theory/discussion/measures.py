@@ -37,10 +37,9 @@ from slmmux_theory.discussion.model import (
     _valid_one_hot,
     joint_states,
     last_peer_index,
-    last_peer_weights,
-    next_answer_probabilities,
+    agent_moves,
+    propagate,
     state_distributions,
-    transition_matrix,
 )
 
 __all__ = [
@@ -327,9 +326,7 @@ def predicted_groupthink_measures(
     distributions = state_distributions(probs, params, rounds, presentation)
     # Expected visits of each state as the "previous round" of some transition (rounds 1..R-1).
     occupancy = distributions[:-1].sum(axis=0)
-    moves = next_answer_probabilities(
-        states, probs, params, last_peer_weights(num_agents, presentation)
-    )
+    moves = agent_moves(probs, params, presentation)
     chances = _transition_opportunities(states, num_answers)
 
     def take(slots):
@@ -341,11 +338,10 @@ def predicted_groupthink_measures(
     correct = take(jnp.zeros_like(states))
     plurality_correct = _plurality_correct(states, num_answers)
     some_correct = (states == 0).any(axis=-1)
-    transition = transition_matrix(probs, params, presentation)
     lost_start = distributions[0] * some_correct
 
     def step(distribution, _):
-        return distribution @ transition, None
+        return propagate(distribution, moves), None
 
     lost_final, _ = jax.lax.scan(step, lost_start, None, length=rounds - 1)
     final = distributions[-1]
@@ -370,10 +366,24 @@ def predicted_groupthink_measures(
     )
 
 
-def pool_measures(measures: GroupthinkMeasures) -> GroupthinkMeasures:
-    """Pool measures over a leading questions axis: sum events and opportunities, then divide."""
+def pool_measures(measures: GroupthinkMeasures, weights=None) -> GroupthinkMeasures:
+    """Pool measures over a leading questions axis: sum events and opportunities, then divide.
+
+    Args:
+      measures: per-question measures, leading axis [questions].
+      weights: how many times each question counts, shape [questions] (default 1 each): the
+        pooled rate of a set holding question ``q`` ``weights[q]`` times; weight 0 drops a
+        question (padding).
+    """
+    if weights is None:
+        return jax.tree_util.tree_map(
+            lambda rate: _rate(rate.events.sum(axis=0), rate.opportunities.sum(axis=0)),
+            measures,
+            is_leaf=lambda node: isinstance(node, Rate),
+        )
+    weights = jnp.asarray(weights, dtype=float)
     return jax.tree_util.tree_map(
-        lambda rate: _rate(rate.events.sum(axis=0), rate.opportunities.sum(axis=0)),
+        lambda rate: _rate(weights @ rate.events, weights @ rate.opportunities),
         measures,
         is_leaf=lambda node: isinstance(node, Rate),
     )

@@ -81,6 +81,7 @@ __all__ = [
     "DiscussionParams",
     "MonteCarloEstimate",
     "ability_logit",
+    "agent_moves",
     "ability_tilted_law",
     "debate_accuracy_exact",
     "debate_accuracy_mc",
@@ -95,6 +96,7 @@ __all__ = [
     "next_answer_probabilities",
     "plurality_answer",
     "private_move_probabilities",
+    "propagate",
     "revision_probabilities",
     "simulate_debates",
     "state_distributions",
@@ -474,15 +476,56 @@ def transition_matrix(probs, params: DiscussionParams, presentation: str = "inde
     return rows
 
 
+def agent_moves(probs, params: DiscussionParams, presentation: str = "index"):
+    """Each agent's next-answer law from every joint state, shape [answers**agents, agents, answers].
+
+    The factors of :func:`transition_matrix`: ``T[s, s'] = prod_i moves[s, i, s'_i]``.
+    """
+    num_agents, num_answers = probs.shape
+    states = joint_states(num_agents, num_answers)
+    return next_answer_probabilities(
+        jnp.asarray(states), probs, params, last_peer_weights(num_agents, presentation)
+    )
+
+
+def propagate(distribution, moves):
+    """One round of the chain: ``distribution @ T`` without building the ``A**N x A**N`` matrix.
+
+    ``(d T)[a_0 .. a_{N-1}] = sum_s d[s] prod_i moves[s, i, a_i]``: the first ``N-1`` agents'
+    factors are multiplied into ``d`` ([states, A**(N-1)]) and the last one is contracted
+    with them, ``A`` times less memory than the matrix and no pass over it.
+
+    Args:
+      distribution: over :func:`joint_states`, shape [..., answers**agents].
+      moves: :func:`agent_moves`, shape [answers**agents, agents, answers].
+
+    Returns:
+      The next round's distribution, shape [..., answers**agents].
+
+    >>> p = jnp.array([[0.6, 0.4, 0.0]] * 3)
+    >>> params = discussion_params(0.5, 0.7, 0.2)
+    >>> d = initial_state_distribution(p)
+    >>> bool(jnp.allclose(propagate(d, agent_moves(p, params)), d @ transition_matrix(p, params)))
+    True
+    """
+    num_states, num_agents, num_answers = moves.shape
+    partial_product = distribution[..., :, None] * moves[:, 0, :]
+    for agent in range(1, num_agents - 1):
+        partial_product = (partial_product[..., :, :, None] * moves[:, agent, None, :]).reshape(
+            partial_product.shape[:-1] + (-1,))
+    following = jnp.einsum("...sp,sa->...pa", partial_product, moves[:, num_agents - 1, :])
+    return following.reshape(following.shape[:-2] + (num_states,))
+
+
 def state_distributions(probs, params: DiscussionParams, rounds: int, presentation: str = "index"):
     """Joint-state distribution of every round, shape [rounds, answers**agents]."""
     if rounds < 1:
         raise ValueError(f"rounds must be >= 1, got {rounds}")
-    transition = transition_matrix(probs, params, presentation)
+    moves = agent_moves(probs, params, presentation)
     initial = initial_state_distribution(probs)
 
     def step(distribution, _):
-        following = distribution @ transition
+        following = propagate(distribution, moves)
         return following, following
 
     _, later = jax.lax.scan(step, initial, None, length=rounds - 1)

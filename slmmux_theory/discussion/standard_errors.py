@@ -16,6 +16,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from functools import partial
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from slmmux_theory.discussion.measures import groupthink_measures
@@ -59,6 +63,18 @@ def ratio_standard_error(events, opportunities) -> float:
     return float(math.sqrt(units / (units - 1) * (residual ** 2).sum()) / total)
 
 
+@partial(jax.jit, static_argnames="num_answers")
+def _per_debate_measures(answers, num_answers: int):
+    """:func:`groupthink_measures` of each debate alone, leading axis [debates]."""
+    return jax.vmap(lambda one: groupthink_measures(one[None], num_answers))(answers)
+
+
+def _rate_of(measures, measure: str):
+    if measure.startswith("flip_"):
+        return getattr(measures.flips, measure[len("flip_"):])
+    return getattr(measures, measure)
+
+
 def per_debate_standard_errors(answers, num_answers: int) -> dict[str, float]:
     """Standard errors treating debates as independent units (no bootstrap).
 
@@ -73,20 +89,22 @@ def per_debate_standard_errors(answers, num_answers: int) -> dict[str, float]:
     >>> se["debate_accuracy"]
     0.5
     """
-    answers = np.asarray(answers)
-    per = [groupthink_measures(answers[d:d + 1], num_answers) for d in range(answers.shape[0])]
+    per = _per_debate_measures(jnp.asarray(np.asarray(answers)), int(num_answers))
     out = {}
     for name, pick in _DEBATE_LEVEL:
-        out[name] = _mean_standard_error(np.array([float(pick(m)) for m in per]))
+        out[name] = _mean_standard_error(np.asarray(pick(per)))
     for name, pick in _FLIPS:
-        out[name] = ratio_standard_error([float(pick(m).events) for m in per],
-                                         [float(pick(m).opportunities) for m in per])
+        out[name] = ratio_standard_error(np.asarray(pick(per).events),
+                                         np.asarray(pick(per).opportunities))
     return out
 
 
 def clustered_standard_error(answers, num_answers: int, question_ids: Sequence[str],
                              measure: str) -> float:  # fmt: skip
     """Standard error of a pooled rate with debates clustered by question (ratio estimator).
+
+    A question's events and opportunities are the sums of its debates' (every measure counts
+    events and opportunities debate by debate).
 
     Args:
       answers: slot indices, shape [debates, rounds, agents].
@@ -99,17 +117,15 @@ def clustered_standard_error(answers, num_answers: int, question_ids: Sequence[s
     >>> round(clustered_standard_error(a, 3, ["q", "q", "r"], "debate_accuracy"), 4)
     0.1111
     """
-    answers = np.asarray(answers)
-    by_question: dict[str, list[int]] = {}
-    for d, q in enumerate(question_ids):
-        by_question.setdefault(q, []).append(d)
-    events, chances = [], []
-    for rows in by_question.values():
-        m = groupthink_measures(answers[np.array(rows)], num_answers)
-        if measure.startswith("flip_"):
-            rate = getattr(m.flips, measure[len("flip_"):])
-        else:
-            rate = getattr(m, measure)
-        events.append(float(rate.events))
-        chances.append(float(rate.opportunities))
+    rate = _rate_of(_per_debate_measures(jnp.asarray(np.asarray(answers)), int(num_answers)),
+                    measure)  # fmt: skip
+    # Questions in first-seen order, as the units of the ratio estimator.
+    _, first, cluster = np.unique(np.asarray(list(question_ids), dtype=object).astype(str),
+                                  return_index=True, return_inverse=True)  # fmt: skip
+    order = np.argsort(np.argsort(first))
+    cluster = order[np.ravel(cluster)]
+    events = np.zeros(first.size)
+    chances = np.zeros(first.size)
+    np.add.at(events, cluster, np.asarray(rate.events, dtype=float))
+    np.add.at(chances, cluster, np.asarray(rate.opportunities, dtype=float))
     return ratio_standard_error(events, chances)
