@@ -123,10 +123,18 @@ def _errors(rows, method, kind, k):
 
 
 def table(rows) -> str:
-    """Markdown: per dataset, MAE (bias) in points per method and k, and the verdicts."""
+    """Markdown: per dataset, MAE (bias) in points per method and k, and the verdicts.
+
+    Only complete seeds count (every model of the dataset has its pilot), so a run stopped
+    part-way through a seed is summarised over the seeds it finished.
+    """
     lines = []
     for dataset in sorted({r["dataset"] for r in rows}):
         group = [r for r in rows if r["dataset"] == dataset]
+        models = {r["model"] for r in group}
+        complete = {seed for seed in {r["seed"] for r in group}
+                    if {r["model"] for r in group if r["seed"] == seed} == models}
+        group = [r for r in group if r["seed"] in complete]
         methods = list(dict.fromkeys(r["method"] for r in group))
         runs = len({(r["model"], r["seed"]) for r in group})
         seeds = sorted({r["seed"] for r in group})
