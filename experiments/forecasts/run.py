@@ -37,16 +37,19 @@ import numpy as np
 from slmmux_run.data.paths import data_file
 from slmmux_run.data.sample_files import load_sample_set
 from slmmux_theory.inference.forecast import (
-    beta_tree_forecast,
     categorical_forecast,
-    choose_beta_tree,
-    fit_beta_tree,
     fit_categorical,
     fit_scaled_beta_binomial,
     plug_in_forecast,
     scaled_beta_conditional_pass_at_k,
     scaled_beta_pass_at_k,
     unbiased_pass_at_k,
+)
+from slmmux_theory.inference.forecast_zero import (
+    CANDIDATES,
+    cross_validated_scores,
+    fit_candidate,
+    law_forecast,
 )
 from slmmux_theory.inference.majority import hypergeometric_majority
 from slmmux_theory.precision import enable_x64
@@ -62,9 +65,9 @@ MAJORITY_KS = (3, 9, 25)
 # Targets (issue 16): pass@k at 16 and 64 no worse than the scaled Beta-binomial; maj@k at 9
 # and 25 at most 0.8 x the plug-in's MAE.
 TARGET_PASS, TARGET_MAJORITY = (16, 64), (9, 25)
-OURS = "beta-tree(CV)"
+OURS = "beta-tree+zero(CV)"
+PREVIOUS = "beta-tree(CV)"
 BASELINE = "scaled-beta-binomial"
-CANDIDATES = (1, 2)
 
 
 def pilot_counts(samples, num_answers, size, rng):
@@ -79,7 +82,9 @@ def pilot_counts(samples, num_answers, size, rng):
 
 def forecasts(pilot, seed):
     """{method: (pass [len(PASS_KS)] or None, majority [len(MAJORITY_KS)] or None)} as means
-    over the questions, and the Beta-tree choice (its G and cross-validated scores)."""
+    over the questions, and the choice ({"chosen", "previous_chosen", "scores"}: the
+    cross-validated scores of the candidate laws, ours's pick among all, last session's pick
+    among the Beta trees)."""
     s, n = pilot[:, 0], pilot.sum(1)
     scaled = fit_scaled_beta_binomial(s, n)
     out = {
@@ -87,18 +92,26 @@ def forecasts(pilot, seed):
         f"{BASELINE}/conditional": (
             scaled_beta_conditional_pass_at_k(scaled, s, n, PASS_KS).mean(1), None),
     }
-    choice = choose_beta_tree(pilot, CANDIDATES, folds=5, seed=seed)
-    for g in CANDIDATES:
-        law = choice.law if g == choice.components else fit_beta_tree(pilot, g)
-        passes, majorities = beta_tree_forecast(law, pilot, PASS_KS, MAJORITY_KS)
-        out[f"beta-tree(G={g})"] = (passes.mean(1), majorities.mean(1))
-    out[OURS] = out[f"beta-tree(G={choice.components})"]
+    scores = cross_validated_scores(pilot, CANDIDATES, folds=5, seed=seed)
+    for name in CANDIDATES:
+        passes, majorities = law_forecast(fit_candidate(name, pilot), pilot, PASS_KS,
+                                          MAJORITY_KS)
+        out[_row_name(name)] = (passes.mean(1), majorities.mean(1))
+    # Ties go to the earlier candidate (the simpler law).
+    best = max(CANDIDATES, key=lambda c: (scores[c], -CANDIDATES.index(c)))
+    previous = max(CANDIDATES[:2], key=lambda c: (scores[c], -CANDIDATES.index(c)))
+    out[PREVIOUS] = out[_row_name(previous)]
+    out[OURS] = out[_row_name(best)]
     old = fit_categorical(pilot, 1, False)
     passes, majorities = categorical_forecast(old, pilot, PASS_KS, MAJORITY_KS)
     out["categorical(G=1), last session"] = (passes.mean(1), majorities.mean(1))
     passes, majorities = plug_in_forecast(pilot, PASS_KS, MAJORITY_KS)
     out["plug-in"] = (passes.mean(1), majorities.mean(1))
-    return out, choice
+    return out, {"chosen": best, "previous_chosen": previous, "scores": scores}
+
+
+def _row_name(candidate):
+    return "zero-inflated beta-tree" if candidate == "zero-inflated" else f"beta-tree({candidate})"
 
 
 def _errors(rows, method, kind, k):
@@ -110,20 +123,28 @@ def _errors(rows, method, kind, k):
 
 
 def table(rows) -> str:
-    """Markdown: per dataset, MAE (bias) in points per method and k, and the verdicts."""
+    """Markdown: per dataset, MAE (bias) in points per method and k, and the verdicts.
+
+    Only complete seeds count (every model of the dataset has its pilot), so a run stopped
+    part-way through a seed is summarised over the seeds it finished.
+    """
     lines = []
     for dataset in sorted({r["dataset"] for r in rows}):
         group = [r for r in rows if r["dataset"] == dataset]
+        models = {r["model"] for r in group}
+        complete = {seed for seed in {r["seed"] for r in group}
+                    if {r["model"] for r in group if r["seed"] == seed} == models}
+        group = [r for r in group if r["seed"] in complete]
         methods = list(dict.fromkeys(r["method"] for r in group))
         runs = len({(r["model"], r["seed"]) for r in group})
         seeds = sorted({r["seed"] for r in group})
-        chosen = [r["beta_tree_components"] for r in group if r["method"] == OURS]
+        chosen = [r.get("chosen") for r in group if r["method"] == OURS]
         lines += [f"### {dataset}: MAE (bias) in points over {runs} (model, seed) pilots "
                   f"(seeds {seeds[0]}..{seeds[-1]}), pilot {group[0]['pilot_samples']} samples "
                   "per question",
                   "",
-                  f"beta-tree(CV) chose G=1 on {chosen.count(1)} and G=2 on {chosen.count(2)} "
-                  "pilots.",
+                  f"{OURS} chose " + ", ".join(f"{c} on {chosen.count(c)}" for c in CANDIDATES)
+                  + " pilots.",
                   "",
                   "| method | " + " | ".join(f"pass@{k}" for k in PASS_KS) + " | "
                   + " | ".join(f"maj@{k}" for k in MAJORITY_KS) + " |",
@@ -138,25 +159,29 @@ def table(rows) -> str:
                     e = 100 * _errors(group, method, kind, k)
                     cells.append(f"{np.abs(e).mean():.2f} ({e.mean():+.2f})")
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        lines += ["", *verdicts(group), ""]
+        lines += ["", *verdicts(group), "", f"Last session's method ({PREVIOUS}):", "",
+                  *verdicts(group, PREVIOUS), ""]
     return "\n".join(lines)
 
 
-def verdicts(group):
-    """One line per target: ours against its reference, with the paired difference's SE."""
+def verdicts(group, method=OURS):
+    """One line per target: a method (ours) against its reference, with the paired
+    difference's SE."""
     lines = []
     for kind, ks, reference, factor in (("pass", TARGET_PASS, BASELINE, 1.0),
                                         ("majority", TARGET_MAJORITY, "plug-in", 0.8)):
         for k in ks:
-            ours, base = np.abs(_errors(group, OURS, kind, k)), np.abs(_errors(group, reference,
-                                                                               kind, k))
+            ours = np.abs(_errors(group, method, kind, k))
+            base = np.abs(_errors(group, reference, kind, k))
+            if ours.size != base.size:  # a results file from an older run without this method
+                continue
             difference = ours - factor * base
             error = (difference.std(ddof=1) / np.sqrt(difference.size) if difference.size > 1
                      else float("nan"))
             name = "pass" if kind == "pass" else "maj"
             bound = f"{factor} x {reference}" if factor != 1.0 else reference
             lines.append(
-                f"- {name}@{k}: {OURS} {100 * ours.mean():.2f} vs {bound} "
+                f"- {name}@{k}: {method} {100 * ours.mean():.2f} vs {bound} "
                 f"{100 * factor * base.mean():.2f} pt (ratio {ours.mean() / base.mean():.2f}; "
                 f"paired difference {100 * difference.mean():+.2f} ± {100 * error:.2f} pt SE): "
                 f"{'met' if difference.mean() <= 0 else 'MISSED'}")
@@ -227,14 +252,13 @@ def _run_dataset(dataset, args, out, log):
                     "majority": None if majorities is None else [float(v) for v in majorities],
                     "true_pass": [float(v) for v in true_pass[m]],
                     "true_majority": [float(v) for v in true_majority[m]],
-                    "beta_tree_components": choice.components,
-                    "beta_tree_scores": {str(g): v for g, v in choice.scores.items()},
+                    **choice,
                 })
             ours = result[OURS]
             log(f"{dataset} seed {seed} {sample_set.models[m][:28]:28} true pass "
                 f"{np.round(true_pass[m], 3).tolist()} maj "
                 f"{np.round(true_majority[m], 3).tolist()} | sbb "
-                f"{np.round(result[BASELINE][0], 3).tolist()} | ours(G={choice.components}) "
+                f"{np.round(result[BASELINE][0], 3).tolist()} | ours({choice['chosen']}) "
                 f"{np.round(ours[0], 3).tolist()} {np.round(ours[1], 3).tolist()} | plug-in maj "
                 f"{np.round(result['plug-in'][1], 3).tolist()} {time.perf_counter() - start:.0f}s")
             (out / f"results_{dataset}.json").write_text(json.dumps(rows, indent=1))

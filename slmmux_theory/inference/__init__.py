@@ -5,7 +5,8 @@ likelihood and prior draws), ``answer_fit`` (NUTS and SVI fits), ``predict`` (po
 population predictive laws), ``checks`` (posterior predictive checks), ``unseen`` (laws of a
 pilot's unseen questions), ``majority`` (exact maj@k for any k by generating functions; the
 SLM-MUX level laws of wide rows are ``engines.wide_levels``), ``forecast`` (single-model pass@k /
-maj@k forecasts from a pilot),
+maj@k forecasts from a pilot), ``forecast_zero`` (the zero-inflated Beta tree: unsolvable
+questions told by their clustered wrong answers, and the cross-validated choice of forecast law),
 ``grid_eb`` (empirical-Bayes answer laws from a pilot: a nonparametric per-model law of the
 correct/wrong/⊥ shares and a two-component crowd split of the wrong mass).
 Their public names are re-exported here, imported on first use; the model function itself
@@ -36,6 +37,12 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "choose_beta_tree", "fit_beta_tree", "fit_categorical", "fit_scaled_beta_binomial",
         "plug_in_forecast", "scaled_beta_conditional_pass_at_k", "scaled_beta_correct_law",
         "scaled_beta_log_likelihood", "scaled_beta_pass_at_k", "unbiased_pass_at_k",
+    ],
+    "forecast_zero": [
+        "CANDIDATES", "ForecastChoice", "ZeroInflatedLaw", "choose_forecast_law",
+        "cross_validated_scores", "fit_candidate", "fit_zero_inflated", "law_forecast",
+        "law_log_likelihood", "zero_inflated_forecast", "zero_inflated_log_likelihood",
+        "zero_inflated_question_log_likelihood",
     ],
     "grid_eb": [
         "EB_LAWS", "EB_UNSEEN_LAWS", "LOCAL_BANDWIDTH", "MIN_STRATUM", "WrongSplit",
