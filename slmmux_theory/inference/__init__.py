@@ -18,7 +18,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "answer_model": [
         "ATTRACTOR_KINDS", "PARAMETER_SITES", "AnswerModelConfig", "AnswerModelFit", "CountData",
         "attractor_from_sticks", "count_data", "dirichlet_multinomial_log_prob",
-        "interaction_logits", "level_means", "model_sites", "prior_fit", "site_names",
+        "interaction_logits", "level_means", "locked_posterior_logit", "model_sites",
+        "prior_fit", "row_log_probs", "site_names",
     ],
     "answer_fit": ["fit_answer_model"],
     "predict": ["population_predictive_probs", "posterior_predictive_probs", "replicate_counts"],

@@ -42,6 +42,21 @@ two models' wrong answers coincide (shared attractor answers: contradictions, gr
 ``α_m`` gives reasoning models their ⊥ rate. :class:`AnswerModelConfig` switches each part
 off so that its effect on the predictive checks of :mod:`slmmux_theory.inference.checks` can be measured.
 
+Locked rows (``AnswerModelConfig(locked_rows=True)``, off by default): the top level becomes
+a two-component mixture per (model, question),
+
+    (π_c, π_w, π_⊥)_mq ~ (1 - w_m) Dirichlet(κ_m μ_mq) + w_m Dirichlet(τ),
+    logit w_m = μ_w + σ_w z^w_m,   τ ∈ R^3_+ shared by all models,
+
+whose second component ignores the question's shared easiness: a small τ is U-shaped, so a
+row is nearly always right, nearly always wrong or nearly always ⊥ whatever the other models
+do. It is there for a model that systematically misses a question the others find easy: under
+the first component alone, 0 of 3 right keeps the row's posterior correct share near
+κμ / (κ + 3) (MATH-500, ``experiments/pilot_eval/README.md``). The indicator is marginalised in
+the likelihood (``logsumexp`` of the two Dirichlet-multinomials per row) and drawn from its
+posterior given the row's counts in :mod:`predict`. Priors: μ_w ~ N(-3, 1.5), σ_w ~
+HalfNormal(1), τ_j ~ LogNormal(-1, 1).
+
 A (model, question) pair with no samples adds nothing to the likelihood, so unseen
 combinations of models and questions are predicted from the fitted ability, difficulty and
 attractor; new questions are drawn from the population (``σ_d``, ``γ``).
@@ -82,8 +97,10 @@ __all__ = [
     "dirichlet_multinomial_log_prob",
     "interaction_logits",
     "level_means",
+    "locked_posterior_logit",
     "model_sites",
     "prior_fit",
+    "row_log_probs",
     "site_names",
 ]
 
@@ -124,6 +141,8 @@ class AnswerModelConfig(NamedTuple):
       model_abstention: per-model ⊥ logit α_m (else one α for all models).
       interaction_rank: number K of model-by-question factors s_m · t_q added to the correct
         logit (0 switches the interaction off).
+      locked_rows: the top level is a mixture with a "locked" component Dirichlet(τ) that
+        ignores the question's easiness, weight w_m per model (module docstring); off by default.
     """
 
     difficulty: bool = True
@@ -132,6 +151,7 @@ class AnswerModelConfig(NamedTuple):
     model_concentration: bool = True
     model_abstention: bool = True
     interaction_rank: int = 2
+    locked_rows: bool = False
 
 
 class AnswerModelFit(NamedTuple):
@@ -146,7 +166,8 @@ class AnswerModelFit(NamedTuple):
         abstain_logit [draws, models], abstain_slope [draws], concentration [draws, models],
         wrong_concentration [draws, models], attractor [draws, questions, answers - 2],
         difficulty_scale [draws], stick_concentration [draws], interaction_loading
-        [draws, models, K], question_factor [draws, questions, K].
+        [draws, models, K], question_factor [draws, questions, K]; with ``locked_rows`` also
+        locked_logit and locked_weight [draws, models], locked_concentration [draws, 3].
       losses: SVI loss per step, shape [steps] (empty for NUTS).
       divergences: number of divergent NUTS transitions (0 for SVI).
     """
@@ -334,6 +355,17 @@ def answer_model(
         config.model_concentration,
     )
     wrong_concentration = numpyro.deterministic("wrong_concentration", jnp.exp(log_wrong))
+    locked = None
+    if config.locked_rows:
+        locked_logit = _model_effect(
+            "locked", num_models, dist.Normal(-3.0, 1.5), dist.HalfNormal(1.0), True
+        )
+        numpyro.deterministic("locked_logit", locked_logit)
+        numpyro.deterministic("locked_weight", jax.nn.sigmoid(locked_logit))
+        with numpyro.plate("locked_levels", 3):
+            locked_concentration = numpyro.sample("locked_concentration",
+                                                  dist.LogNormal(-1.0, 1.0))
+        locked = (locked_logit, locked_concentration)
 
     if config.attractor == "question" and num_wrong > 1:
         stick_concentration = numpyro.sample("stick_concentration", dist.LogNormal(0.0, 1.0))
@@ -360,6 +392,7 @@ def answer_model(
     numpyro.factor("counts", _log_likelihood(
         counts, ability, difficulty, abstain_logit, abstain_slope, concentration,
         wrong_concentration, attractor, interaction_logits(loading, factor) if rank else None,
+        locked,
     ))
 
 
@@ -368,29 +401,83 @@ def answer_model(
 @jax.jit
 def _log_likelihood(
     counts, ability, difficulty, abstain_logit, abstain_slope, concentration,
-    wrong_concentration, attractor, interaction=None,
+    wrong_concentration, attractor, interaction=None, locked=None,
 ):
     """Sum of both Dirichlet-multinomial levels over all (model, question) pairs.
 
     The wrong-slot level visits only the non-zero counts (a few thousand of 13 × 250 × 17):
     zero slots contribute exactly 0 and ω sums to 1, so the per-pair normaliser needs only λ_m.
+    ``locked`` = (locked logit [models], τ [3]) makes the top level the locked-row mixture,
+    computed densely per row (its two components do not factor over the non-zero entries).
     """
     means = level_means(ability, difficulty, abstain_logit, abstain_slope, interaction)
-    top_alpha = concentration[counts.top_index[0]] * means[tuple(counts.top_index)]
     wrong_alpha = wrong_concentration[counts.wrong_index[0]] * attractor[
         counts.wrong_index[1], counts.wrong_index[2]
     ]
     # log Γ(n + a) - log Γ(a) = Σ_{i<n} log(a + i) for whole n: logs are far cheaper than lgamma.
-    return (
-        counts.log_coefficient
-        + _log_rising(wrong_alpha, counts.wrong_value, counts.rising_steps).sum()
-        + _log_rising(top_alpha, counts.top_value, counts.rising_steps).sum()
-        - (counts.top_row_weight * _log_rising(
-            concentration[counts.top_row_model], counts.top_row_total, counts.rising_steps)).sum()
+    wrong_level = (
+        _log_rising(wrong_alpha, counts.wrong_value, counts.rising_steps).sum()
         - (counts.wrong_row_weight * _log_rising(
             wrong_concentration[counts.wrong_row_model], counts.wrong_row_total,
             counts.rising_steps)).sum()
     )
+    if locked is not None:
+        locked_logit, locked_concentration = locked
+        free = row_log_probs(counts.top, concentration[:, None, None] * means)
+        stuck = row_log_probs(counts.top, locked_concentration)
+        logit = locked_logit[:, None]
+        top_level = jnp.logaddexp(jax.nn.log_sigmoid(-logit) + free,
+                                  jax.nn.log_sigmoid(logit) + stuck).sum()
+        return counts.log_coefficient + wrong_level + top_level
+    top_alpha = concentration[counts.top_index[0]] * means[tuple(counts.top_index)]
+    return (
+        counts.log_coefficient
+        + wrong_level
+        + _log_rising(top_alpha, counts.top_value, counts.rising_steps).sum()
+        - (counts.top_row_weight * _log_rising(
+            concentration[counts.top_row_model], counts.top_row_total, counts.rising_steps)).sum()
+    )
+
+
+def row_log_probs(counts, alpha):
+    """Dirichlet-multinomial log-probability of each row without its multinomial coefficient,
+    log[B(n + α) / B(α)]: what a mixture of Dirichlet laws over the same counts compares.
+
+    Args:
+      counts: whole-number counts, shape [..., categories]; an all-zero row gives 0.
+      alpha: positive Dirichlet parameters, shape broadcastable to ``counts``.
+
+    Returns:
+      shape [...].
+
+    >>> round(float(jnp.exp(row_log_probs(jnp.array([1.0, 0.0]), jnp.array([1.0, 1.0])))), 12)
+    0.5
+    """
+    counts, alpha = jnp.broadcast_arrays(jnp.asarray(counts, dtype=jnp.result_type(float)),
+                                         jnp.maximum(jnp.asarray(alpha), _TINY))
+    per_slot = jnp.where(counts > 0, gammaln(counts + alpha) - gammaln(alpha), 0.0)
+    total_alpha = alpha.sum(-1)
+    return per_slot.sum(-1) - (gammaln(counts.sum(-1) + total_alpha) - gammaln(total_alpha))
+
+
+def locked_posterior_logit(counts, free_alpha, locked_logit, locked_concentration):
+    """Log-odds that a row is locked given its top-level counts: prior log-odds plus the
+    log-ratio of the two components' Dirichlet-multinomial probabilities (Bayes' rule).
+
+    Args:
+      counts: (correct, wrong, ⊥) counts, shape [..., 3] (zeros: the prior log-odds).
+      free_alpha: the first component's parameters κ_m μ_mq, shape [..., 3].
+      locked_logit: logit w_m, broadcastable to [...].
+      locked_concentration: τ, broadcastable to [..., 3].
+
+    Returns:
+      shape [...].
+
+    >>> float(locked_posterior_logit(jnp.zeros(3), jnp.ones(3), -2.0, jnp.ones(3)))
+    -2.0
+    """
+    return (jnp.asarray(locked_logit) + row_log_probs(counts, locked_concentration)
+            - row_log_probs(counts, free_alpha))
 
 
 def _log_rising(alpha, count, steps):

@@ -33,6 +33,7 @@ from slmmux_theory.inference.answer_model import (
     attractor_from_sticks,
     interaction_logits,
     level_means,
+    locked_posterior_logit,
 )
 
 __all__ = [
@@ -75,6 +76,25 @@ def _dirichlet_tree(key, top_alpha, wrong_alpha):
     top = jax.random.dirichlet(top_key, jnp.maximum(top_alpha, _TINY))
     split = jax.random.dirichlet(wrong_key, jnp.maximum(wrong_alpha, _TINY))
     return jnp.concatenate([top[..., :1], top[..., 1:2] * split, top[..., 2:]], axis=-1)
+
+
+def _locked_rows(key, posterior, draws, models, top_alpha, top_counts=None):
+    """Top-level parameters with the locked-row indicator drawn (fits with ``locked_rows``).
+
+    Each row is locked with its posterior probability given its (correct, wrong, ⊥) counts
+    (``top_counts`` [draws, models, questions, 3]; None: the prior weight w_m), and a locked
+    row takes the locked law's τ instead of κ_m μ_mq. Fits without locked rows pass through
+    unchanged (and draw nothing, so their random streams stay as they were).
+    """
+    if "locked_logit" not in posterior:
+        return top_alpha
+    logit = posterior["locked_logit"][draws][:, models][..., None]
+    tau = posterior["locked_concentration"][draws][:, None, None, :]
+    if top_counts is not None:
+        logit = locked_posterior_logit(top_counts, top_alpha, logit, tau)
+    # One indicator per (draw, model, question), also where only the prior weight is known.
+    locked = jax.random.bernoulli(key, jax.nn.sigmoid(logit), top_alpha.shape[:-1])
+    return jnp.where(locked[..., None], jnp.broadcast_to(tau, top_alpha.shape), top_alpha)
 
 
 def _tree_parameters(posterior, draws, models, difficulty, attractor, factor=None):
@@ -156,12 +176,18 @@ def _posterior_predictive(key, posterior, counts, model_index, question_index, n
     top_alpha, wrong_alpha = _tree_parameters(
         posterior, draws, model_index, difficulty, attractor, factor
     )
+    locked_key = None
+    if "locked_logit" in posterior:
+        tree_key, locked_key = jax.random.split(tree_key)
     if condition_on_counts:
         counts = counts[model_index][:, question_index].astype(top_alpha.dtype)
         top_counts = jnp.stack(
             [counts[..., 0], counts[..., 1:-1].sum(-1), counts[..., -1]], axis=-1
         )
-        top_alpha = top_alpha + top_counts
+        top_alpha = _locked_rows(locked_key, posterior, draws, model_index, top_alpha,
+                                 top_counts) + top_counts
+    else:
+        top_alpha = _locked_rows(locked_key, posterior, draws, model_index, top_alpha)
         wrong_alpha = wrong_alpha + counts[..., 1:-1]
     return _dirichlet_tree(tree_key, top_alpha, wrong_alpha)
 
@@ -222,6 +248,9 @@ def population_predictive_probs(
     top_alpha, wrong_alpha = _tree_parameters(
         posterior, draws, model_index, difficulty, attractor, factor
     )
+    if "locked_logit" in posterior:
+        tree_key, locked_key = jax.random.split(tree_key)
+        top_alpha = _locked_rows(locked_key, posterior, draws, model_index, top_alpha)
     return _dirichlet_tree(tree_key, top_alpha, wrong_alpha)
 
 
