@@ -98,6 +98,9 @@ def _moment_start(counts, config, sites):
         "locked_mean": -3.0,
         "locked_scale": 0.5,
         "locked_concentration": 0.3,
+        "split_locked_mean": -2.0,
+        "split_locked_scale": 0.5,
+        "split_locked_concentration": 0.1,
     }
     if config.attractor == "question":
         start["sticks"] = sticks

@@ -42,8 +42,9 @@ two models' wrong answers coincide (shared attractor answers: contradictions, gr
 ``α_m`` gives reasoning models their ⊥ rate. :class:`AnswerModelConfig` switches each part
 off so that its effect on the predictive checks of :mod:`slmmux_theory.inference.checks` can be measured.
 
-Locked rows (``AnswerModelConfig(locked_rows=True)``, off by default): the top level becomes
-a two-component mixture per (model, question),
+Locked rows (``AnswerModelConfig(locked_rows=True)``, off by default; the mixtures live in
+:mod:`slmmux_theory.inference.locked`): the top level becomes a two-component mixture per
+(model, question),
 
     (π_c, π_w, π_⊥)_mq ~ (1 - w_m) Dirichlet(κ_m μ_mq) + w_m Dirichlet(τ),
     logit w_m = μ_w + σ_w z^w_m,   τ ∈ R^3_+ shared by all models,
@@ -55,7 +56,12 @@ the first component alone, 0 of 3 right keeps the row's posterior correct share 
 κμ / (κ + 3) (MATH-500, ``experiments/pilot_eval/README.md``). The indicator is marginalised in
 the likelihood (``logsumexp`` of the two Dirichlet-multinomials per row) and drawn from its
 posterior given the row's counts in :mod:`predict`. Priors: μ_w ~ N(-3, 1.5), σ_w ~
-HalfNormal(1), τ_j ~ LogNormal(-1, 1).
+HalfNormal(1), τ_j ~ LogNormal(-1, 1). ``locked_split=True`` does the same for the split of
+the wrong mass: ρ_mq ~ (1 - v_m) Dirichlet(λ_m ω_q) + v_m Dirichlet(λ_L ω_q), λ_L ~
+LogNormal(-2, 1) shared (small: nearly all the row's wrong mass on one answer, picked ∝ ω_q),
+logit v_m = μ_v + σ_v z^v_m, μ_v ~ N(-2, 1.5), σ_v ~ HalfNormal(1). It is there for a model
+that repeats one wrong answer on a question more than λ_m allows (MATH-500 pilots: rows with
+3 of 3 samples on one wrong answer repeat it in 65 % of 3-sample draws, the plain fit said 41 %).
 
 A (model, question) pair with no samples adds nothing to the likelihood, so unseen
 combinations of models and questions are predicted from the fitted ability, difficulty and
@@ -84,6 +90,7 @@ from jax.scipy.special import gammaln
 from numpyro.infer import Predictive
 
 from slmmux_theory.distributions import validate_counts
+from slmmux_theory.inference.locked import mixture_log_likelihood
 
 __all__ = [
     "ATTRACTOR_KINDS",
@@ -97,10 +104,8 @@ __all__ = [
     "dirichlet_multinomial_log_prob",
     "interaction_logits",
     "level_means",
-    "locked_posterior_logit",
     "model_sites",
     "prior_fit",
-    "row_log_probs",
     "site_names",
 ]
 
@@ -143,6 +148,8 @@ class AnswerModelConfig(NamedTuple):
         logit (0 switches the interaction off).
       locked_rows: the top level is a mixture with a "locked" component Dirichlet(τ) that
         ignores the question's easiness, weight w_m per model (module docstring); off by default.
+      locked_split: the wrong split is a mixture with a locked component Dirichlet(λ_L ω_q),
+        weight v_m per model (module docstring); off by default.
     """
 
     difficulty: bool = True
@@ -152,6 +159,7 @@ class AnswerModelConfig(NamedTuple):
     model_abstention: bool = True
     interaction_rank: int = 2
     locked_rows: bool = False
+    locked_split: bool = False
 
 
 class AnswerModelFit(NamedTuple):
@@ -167,7 +175,9 @@ class AnswerModelFit(NamedTuple):
         wrong_concentration [draws, models], attractor [draws, questions, answers - 2],
         difficulty_scale [draws], stick_concentration [draws], interaction_loading
         [draws, models, K], question_factor [draws, questions, K]; with ``locked_rows`` also
-        locked_logit and locked_weight [draws, models], locked_concentration [draws, 3].
+        locked_logit and locked_weight [draws, models], locked_concentration [draws, 3];
+        with ``locked_split`` split_locked_logit and split_locked_weight [draws, models],
+        split_locked_concentration [draws].
       losses: SVI loss per step, shape [steps] (empty for NUTS).
       divergences: number of divergent NUTS transitions (0 for SVI).
     """
@@ -366,6 +376,15 @@ def answer_model(
             locked_concentration = numpyro.sample("locked_concentration",
                                                   dist.LogNormal(-1.0, 1.0))
         locked = (locked_logit, locked_concentration)
+    split = None
+    if config.locked_split:
+        split_logit = _model_effect(
+            "split_locked", num_models, dist.Normal(-2.0, 1.5), dist.HalfNormal(1.0), True
+        )
+        numpyro.deterministic("split_locked_logit", split_logit)
+        numpyro.deterministic("split_locked_weight", jax.nn.sigmoid(split_logit))
+        split = (split_logit, numpyro.sample("split_locked_concentration",
+                                             dist.LogNormal(-2.0, 1.0)))
 
     if config.attractor == "question" and num_wrong > 1:
         stick_concentration = numpyro.sample("stick_concentration", dist.LogNormal(0.0, 1.0))
@@ -392,7 +411,7 @@ def answer_model(
     numpyro.factor("counts", _log_likelihood(
         counts, ability, difficulty, abstain_logit, abstain_slope, concentration,
         wrong_concentration, attractor, interaction_logits(loading, factor) if rank else None,
-        locked,
+        locked, split,
     ))
 
 
@@ -401,33 +420,38 @@ def answer_model(
 @jax.jit
 def _log_likelihood(
     counts, ability, difficulty, abstain_logit, abstain_slope, concentration,
-    wrong_concentration, attractor, interaction=None, locked=None,
+    wrong_concentration, attractor, interaction=None, locked=None, split=None,
 ):
     """Sum of both Dirichlet-multinomial levels over all (model, question) pairs.
 
     The wrong-slot level visits only the non-zero counts (a few thousand of 13 × 250 × 17):
     zero slots contribute exactly 0 and ω sums to 1, so the per-pair normaliser needs only λ_m.
     ``locked`` = (locked logit [models], τ [3]) makes the top level the locked-row mixture,
-    computed densely per row (its two components do not factor over the non-zero entries).
+    computed densely per row (its two components do not factor over the non-zero entries);
+    ``split`` = (split logit [models], λ_L []) the same for the wrong split.
     """
     means = level_means(ability, difficulty, abstain_logit, abstain_slope, interaction)
     wrong_alpha = wrong_concentration[counts.wrong_index[0]] * attractor[
         counts.wrong_index[1], counts.wrong_index[2]
     ]
     # log Γ(n + a) - log Γ(a) = Σ_{i<n} log(a + i) for whole n: logs are far cheaper than lgamma.
-    wrong_level = (
-        _log_rising(wrong_alpha, counts.wrong_value, counts.rising_steps).sum()
-        - (counts.wrong_row_weight * _log_rising(
-            wrong_concentration[counts.wrong_row_model], counts.wrong_row_total,
-            counts.rising_steps)).sum()
-    )
+    if split is None:
+        wrong_level = (
+            _log_rising(wrong_alpha, counts.wrong_value, counts.rising_steps).sum()
+            - (counts.wrong_row_weight * _log_rising(
+                wrong_concentration[counts.wrong_row_model], counts.wrong_row_total,
+                counts.rising_steps)).sum()
+        )
+    else:
+        split_logit, split_concentration = split
+        wrong_level = mixture_log_likelihood(
+            counts.wrong, wrong_concentration[:, None, None] * attractor[None],
+            split_concentration * attractor[None], split_logit[:, None])
     if locked is not None:
         locked_logit, locked_concentration = locked
-        free = row_log_probs(counts.top, concentration[:, None, None] * means)
-        stuck = row_log_probs(counts.top, locked_concentration)
-        logit = locked_logit[:, None]
-        top_level = jnp.logaddexp(jax.nn.log_sigmoid(-logit) + free,
-                                  jax.nn.log_sigmoid(logit) + stuck).sum()
+        top_level = mixture_log_likelihood(
+            counts.top, concentration[:, None, None] * means, locked_concentration,
+            locked_logit[:, None])
         return counts.log_coefficient + wrong_level + top_level
     top_alpha = concentration[counts.top_index[0]] * means[tuple(counts.top_index)]
     return (
@@ -437,47 +461,6 @@ def _log_likelihood(
         - (counts.top_row_weight * _log_rising(
             concentration[counts.top_row_model], counts.top_row_total, counts.rising_steps)).sum()
     )
-
-
-def row_log_probs(counts, alpha):
-    """Dirichlet-multinomial log-probability of each row without its multinomial coefficient,
-    log[B(n + α) / B(α)]: what a mixture of Dirichlet laws over the same counts compares.
-
-    Args:
-      counts: whole-number counts, shape [..., categories]; an all-zero row gives 0.
-      alpha: positive Dirichlet parameters, shape broadcastable to ``counts``.
-
-    Returns:
-      shape [...].
-
-    >>> round(float(jnp.exp(row_log_probs(jnp.array([1.0, 0.0]), jnp.array([1.0, 1.0])))), 12)
-    0.5
-    """
-    counts, alpha = jnp.broadcast_arrays(jnp.asarray(counts, dtype=jnp.result_type(float)),
-                                         jnp.maximum(jnp.asarray(alpha), _TINY))
-    per_slot = jnp.where(counts > 0, gammaln(counts + alpha) - gammaln(alpha), 0.0)
-    total_alpha = alpha.sum(-1)
-    return per_slot.sum(-1) - (gammaln(counts.sum(-1) + total_alpha) - gammaln(total_alpha))
-
-
-def locked_posterior_logit(counts, free_alpha, locked_logit, locked_concentration):
-    """Log-odds that a row is locked given its top-level counts: prior log-odds plus the
-    log-ratio of the two components' Dirichlet-multinomial probabilities (Bayes' rule).
-
-    Args:
-      counts: (correct, wrong, ⊥) counts, shape [..., 3] (zeros: the prior log-odds).
-      free_alpha: the first component's parameters κ_m μ_mq, shape [..., 3].
-      locked_logit: logit w_m, broadcastable to [...].
-      locked_concentration: τ, broadcastable to [..., 3].
-
-    Returns:
-      shape [...].
-
-    >>> float(locked_posterior_logit(jnp.zeros(3), jnp.ones(3), -2.0, jnp.ones(3)))
-    -2.0
-    """
-    return (jnp.asarray(locked_logit) + row_log_probs(counts, locked_concentration)
-            - row_log_probs(counts, free_alpha))
 
 
 def _log_rising(alpha, count, steps):
@@ -584,6 +567,8 @@ class CountData(NamedTuple):
       wrong_index: (model, question, wrong slot counted from 0) of the non-zero wrong counts,
         3 arrays [nonzero].
       wrong_value: those counts, shape [nonzero].
+      wrong: the wrong counts, dense, shape [models, questions, answers - 2] (the locked-split
+        mixture's likelihood reads whole rows).
       top_row_model, top_row_total, top_row_weight: the distinct (model, samples) pairs of the
         (model, question) rows with samples, and how many rows have each, shape [pairs].
       wrong_row_model, wrong_row_total, wrong_row_weight: the same for the wrong totals.
@@ -597,6 +582,7 @@ class CountData(NamedTuple):
     top_value: jnp.ndarray
     wrong_index: tuple
     wrong_value: jnp.ndarray
+    wrong: jnp.ndarray
     top_row_model: jnp.ndarray
     top_row_total: jnp.ndarray
     top_row_weight: jnp.ndarray
@@ -656,6 +642,7 @@ def count_data(counts) -> CountData:
         top_value=jnp.asarray(top[top_index], dtype=jnp.float64),
         wrong_index=tuple(jnp.asarray(i) for i in wrong_index),
         wrong_value=jnp.asarray(array[..., 1:-1][wrong_index], dtype=jnp.float64),
+        wrong=jnp.asarray(array[..., 1:-1], dtype=jnp.float64),
         top_row_model=top_rows[0],
         top_row_total=top_rows[1],
         top_row_weight=top_rows[2],

@@ -33,8 +33,8 @@ from slmmux_theory.inference.answer_model import (
     attractor_from_sticks,
     interaction_logits,
     level_means,
-    locked_posterior_logit,
 )
+from slmmux_theory.inference.locked import locked_posterior_logit
 
 __all__ = [
     "population_predictive_probs",
@@ -78,23 +78,37 @@ def _dirichlet_tree(key, top_alpha, wrong_alpha):
     return jnp.concatenate([top[..., :1], top[..., 1:2] * split, top[..., 2:]], axis=-1)
 
 
-def _locked_rows(key, posterior, draws, models, top_alpha, top_counts=None):
-    """Top-level parameters with the locked-row indicator drawn (fits with ``locked_rows``).
+def _draw_locked(key, logit, free_alpha, locked_alpha, counts=None):
+    """A level's Dirichlet parameters with the locked-row indicator drawn (locked-row fits).
 
-    Each row is locked with its posterior probability given its (correct, wrong, ⊥) counts
-    (``top_counts`` [draws, models, questions, 3]; None: the prior weight w_m), and a locked
-    row takes the locked law's τ instead of κ_m μ_mq. Fits without locked rows pass through
-    unchanged (and draw nothing, so their random streams stay as they were).
+    Each row is locked with its posterior probability given its counts of that level
+    (``counts``, broadcastable to ``free_alpha``; None: the prior log-odds ``logit``), and a
+    locked row takes ``locked_alpha`` instead of ``free_alpha``; one indicator per row.
     """
-    if "locked_logit" not in posterior:
-        return top_alpha
-    logit = posterior["locked_logit"][draws][:, models][..., None]
-    tau = posterior["locked_concentration"][draws][:, None, None, :]
-    if top_counts is not None:
-        logit = locked_posterior_logit(top_counts, top_alpha, logit, tau)
-    # One indicator per (draw, model, question), also where only the prior weight is known.
-    locked = jax.random.bernoulli(key, jax.nn.sigmoid(logit), top_alpha.shape[:-1])
-    return jnp.where(locked[..., None], jnp.broadcast_to(tau, top_alpha.shape), top_alpha)
+    free_alpha = jnp.asarray(free_alpha)
+    locked_alpha = jnp.broadcast_to(locked_alpha, free_alpha.shape)
+    if counts is not None:
+        logit = locked_posterior_logit(counts, free_alpha, logit, locked_alpha)
+    locked = jax.random.bernoulli(key, jax.nn.sigmoid(logit), free_alpha.shape[:-1])
+    return jnp.where(locked[..., None], locked_alpha, free_alpha)
+
+
+def _locked_levels(key, posterior, draws, models, top_alpha, wrong_alpha, attractor,
+                   top_counts=None, wrong_counts=None):
+    """Both levels' parameters with the locked rows of the fit drawn: ``locked_rows`` (top
+    level, τ) and ``locked_split`` (wrong split, λ_L ω_q). A fit without them passes through
+    and draws nothing, so its random stream stays as it was."""
+    if "locked_logit" in posterior:
+        key, top_key = jax.random.split(key)
+        top_alpha = _draw_locked(
+            top_key, posterior["locked_logit"][draws][:, models][..., None], top_alpha,
+            posterior["locked_concentration"][draws][:, None, None, :], top_counts)
+    if "split_locked_logit" in posterior:
+        concentration = posterior["split_locked_concentration"][draws][:, None, None, None]
+        wrong_alpha = _draw_locked(
+            key, posterior["split_locked_logit"][draws][:, models][..., None], wrong_alpha,
+            concentration * attractor[:, None, :, :], wrong_counts)
+    return top_alpha, wrong_alpha
 
 
 def _tree_parameters(posterior, draws, models, difficulty, attractor, factor=None):
@@ -176,19 +190,23 @@ def _posterior_predictive(key, posterior, counts, model_index, question_index, n
     top_alpha, wrong_alpha = _tree_parameters(
         posterior, draws, model_index, difficulty, attractor, factor
     )
-    locked_key = None
-    if "locked_logit" in posterior:
+    locked = "locked_logit" in posterior or "split_locked_logit" in posterior
+    if locked:
         tree_key, locked_key = jax.random.split(tree_key)
     if condition_on_counts:
         counts = counts[model_index][:, question_index].astype(top_alpha.dtype)
         top_counts = jnp.stack(
             [counts[..., 0], counts[..., 1:-1].sum(-1), counts[..., -1]], axis=-1
         )
-        top_alpha = _locked_rows(locked_key, posterior, draws, model_index, top_alpha,
-                                 top_counts) + top_counts
-    else:
-        top_alpha = _locked_rows(locked_key, posterior, draws, model_index, top_alpha)
+        if locked:
+            top_alpha, wrong_alpha = _locked_levels(
+                locked_key, posterior, draws, model_index, top_alpha, wrong_alpha, attractor,
+                top_counts, counts[..., 1:-1])
+        top_alpha = top_alpha + top_counts
         wrong_alpha = wrong_alpha + counts[..., 1:-1]
+    elif locked:
+        top_alpha, wrong_alpha = _locked_levels(locked_key, posterior, draws, model_index,
+                                                top_alpha, wrong_alpha, attractor)
     return _dirichlet_tree(tree_key, top_alpha, wrong_alpha)
 
 
@@ -248,9 +266,10 @@ def population_predictive_probs(
     top_alpha, wrong_alpha = _tree_parameters(
         posterior, draws, model_index, difficulty, attractor, factor
     )
-    if "locked_logit" in posterior:
+    if "locked_logit" in posterior or "split_locked_logit" in posterior:
         tree_key, locked_key = jax.random.split(tree_key)
-        top_alpha = _locked_rows(locked_key, posterior, draws, model_index, top_alpha)
+        top_alpha, wrong_alpha = _locked_levels(locked_key, posterior, draws, model_index,
+                                                top_alpha, wrong_alpha, attractor)
     return _dirichlet_tree(tree_key, top_alpha, wrong_alpha)
 
 

@@ -1,4 +1,5 @@
-"""Tests of the locked-row mixture of the answer model (``AnswerModelConfig(locked_rows=True)``).
+"""Tests of the locked-row mixtures of the answer model (slmmux_theory.inference.locked, and
+``AnswerModelConfig(locked_rows=True)`` / ``locked_split=True``).
 
 The mixture likelihood against a dense sum with SciPy's Dirichlet-multinomial and against Monte
 Carlo over the mixture prior; the posterior locked probability against importance sampling;
@@ -22,16 +23,17 @@ from slmmux_theory.inference.answer_model import (
     answer_model,
     attractor_from_sticks,
     count_data,
-    locked_posterior_logit,
     prior_fit,
-    row_log_probs,
 )
+from slmmux_theory.inference.locked import locked_posterior_logit, row_log_probs
 from slmmux_theory.inference.predict import (
     population_predictive_probs,
     posterior_predictive_probs,
 )
 
 LOCKED = AnswerModelConfig(locked_rows=True)
+SPLIT = AnswerModelConfig(locked_split=True)
+BOTH = AnswerModelConfig(locked_rows=True, locked_split=True)
 
 
 def _dm(x, alpha):
@@ -60,23 +62,33 @@ def test_mixture_likelihood_equals_dense_sum_with_scipy():
     p = _parameters(rng)
     logit = jnp.array([-2.0, 0.5, -4.0])
     tau = jnp.array([0.2, 0.5, 0.1])
+    split_logit, split_concentration = jnp.array([-1.0, -3.0, 0.2]), 0.07
     got = _log_likelihood(count_data(counts), *p.values(), None, (logit, tau))
+    got_both = _log_likelihood(count_data(counts), *p.values(), None, (logit, tau),
+                               (split_logit, split_concentration))
     d = np.asarray(p["difficulty"])
     correct = expit(np.asarray(p["ability"])[:, None] - d[None, :])
     abstain = expit(np.asarray(p["abstain_logit"])[:, None] + p["abstain_slope"] * d)
     means = np.stack([(1 - abstain) * correct, (1 - abstain) * (1 - correct), abstain], -1)
-    w = expit(np.asarray(logit))
-    want = 0.0
+    w, v = expit(np.asarray(logit)), expit(np.asarray(split_logit))
+    want = want_both = 0.0
     for m in range(3):
         for q in range(5):
             top = [counts[m, q, 0], counts[m, q, 1:4].sum(), counts[m, q, 4]]
             if sum(top):
-                want += logsumexp([np.log1p(-w[m]) + _dm(top, p["concentration"][m] * means[m, q]),
-                                   np.log(w[m]) + _dm(top, np.asarray(tau))])
+                top_term = logsumexp([
+                    np.log1p(-w[m]) + _dm(top, p["concentration"][m] * means[m, q]),
+                    np.log(w[m]) + _dm(top, np.asarray(tau))])
+                want += top_term
+                want_both += top_term
             if top[1]:
-                want += _dm(counts[m, q, 1:4],
-                            float(p["wrong_concentration"][m]) * np.asarray(p["attractor"][q]))
+                omega = np.asarray(p["attractor"][q])
+                free = _dm(counts[m, q, 1:4], float(p["wrong_concentration"][m]) * omega)
+                want += free
+                want_both += logsumexp([np.log1p(-v[m]) + free, np.log(v[m]) + _dm(
+                    counts[m, q, 1:4], split_concentration * omega)])
     assert float(got) == pytest.approx(want, rel=1e-10)
+    assert float(got_both) == pytest.approx(want_both, rel=1e-10)
 
 
 def test_mixture_with_vanishing_weight_is_the_plain_likelihood():
@@ -85,7 +97,8 @@ def test_mixture_with_vanishing_weight_is_the_plain_likelihood():
     p = _parameters(rng)
     plain = _log_likelihood(count_data(counts), *p.values())
     mixed = _log_likelihood(count_data(counts), *p.values(), None,
-                            (jnp.full(3, -200.0), jnp.array([0.3, 0.3, 0.3])))
+                            (jnp.full(3, -200.0), jnp.array([0.3, 0.3, 0.3])),
+                            (jnp.full(3, -200.0), 0.05))
     assert float(mixed) == pytest.approx(float(plain), rel=1e-12)
 
 
@@ -126,7 +139,7 @@ def test_posterior_locked_probability_matches_importance_sampling_under_jit_and_
     assert got[0] > 0.5 > got[1]
 
 
-def _point_fit(counts, concentration, locked_logit, tau):
+def _point_fit(counts, concentration, locked_logit, tau, split=None):
     """One-draw fit of one model on one question (ability, difficulty, abstain logit 0; the
     abstain logit set by hand so that μ = (0.9, 0.05, 0.05)) with the locked sites."""
     posterior = {
@@ -142,7 +155,10 @@ def _point_fit(counts, concentration, locked_logit, tau):
         "locked_logit": jnp.full((1, 1), locked_logit),
         "locked_concentration": jnp.asarray(tau)[None],
     }
-    return AnswerModelFit("prior", LOCKED, jnp.asarray(counts), posterior, jnp.zeros((0,)), 0)
+    if split is not None:
+        posterior["split_locked_logit"] = jnp.full((1, 1), split[0])
+        posterior["split_locked_concentration"] = jnp.full((1,), split[1])
+    return AnswerModelFit("prior", BOTH, jnp.asarray(counts), posterior, jnp.zeros((0,)), 0)
 
 
 def test_posterior_predictive_mean_is_the_exact_mixture_posterior_mean():
@@ -184,14 +200,35 @@ def test_population_predictive_mean_is_the_prior_mixture_mean():
     assert abs(probs.mean() - want) < 4 * probs.std() / np.sqrt(probs.size)
 
 
-def test_locked_model_has_a_finite_density_and_its_sites():
-    prior = prior_fit(jax.random.PRNGKey(1), 2, 3, 5, config=LOCKED, num_draws=3)
-    assert prior.posterior["locked_weight"].shape == (3, 2)
-    assert prior.posterior["locked_concentration"].shape == (3, 3)
+def test_split_predictive_mean_is_the_exact_mixture_posterior_mean():
+    """Wrong split after 3 samples on wrong slot 1 of 2 (ω = (1/2, 1/2), λ = 2, λ_L = 0.05):
+    E ρ_1 = p (0.025 + 3)/(0.05 + 3) + (1 - p)(1 + 3)/(2 + 3), p by Bayes' rule with SciPy."""
+    counts = np.array([[[0, 3, 0, 0]]])
+    fit = _point_fit(counts, 8.0, -50.0, np.array([0.1, 0.3, 0.1]), split=(-2.0, 0.05))
+    fit.posterior["wrong_concentration"] = jnp.full((1, 1), 2.0)
+    n = np.array([3, 0])
+    p_locked = expit(-2.0 + _dm(n, [0.025, 0.025]) - _dm(n, [1.0, 1.0]))
+    want = p_locked * 3.025 / 3.05 + (1 - p_locked) * 4 / 5
+    draws = 40_000
+    probs = np.asarray(posterior_predictive_probs(jax.random.PRNGKey(3), fit, num_draws=draws))
+    share = probs[:, 0, 0, 1] / probs[:, 0, 0, 1:3].sum(-1)
+    assert abs(share.mean() - want) < 4 * share.std() / np.sqrt(draws)
+    assert want > 4 / 5 + 0.03  # the plain split's mean is 4/5: the locked one repeats more
+
+
+@pytest.mark.parametrize("config", [LOCKED, SPLIT, BOTH])
+def test_locked_model_has_a_finite_density_and_its_sites(config):
+    prior = prior_fit(jax.random.PRNGKey(1), 2, 3, 5, config=config, num_draws=3)
+    if config.locked_rows:
+        assert prior.posterior["locked_weight"].shape == (3, 2)
+        assert prior.posterior["locked_concentration"].shape == (3, 3)
+    if config.locked_split:
+        assert prior.posterior["split_locked_weight"].shape == (3, 2)
+        assert prior.posterior["split_locked_concentration"].shape == (3,)
     counts = np.array([[[3, 1, 0, 0, 0], [0, 2, 2, 0, 0], [0, 0, 0, 0, 4]],
                        [[4, 0, 0, 0, 0], [1, 2, 0, 1, 0], [0, 4, 0, 0, 0]]])
     point = {name: value[0] for name, value in prior.posterior.items()}
-    density, _ = log_density(functools.partial(answer_model, config=LOCKED),
+    density, _ = log_density(functools.partial(answer_model, config=config),
                              (count_data(counts),), {}, point)
     assert np.isfinite(float(density))
 
