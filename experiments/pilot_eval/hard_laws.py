@@ -11,7 +11,10 @@ Predictors (``name`` of :func:`predicted_laws`):
 * ``plug-in``: the pilot's per-question frequencies as i.i.d. laws (one draw; METHODS.md §5.3).
 * ``hierarchical/<law>``: the plan's hierarchical predictor
   (:func:`slmmux_theory.planning.predictors.population_predictor`, unseen questions by
-  ``<law>``), replay pools of the 80 recorded samples of every question, one per draw.
+  ``<law>``), replay pools of the 80 recorded samples of every question, one per draw;
+  ``hierarchical-locked/<law>``, ``hierarchical-split/<law>``, ``hierarchical-locked-split/<law>``
+  the same with the locked-row mixtures of the top level (``AnswerModelConfig(locked_rows=True)``),
+  of the wrong split (``locked_split=True``) or both (:mod:`slmmux_theory.inference.locked`).
 * ``eb/<law>``: the empirical-Bayes answer laws of :mod:`slmmux_theory.inference.grid_eb`
   (per-model nonparametric law of (correct, wrong, ⊥), crowd-based wrong-answer split), turned
   into the same replay pools; unseen questions by ``<law>`` (``bootstrap``); ``eb-local/<law>``
@@ -30,9 +33,12 @@ from scipy.special import gammaln
 from slmmux_theory.engines.levels import MuxLevels
 from slmmux_theory.engines.wide_levels import hypergeometric_levels, multinomial_levels
 
-__all__ = ["RECORDED", "law_levels", "pilot_of", "predicted_laws"]
+__all__ = ["HIERARCHICAL", "RECORDED", "law_levels", "pilot_of", "predicted_laws"]
 
 RECORDED = 80
+# The hierarchical predictors: the plan's answer model and its locked-row variants.
+HIERARCHICAL = ("hierarchical", "hierarchical-locked", "hierarchical-split",
+                "hierarchical-locked-split")
 
 
 def pilot_of(samples, tokens, num_answers, questions, size, rng):
@@ -83,11 +89,14 @@ def _compute(name, key, pilot, num_questions, draws, svi_steps):
     if predictor == "plug-in":
         counts = pilot.astype(np.float64)
         return counts / np.maximum(counts.sum(-1, keepdims=True), 1)[None], False
-    if predictor == "hierarchical":
+    if predictor in HIERARCHICAL:
+        from slmmux_theory.inference.answer_model import AnswerModelConfig
         from slmmux_theory.planning.predictors import population_predictor
 
+        config = AnswerModelConfig(locked_rows="locked" in predictor,
+                                   locked_split="split" in predictor)
         laws = population_predictor(num_questions, RECORDED, svi_steps=svi_steps,
-                                    unseen=law)(key, pilot, draws)
+                                    unseen=law, config=config)(key, pilot, draws)
         return np.asarray(laws.values), True
     if predictor in ("eb", "eb-local"):
         from slmmux_theory.inference.grid_eb import eb_population_probs

@@ -1,8 +1,8 @@
 """Inference: the Bayesian answer model, its fit, posterior predictive, checks and unseen-question laws.
 
 Theory layer, no I/O. Modules, one job each: ``answer_model`` (the NumPyro model, its
-likelihood and prior draws), ``answer_fit`` (NUTS and SVI fits), ``predict`` (posterior and
-population predictive laws), ``checks`` (posterior predictive checks), ``unseen`` (laws of a
+likelihood and prior draws), ``answer_fit`` (NUTS and SVI fits), ``locked`` (the locked-row
+mixtures), ``predict`` (posterior and population predictive laws), ``checks`` (posterior predictive checks), ``unseen`` (laws of a
 pilot's unseen questions), ``majority`` (exact maj@k for any k by generating functions; the
 SLM-MUX level laws of wide rows are ``engines.wide_levels``), ``forecast`` (single-model pass@k /
 maj@k forecasts from a pilot), ``forecast_zero`` (the zero-inflated Beta tree: unsolvable
@@ -21,6 +21,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "attractor_from_sticks", "count_data", "dirichlet_multinomial_log_prob",
         "interaction_logits", "level_means", "model_sites", "prior_fit", "site_names",
     ],
+    "locked": ["locked_posterior_logit", "mixture_log_likelihood", "row_log_probs"],
     "answer_fit": ["fit_answer_model"],
     "predict": ["population_predictive_probs", "posterior_predictive_probs", "replicate_counts"],
     "checks": [

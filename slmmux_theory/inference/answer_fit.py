@@ -94,6 +94,13 @@ def _moment_start(counts, config, sites):
         "interaction_scale": interaction_scale,
         "interaction_z": loading / interaction_scale,
         "question_factor_z": factor,
+        # Locked rows (when on) start rare (weight ~5 %) with a U-shaped locked law.
+        "locked_mean": -3.0,
+        "locked_scale": 0.5,
+        "locked_concentration": 0.3,
+        "split_locked_mean": -2.0,
+        "split_locked_scale": 0.5,
+        "split_locked_concentration": 0.1,
     }
     if config.attractor == "question":
         start["sticks"] = sticks

@@ -42,6 +42,27 @@ two models' wrong answers coincide (shared attractor answers: contradictions, gr
 ``α_m`` gives reasoning models their ⊥ rate. :class:`AnswerModelConfig` switches each part
 off so that its effect on the predictive checks of :mod:`slmmux_theory.inference.checks` can be measured.
 
+Locked rows (``AnswerModelConfig(locked_rows=True)``, off by default; the mixtures live in
+:mod:`slmmux_theory.inference.locked`): the top level becomes a two-component mixture per
+(model, question),
+
+    (π_c, π_w, π_⊥)_mq ~ (1 - w_m) Dirichlet(κ_m μ_mq) + w_m Dirichlet(τ),
+    logit w_m = μ_w + σ_w z^w_m,   τ ∈ R^3_+ shared by all models,
+
+whose second component ignores the question's shared easiness: a small τ is U-shaped, so a
+row is nearly always right, nearly always wrong or nearly always ⊥ whatever the other models
+do. It is there for a model that systematically misses a question the others find easy: under
+the first component alone, 0 of 3 right keeps the row's posterior correct share near
+κμ / (κ + 3) (MATH-500, ``experiments/pilot_eval/README.md``). The indicator is marginalised in
+the likelihood (``logsumexp`` of the two Dirichlet-multinomials per row) and drawn from its
+posterior given the row's counts in :mod:`predict`. Priors: μ_w ~ N(-3, 1.5), σ_w ~
+HalfNormal(1), τ_j ~ LogNormal(-1, 1). ``locked_split=True`` does the same for the split of
+the wrong mass: ρ_mq ~ (1 - v_m) Dirichlet(λ_m ω_q) + v_m Dirichlet(λ_L ω_q), λ_L ~
+LogNormal(-2, 1) shared (small: nearly all the row's wrong mass on one answer, picked ∝ ω_q),
+logit v_m = μ_v + σ_v z^v_m, μ_v ~ N(-2, 1.5), σ_v ~ HalfNormal(1). It is there for a model
+that repeats one wrong answer on a question more than λ_m allows (MATH-500 pilots: rows with
+3 of 3 samples on one wrong answer repeat it in 65 % of 3-sample draws, the plain fit said 41 %).
+
 A (model, question) pair with no samples adds nothing to the likelihood, so unseen
 combinations of models and questions are predicted from the fitted ability, difficulty and
 attractor; new questions are drawn from the population (``σ_d``, ``γ``).
@@ -69,6 +90,7 @@ from jax.scipy.special import gammaln
 from numpyro.infer import Predictive
 
 from slmmux_theory.distributions import validate_counts
+from slmmux_theory.inference.locked import mixture_log_likelihood
 
 __all__ = [
     "ATTRACTOR_KINDS",
@@ -124,6 +146,10 @@ class AnswerModelConfig(NamedTuple):
       model_abstention: per-model ⊥ logit α_m (else one α for all models).
       interaction_rank: number K of model-by-question factors s_m · t_q added to the correct
         logit (0 switches the interaction off).
+      locked_rows: the top level is a mixture with a "locked" component Dirichlet(τ) that
+        ignores the question's easiness, weight w_m per model (module docstring); off by default.
+      locked_split: the wrong split is a mixture with a locked component Dirichlet(λ_L ω_q),
+        weight v_m per model (module docstring); off by default.
     """
 
     difficulty: bool = True
@@ -132,6 +158,8 @@ class AnswerModelConfig(NamedTuple):
     model_concentration: bool = True
     model_abstention: bool = True
     interaction_rank: int = 2
+    locked_rows: bool = False
+    locked_split: bool = False
 
 
 class AnswerModelFit(NamedTuple):
@@ -146,7 +174,10 @@ class AnswerModelFit(NamedTuple):
         abstain_logit [draws, models], abstain_slope [draws], concentration [draws, models],
         wrong_concentration [draws, models], attractor [draws, questions, answers - 2],
         difficulty_scale [draws], stick_concentration [draws], interaction_loading
-        [draws, models, K], question_factor [draws, questions, K].
+        [draws, models, K], question_factor [draws, questions, K]; with ``locked_rows`` also
+        locked_logit and locked_weight [draws, models], locked_concentration [draws, 3];
+        with ``locked_split`` split_locked_logit and split_locked_weight [draws, models],
+        split_locked_concentration [draws].
       losses: SVI loss per step, shape [steps] (empty for NUTS).
       divergences: number of divergent NUTS transitions (0 for SVI).
     """
@@ -334,6 +365,26 @@ def answer_model(
         config.model_concentration,
     )
     wrong_concentration = numpyro.deterministic("wrong_concentration", jnp.exp(log_wrong))
+    locked = None
+    if config.locked_rows:
+        locked_logit = _model_effect(
+            "locked", num_models, dist.Normal(-3.0, 1.5), dist.HalfNormal(1.0), True
+        )
+        numpyro.deterministic("locked_logit", locked_logit)
+        numpyro.deterministic("locked_weight", jax.nn.sigmoid(locked_logit))
+        with numpyro.plate("locked_levels", 3):
+            locked_concentration = numpyro.sample("locked_concentration",
+                                                  dist.LogNormal(-1.0, 1.0))
+        locked = (locked_logit, locked_concentration)
+    split = None
+    if config.locked_split:
+        split_logit = _model_effect(
+            "split_locked", num_models, dist.Normal(-2.0, 1.5), dist.HalfNormal(1.0), True
+        )
+        numpyro.deterministic("split_locked_logit", split_logit)
+        numpyro.deterministic("split_locked_weight", jax.nn.sigmoid(split_logit))
+        split = (split_logit, numpyro.sample("split_locked_concentration",
+                                             dist.LogNormal(-2.0, 1.0)))
 
     if config.attractor == "question" and num_wrong > 1:
         stick_concentration = numpyro.sample("stick_concentration", dist.LogNormal(0.0, 1.0))
@@ -360,6 +411,7 @@ def answer_model(
     numpyro.factor("counts", _log_likelihood(
         counts, ability, difficulty, abstain_logit, abstain_slope, concentration,
         wrong_concentration, attractor, interaction_logits(loading, factor) if rank else None,
+        locked, split,
     ))
 
 
@@ -368,28 +420,46 @@ def answer_model(
 @jax.jit
 def _log_likelihood(
     counts, ability, difficulty, abstain_logit, abstain_slope, concentration,
-    wrong_concentration, attractor, interaction=None,
+    wrong_concentration, attractor, interaction=None, locked=None, split=None,
 ):
     """Sum of both Dirichlet-multinomial levels over all (model, question) pairs.
 
     The wrong-slot level visits only the non-zero counts (a few thousand of 13 × 250 × 17):
     zero slots contribute exactly 0 and ω sums to 1, so the per-pair normaliser needs only λ_m.
+    ``locked`` = (locked logit [models], τ [3]) makes the top level the locked-row mixture,
+    computed densely per row (its two components do not factor over the non-zero entries);
+    ``split`` = (split logit [models], λ_L []) the same for the wrong split.
     """
     means = level_means(ability, difficulty, abstain_logit, abstain_slope, interaction)
-    top_alpha = concentration[counts.top_index[0]] * means[tuple(counts.top_index)]
     wrong_alpha = wrong_concentration[counts.wrong_index[0]] * attractor[
         counts.wrong_index[1], counts.wrong_index[2]
     ]
     # log Γ(n + a) - log Γ(a) = Σ_{i<n} log(a + i) for whole n: logs are far cheaper than lgamma.
+    if split is None:
+        wrong_level = (
+            _log_rising(wrong_alpha, counts.wrong_value, counts.rising_steps).sum()
+            - (counts.wrong_row_weight * _log_rising(
+                wrong_concentration[counts.wrong_row_model], counts.wrong_row_total,
+                counts.rising_steps)).sum()
+        )
+    else:
+        split_logit, split_concentration = split
+        wrong_level = mixture_log_likelihood(
+            counts.wrong, wrong_concentration[:, None, None] * attractor[None],
+            split_concentration * attractor[None], split_logit[:, None])
+    if locked is not None:
+        locked_logit, locked_concentration = locked
+        top_level = mixture_log_likelihood(
+            counts.top, concentration[:, None, None] * means, locked_concentration,
+            locked_logit[:, None])
+        return counts.log_coefficient + wrong_level + top_level
+    top_alpha = concentration[counts.top_index[0]] * means[tuple(counts.top_index)]
     return (
         counts.log_coefficient
-        + _log_rising(wrong_alpha, counts.wrong_value, counts.rising_steps).sum()
+        + wrong_level
         + _log_rising(top_alpha, counts.top_value, counts.rising_steps).sum()
         - (counts.top_row_weight * _log_rising(
             concentration[counts.top_row_model], counts.top_row_total, counts.rising_steps)).sum()
-        - (counts.wrong_row_weight * _log_rising(
-            wrong_concentration[counts.wrong_row_model], counts.wrong_row_total,
-            counts.rising_steps)).sum()
     )
 
 
@@ -497,6 +567,8 @@ class CountData(NamedTuple):
       wrong_index: (model, question, wrong slot counted from 0) of the non-zero wrong counts,
         3 arrays [nonzero].
       wrong_value: those counts, shape [nonzero].
+      wrong: the wrong counts, dense, shape [models, questions, answers - 2] (the locked-split
+        mixture's likelihood reads whole rows).
       top_row_model, top_row_total, top_row_weight: the distinct (model, samples) pairs of the
         (model, question) rows with samples, and how many rows have each, shape [pairs].
       wrong_row_model, wrong_row_total, wrong_row_weight: the same for the wrong totals.
@@ -510,6 +582,7 @@ class CountData(NamedTuple):
     top_value: jnp.ndarray
     wrong_index: tuple
     wrong_value: jnp.ndarray
+    wrong: jnp.ndarray
     top_row_model: jnp.ndarray
     top_row_total: jnp.ndarray
     top_row_weight: jnp.ndarray
@@ -569,6 +642,7 @@ def count_data(counts) -> CountData:
         top_value=jnp.asarray(top[top_index], dtype=jnp.float64),
         wrong_index=tuple(jnp.asarray(i) for i in wrong_index),
         wrong_value=jnp.asarray(array[..., 1:-1][wrong_index], dtype=jnp.float64),
+        wrong=jnp.asarray(array[..., 1:-1], dtype=jnp.float64),
         top_row_model=top_rows[0],
         top_row_total=top_rows[1],
         top_row_weight=top_rows[2],

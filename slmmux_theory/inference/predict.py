@@ -34,6 +34,7 @@ from slmmux_theory.inference.answer_model import (
     interaction_logits,
     level_means,
 )
+from slmmux_theory.inference.locked import locked_posterior_logit
 
 __all__ = [
     "population_predictive_probs",
@@ -75,6 +76,39 @@ def _dirichlet_tree(key, top_alpha, wrong_alpha):
     top = jax.random.dirichlet(top_key, jnp.maximum(top_alpha, _TINY))
     split = jax.random.dirichlet(wrong_key, jnp.maximum(wrong_alpha, _TINY))
     return jnp.concatenate([top[..., :1], top[..., 1:2] * split, top[..., 2:]], axis=-1)
+
+
+def _draw_locked(key, logit, free_alpha, locked_alpha, counts=None):
+    """A level's Dirichlet parameters with the locked-row indicator drawn (locked-row fits).
+
+    Each row is locked with its posterior probability given its counts of that level
+    (``counts``, broadcastable to ``free_alpha``; None: the prior log-odds ``logit``), and a
+    locked row takes ``locked_alpha`` instead of ``free_alpha``; one indicator per row.
+    """
+    free_alpha = jnp.asarray(free_alpha)
+    locked_alpha = jnp.broadcast_to(locked_alpha, free_alpha.shape)
+    if counts is not None:
+        logit = locked_posterior_logit(counts, free_alpha, logit, locked_alpha)
+    locked = jax.random.bernoulli(key, jax.nn.sigmoid(logit), free_alpha.shape[:-1])
+    return jnp.where(locked[..., None], locked_alpha, free_alpha)
+
+
+def _locked_levels(key, posterior, draws, models, top_alpha, wrong_alpha, attractor,
+                   top_counts=None, wrong_counts=None):
+    """Both levels' parameters with the locked rows of the fit drawn: ``locked_rows`` (top
+    level, τ) and ``locked_split`` (wrong split, λ_L ω_q). A fit without them passes through
+    and draws nothing, so its random stream stays as it was."""
+    if "locked_logit" in posterior:
+        key, top_key = jax.random.split(key)
+        top_alpha = _draw_locked(
+            top_key, posterior["locked_logit"][draws][:, models][..., None], top_alpha,
+            posterior["locked_concentration"][draws][:, None, None, :], top_counts)
+    if "split_locked_logit" in posterior:
+        concentration = posterior["split_locked_concentration"][draws][:, None, None, None]
+        wrong_alpha = _draw_locked(
+            key, posterior["split_locked_logit"][draws][:, models][..., None], wrong_alpha,
+            concentration * attractor[:, None, :, :], wrong_counts)
+    return top_alpha, wrong_alpha
 
 
 def _tree_parameters(posterior, draws, models, difficulty, attractor, factor=None):
@@ -156,13 +190,23 @@ def _posterior_predictive(key, posterior, counts, model_index, question_index, n
     top_alpha, wrong_alpha = _tree_parameters(
         posterior, draws, model_index, difficulty, attractor, factor
     )
+    locked = "locked_logit" in posterior or "split_locked_logit" in posterior
+    if locked:
+        tree_key, locked_key = jax.random.split(tree_key)
     if condition_on_counts:
         counts = counts[model_index][:, question_index].astype(top_alpha.dtype)
         top_counts = jnp.stack(
             [counts[..., 0], counts[..., 1:-1].sum(-1), counts[..., -1]], axis=-1
         )
+        if locked:
+            top_alpha, wrong_alpha = _locked_levels(
+                locked_key, posterior, draws, model_index, top_alpha, wrong_alpha, attractor,
+                top_counts, counts[..., 1:-1])
         top_alpha = top_alpha + top_counts
         wrong_alpha = wrong_alpha + counts[..., 1:-1]
+    elif locked:
+        top_alpha, wrong_alpha = _locked_levels(locked_key, posterior, draws, model_index,
+                                                top_alpha, wrong_alpha, attractor)
     return _dirichlet_tree(tree_key, top_alpha, wrong_alpha)
 
 
@@ -222,6 +266,10 @@ def population_predictive_probs(
     top_alpha, wrong_alpha = _tree_parameters(
         posterior, draws, model_index, difficulty, attractor, factor
     )
+    if "locked_logit" in posterior or "split_locked_logit" in posterior:
+        tree_key, locked_key = jax.random.split(tree_key)
+        top_alpha, wrong_alpha = _locked_levels(locked_key, posterior, draws, model_index,
+                                                top_alpha, wrong_alpha, attractor)
     return _dirichlet_tree(tree_key, top_alpha, wrong_alpha)
 
 

@@ -151,7 +151,7 @@ def heldout_predictor(name: str, *, method: str = "svi") -> Predictor:
 
 
 def _population_pools(key, pilot_counts, num_questions, replay_samples, num_draws, svi_steps,
-                      unseen, concentration, fresh=False) -> np.ndarray:
+                      unseen, concentration, fresh=False, config=None) -> np.ndarray:
     """Pools [draws, models, N, answers]; see :func:`population_draws`."""
     from slmmux_theory.inference.answer_fit import PLAN_SVI_TOLERANCE, fit_answer_model
     from slmmux_theory.inference.predict import (
@@ -162,8 +162,9 @@ def _population_pools(key, pilot_counts, num_questions, replay_samples, num_draw
     counts = np.asarray(pilot_counts)
     models, pilot_size, answers = counts.shape
     fit_key, post_key, pop_key, sim_key = jax.random.split(key, 4)
+    options = {} if config is None else {"config": config}
     fit = fit_answer_model(fit_key, counts, method="svi", num_draws=num_draws, svi_steps=svi_steps,
-                           svi_tolerance=PLAN_SVI_TOLERANCE)
+                           svi_tolerance=PLAN_SVI_TOLERANCE, **options)
     probs = np.asarray(posterior_predictive_probs(post_key, fit, num_draws=num_draws))
     if num_questions > pilot_size:
         if unseen == "population":
@@ -207,7 +208,8 @@ def _population_pools(key, pilot_counts, num_questions, replay_samples, num_draw
 
 def population_draws(key, pilot_counts, num_questions: int, replay_samples: int, *,
                      num_draws: int = 100, svi_steps: int = 1000, unseen: str = "stratified",
-                     concentration: float = 1.0, fresh: bool = False) -> np.ndarray:
+                     concentration: float = 1.0, fresh: bool = False,
+                     config=None) -> np.ndarray:
     """Replay pools of the whole population, one per posterior draw (hierarchical predictor).
 
     For each posterior draw of the answer model fitted on the pilot counts: the pilot
@@ -238,26 +240,29 @@ def population_draws(key, pilot_counts, num_questions: int, replay_samples: int,
       fresh: every row holds n simulated samples, the pilot's own samples only conditioning
         the laws (the target of a run drawing n fresh samples per question, pilot questions
         included); default False: the pilot samples are part of the pools.
+      config: the answer model's
+        :class:`~slmmux_theory.inference.answer_model.AnswerModelConfig` (None: the default;
+        ``AnswerModelConfig(locked_rows=True)``: the locked-row mixture).
 
     Returns:
       int pools, shape [models, draws * N, answers] (draw-major), each row holding n samples:
       the pilot samples plus simulated ones on pilot questions, simulated ones elsewhere.
     """
     pools = _population_pools(key, pilot_counts, num_questions, replay_samples, num_draws,
-                              svi_steps, unseen, concentration, fresh)
+                              svi_steps, unseen, concentration, fresh, config)
     return QuestionLaws(pools, True).folded()
 
 
 def population_predictor(num_questions: int, replay_samples: int, *, svi_steps: int = 1000,
                          unseen: str = "stratified", concentration: float = 1.0,
-                         fresh: bool = False) -> Predictor:
+                         fresh: bool = False, config=None) -> Predictor:
     """The hierarchical predictor of a population of ``N`` questions replayed over ``n``
-    samples each (see :func:`population_draws`), as a :data:`Predictor`."""
+    samples each (see :func:`population_draws`, also for ``config``), as a :data:`Predictor`."""
 
     def predictor(key, counts, num_draws: int = 100) -> QuestionLaws:
         return QuestionLaws(_population_pools(key, counts, num_questions, replay_samples,
                                               num_draws, svi_steps, unseen, concentration,
-                                              fresh), True)
+                                              fresh, config), True)
 
     return predictor
 
