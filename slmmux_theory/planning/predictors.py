@@ -183,9 +183,9 @@ def _population_pools(key, pilot_counts, num_questions, replay_samples, num_draw
             new = np.take_along_axis(probs, np.minimum(picks, pilot_size - 1)[:, None, :, None],
                                      axis=2)
             if base:
-                fresh = np.asarray(population_predictive_probs(
+                base_probs = np.asarray(population_predictive_probs(
                     base_key, fit, num_questions - pilot_size, num_draws=num_draws))
-                new = np.where((picks == pilot_size)[:, None, :, None], fresh, new)
+                new = np.where((picks == pilot_size)[:, None, :, None], base_probs, new)
             elif unseen == "stratified":
                 new = np.where((picks == pilot_size)[:, None, :, None],
                                generic_failure_probs(new.shape[:-1], answers), new)

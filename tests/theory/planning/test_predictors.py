@@ -78,3 +78,18 @@ def test_stratified_population_draws_put_generic_failures_among_unseen_questions
         jax.random.PRNGKey(7), counts, 20)
     assert laws.hypergeometric
     np.testing.assert_array_equal(laws.folded(), strat)
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_dirichlet_process_draws_keep_the_pilot_samples_unless_fresh(fresh):
+    # The dirichlet-process branch draws new questions from the fitted population; the pools
+    # still hold every recorded pilot sample (fresh=False) or only simulated ones (fresh=True).
+    counts = _counts()
+    pools = predictors.population_draws(jax.random.PRNGKey(3), counts, 12, 6, num_draws=4,
+                                        svi_steps=30, unseen="dirichlet-process",
+                                        concentration=5.0, fresh=fresh)
+    assert pools.shape == (2, 4 * 12, 4)
+    assert (pools.sum(-1) == 6).all()
+    pilot_rows = pools.reshape(2, 4, 12, 4)[:, :, :5]
+    kept = (pilot_rows >= counts[:, None]).all()
+    assert kept if not fresh else not kept
