@@ -19,6 +19,13 @@ Predictors (``name`` of :func:`predicted_laws`):
   (per-model nonparametric law of (correct, wrong, ⊥), crowd-based wrong-answer split), turned
   into the same replay pools; unseen questions by ``<law>`` (``bootstrap``); ``eb-local/<law>``
   the same with the kernel-weighted (local) law in the other models' correct share.
+* ``beta-tree/<law>``: per model the forecasts study's Beta-tree law (G chosen by the pilot-only
+  cross-validation of ``forecast.choose_beta_tree``), each (model, question)'s answers drawn
+  from its posterior given that row's pilot samples, the law refitted per draw on a bootstrap
+  resample of the pilot's questions (:func:`slmmux_theory.inference.tree_posterior.posterior_pools`,
+  ``hyper="bootstrap"``); replay pools of 80 samples (pilot's included) in each model's own
+  slot layout; unseen questions by ``<law>`` (only ``bootstrap``: a pilot question picked per
+  draw). ``beta-tree-fixed/<law>``: the same with the whole pilot's ML law in every draw.
 """
 
 from __future__ import annotations
@@ -106,6 +113,13 @@ def _compute(name, key, pilot, num_questions, draws, svi_steps):
                                     law="local" if predictor == "eb-local" else "strata")
         rng = np.random.default_rng(np.asarray(jax.random.key_data(sim_key)).ravel())
         return _pools(rng, probs, pilot, RECORDED), True
+    if predictor in ("beta-tree", "beta-tree-fixed"):
+        from slmmux_theory.inference.tree_posterior import posterior_pools
+
+        if law != "bootstrap":
+            raise ValueError(f"{predictor}: unseen law must be 'bootstrap', got {law!r}")
+        hyper = "fixed" if predictor == "beta-tree-fixed" else "bootstrap"
+        return posterior_pools(key, pilot, num_questions, draws, RECORDED, hyper=hyper), True
     raise ValueError(f"unknown predictor {name!r}")
 
 
