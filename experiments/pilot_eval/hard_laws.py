@@ -26,6 +26,10 @@ Predictors (``name`` of :func:`predicted_laws`):
   ``hyper="bootstrap"``); replay pools of 80 samples (pilot's included) in each model's own
   slot layout; unseen questions by ``<law>`` (only ``bootstrap``: a pilot question picked per
   draw). ``beta-tree-fixed/<law>``: the same with the whole pilot's ML law in every draw.
+  ``beta-tree-local/<law>``: p_correct's law fitted locally in the other models' pilot
+  correct share (``posterior_pools(local=True)``: Gaussian kernel, bandwidth 0.15, 11 anchors,
+  nearest anchor per row), bootstrap refits as ``beta-tree``; ``beta-tree-local-fixed/<law>``
+  the same with one fit of the whole pilot.
 """
 
 from __future__ import annotations
@@ -113,13 +117,14 @@ def _compute(name, key, pilot, num_questions, draws, svi_steps):
                                     law="local" if predictor == "eb-local" else "strata")
         rng = np.random.default_rng(np.asarray(jax.random.key_data(sim_key)).ravel())
         return _pools(rng, probs, pilot, RECORDED), True
-    if predictor in ("beta-tree", "beta-tree-fixed"):
+    if predictor in ("beta-tree", "beta-tree-fixed", "beta-tree-local", "beta-tree-local-fixed"):
         from slmmux_theory.inference.tree_posterior import posterior_pools
 
         if law != "bootstrap":
             raise ValueError(f"{predictor}: unseen law must be 'bootstrap', got {law!r}")
-        hyper = "fixed" if predictor == "beta-tree-fixed" else "bootstrap"
-        return posterior_pools(key, pilot, num_questions, draws, RECORDED, hyper=hyper), True
+        hyper = "fixed" if predictor.endswith("-fixed") else "bootstrap"
+        return posterior_pools(key, pilot, num_questions, draws, RECORDED, hyper=hyper,
+                               local="-local" in predictor), True
     raise ValueError(f"unknown predictor {name!r}")
 
 

@@ -38,21 +38,30 @@ from typing import Sequence
 
 import jax
 import numpy as np
+from scipy.optimize import minimize
 from scipy.special import betaln, expit, gammaln, logsumexp
 
 from slmmux_theory.inference.forecast import (
+    _LOG_HIGH,
+    _LOG_LOW,
     BetaTreeLaw,
     ScaledBeta,
+    _log_moment,
     _other_log_likelihood,
+    _other_objective,
     _other_parts,
+    _unpack_other,
     choose_beta_tree,
     fit_beta_tree,
 )
+from slmmux_theory.inference.grid_eb import LOCAL_BANDWIDTH, others_share
 
 __all__ = [
     "HYPER",
     "compact_counts",
     "correct_share_draws",
+    "fit_weighted_beta_tree",
+    "fit_weighted_scaled_beta",
     "new_sample_counts",
     "posterior_pools",
 ]
@@ -237,18 +246,126 @@ def new_sample_counts(rng: np.random.Generator, law: BetaTreeLaw, counts, sizes,
     return np.concatenate([drawn[..., :-2], fresh, drawn[..., -1:]], axis=-1)
 
 
+def fit_weighted_scaled_beta(successes, trials, weights) -> ScaledBeta:
+    """Maximum-likelihood scaled Beta-binomial with a weight per question.
+
+    The same parameterisation, bounds and starts as ``forecast.fit_scaled_beta_binomial``; the
+    log-likelihood is ``Σ_q w_q log P(s_q | n_q)`` (whole-number weights: the fit on the
+    repeated questions).
+
+    Args:
+      successes, trials: shape [Q].
+      weights: shape [Q], >= 0, not all zero.
+
+    >>> law = fit_weighted_scaled_beta([0, 4, 4, 2], [4] * 4, [1.0, 2.0, 0.5, 1.0])
+    >>> 0 < law.scale <= 1
+    True
+    """
+    s = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != s.shape or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError("weights must be >= 0, one per question, not all zero")
+    pairs, inverse = np.unique(np.stack([s, n], 1), axis=0, return_inverse=True)
+    weight = np.bincount(inverse.ravel(), weights=w, minlength=len(pairs))
+    ps, pn = pairs[:, 0], pairs[:, 1]
+    log_choose = gammaln(pn + 1) - gammaln(ps + 1) - gammaln(pn - ps + 1)
+
+    def law_of(x):
+        return ScaledBeta(float(np.exp(x[0])), float(np.exp(x[1])), float(expit(x[2])))
+
+    def negative(x):
+        law = law_of(x)
+        per_pair = (log_choose + ps * np.log(law.scale)
+                    + _log_moment(law.alpha, law.beta, law.scale, ps, pn - ps))
+        value = -float((weight * per_pair).sum())
+        return value if np.isfinite(value) else 1e300
+
+    share = s / n
+    mean = np.clip(np.average(share, weights=w), 0.02, 0.98)
+    spread = max(float(np.average((share - mean) ** 2, weights=w)), 1e-3)
+    total = np.clip(mean * (1 - mean) / spread - 1, 0.05, 100.0)
+    starts = [(np.log(mean * total), np.log((1 - mean) * total)),
+              (np.log(0.3), np.log(0.3)), (0.0, 0.0)]
+    bounds = [(_LOG_LOW, _LOG_HIGH)] * 2 + [(-8.0, 25.0)]
+    best = None
+    for a, b in starts:
+        for c in (4.0, 1.0):
+            result = minimize(negative, np.array([a, b, c]), method="L-BFGS-B", bounds=bounds)
+            if best is None or result.fun < best.fun:
+                best = result
+    return law_of(best.x)._replace(log_likelihood=-float(best.fun))
+
+
+def _fit_weighted_other(counts, weights, g: int):
+    """(weights, u, v, γ) of the non-correct answers' mixture, question weights ``weights``
+    (``forecast._fit_other`` with float repeats: the same objective, bounds and starts)."""
+    parts = _other_parts(counts)
+    rows, inverse = np.unique(np.concatenate(parts, axis=1), axis=0, return_inverse=True)
+    repeats = np.bincount(inverse.ravel(), weights=weights, minlength=len(rows))
+    parts = tuple(rows[:, i : i + 1] for i in range(4))
+    wrong, abstain = (repeats @ parts[0])[0], (repeats @ parts[1])[0]
+    share = np.clip(wrong / max(wrong + abstain, 1.0), 0.05, 0.99)
+    bounds = [(_LOG_LOW, _LOG_HIGH)] * (3 * g) + [(-10.0, 10.0)] * (g - 1)
+    best = None
+    for total in (0.3, 1.0, 5.0):
+        gammas = np.geomspace(0.3, 3.0, g) if g > 1 else np.ones(1)
+        x0 = np.concatenate([np.full(g, np.log(share * total)),
+                             np.full(g, np.log((1 - share) * total)), np.log(gammas),
+                             np.zeros(g - 1)])
+        result = minimize(_other_objective, x0, args=(parts, repeats, g), method="L-BFGS-B",
+                          jac=True, bounds=bounds)
+        if best is None or result.fun < best.fun:
+            best = result
+    return _unpack_other(best.x, g)
+
+
+def fit_weighted_beta_tree(counts, weights, components: int = 1) -> BetaTreeLaw:
+    """Maximum-likelihood Beta-tree law with a weight per question (whole-number weights: the
+    fit on the repeated questions; ``forecast.fit_beta_tree`` at unit weights).
+
+    Args:
+      counts: one model's pilot counts, shape [Q, A].
+      weights: shape [Q], >= 0.
+      components: G.
+
+    >>> pilot = np.array([[3, 1, 0, 0], [0, 2, 2, 0], [4, 0, 0, 0]] * 4)
+    >>> fit_weighted_beta_tree(pilot, np.ones(12)).weights.tolist()
+    [1.0]
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    correct = fit_weighted_scaled_beta(counts[:, 0], counts.sum(1), w)
+    return BetaTreeLaw(correct, *_fit_weighted_other(counts, w, int(components)))
+
+
+def _local_correct_laws(counts, weights, share, bandwidth, anchors):
+    """The scaled Beta law of p_correct fitted at each anchor share, question weights times a
+    Gaussian kernel in the other models' pilot correct share (``grid_eb``'s local law)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    return [fit_weighted_scaled_beta(
+        counts[:, 0], counts.sum(1),
+        weights * (np.exp(-0.5 * ((share - a) / bandwidth) ** 2) + 1e-12)) for a in anchors]
+
+
 def posterior_pools(key, pilot, num_questions: int, num_draws: int, total: int, *,
-                    hyper: str = "bootstrap", candidates: Sequence[int] = (1, 2),
-                    folds: int = 5, cv_seed: int = 0) -> np.ndarray:
+                    hyper: str = "bootstrap", local: bool = False,
+                    bandwidth: float = LOCAL_BANDWIDTH, anchors: int = 11,
+                    candidates: Sequence[int] = (1, 2), folds: int = 5,
+                    cv_seed: int = 0) -> np.ndarray:
     """Replay pools of ``total`` samples per (draw, model, question) of the population.
 
     Per model the Beta tree's G is chosen by ``choose_beta_tree`` on the whole pilot (folds
     seeded by ``cv_seed``); per draw the law is that fit (``hyper="fixed"``) or a refit on a
     bootstrap resample of the pilot's questions (``"bootstrap"``, one resample per draw shared
-    by the models). A pilot question's pool is its pilot samples plus ``total - n`` new ones
-    from its posterior; an unseen question (the first Q of ``num_questions`` are the pilot's)
-    is a pilot question picked uniformly per draw (the same pick for every model), with
-    ``total`` new samples from that question's posterior.
+    by the models). With ``local``, the law of p_correct is instead fitted at ``anchors``
+    evenly spaced values of the other models' pilot correct share (``grid_eb.others_share``),
+    the questions weighted by a Gaussian kernel of ``bandwidth`` in that share (times their
+    bootstrap multiplicity), and each row takes its nearest anchor's law: the shared
+    difficulty of a question reaches every model's posterior. A pilot question's pool is its
+    pilot samples plus ``total - n`` new ones from its posterior; an unseen question (the
+    first Q of ``num_questions`` are the pilot's) is a pilot question picked uniformly per draw
+    (the same pick for every model), with ``total`` new samples from that question's posterior.
 
     Args:
       key: jax.random key (all randomness).
@@ -257,6 +374,7 @@ def posterior_pools(key, pilot, num_questions: int, num_draws: int, total: int, 
       num_draws: D.
       total: samples per pool (>= every row's pilot samples).
       hyper: ``"bootstrap"`` or ``"fixed"``.
+      local, bandwidth, anchors: the local law of p_correct (above).
       candidates, folds, cv_seed: of ``choose_beta_tree``.
 
     Returns:
@@ -283,18 +401,35 @@ def posterior_pools(key, pilot, num_questions: int, num_draws: int, total: int, 
     picks = np.concatenate([np.broadcast_to(np.arange(q), (num_draws, q)),
                             rng.integers(0, q, size=(num_draws, num_questions - q))], axis=1)
     resamples = rng.integers(0, q, size=(num_draws, q))
+    points = np.linspace(0.0, 1.0, anchors)
+    share = others_share(pilot)
+    nearest = np.abs(share[..., None] - points).argmin(-1)  # [models, Q]
     pools = np.zeros((num_draws, models, num_questions, width), dtype=np.int64)
     for model in range(models):
         chosen = choose_beta_tree(pilot[model], tuple(candidates), folds, cv_seed)
+        seen = compact_counts(pilot[model], atoms)
         for d in range(num_draws):
-            law = (chosen.law if hyper == "fixed"
-                   else fit_beta_tree(pilot[model][resamples[d]], chosen.components))
+            weights = (np.ones(q) if hyper == "fixed"
+                       else np.bincount(resamples[d], minlength=q).astype(np.float64))
             rows = pilot[model][picks[d]]
             sizes = np.where(np.arange(num_questions) < q, total - rows.sum(-1), total)
-            new = new_sample_counts(rng, law, rows, sizes, 1, atoms)[0]
-            pools[d, model, :, : new.shape[-1] - 1] = new[:, :-1]
-            pools[d, model, :, -1] = new[:, -1]
-            seen = compact_counts(pilot[model], atoms)
-            pools[d, model, :q, : 1 + atoms] += seen[:, :-1]
-            pools[d, model, :q, -1] += seen[:, -1]
+            if not local:
+                law = (chosen.law if hyper == "fixed"
+                       else fit_beta_tree(pilot[model][resamples[d]], chosen.components))
+                groups = [(law, np.arange(num_questions))]
+            else:
+                if hyper == "bootstrap" or d == 0:  # fixed: one fit serves every draw
+                    used = np.unique(nearest[model])
+                    tree = fit_weighted_beta_tree(pilot[model], weights, chosen.components)
+                    laws = dict(zip(used, _local_correct_laws(
+                        pilot[model], weights, share[model], bandwidth, points[used])))
+                anchor = nearest[model][picks[d]]
+                groups = [(tree._replace(correct=laws[a]), np.flatnonzero(anchor == a))
+                          for a in np.unique(anchor)]
+            for law, where in groups:
+                new = new_sample_counts(rng, law, rows[where], sizes[where], 1, atoms)[0]
+                pools[d, model, where, : new.shape[-1] - 1] = new[:, :-1]
+                pools[d, model, where, -1] = new[:, -1]
+        pools[:, model, :q, : 1 + atoms] += seen[None, :, :-1]
+        pools[:, model, :q, -1] += seen[None, :, -1]
     return pools

@@ -146,3 +146,64 @@ def test_fixed_pools_of_a_pilot_row_match_the_predictive_correct_share():
     expected = scaled_beta_correct_law(law.correct, pilot[0, :, 0], pilot[0].sum(-1), 1)[:, 1]
     for q in (0, 1, 2, 3):
         _within(new_correct[:, q], expected[q])
+
+
+def _random_pilot(rng, models, questions, answers=7):
+    pilot = np.zeros((models, questions, answers), dtype=np.int64)
+    probs = [0.5, 0.2, 0.1, 0.1, 0.05, 0.03, 0.02][:answers]
+    for m in range(models):
+        for q in range(questions):
+            pilot[m, q] = rng.multinomial(4, np.asarray(probs) / sum(probs))
+    return pilot
+
+
+def test_whole_number_weights_fit_like_the_repeated_questions():
+    from slmmux_theory.inference.forecast import (
+        beta_tree_log_likelihood,
+        fit_beta_tree,
+        fit_scaled_beta_binomial,
+        scaled_beta_log_likelihood,
+    )
+
+    rng = np.random.default_rng(8)
+    counts = _random_pilot(rng, 1, 15)[0]
+    counts[:4, 0] = 0
+    counts[:4, 1] = 4 - counts[:4, 2:].sum(1)
+    weights = rng.integers(0, 4, size=15)
+    weights[0] = 1
+    repeated = np.repeat(counts, weights, axis=0)
+    s, n = repeated[:, 0], repeated.sum(1)
+    weighted = tp.fit_weighted_scaled_beta(counts[:, 0], counts.sum(1), weights)
+    plain = fit_scaled_beta_binomial(s, n)
+    assert scaled_beta_log_likelihood(weighted, s, n) == pytest.approx(
+        scaled_beta_log_likelihood(plain, s, n), abs=1e-4)
+    for g in (1, 2):
+        tree = tp.fit_weighted_beta_tree(counts, weights, g)
+        assert beta_tree_log_likelihood(tree, repeated) == pytest.approx(
+            beta_tree_log_likelihood(fit_beta_tree(repeated, g), repeated), abs=1e-3)
+    with pytest.raises(ValueError, match="weights"):
+        tp.fit_weighted_scaled_beta([1, 2], [4, 4], [0.0, 0.0])
+
+
+def test_local_law_carries_the_other_models_difficulty():
+    # Three models share each question's difficulty. A row of model 0 with 2 of 4 right is
+    # predicted more likely right when the others got the question right than when they did
+    # not: the local law sees it, the global law cannot.
+    rng = np.random.default_rng(9)
+    hard = rng.uniform(size=60) < 0.5
+    pilot = np.zeros((3, 60, 4), dtype=np.int64)
+    for m in range(3):
+        for q in range(60):
+            p = 0.1 if hard[q] else 0.9
+            pilot[m, q] = rng.multinomial(4, [p, 1 - p, 0.0, 0.0])
+    pilot[0, 0] = pilot[0, 1] = [2, 2, 0, 0]
+    pilot[1:, 0] = [[0, 4, 0, 0]]
+    pilot[1:, 1] = [[4, 0, 0, 0]]
+    key = jax.random.PRNGKey(1)
+    means = {}
+    for local in (False, True):
+        pools = tp.posterior_pools(key, pilot, 60, 300, 24, hyper="fixed", local=local,
+                                   folds=3)
+        means[local] = (pools[:, 0, :2, 0] - 2).mean(0) / 20.0
+    assert abs(means[False][0] - means[False][1]) < 0.05
+    assert means[True][1] - means[True][0] > 0.2
