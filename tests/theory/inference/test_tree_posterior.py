@@ -185,6 +185,7 @@ def test_whole_number_weights_fit_like_the_repeated_questions():
         tp.fit_weighted_scaled_beta([1, 2], [4, 4], [0.0, 0.0])
 
 
+@pytest.mark.slow  # 2 x 3 models of CV fits and 11 anchor fits, 100 draws: ~10 s idle, ~30 s loaded
 def test_local_law_carries_the_other_models_difficulty():
     # Three models share each question's difficulty. A row of model 0 with 2 of 4 right is
     # predicted more likely right when the others got the question right than when they did
@@ -202,7 +203,7 @@ def test_local_law_carries_the_other_models_difficulty():
     key = jax.random.PRNGKey(1)
     means = {}
     for local in (False, True):
-        pools = tp.posterior_pools(key, pilot, 60, 300, 24, hyper="fixed", local=local,
+        pools = tp.posterior_pools(key, pilot, 60, 100, 24, hyper="fixed", local=local,
                                    folds=3)
         means[local] = (pools[:, 0, :2, 0] - 2).mean(0) / 20.0
     assert abs(means[False][0] - means[False][1]) < 0.05
