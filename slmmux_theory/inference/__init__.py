@@ -8,7 +8,9 @@ SLM-MUX level laws of wide rows are ``engines.wide_levels``), ``forecast`` (sing
 maj@k forecasts from a pilot), ``forecast_zero`` (the zero-inflated Beta tree: unsolvable
 questions told by their clustered wrong answers, and the cross-validated choice of forecast law),
 ``grid_eb`` (empirical-Bayes answer laws from a pilot: a nonparametric per-model law of the
-correct/wrong/⊥ shares and a two-component crowd split of the wrong mass).
+correct/wrong/⊥ shares and a two-component crowd split of the wrong mass), ``tree_posterior``
+(per-model Beta-tree posterior draws of every pilot row as replay pools; the hard study's
+``beta-tree`` predictors, imported from its module, not re-exported).
 Their public names are re-exported here, imported on first use; the model function itself
 stays ``answer_model.answer_model`` (the module has the same name).
 """
