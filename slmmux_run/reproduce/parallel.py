@@ -61,13 +61,17 @@ def _send(kind: str, text: str) -> None:
 
 
 class _Lines(io.TextIOBase):
-    """A worker's stdout / stderr: each whole line goes to the parent as a note."""
+    """A worker's stdout / stderr: each whole line goes to the parent as a note (``fileno``:
+    the stream's own descriptor, for code that writes below Python, which cannot be routed)."""
 
-    def __init__(self):
-        self._pending = ""
+    def __init__(self, fileno: int):
+        self._pending, self._fileno = "", fileno
 
     def writable(self) -> bool:
         return True
+
+    def fileno(self) -> int:
+        return self._fileno
 
     def write(self, text: str) -> int:
         lines = (self._pending + text).split("\n")
@@ -97,7 +101,7 @@ def _start_worker(context: Context, messages, quiet: bool, cache) -> None:
     from slmmux_run.progress import configure
 
     configure(quiet=quiet, sink=_send)
-    sys.stdout = sys.stderr = _Lines()
+    sys.stdout, sys.stderr = _Lines(1), _Lines(2)
     from slmmux_run.jax_cache import CACHE_ENV, enable_compilation_cache
     from slmmux_theory.precision import enable_x64
 
@@ -117,6 +121,7 @@ def _run_step(name: str, step: Callable[[Context], StepResult]) -> StepResult:
         result = step(_context)
     finally:
         sys.stdout.flush()
+        sys.stderr.flush()
     result.seconds = time.perf_counter() - start
     return result
 
