@@ -160,18 +160,28 @@ class _Running:
         self.started: dict[str, float] = {}
         self.lines: dict[str, str] = {}
         self.clock = clock
+        self.any_started = False  # before the first step starts, the workers are starting
 
     def status(self) -> str:
-        """``groupthink 1:02 [debates · fit ...] · local-live 31 s`` (read at each draw; empty
-        while the workers start)."""
+        """``groupthink 1:02 [debates · fit ...] · local-live 31 s`` (read at each draw).
+
+        >>> running = _Running(clock=lambda: 70.0)
+        >>> running.status()
+        'starting workers'
+        >>> running.started.update(groupthink=8.0, search=69.6)
+        >>> running.lines["groupthink"] = "debates · fit · 1:01"
+        >>> running.status()
+        'groupthink 1:02 [debates · fit · 1:01] · search 0 s'
+        """
         from slmmux_run.progress import format_duration
 
-        now, lines = self.clock(), dict(self.lines)
+        now, lines, started = self.clock(), dict(self.lines), list(self.started.items())
+        self.any_started = self.any_started or bool(started)
         parts = []
-        for name, start in list(self.started.items()):
+        for name, start in started:
             line = lines.get(name)
             parts.append(f"{name} {format_duration(now - start)}" + (f" [{line}]" if line else ""))
-        return " · ".join(parts)
+        return " · ".join(parts) if self.any_started else "starting workers"
 
 
 def run_parallel(context: Context, names: list[str],
