@@ -15,6 +15,12 @@ In a log the first line comes after ``interval`` seconds (a step that ends soone
 its final line), and a step that ends with an error prints no final line: the error is the last
 word, on a line of its own.
 
+In a worker process (the main job's ``--jobs``), :func:`configure` with a ``sink`` sends every
+line and note to the parent process instead of drawing it: the parent shows them inside its own
+line (``reproduce 3/9 steps · groupthink 1:02 [debates · fit ...]``), so two processes never
+write over each other's line. A ``status`` may be a function, read at each draw (a parent's
+running steps and their elapsed times).
+
 Example (a log, not a terminal):
   >>> import io
   >>> stream = io.StringIO()
@@ -35,14 +41,25 @@ from typing import IO, Callable
 __all__ = ["Progress", "configure", "eta_seconds", "format_duration", "is_quiet"]
 
 _quiet = False
+_sink: Callable[[str, str], None] | None = None
 _stack: list["Progress"] = []
 _lock = threading.RLock()
+_SINK_INTERVAL = 1.0
+"""Seconds between the lines a worker sends its parent (the parent draws at its own pace)."""
 
 
-def configure(*, quiet: bool) -> None:
-    """Turn every progress display of this process off (``--quiet``) or on."""
-    global _quiet
+def configure(*, quiet: bool, sink: Callable[[str, str], None] | None = None) -> None:
+    """Turn every progress display of this process off (``--quiet``) or on.
+
+    Args:
+      quiet: draw nothing.
+      sink: in a worker process, ``sink(kind, text)`` receives every line (``kind`` ``"line"``:
+        the current status, replacing the previous one) and note (``"note"``: a line that
+        stays) instead of a stream; None (default): draw on the stream.
+    """
+    global _quiet, _sink
     _quiet = bool(quiet)
+    _sink = sink
 
 
 def is_quiet() -> bool:
@@ -111,12 +128,16 @@ class Progress:
         self._eta = eta
         self.done = 0
         self.counters: dict[str, float] = {}
-        self.status = ""
+        self.status: str | Callable[[], str] = ""
         self._stream = stream if stream is not None else sys.stderr
         self._clock = clock
         self._quiet = _quiet if quiet is None else quiet
+        # A stream given explicitly (tests) is drawn on even in a worker.
+        self._sink = _sink if stream is None else None
         isatty = getattr(self._stream, "isatty", None)
-        self.terminal = bool(isatty and isatty())
+        self.terminal = bool(isatty and isatty()) and self._sink is None
+        if self._sink is not None:
+            interval = min(interval, _SINK_INTERVAL)
         self._interval = 0.1 if self.terminal else interval
         self._start = clock()
         self._last_draw = None if self.terminal else self._start  # a log's first line waits
@@ -137,9 +158,11 @@ class Progress:
     def __exit__(self, exc_type, *exc_info) -> None:
         self.close(error=exc_type is not None)
 
-    def advance(self, n: int = 1, status: str | None = None, **counters: float) -> None:
+    def advance(self, n: int = 1, status: str | Callable[[], str] | None = None,
+                **counters: float) -> None:
         """Count ``n`` more units done and add to the named counters (e.g. ``failed=1``);
-        a new ``status`` (what runs now) is drawn at once."""
+        a new ``status`` (what runs now: a text, or a function giving it at each draw) is drawn
+        at once."""
         with _lock:
             self.done += n
             for name, value in counters.items():
@@ -149,16 +172,26 @@ class Progress:
                 self.status = status
         self._draw(force=changed)
 
+    def refresh(self) -> None:
+        """Draw the line now (e.g. when a function ``status`` has news)."""
+        self._draw(force=True)
+
     def note(self, text: str) -> None:
-        """A line that stays (e.g. a finished step's time), drawn above a terminal's bar."""
+        """A line that stays (e.g. a finished step's time), drawn above a terminal's bar (in a
+        log the status line keeps its pace: a worker's notes would repeat it line after line)."""
         with _lock:
             if self._quiet:
+                return
+            if self._sink is not None:
+                self._sink("note", text)
                 return
             if self.terminal:
                 width = shutil.get_terminal_size((100, 20)).columns - 1
                 self._stream.write("\r" + " " * width + "\r")
             self._stream.write(text + "\n")
             self._stream.flush()
+            if not self.terminal:
+                return
             self._last_draw = None
         self._draw()
 
@@ -179,8 +212,9 @@ class Progress:
             parts.append(f"{self.label} {self.done}/{self.total}{unit} ({share:.0f} %)")
         else:
             parts.append(self.label)
-        if self.status:
-            parts.append(self.status)
+        status = self._status_text()
+        if status:
+            parts.append(status)
         parts += [_field(name, value) for name, value in self.counters.items()]
         elapsed = (self._clock() if now is None else now) - self._start
         parts.append(format_duration(elapsed))
@@ -193,9 +227,13 @@ class Progress:
     def prefix(self) -> str:
         """This progress's position, as its children show it."""
         position = self.label if self.total is None else f"{self.label} {self.done + 1}/{self.total}"
-        if self.status:
-            position += f" {self.status}"
+        status = self._status_text()
+        if status:
+            position += f" {status}"
         return f"{self._parent.prefix()} · {position}" if self._parent is not None else position
+
+    def _status_text(self) -> str:
+        return self.status() if callable(self.status) else self.status
 
     def _bar(self, text: str) -> str:
         width = shutil.get_terminal_size((100, 20)).columns - 1
@@ -212,6 +250,9 @@ class Progress:
             if not force and self._last_draw is not None and now - self._last_draw < self._interval:
                 return
             self._last_draw = now
+            if self._sink is not None:
+                self._sink("line", self.line(now))
+                return
             if self.terminal:
                 self._stream.write("\r" + self._bar(self.line(now)))
             else:

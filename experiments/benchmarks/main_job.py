@@ -17,7 +17,12 @@ and wall seconds of each and their ratio, the process totals, and every summary 
 differs between the two (a faster step must give the same rows, or the report says why).
 
     python -m experiments.benchmarks.main_job [--steps replay,model-switch] [--baseline-ref main]
-        [--compilation-cache DIR]
+        [--compilation-cache DIR] [--jobs N]
+
+``--jobs N`` (N > 1) runs this tree's steps in N worker processes (``reproduce --jobs``; the
+baseline runs in one process, as every tree before it could): the step's wall seconds are then
+measured in its worker and its CPU seconds are not known alone (shown as nan); the process
+total counts the workers (``RUSAGE_CHILDREN``), and the total wall time is printed.
 
 ``--compilation-cache DIR`` sets ``$SLMMUX_JAX_CACHE`` for both runs (JAX's persistent
 compilation cache; see ``slmmux_run.jax_cache``); by default each run gets its own
@@ -40,16 +45,27 @@ __all__ = ["main"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _child(names: list[str], out: str) -> None:
+def _child(names: list[str], out: str, jobs: int = 1) -> None:
     """Run the steps through ``run_steps`` with each step timed; print JSON on the last line."""
     import resource
     import time
 
-    def cpu() -> float:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
+    def cpu(who=resource.RUSAGE_SELF) -> float:
+        usage = resource.getrusage(who)
         return usage.ru_utime + usage.ru_stime
 
     from slmmux_run.reproduce import STEPS, Context, run_steps
+
+    if jobs > 1:  # the steps run in workers: each step's wall from its worker, CPU in total
+        wall_start = time.perf_counter()
+        results = run_steps(Context(out=Path(out)), names, jobs=jobs)
+        wall = time.perf_counter() - wall_start
+        print(json.dumps({
+            "timings": {r.name: {"cpu": float("nan"), "wall": r.seconds} for r in results},
+            "rows": {r.name: [list(row.__dict__.values()) for row in r.summary] for r in results},
+            "notes": {r.name: r.note for r in results if r.note},
+            "total_cpu": cpu() + cpu(resource.RUSAGE_CHILDREN), "total_wall": wall}))
+        return
 
     timings = {}
 
@@ -64,10 +80,13 @@ def _child(names: list[str], out: str) -> None:
 
     for name in names:
         STEPS[name] = timed(name, STEPS[name])
+    wall_start = time.perf_counter()
     results = run_steps(Context(out=Path(out)), names)
+    wall = time.perf_counter() - wall_start
     rows = {r.name: [list(row.__dict__.values()) for row in r.summary] for r in results}
     notes = {r.name: r.note for r in results if r.note}
-    print(json.dumps({"timings": timings, "rows": rows, "notes": notes, "total_cpu": cpu()}))
+    print(json.dumps({"timings": timings, "rows": rows, "notes": notes, "total_cpu": cpu(),
+                      "total_wall": wall}))
 
 
 def _snapshot(ref: str, folder: Path) -> Path | None:
@@ -80,7 +99,7 @@ def _snapshot(ref: str, folder: Path) -> Path | None:
     return folder
 
 
-def _run(tree: Path, names: list[str], out: Path, cache: str, data: str) -> dict:
+def _run(tree: Path, names: list[str], out: Path, cache: str, data: str, jobs: int = 1) -> dict:
     # The child runs this file with the tree's packages first on the path (a baseline tree may
     # have no copy of this script); the experiments folder is the tree's own, the data folder
     # this checkout's (a snapshot has no ../shared/data beside it).
@@ -88,7 +107,7 @@ def _run(tree: Path, names: list[str], out: Path, cache: str, data: str) -> dict
                SLMMUX_EXPERIMENTS_DIR=str(tree / "experiments"), SLMMUX_JAX_CACHE=cache,
                SLMMUX_DATA_DIR=data)
     command = [sys.executable, str(Path(__file__).resolve()), "--child", ",".join(names),
-               "--out", str(out)]
+               "--out", str(out)] + (["--jobs", str(jobs)] if jobs > 1 else [])
     done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{tree} failed (exit {done.returncode}): {done.stderr[-1500:]}")
@@ -111,7 +130,9 @@ def _report(results: dict[str, dict], names: list[str]) -> None:
             line += f"   {cpus[0] / cpus[1]:>6.1f}x"
         print(line)
     print(f"{'process total':<14}" + "".join(
-        f"{results[label]['total_cpu']:>18.1f} s{'':>9}" for label in labels))
+        f"{results[label]['total_cpu']:>18.1f} s"
+        + (f"{results[label]['total_wall']:>7.1f} s" if "total_wall" in results[label]
+           else f"{'':>9}") for label in labels))
     for label in labels:
         if "load" in results[label]:
             start, end = results[label]["load"]
@@ -139,11 +160,14 @@ def main(argv=None) -> int:
     parser.add_argument("--compilation-cache", default=None,
                         help="JAX compilation cache folder for both runs (default: a fresh, "
                              "empty one per run: both cold)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="worker processes for this tree's steps (reproduce --jobs; the "
+                             "baseline always runs in one process)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child.split(","), args.out)
+        _child(args.child.split(","), args.out, args.jobs)
         return 0
     from slmmux_run.data.paths import data_dir
     from slmmux_run.reproduce import STEPS
@@ -164,7 +188,8 @@ def main(argv=None) -> int:
             cache = args.compilation_cache or str(folder / f"cache{i}")
             print(f"running {label} ...", flush=True)
             load_before = os.getloadavg()[0]
-            results[label] = _run(tree, names, folder / f"out{i}", cache, data)
+            jobs = args.jobs if tree == ROOT else 1
+            results[label] = _run(tree, names, folder / f"out{i}", cache, data, jobs)
             # Wall seconds mean little on a loaded machine: the load beside them says how much.
             results[label]["load"] = (load_before, os.getloadavg()[0])
     _report(results, names)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmmux_run.cli_args import check_output_folder, names_in
+from slmmux_run.cli_args import check_output_folder, int_in, names_in
 from slmmux_run.cli_catalog import REPRODUCE_STEPS, reproduce_steps
 
 __all__ = ["register", "run"]
@@ -32,6 +32,10 @@ def register(subparsers) -> None:
                         help=f"comma-separated subset of {', '.join(REPRODUCE_STEPS)} "
                         "(default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller grids (for tests)")
+    parser.add_argument("--jobs", type=int_in(1, len(REPRODUCE_STEPS)), default=None,
+                        help="steps run at once, each in its own process (default: the usable "
+                        "cores, at most 3: beyond that the longest step alone sets the time); "
+                        "1: one after the other in this process. The results are the same")
     parser.set_defaults(handler=run)
 
 
@@ -54,8 +58,12 @@ def run(args) -> int:
                         f"exist, or is a file)")
     out = check_output_folder(args.out, "--out")
     out.mkdir(parents=True, exist_ok=True)
+    if args.jobs is None:
+        from slmmux_run.reproduce.parallel import default_jobs
+
+        args.jobs = default_jobs()
     results = run_steps(Context(out=out, data_dir=args.data_dir, quick=args.quick,
-                                 experiments=args.experiments_dir), names)
+                                 experiments=args.experiments_dir), names, jobs=args.jobs)
     rows = [row for result in results for row in result.summary]
     header = ("claim", "paper", "ours-theory", "ours-real")
     cells = [(row.claim, row.paper, row.theory, row.real) for row in rows]

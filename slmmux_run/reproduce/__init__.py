@@ -11,8 +11,9 @@ functions, never the command line.
 
 Modules: ``context`` (context, results, folders), ``claims`` (theory), ``samples`` (replay,
 ModelSwitch, search on the shared samples), ``pilot`` (held-out check, plan), ``groupthink``
-(debates), ``local`` (the local models' committed run and a fresh one). JAX's persistent
-compilation cache between runs is :mod:`slmmux_run.jax_cache`.
+(debates), ``local`` (the local models' committed run and a fresh one), ``parallel`` (steps in
+worker processes, ``--jobs``). JAX's persistent compilation cache between runs is
+:mod:`slmmux_run.jax_cache`.
 """
 
 from __future__ import annotations
@@ -56,20 +57,36 @@ STEPS: dict[str, Callable[[Context], StepResult]] = {
 }
 
 
-def run_steps(context: Context, names=None) -> list[StepResult]:
-    """Run the named steps (default all) in order; a failing step is reported, not hidden.
+def run_steps(context: Context, names=None, jobs: int = 1) -> list[StepResult]:
+    """Run the named steps (default all); a failing step is reported, not hidden.
 
-    Progress (step i/n, its name, elapsed, and each step's time when it ends) goes to stderr
-    through :class:`~slmmux_run.progress.Progress`; a step's own long loops show as its children.
+    Args:
+      context: the run's context.
+      names: the steps, in the order their results are returned (default: :data:`STEPS`).
+      jobs: worker processes running steps at once (:mod:`~slmmux_run.reproduce.parallel`);
+        1: one after the other in this process. The results are the same either way.
+
+    Progress (steps done/n, what runs, elapsed, and each step's time when it ends) goes to
+    stderr through :class:`~slmmux_run.progress.Progress`; a step's own long loops show as its
+    children.
     """
+    import sys
+
     from slmmux_run.progress import Progress
     from slmmux_run.jax_cache import enable_compilation_cache
     from slmmux_theory.precision import enable_x64
 
+    names = list(names or STEPS)
+    if jobs > 1 and len(names) > 1:
+        from slmmux_run.reproduce.parallel import run_parallel
+
+        # Each worker sets JAX up as below. This process computes nothing: it imports JAX
+        # (seconds of a core) only when a caller already did, to hand on a cache folder it set.
+        cache = enable_compilation_cache(keep_existing=True) if "jax" in sys.modules else None
+        return run_parallel(context, names, STEPS, jobs, cache)
     enable_x64()  # the main job is a program: every number is float64, as the CLI's
     # Compiled programs kept between runs ($SLMMUX_JAX_CACHE; "off" turns it off).
     enable_compilation_cache(keep_existing=True)
-    names = list(names or STEPS)
     results = []
     # No ETA: the steps differ in length by a factor of a hundred.
     with Progress("reproduce", len(names), unit="steps", eta=False) as progress:

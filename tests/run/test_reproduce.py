@@ -1,8 +1,15 @@
 """``slmmux reproduce`` end to end: its cheapest step, its flag errors, the experiments folder,
-and (slow) the fast steps' summary rows against the rows of the run before the refactor."""
+steps in worker processes (``--jobs``: progress through the parent, a failing step, Ctrl-C),
+and (slow) the fast steps' summary rows against the rows of the run before the refactor and
+``--jobs 2`` against ``--jobs 1``."""
 
 import ast
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -116,11 +123,35 @@ def test_reproduce_calls_library_functions_never_the_command_line():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not _has_data(), reason="shared data directory absent")
-def test_fast_steps_give_the_rows_of_the_run_before_the_refactor(tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_fast_steps_give_the_rows_of_the_run_before_the_refactor(tmp_path, jobs):
     baseline = json.loads(BASELINE.read_text())["steps"]
-    assert main(["reproduce", "--steps", ",".join(FAST_STEPS), "--out", str(tmp_path)]) == 0
+    assert main(["reproduce", "--steps", ",".join(FAST_STEPS), "--jobs", jobs,
+                 "--out", str(tmp_path)]) == 0
     rows = json.loads((tmp_path / "summary.json").read_text())["rows"]
     assert rows == [row for step in FAST_STEPS for row in baseline[step]]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_data(), reason="shared data directory absent")
+def test_two_jobs_give_the_summary_of_one(tmp_path):
+    # The quick fast steps in an order that is not the schedule's (search is started last):
+    # the summary comes back in the order asked, row for row, file for file.
+    steps = "search,theory,replay,model-switch"
+    summaries = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        assert main(["reproduce", "-q", "--quick", "--steps", steps, "--jobs", jobs,
+                     "--out", str(out)]) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        summaries[jobs] = (summary["rows"],
+                           [(s["name"], [Path(f).relative_to(out) for f in s["figures"]],
+                             [Path(t).relative_to(out) for t in s["tables"]], s["note"])
+                            for s in summary["steps"]],
+                           (out / "summary.md").read_text())
+    assert summaries["1"] == summaries["2"]
+    assert [step[0] for step in summaries["2"][1]] == steps.split(",")
+    assert len(summaries["2"][0]) == 6
 
 
 @pytest.mark.slow
@@ -170,3 +201,117 @@ def test_the_main_job_sets_its_cache_unless_jax_has_one(tmp_path, monkeypatch):
     finally:
         jax.config.update("jax_compilation_cache_dir", before[0])
         jax.config.update("jax_persistent_cache_min_compile_time_secs", before[1])
+
+
+# ---- steps in worker processes (--jobs) -------------------------------------------------------
+
+
+def _worker_steps(monkeypatch, **steps):
+    """Stand-in steps (module-level functions a spawned worker can import) under new names."""
+    from slmmux_run.reproduce import STEPS
+
+    from tests.run import _reproduce_steps
+
+    for name, function in steps.items():
+        monkeypatch.setitem(STEPS, name.replace("_", "-"), getattr(_reproduce_steps, function))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_workers_progress_and_prints_go_through_the_parent(tmp_path, capsys, monkeypatch):
+    _worker_steps(monkeypatch, talk_a="talking_step", talk_b="talking_step")
+    assert main(["reproduce", "--steps", "talk-a,talk-b", "--jobs", "2",
+                 "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads((tmp_path / "summary.json").read_text())["rows"]
+    assert [row["claim"] for row in rows] == ["talking", "talking"]
+    assert all(int(row["real"]) != os.getpid() for row in rows)  # ran in workers
+    # a worker's print: a note on stderr named by its step, never on stdout
+    assert "talk-a: hello from the talking step" in captured.err
+    assert "talk-b: hello from the talking step" in captured.err
+    assert "hello" not in captured.out
+    # the parent's line: steps done, the running steps with their elapsed time and their own
+    # progress line (the worker's "inner" bar) in brackets
+    lines = captured.err.splitlines()
+    assert any(line.startswith("reproduce 0/2 steps (0 %) · talk-a ") and "[inner " in line
+               for line in lines), captured.err
+    assert "reproduce: talk-a took " in captured.err and "reproduce: talk-b took " in captured.err
+    assert lines[-1].startswith("reproduce 2/2 steps (100 %)")
+
+
+def test_quiet_silences_the_workers_too(tmp_path, capsys, monkeypatch):
+    _worker_steps(monkeypatch, talk_a="talking_step", talk_b="talking_step")
+    assert main(["reproduce", "-q", "--steps", "talk-a,talk-b", "--jobs", "2",
+                 "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "hello" not in captured.out and "talking" in captured.out
+
+
+def test_a_step_raising_in_a_worker_stops_the_others_and_is_raised(tmp_path, capsys,
+                                                                     monkeypatch):
+    _worker_steps(monkeypatch, boom="failing_step", slow="slow_step")
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="failed on purpose") as raised:
+        main(["reproduce", "--steps", "slow,boom", "--jobs", "2", "--out", str(tmp_path)])
+    assert time.monotonic() - start < 60  # the slow step (120 s) was not waited for
+    # the worker's traceback is attached, naming the step's function
+    assert "failing_step" in str(raised.value.__cause__)
+    err = capsys.readouterr().err
+    assert "reproduce: boom failed; stopping slow" in err
+    assert not (tmp_path / "summary.json").exists()
+    started = list(tmp_path.glob("started-*"))
+    for marker in started:  # the slow step's worker was ended, not left running
+        assert not _alive(int(marker.name.split("-")[1]))
+
+
+def test_a_user_error_in_a_worker_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    _worker_steps(monkeypatch, bad="user_error_step", talk="talking_step")
+    assert main(["reproduce", "--steps", "talk,bad", "--jobs", "2",
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == ("slmmux reproduce: error: bad.jsonl line 3: field 'x' is "
+                                    "not a number")
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_ends_the_workers_and_exits_130(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        "import sys\n"
+        "from slmmux_run.cli import main\n"
+        "from slmmux_run.reproduce import STEPS\n"
+        "from tests.run._reproduce_steps import slow_step\n"
+        "STEPS['slow-a'] = STEPS['slow-b'] = slow_step\n"
+        f"sys.exit(main(['reproduce', '--steps', 'slow-a,slow-b', '--jobs', '2', "
+        f"'--out', {str(tmp_path)!r}]))\n")
+    env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("started-*"))) < 2:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the workers never got going"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)  # the parent only, as `kill -INT` does
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "slmmux reproduce: interrupted"
+    for marker in tmp_path.glob("started-*"):
+        assert not _alive(int(marker.name.split("-")[1]))
+
+
+def test_the_schedule_is_longest_first_and_results_keep_the_order_asked():
+    from slmmux_run.cli_catalog import REPRODUCE_STEPS
+    from slmmux_run.reproduce.parallel import LONGEST_FIRST, default_jobs, schedule
+
+    assert sorted(LONGEST_FIRST) == sorted(REPRODUCE_STEPS)  # every step has its place
+    assert schedule(REPRODUCE_STEPS)[:4] == ["groupthink", "local-live", "heldout", "plan"]
+    assert schedule(["new", "search", "plan"]) == ["plan", "search", "new"]
+    assert 1 <= default_jobs() <= min(3, os.cpu_count())
