@@ -7,8 +7,8 @@ counterexample found that way is pinned with ``@example`` in the test.
 
 JAX's persistent compilation cache is off in the suite by default (``$SLMMUX_TEST_JAX_CACHE``
 names a folder to switch it on; the CLI's own cache, ``$SLMMUX_JAX_CACHE``, is then off too unless
-set). Why off: three times in session 10 a long pytest process died with "Fatal Python error:
-Aborted" inside XLA's executable (de)serialiser while writing or reading a cache entry (twice in
+set). Why off: four times in session 10 a long pytest process died with "Fatal Python error:
+Aborted" inside XLA's executable (de)serialiser while writing or reading a cache entry (three times in
 a doctest of ``inference/predict.py`` at the same call, once in the NUTS calibration test); the
 same tests pass alone, with or without the cache. With the cache on, what follows applies. Most of the suite's time is XLA
 compiling the same small NumPyro and exact-engine programs again in different tests and in
