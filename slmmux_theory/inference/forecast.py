@@ -529,10 +529,19 @@ def _other_objective(x, parts, repeats, g):
     return value, -np.concatenate(grad)
 
 
-def _fit_other(parts, g):
-    """Maximum-likelihood mixture (weights, u, v, γ) of the non-correct answers' laws."""
+def _fit_other(parts, g, question_weights=None):
+    """Maximum-likelihood mixture (weights, u, v, γ) of the non-correct answers' laws.
+
+    ``question_weights`` (float per question, default 1 each) weight the questions' terms
+    (the bootstrap refits of :mod:`slmmux_theory.inference.tree_posterior`).
+    """
     # Questions with the same (m, b, K, Σ log Γ) share one term: the fit is over distinct rows.
-    rows, repeats = np.unique(np.concatenate(parts, axis=1), axis=0, return_counts=True)
+    stacked = np.concatenate(parts, axis=1)
+    if question_weights is None:
+        rows, repeats = np.unique(stacked, axis=0, return_counts=True)
+    else:
+        rows, inverse = np.unique(stacked, axis=0, return_inverse=True)
+        repeats = np.bincount(inverse.ravel(), weights=question_weights, minlength=len(rows))
     parts = tuple(rows[:, i : i + 1] for i in range(4))
     wrong, abstain = (repeats @ parts[0])[0], (repeats @ parts[1])[0]
     share = np.clip(wrong / max(wrong + abstain, 1.0), 0.05, 0.99)

@@ -46,11 +46,10 @@ from slmmux_theory.inference.forecast import (
     _LOG_LOW,
     BetaTreeLaw,
     ScaledBeta,
+    _fit_other,
     _log_moment,
     _other_log_likelihood,
-    _other_objective,
     _other_parts,
-    _unpack_other,
     choose_beta_tree,
     fit_beta_tree,
 )
@@ -298,26 +297,8 @@ def fit_weighted_scaled_beta(successes, trials, weights) -> ScaledBeta:
 
 
 def _fit_weighted_other(counts, weights, g: int):
-    """(weights, u, v, γ) of the non-correct answers' mixture, question weights ``weights``
-    (``forecast._fit_other`` with float repeats: the same objective, bounds and starts)."""
-    parts = _other_parts(counts)
-    rows, inverse = np.unique(np.concatenate(parts, axis=1), axis=0, return_inverse=True)
-    repeats = np.bincount(inverse.ravel(), weights=weights, minlength=len(rows))
-    parts = tuple(rows[:, i : i + 1] for i in range(4))
-    wrong, abstain = (repeats @ parts[0])[0], (repeats @ parts[1])[0]
-    share = np.clip(wrong / max(wrong + abstain, 1.0), 0.05, 0.99)
-    bounds = [(_LOG_LOW, _LOG_HIGH)] * (3 * g) + [(-10.0, 10.0)] * (g - 1)
-    best = None
-    for total in (0.3, 1.0, 5.0):
-        gammas = np.geomspace(0.3, 3.0, g) if g > 1 else np.ones(1)
-        x0 = np.concatenate([np.full(g, np.log(share * total)),
-                             np.full(g, np.log((1 - share) * total)), np.log(gammas),
-                             np.zeros(g - 1)])
-        result = minimize(_other_objective, x0, args=(parts, repeats, g), method="L-BFGS-B",
-                          jac=True, bounds=bounds)
-        if best is None or result.fun < best.fun:
-            best = result
-    return _unpack_other(best.x, g)
+    """(weights, u, v, γ) of the non-correct answers' mixture, question weights ``weights``."""
+    return _fit_other(_other_parts(counts), g, question_weights=weights)
 
 
 def fit_weighted_beta_tree(counts, weights, components: int = 1) -> BetaTreeLaw:
