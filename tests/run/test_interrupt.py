@@ -31,9 +31,16 @@ sys.exit(main({argv!r}))
 """
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(script: str, cwd: Path, wait_for: str) -> subprocess.CompletedProcess:
+    # A child of a background job inherits SIGINT ignored (shells do that for `&`) and Python
+    # then never raises KeyboardInterrupt; a terminal's Ctrl-C reaches a default handler.
     process = subprocess.Popen([sys.executable, "-c", script], env=_env(), cwd=cwd,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     marker = cwd / wait_for
     while not marker.exists():

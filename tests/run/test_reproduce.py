@@ -291,8 +291,11 @@ def test_ctrl_c_ends_the_workers_and_exits_130(tmp_path):
         f"sys.exit(main(['reproduce', '--steps', 'slow-a,slow-b', '--jobs', '2', "
         f"'--out', {str(tmp_path)!r}]))\n")
     env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # SIGINT as a terminal delivers it, even when pytest runs in a background job (which
+    # inherits the signal ignored and would pass that on).
     process = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while len(list(tmp_path.glob("started-*"))) < 2:
         assert process.poll() is None, process.communicate()
