@@ -17,10 +17,9 @@ counterexample found that way is pinned with ``@example`` in the test.
 
 JAX's persistent compilation cache is off in the suite by default (``$SLMMUX_TEST_JAX_CACHE``
 names a folder to switch it on; the CLI's own cache, ``$SLMMUX_JAX_CACHE``, is then off too unless
-set). Why off: four times in session 10 a long pytest process died with "Fatal Python error:
-Aborted" inside XLA's executable (de)serialiser while writing or reading a cache entry (three times in
-a doctest of ``inference/predict.py`` at the same call, once in the NUTS calibration test); the
-same tests pass alone, with or without the cache. With the cache on, what follows applies. Most of the suite's time is XLA
+set). It was switched off in session 10 after four "Fatal Python error: Aborted" inside XLA's
+executable (de)serialiser, all near the end of a long pytest process: most likely the mapping limit
+above (found in session 11; not re-measured with the cache on). With the cache on, what follows applies. Most of the suite's time is XLA
 compiling the same small NumPyro and exact-engine programs again in different tests and in
 the second pytest run of ``.ci/run`` (the slow tests), and in the subprocesses (book kernels,
 CLI) that inherit the environment variables set here. Measured on ``tests/theory/test_predict.py``:

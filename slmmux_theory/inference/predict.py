@@ -156,8 +156,8 @@ def posterior_predictive_probs(
       probs, shape [draws, models, questions, answers]; each row sums to 1.
 
     >>> from slmmux_theory.inference.answer_model import prior_fit
-    >>> fit = prior_fit(jax.random.PRNGKey(0), 2, 1, 3, num_draws=4)  # doctest: +SKIP
-    >>> posterior_predictive_probs(jax.random.PRNGKey(1), fit, models=[1]).shape  # doctest: +SKIP
+    >>> fit = prior_fit(jax.random.PRNGKey(0), 2, 1, 3, num_draws=4)
+    >>> posterior_predictive_probs(jax.random.PRNGKey(1), fit, models=[1]).shape
     (4, 1, 1, 3)
     """
     model_index = _model_indices(fit, models)
