@@ -105,8 +105,6 @@ CASES = {
                              "--seeds", "1", "--draws", "4", "--out", "{out}"),
                             writes=("hard_results.json", "hard_table.md"), needs_data=True,
                             slow=True)],
-    "tie_breaks.run": [Case(("--datasets", "aime2024", "--ks", "2", "--models", "2",
-                             "--questions", "6"), slow=True)],
 }
 
 
