@@ -109,6 +109,7 @@ def test_cli_check_reports_a_bad_prediction_file_by_name(tmp_path):
         run(args)
 
 
+@pytest.mark.slow  # 24 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 def test_predict_new_questions_end_to_end_on_a_tiny_study():
     # Fit study: 6 debates of 2 agents on 3 questions; targets: 3 new questions, one of which
     # lacks samples of the model and must be listed as skipped, never predicted. The round-1

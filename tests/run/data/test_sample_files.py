@@ -121,6 +121,7 @@ def test_mux_reads_records_and_shared_files_alike(tmp_path, capsys):
     assert tables[0] == tables[1] and "slm-mux" in tables[0]
 
 
+@pytest.mark.slow  # 16 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 def test_fit_reads_records_and_shared_files_alike(tmp_path, capsys):
     records = write_records(tmp_path / "records.jsonl")
     for flag, path in (("--records", records), ("--samples", SHARED)):  # --samples: the old name

@@ -45,6 +45,7 @@ def test_svi_fit_shapes_and_reproducibility():
         np.testing.assert_array_equal(first.posterior[name], second.posterior[name])
 
 
+@pytest.mark.slow  # 35 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 def test_lowrank_guide_still_fits():
     fit = fit_answer_model(
         jax.random.PRNGKey(4), COUNTS, method="svi", guide="lowrank", svi_steps=20, num_draws=4
@@ -153,6 +154,7 @@ def _compiles(caplog, function):
     return [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()]
 
 
+@pytest.mark.slow  # 30 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 def test_early_stop_follows_the_window_rule_on_the_same_trajectory():
     """With a tolerance the fit stops at the step the NumPy rule gives on its own losses, and
     up to there it took the very steps of the fit without early stopping (same noise, same
@@ -172,6 +174,7 @@ def test_early_stop_follows_the_window_rule_on_the_same_trajectory():
     np.testing.assert_allclose(early.losses, full.losses[:ran], rtol=1e-6)
 
 
+@pytest.mark.slow  # 19 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 def test_tolerance_zero_can_run_to_the_end_and_steps_need_not_fill_windows():
     """A last partial window: 250 steps run as 3 windows of 100, the padding steps idle."""
     fit = fit_answer_model(jax.random.PRNGKey(1), COUNTS, svi_steps=250, svi_tolerance=-0.0,
@@ -205,6 +208,7 @@ def test_stop_rule_by_hand():
     assert svi_stop_step(np.array([5.0, 4.0, 4.5]), 3, 1, 0.001) == 3
 
 
+@pytest.mark.slow  # 17 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 def test_draws_carry_the_same_derived_sites_as_numpyro_predictive():
     """The cached draw program computes the deterministic sites from the latent draws as
     numpyro's Predictive does."""
@@ -227,6 +231,7 @@ def test_draws_carry_the_same_derived_sites_as_numpyro_predictive():
         np.testing.assert_allclose(fit.posterior[name], value, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow  # 23 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 def test_a_second_fit_of_the_same_layout_compiles_nothing(caplog):
     """The SVI loop and the posterior draws are compiled once per layout; a second fit (new
     key) and its posterior predictive draws reuse them."""

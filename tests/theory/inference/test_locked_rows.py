@@ -216,6 +216,7 @@ def test_split_predictive_mean_is_the_exact_mixture_posterior_mean():
     assert want > 4 / 5 + 0.03  # the plain split's mean is 4/5: the locked one repeats more
 
 
+@pytest.mark.slow  # 34 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 @pytest.mark.parametrize("config", [LOCKED, SPLIT, BOTH])
 def test_locked_model_has_a_finite_density_and_its_sites(config):
     prior = prior_fit(jax.random.PRNGKey(1), 2, 3, 5, config=config, num_draws=3)

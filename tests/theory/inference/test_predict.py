@@ -57,6 +57,7 @@ def test_selection_of_models_questions_and_draws(prior):
     np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-12)
 
 
+@pytest.mark.slow  # 12 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 def test_population_predictive_shapes_and_sums(prior):
     probs = population_predictive_probs(jax.random.PRNGKey(2), prior, 9, models=[1], num_draws=5)
     assert probs.shape == (5, 1, 9, NUM_ANSWERS)
@@ -70,6 +71,7 @@ def test_population_predictive_shapes_and_sums(prior):
         AnswerModelConfig(attractor="none", heavy_tailed_difficulty=False),
     ],
 )
+@pytest.mark.slow  # 14 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 def test_population_predictive_for_ablated_models(config):
     fit = prior_fit(jax.random.PRNGKey(0), 2, 3, 5, config=config, num_draws=2)
     probs = population_predictive_probs(jax.random.PRNGKey(2), fit, 4)
@@ -165,6 +167,7 @@ def test_interaction_moves_the_correct_mean_by_hand():
     np.testing.assert_array_less(np.abs(mean - want), 5 * standard_error)
 
 
+@pytest.mark.slow  # 18 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 def test_population_draws_include_new_question_factors():
     """With a strong interaction (loadings ±5), new questions from the population make the two
     models' correct rates differ question by question; without it (K = 0) they are equal."""

@@ -55,6 +55,7 @@ def test_unknown_predictor_names_are_rejected():
         predictors.heldout_predictor("oracle")
 
 
+@pytest.mark.slow  # 21 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 def test_stratified_population_draws_put_generic_failures_among_unseen_questions():
     # A pilot where every model is right on every question: the plain bootstrap predicts 100 %
     # for every draw, the stratified law predicts some unseen questions that all models miss.
@@ -80,6 +81,7 @@ def test_stratified_population_draws_put_generic_failures_among_unseen_questions
     np.testing.assert_array_equal(laws.folded(), strat)
 
 
+@pytest.mark.slow  # 35 s of the quick suite's 22 min (session 11); CI runs it in the slow suite
 @pytest.mark.parametrize("fresh", [False, True])
 def test_dirichlet_process_draws_keep_the_pilot_samples_unless_fresh(fresh):
     # The dirichlet-process branch draws new questions from the fitted population; the pools
