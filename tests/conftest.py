@@ -5,8 +5,7 @@ cleared. Why: every compiled XLA CPU executable holds about 20 memory mappings, 
 process compiling the whole suite reached Linux's default limit of 65,530 mappings per process
 (``vm.max_map_count``) near 94 % of the quick suite, where the next compilation died with a
 segmentation fault or an abort inside XLA (measured in session 11: 65,185 mappings seconds before
-the crash, at the same doctest as CI's). That limit, not the persistent cache, was the cause of the
-"Fatal Python error" seen in sessions 10 and 11. Clearing drops the executables (300 compiled
+the crash, at the same doctest as CI's). Clearing drops the executables (300 compiled
 functions: 6,500 mappings, 509 after ``jax.clear_caches()``); the cost is compiling again what a
 later file shares with an earlier one.
 

@@ -235,7 +235,7 @@ def run(args) -> int:
     # cli.main, so commands that never compute do not import JAX). A cache JAX was already
     # given (JAX_COMPILATION_CACHE_DIR, the test suite's) is kept with its own settings: a plan
     # run inside a longer process must not re-point it and start serialising every small
-    # program of what runs after (the quick suite aborted twice in XLA's serialiser so).
+    # program of what runs after.
     enable_compilation_cache(keep_existing=True)
     check_output_file(args.json, "--json")  # before the fit: a result is never lost to them
     check_output_file(args.figure, "--figure")

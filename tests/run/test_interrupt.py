@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.run._signals import default_sigint
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ('[runner]\nmax_attempts = 1\ntimeout_seconds = 100\n\n'
           '[models.a]\nbase_url = "http://127.0.0.1:{port}"\nmodel = "a"\napi = "chat"\n')
@@ -31,16 +33,10 @@ sys.exit(main({argv!r}))
 """
 
 
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _interrupt(script: str, cwd: Path, wait_for: str) -> subprocess.CompletedProcess:
-    # A child of a background job inherits SIGINT ignored (shells do that for `&`) and Python
-    # then never raises KeyboardInterrupt; a terminal's Ctrl-C reaches a default handler.
     process = subprocess.Popen([sys.executable, "-c", script], env=_env(), cwd=cwd,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=_default_sigint)
+                               preexec_fn=default_sigint)
     deadline = time.monotonic() + 120
     marker = cwd / wait_for
     while not marker.exists():

@@ -281,6 +281,8 @@ def test_a_user_error_in_a_worker_is_one_line_exit_2(tmp_path, capsys, monkeypat
 
 
 def test_ctrl_c_ends_the_workers_and_exits_130(tmp_path):
+    from tests.run._signals import default_sigint
+
     root = Path(__file__).resolve().parents[2]
     script = (
         "import sys\n"
@@ -291,11 +293,9 @@ def test_ctrl_c_ends_the_workers_and_exits_130(tmp_path):
         f"sys.exit(main(['reproduce', '--steps', 'slow-a,slow-b', '--jobs', '2', "
         f"'--out', {str(tmp_path)!r}]))\n")
     env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    # SIGINT as a terminal delivers it, even when pytest runs in a background job (which
-    # inherits the signal ignored and would pass that on).
     process = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               preexec_fn=default_sigint)
     deadline = time.monotonic() + 120
     while len(list(tmp_path.glob("started-*"))) < 2:
         assert process.poll() is None, process.communicate()
